@@ -1,0 +1,46 @@
+/*
+ * A growing byte buffer for request lines, replies and file images. It may hold
+ * secrets, so it is wiped before its memory is released or reused.
+ */
+#ifndef CCR_BUF_H
+#define CCR_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* Overwrite len bytes at p in a way the compiler may not optimise away. */
+void wipe(void *p, size_t len);
+
+/* Make room for extra more bytes; aborts when memory is exhausted. */
+void buf_reserve(struct buf *b, size_t extra);
+
+/* Append len bytes. */
+void buf_add(struct buf *b, const void *p, size_t len);
+
+/* Append a NUL-terminated string. */
+void buf_adds(struct buf *b, const char *s);
+
+/* Append one byte. */
+void buf_addc(struct buf *b, char c);
+
+/* Append a decimal integer. */
+void buf_addi(struct buf *b, long long v);
+
+/* Append s (len bytes) as a JSON string literal, quotes included. */
+void buf_add_json(struct buf *b, const char *s, size_t len);
+
+/* Drop the first n bytes, moving the rest down; the freed tail is wiped. */
+void buf_consume(struct buf *b, size_t n);
+
+/* Wipe the contents and set the length to zero, keeping the memory. */
+void buf_clear(struct buf *b);
+
+/* Wipe and release the memory. */
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * Reading and writing the keystore document. The file I/O (ownership checks,
+ * atomic replacement) lives in fileio.c; this file knows only the format.
+ */
+#include "keystore.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "names.h"
+#include "proto.h"
+
+void
+ks_time_format(int64_t t, char out[KS_TIME_MAX])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, KS_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, KS_TIME_MAX, "1970-01-01T00:00:00Z");
+}
+
+int64_t
+ks_time_parse(const char *s)
+{
+	struct tm tm;
+	char tail;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || strlen(s) != 20 ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 7 ||
+	    tail != 'Z')
+		return -1;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm);
+}
+
+/* Check a stored value with the rules a set request obeys. */
+static int
+check_value(const char *name, const char *v, char *err, size_t errsize)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > PROTO_VALUE_MAX || strpbrk(v, "\r\n") != NULL) {
+		snprintf(err, errsize, "the value of key %s is empty, longer than 16 KiB or has a newline",
+			 name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read a created/updated member: absent is 0, anything but a valid time is an error. */
+static int
+member_time(const cJSON *obj, const char *key, int64_t *out)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = 0;
+	if (m == NULL)
+		return 0;
+	if (!cJSON_IsString(m) || (*out = ks_time_parse(m->valuestring)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Parse the "keys" object of a version-1 document. */
+static int
+parse_v1(const cJSON *keys, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+{
+	const cJSON *k;
+	char env[ENV_MAX_LEN + 1];
+
+	if (!cJSON_IsObject(keys)) {
+		snprintf(err, errsize, "\"keys\" is not an object");
+		return -1;
+	}
+	cJSON_ArrayForEach(k, keys)
+	{
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(k, "value");
+		const cJSON *envm = cJSON_GetObjectItemCaseSensitive(k, "env");
+		struct ks_entry e = {.name = k->string};
+
+		if (!name_is_valid(k->string)) {
+			snprintf(err, errsize, "\"%.128s\" is not a valid key name", k->string);
+			return -1;
+		}
+		if (!cJSON_IsObject(k) || !cJSON_IsString(value)) {
+			snprintf(err, errsize, "key %s has no string \"value\"", k->string);
+			return -1;
+		}
+		if (check_value(k->string, value->valuestring, err, errsize) == -1)
+			return -1;
+		if (envm != NULL && (!cJSON_IsString(envm) || !env_is_valid(envm->valuestring))) {
+			snprintf(err, errsize, "key %s has an invalid \"env\"", k->string);
+			return -1;
+		}
+		if (envm == NULL)
+			name_default_env(k->string, env);
+		e.env = envm != NULL ? envm->valuestring : env;
+		e.value = value->valuestring;
+		e.value_len = strlen(value->valuestring);
+		if (member_time(k, "created", &e.created) == -1 ||
+		    member_time(k, "updated", &e.updated) == -1) {
+			snprintf(err, errsize, "key %s has an invalid created or updated time", k->string);
+			return -1;
+		}
+		if (fn(arg, &e, err, errsize) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Parse the flat {"name":"value"} form. */
+static int
+parse_flat(const cJSON *doc, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+{
+	const cJSON *k;
+	char env[ENV_MAX_LEN + 1];
+
+	cJSON_ArrayForEach(k, doc)
+	{
+		struct ks_entry e = {.name = k->string, .env = env};
+
+		if (!name_is_valid(k->string) || !cJSON_IsString(k)) {
+			snprintf(err, errsize, "\"%.128s\" is not a valid key name with a string value",
+				 k->string);
+			return -1;
+		}
+		if (check_value(k->string, k->valuestring, err, errsize) == -1)
+			return -1;
+		name_default_env(k->string, env);
+		e.value = k->valuestring;
+		e.value_len = strlen(k->valuestring);
+		if (fn(arg, &e, err, errsize) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Wipe every string in a parsed document before it is freed. */
+static void
+wipe_tree(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->valuestring != NULL)
+			wipe(item->valuestring, strlen(item->valuestring));
+		wipe_tree(item->child);
+	}
+}
+
+int
+ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+{
+	const cJSON *version, *keys;
+	cJSON *doc;
+	int form = -1;
+
+	if (len == 0 || memchr(text, '\0', len) != NULL || !proto_utf8_valid(text, len)) {
+		snprintf(err, errsize, "not a UTF-8 JSON document");
+		return -1;
+	}
+	doc = cJSON_ParseWithLength(text, len);
+	if (doc == NULL || !cJSON_IsObject(doc)) {
+		snprintf(err, errsize, "not valid JSON (or not an object)");
+		goto done;
+	}
+	version = cJSON_GetObjectItemCaseSensitive(doc, "version");
+	if (version == NULL) {
+		if (parse_flat(doc, fn, arg, err, errsize) == 0)
+			form = KS_FORM_FLAT;
+		goto done;
+	}
+	if (!cJSON_IsNumber(version) || version->valuedouble != KS_VERSION) {
+		snprintf(err, errsize, "unsupported keystore version (this ccr-keyd reads version 1)");
+		goto done;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(doc, "sealed") != NULL) {
+		form = KS_FORM_SEALED;
+		goto done;
+	}
+	keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
+	if (keys == NULL)
+		form = KS_FORM_V1;
+	else if (parse_v1(keys, fn, arg, err, errsize) == 0)
+		form = KS_FORM_V1;
+done:
+	if (doc != NULL) {
+		wipe_tree(doc);
+		cJSON_Delete(doc);
+	}
+	return form;
+}
+
+void
+ks_encode_begin(struct buf *b)
+{
+	buf_adds(b, "{\"version\":1,\"keys\":{");
+}
+
+void
+ks_encode_entry(struct buf *b, const struct ks_entry *e, bool first)
+{
+	char t[KS_TIME_MAX];
+
+	if (!first)
+		buf_addc(b, ',');
+	buf_adds(b, "\n");
+	buf_add_json(b, e->name, strlen(e->name));
+	buf_adds(b, ":{\"value\":");
+	buf_add_json(b, e->value, e->value_len);
+	buf_adds(b, ",\"env\":");
+	buf_add_json(b, e->env, strlen(e->env));
+	if (e->created > 0) {
+		ks_time_format(e->created, t);
+		buf_adds(b, ",\"created\":\"");
+		buf_adds(b, t);
+		buf_addc(b, '"');
+	}
+	if (e->updated > 0) {
+		ks_time_format(e->updated, t);
+		buf_adds(b, ",\"updated\":\"");
+		buf_adds(b, t);
+		buf_addc(b, '"');
+	}
+	buf_addc(b, '}');
+}
+
+void
+ks_encode_end(struct buf *b)
+{
+	buf_adds(b, "\n}}\n");
+}

@@ -1,0 +1,34 @@
+/*
+ * Key names and environment names (DESIGN.md, "Names and environment names").
+ */
+#ifndef CCR_NAMES_H
+#define CCR_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NAME_MAX_LEN 128
+/* A default env name is at most NAME_MAX_LEN + strlen("_API_KEY"). */
+#define ENV_MAX_LEN 136
+
+/* True when s is a key name: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
+bool name_is_valid(const char *s);
+
+/* True when s is an environment name: [A-Z_][A-Z0-9_]*, at most ENV_MAX_LEN long. */
+bool env_is_valid(const char *s);
+
+/*
+ * Write the default environment name of a valid key name to out (at least
+ * ENV_MAX_LEN + 1 bytes): the name itself when it already is an env name, else
+ * upper-cased with '.' and '-' mapped to '_' and "_API_KEY" appended.
+ */
+void name_default_env(const char *name, char *out);
+
+/*
+ * Write the key name that an environment variable of the form X_API_KEY
+ * imports as (lower-case X, '_' kept) to out (NAME_MAX_LEN + 1 bytes).
+ * Returns false when env does not end in _API_KEY or the result is not a name.
+ */
+bool name_from_env(const char *env, char *out);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * The wire protocol, version 1 (DESIGN.md, "Protocol"): newline-delimited JSON
+ * requests and replies over a Unix stream socket. Requests are decoded with
+ * cJSON; requests and replies are encoded directly into a struct buf.
+ */
+#ifndef CCR_PROTO_H
+#define CCR_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+
+#define PROTO_VERSION 1
+#define PROTO_LINE_MAX (64 * 1024)
+#define PROTO_VALUE_MAX (16 * 1024)
+#define PROTO_ID_MAX 160
+
+enum proto_op {
+	OP_HELLO,
+	OP_GET,
+	OP_RESOLVE,
+	OP_SET,
+	OP_DELETE,
+	OP_LIST,
+	OP_STATUS,
+	OP_LOCK,
+	OP_UNLOCK,
+	OP_PASSPHRASE,
+	OP_COUNT
+};
+
+enum proto_err {
+	PE_OK,
+	PE_BAD_REQUEST,
+	PE_UNKNOWN_OP,
+	PE_INVALID_NAME,
+	PE_INVALID_VALUE,
+	PE_NOT_FOUND,
+	PE_CONFLICT,
+	PE_TOO_LARGE,
+	PE_LOCKED,
+	PE_DENIED,
+	PE_BUSY,
+	PE_IO_ERROR,
+	PE_COUNT
+};
+
+/* A decoded request. Its strings point into doc and live until proto_request_free. */
+struct proto_request {
+	enum proto_op op;
+	cJSON *doc;
+	char id[PROTO_ID_MAX]; /* the "id" member as JSON text, "" when absent */
+	const char *name;      /* get, set, delete */
+	const char *env;       /* set: optional env name; resolve: a single name */
+	const char *value;     /* set, unlock, passphrase */
+	size_t value_len;
+	const cJSON *envs; /* resolve: the array form, each a valid env name */
+	const char *action; /* passphrase: "set", "change" or "remove" */
+	const char *new_value; /* passphrase change/set: the new passphrase */
+	double seconds;        /* unlock: "for", 0 when absent */
+};
+
+/* The wire name of an op ("get"), or NULL. */
+const char *proto_op_name(enum proto_op op);
+
+/* The wire name of an error code ("not_found"). */
+const char *proto_err_name(enum proto_err err);
+
+/* The error code for a wire name; PE_COUNT when unknown. */
+enum proto_err proto_err_from_name(const char *name);
+
+/* True when the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
+bool proto_utf8_valid(const char *s, size_t len);
+
+/*
+ * Decode one request line (without its newline). On success returns PE_OK and
+ * fills req, which the caller releases with proto_request_free. On failure
+ * returns the error code, sets *msg to a static message, and leaves req->id
+ * set when the line carried a usable id, so the error reply can echo it.
+ */
+enum proto_err proto_decode(const char *line, size_t len, struct proto_request *req,
+			    const char **msg);
+
+/* Release what proto_decode allocated, wiping any secret it held. */
+void proto_request_free(struct proto_request *req);
+
+/* Begin a request line: {"op":"OP" */
+void proto_request_begin(struct buf *b, enum proto_op op);
+
+/* Begin a success reply: {"ok":true[,"id":ID] (id may be NULL or ""). */
+void proto_reply_begin(struct buf *b, const char *id);
+
+/* Append a whole failure reply line for err with a message that holds no secret. */
+void proto_reply_error(struct buf *b, const char *id, enum proto_err err, const char *msg);
+
+/* Append ,"key":"value" (len bytes of value). */
+void proto_field_str(struct buf *b, const char *key, const char *value, size_t len);
+
+/* Append ,"key":N */
+void proto_field_int(struct buf *b, const char *key, long long v);
+
+/* Append ,"key":true or false */
+void proto_field_bool(struct buf *b, const char *key, bool v);
+
+/* Append ,"key": — the caller writes the value. */
+void proto_field_key(struct buf *b, const char *key);
+
+/* End a request or reply: }\n */
+void proto_end(struct buf *b);
+
+#endif

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every test suite and prints one closing line "N passed, M failed[, K skipped]".
+#
+# Each suite speaks TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, bats --tap,
+# node --test --test-reporter=tap). A suite that exits non-zero without reporting
+# a failing test counts as one failure, so a crash is never read as a pass.
+set -u
+cd "$(dirname "$0")/.."
+export BUILD=${BUILD:-build}
+export CCR_TEST_ROOT=$PWD
+export CCR_BUILD=$PWD/$BUILD
+
+passed=0 failed=0 skipped=0
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/ccr-tests.XXXXXX")
+trap 'rm -rf "$logdir"' EXIT
+
+# run_suite NAME CMD...: run one suite, echo its TAP, add up its results.
+run_suite() {
+	local name=$1; shift
+	local log="$logdir/suite.log" rc p f s
+	printf '# suite %s\n' "$name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	sed 's/^/  /' "$log"
+	# Top-level TAP lines only; node prints nested subtests indented.
+	p=$(grep -Ec '^ok [0-9]+' "$log" || true)
+	s=$(grep -Eic '^ok [0-9]+.*# skip' "$log" || true)
+	f=$(grep -Ec '^not ok [0-9]+' "$log" || true)
+	p=$((p - s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		printf '  not ok - suite %s exited with status %d\n' "$name" "$rc"
+		f=1
+	fi
+	if [ $((p + f + s)) -eq 0 ]; then
+		printf '  not ok - suite %s reported no test\n' "$name"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_suite "unit/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
+done
+
+for t in tests/integration/*.bats; do
+	[ -e "$t" ] || continue
+	run_suite "integration/$(basename "$t" .bats)" bats --tap "$t"
+done
+
+if [ -d client/node/test ]; then
+	run_suite "node" node --test --test-reporter=tap client/node/test/
+fi
+
+for t in tests/e2e/*.bats; do
+	[ -e "$t" ] || continue
+	run_suite "e2e/$(basename "$t" .bats)" bats --tap "$t"
+done
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
