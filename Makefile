@@ -93,3 +93,8 @@ clean:
 	rm -rf build
 
 -include $(COMMON_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
+
+# Fragments owned by their areas: benchmarks, fuzzing, installation.
+-include tests/bench/bench.mk
+-include tests/fuzz/fuzz.mk
+-include mk/install.mk
