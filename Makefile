@@ -39,7 +39,7 @@ CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wno-missing-field-initializers
+           -Wno-missing-field-initializers -Wno-format-truncation
 CPPFLAGS += $(OS_CPPFLAGS) -DCCR_KEYD_VERSION='"$(VERSION)"' -Icommon
 CFLAGS  += -std=c11 $(OPT) $(WARN) $(SANFLAGS) $(CJSON_CFLAGS) $(UV_CFLAGS) $(SODIUM_CFLAGS) \
            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE

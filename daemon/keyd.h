@@ -1,0 +1,60 @@
+/*
+ * The daemon's one context: options, the store and its memory, the writer and
+ * the server. Passed to whoever needs it; there is no other global state.
+ */
+#ifndef CCR_KEYD_H
+#define CCR_KEYD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "arena.h"
+#include "paths.h"
+#include "server.h"
+#include "store.h"
+#include "writer.h"
+
+enum start_mode {
+	STARTED_BY_HAND,
+	STARTED_BY_CLIENT,  /* auto-started by ccr-config */
+	STARTED_BY_SOCKET,  /* socket-activated by systemd or launchd */
+};
+
+struct keyd_options {
+	char socket[PATHS_MAX];
+	char keys[PATHS_MAX];
+	char home[PATHS_MAX];
+	bool daemonize;
+	bool verbose;
+	bool spawned_by_client;
+	double idle_exit_s;     /* 0: never */
+	double conn_idle_s;     /* a connection idle this long is closed */
+};
+
+struct keyd {
+	uv_loop_t *loop;
+	struct keyd_options opt;
+	struct arena *arena;
+	struct store store;
+	struct writer writer;
+	struct server server;
+	enum start_mode started_by;
+	int form; /* enum ks_form */
+	uint64_t started_ms;
+	int lock_fd;
+	bool locked;
+	bool sealed;
+	bool stopping;
+	bool reload_pending;
+	uv_signal_t sig_term, sig_int, sig_hup;
+};
+
+/* Begin a clean exit: stop accepting, finish writes, close everything. */
+void keyd_shutdown(struct keyd *k);
+
+/* Reload the keystore from disk now, or once the writer is idle. */
+void keyd_reload(struct keyd *k);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * The listener and the peer sessions on it: accept with a peer check, split
+ * input into request lines, gather replies into one write per read, apply the
+ * limits of DESIGN.md (connections, line length, idle time, output queue).
+ */
+#ifndef CCR_SERVER_H
+#define CCR_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "peer.h"
+
+#define SERVER_MAX_SESSIONS 256
+#define SERVER_OUT_LIMIT (1024 * 1024)
+
+struct keyd;
+struct change;
+
+/* One peer connection. */
+struct session {
+	uv_pipe_t pipe;
+	struct keyd *k;
+	struct session *prev, *next;
+	struct peer peer;
+	struct buf in;
+	size_t in_off;   /* bytes of in already handled */
+	struct buf out;  /* replies not yet written */
+	size_t queued;   /* bytes handed to uv_write and not yet written */
+	uint64_t last_active;
+	struct change *waiting; /* a set or delete being written: handle nothing else */
+	bool eof;
+	bool paused;
+	bool closing;
+	bool close_after_flush;
+};
+
+struct server {
+	struct keyd *k;
+	uv_pipe_t listener;
+	bool listening;
+	bool own_socket; /* we bound it, so we remove it */
+	char path[1024];
+	struct session *sessions;
+	unsigned nsessions;
+	uv_timer_t sweep;
+	uint64_t last_activity;
+	unsigned long accepted, refused;
+};
+
+/*
+ * Bind and listen on the configured socket path: its directory made private,
+ * a stale socket replaced, a live one refused, bound under umask 0177.
+ * Returns 0, or -1 with err set.
+ */
+int server_listen(struct keyd *k, char *err, size_t errsize);
+
+/* Listen on an inherited, already listening socket fd. Returns 0, or -1 with err set. */
+int server_adopt(struct keyd *k, int fd, char *err, size_t errsize);
+
+/* Stop accepting and remove the socket if we created it. */
+void server_stop(struct server *srv);
+
+/* Close every session (after a best-effort flush of its replies). */
+void server_close_all(struct server *srv);
+
+/* Continue a session after its pending change was answered. */
+void session_resume(struct session *s);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * The in-memory keystore: two hash indexes over entries whose values sit in
+ * arena memory.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+store_init(struct store *s, struct arena *arena)
+{
+	table_init(&s->by_name);
+	table_init(&s->by_env);
+	s->arena = arena;
+}
+
+const struct entry *
+store_get(const struct store *s, const char *name)
+{
+	return table_get(&s->by_name, name);
+}
+
+const struct entry *
+store_by_env(const struct store *s, const char *env)
+{
+	return table_get(&s->by_env, env);
+}
+
+/* Unindex and release one entry. */
+static void
+entry_free(struct store *s, struct entry *e)
+{
+	table_del(&s->by_name, e->name);
+	if (table_get(&s->by_env, e->env) == e)
+		table_del(&s->by_env, e->env);
+	arena_free(s->arena, e->value, e->value_len + 1);
+	free(e->name);
+	free(e);
+}
+
+void
+store_put(struct store *s, const char *name, const char *env, char *value, size_t value_len,
+	  int64_t created, int64_t updated)
+{
+	struct entry *old = table_get(&s->by_name, name);
+	size_t nlen = strlen(name), elen = strlen(env);
+	struct entry *e = calloc(1, sizeof *e);
+
+	if (e == NULL || (e->name = malloc(nlen + elen + 2)) == NULL)
+		abort();
+	memcpy(e->name, name, nlen + 1);
+	e->env = e->name + nlen + 1;
+	memcpy(e->env, env, elen + 1);
+	e->value = value;
+	e->value_len = value_len;
+	e->created = created;
+	e->updated = updated;
+	if (old != NULL)
+		entry_free(s, old);
+	table_put(&s->by_name, e->name, e);
+	table_put(&s->by_env, e->env, e);
+}
+
+int
+store_del(struct store *s, const char *name)
+{
+	struct entry *e = table_get(&s->by_name, name);
+
+	if (e == NULL)
+		return -1;
+	entry_free(s, e);
+	return 0;
+}
+
+size_t
+store_count(const struct store *s)
+{
+	return s->by_name.live;
+}
+
+/* Order entries by name for qsort. */
+static int
+by_name(const void *a, const void *b)
+{
+	const struct entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+const struct entry **
+store_sorted(const struct store *s, size_t *count)
+{
+	const struct entry **v;
+	size_t i, n = 0;
+
+	v = malloc((store_count(s) + 1) * sizeof *v);
+	if (v == NULL)
+		abort();
+	for (i = 0; i < s->by_name.cap; i++) {
+		const struct table_slot *slot = &s->by_name.slots[i];
+
+		if (slot->value != NULL)
+			v[n++] = slot->value;
+	}
+	qsort(v, n, sizeof *v, by_name);
+	*count = n;
+	return v;
+}
+
+/* ks_parse callback: copy one key into the store, refusing duplicates. */
+static int
+load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
+{
+	struct store *s = arg;
+	const struct entry *other;
+	char *value;
+
+	if (store_get(s, ke->name) != NULL) {
+		snprintf(err, errsize, "key %s appears twice", ke->name);
+		return -1;
+	}
+	other = store_by_env(s, ke->env);
+	if (other != NULL) {
+		snprintf(err, errsize, "keys %s and %s share the env name %s", other->name, ke->name,
+			 ke->env);
+		return -1;
+	}
+	value = arena_alloc(s->arena, ke->value_len + 1);
+	memcpy(value, ke->value, ke->value_len + 1);
+	store_put(s, ke->name, ke->env, value, ke->value_len, ke->created, ke->updated);
+	return 0;
+}
+
+int
+store_load(struct store *s, const char *text, size_t len, char *err, size_t errsize)
+{
+	return ks_parse(text, len, load_entry, s, err, errsize);
+}
+
+void
+store_free(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->by_name.cap; i++) {
+		struct entry *e = s->by_name.slots[i].value;
+
+		if (e == NULL)
+			continue;
+		arena_free(s->arena, e->value, e->value_len + 1);
+		free(e->name);
+		free(e);
+	}
+	table_free(&s->by_name);
+	table_free(&s->by_env);
+}

@@ -1,0 +1,318 @@
+/*
+ * Group commit. The loop validates a batch against the store as the batch
+ * itself will leave it; a libuv work thread encodes the whole document from the
+ * store plus the batch and writes it durably; back on the loop the batch is
+ * applied to the store (or dropped on failure, so memory never disagrees with
+ * disk) and every change is answered. While the thread runs, the store is only
+ * read, by both sides.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "table.h"
+
+static void start_batch(struct writer *w);
+
+void
+writer_init(struct writer *w, uv_loop_t *loop, struct store *store, const char *path)
+{
+	memset(w, 0, sizeof *w);
+	w->loop = loop;
+	w->store = store;
+	snprintf(w->path, sizeof w->path, "%s", path);
+	w->queue_tail = &w->queue;
+}
+
+bool
+writer_pending(const struct writer *w)
+{
+	return w->busy || w->queue != NULL;
+}
+
+void
+change_free(struct change *c, struct arena *arena)
+{
+	if (c->value != NULL)
+		arena_free(arena, c->value, c->value_len + 1);
+	free(c);
+}
+
+/* The latest validated change to name in the batch, or NULL. */
+static const struct change *
+batch_latest(const struct change *batch, const char *name)
+{
+	const struct change *c, *found = NULL;
+
+	for (c = batch; c != NULL; c = c->next) {
+		if (strcmp(c->name, name) == 0)
+			found = c;
+	}
+	return found;
+}
+
+/* The env name name has in the store as the batch leaves it, or NULL when absent. */
+static const char *
+view_env(const struct writer *w, const char *name, int64_t *created)
+{
+	const struct change *c = batch_latest(w->batch, name);
+	const struct entry *e;
+
+	if (c != NULL) {
+		if (created != NULL)
+			*created = c->time; /* refined when applied */
+		return c->kind == CHANGE_SET ? c->env : NULL;
+	}
+	e = store_get(w->store, name);
+	if (e != NULL && created != NULL)
+		*created = e->created;
+	return e != NULL ? e->env : NULL;
+}
+
+/* The key that holds env in the store as the batch leaves it, or NULL. */
+static const char *
+view_env_owner(const struct writer *w, const char *env)
+{
+	const struct change *c;
+	const struct entry *e;
+	const char *owner = NULL, *have;
+
+	for (c = w->batch; c != NULL; c = c->next) {
+		if (c->kind == CHANGE_SET && strcmp(c->env, env) == 0 &&
+		    batch_latest(w->batch, c->name) == c)
+			owner = c->name;
+	}
+	if (owner != NULL)
+		return owner;
+	e = store_by_env(w->store, env);
+	if (e == NULL)
+		return NULL;
+	have = view_env(w, e->name, NULL);
+	return have != NULL && strcmp(have, env) == 0 ? e->name : NULL;
+}
+
+/* Check c against the store plus the batch so far; fill its env and created. */
+static enum proto_err
+validate(struct writer *w, struct change *c)
+{
+	const char *have = view_env(w, c->name, NULL), *owner;
+
+	if (c->kind == CHANGE_DELETE) {
+		if (have == NULL) {
+			snprintf(c->message, sizeof c->message, "no key named %s", c->name);
+			return PE_NOT_FOUND;
+		}
+		return PE_OK;
+	}
+	c->created = have == NULL;
+	if (c->env[0] == '\0') {
+		if (have != NULL)
+			snprintf(c->env, sizeof c->env, "%s", have);
+		else
+			name_default_env(c->name, c->env);
+	}
+	owner = view_env_owner(w, c->env);
+	if (owner != NULL && strcmp(owner, c->name) != 0) {
+		snprintf(c->message, sizeof c->message,
+			 "key %s already uses the env name %s; choose another with --env", owner,
+			 c->env);
+		return PE_CONFLICT;
+	}
+	return PE_OK;
+}
+
+/* Hand a change back to its owner (who frees it), or free it when the owner is gone. */
+static void
+finish(struct writer *w, struct change *c)
+{
+	c->next = NULL;
+	if (c->arg != NULL && c->done != NULL)
+		c->done(c);
+	else
+		change_free(c, w->store->arena);
+}
+
+/* Order ks entries by name for a stable, diffable file. */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct ks_entry *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Thread: encode the store as the batch leaves it and write it durably. */
+static void
+write_work(uv_work_t *req)
+{
+	struct writer *w = req->data;
+	struct table touched;
+	const struct change *c;
+	struct ks_entry *v;
+	size_t i, n = 0, cap = w->store->by_name.live + 1;
+
+	table_init(&touched);
+	for (c = w->batch; c != NULL; c = c->next) {
+		table_put(&touched, c->name, (void *)c);
+		cap++;
+	}
+	v = calloc(cap, sizeof *v);
+	if (v == NULL)
+		abort();
+	for (i = 0; i < w->store->by_name.cap; i++) {
+		const struct entry *e = w->store->by_name.slots[i].value;
+
+		if (e == NULL || table_get(&touched, e->name) != NULL)
+			continue;
+		v[n++] = (struct ks_entry){e->name, e->env, e->value, e->value_len, e->created,
+					   e->updated};
+	}
+	for (i = 0; i < touched.cap; i++) {
+		const struct entry *e;
+
+		c = touched.slots[i].value;
+		if (c == NULL || c->kind != CHANGE_SET)
+			continue;
+		e = store_get(w->store, c->name);
+		v[n++] = (struct ks_entry){c->name, c->env, c->value, c->value_len,
+					   e != NULL ? e->created : c->time, c->time};
+	}
+	table_free(&touched);
+	qsort(v, n, sizeof *v, entry_cmp);
+	buf_clear(&w->image);
+	ks_encode_begin(&w->image);
+	for (i = 0; i < n; i++)
+		ks_encode_entry(&w->image, &v[i], i == 0);
+	ks_encode_end(&w->image);
+	free(v);
+	w->write_errno = 0;
+	if (fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
+				sizeof w->write_err) == -1)
+		w->write_errno = errno ? errno : EIO;
+	buf_clear(&w->image);
+}
+
+/* Loop: the write finished; apply or drop the batch and answer every change. */
+static void
+write_done(uv_work_t *req, int status)
+{
+	struct writer *w = req->data;
+	struct change *c, *next;
+	bool ok = status == 0 && w->write_errno == 0;
+
+	w->writes++;
+	if (!ok)
+		log_warn("keystore write failed: %s", w->write_err);
+	for (c = w->batch; c != NULL; c = next) {
+		next = c->next;
+		if (!ok) {
+			c->result = PE_IO_ERROR;
+			snprintf(c->message, sizeof c->message, "%s; nothing was changed",
+				 w->write_err);
+		} else if (c->kind == CHANGE_SET) {
+			const struct entry *e = store_get(w->store, c->name);
+
+			store_put(w->store, c->name, c->env, c->value, c->value_len,
+				  e != NULL ? e->created : c->time, c->time);
+			c->value = NULL; /* the store owns it now */
+			w->changes_written++;
+		} else {
+			store_del(w->store, c->name);
+			w->changes_written++;
+		}
+		finish(w, c);
+	}
+	w->batch = NULL;
+	w->busy = false;
+	start_batch(w);
+}
+
+/* Take everything queued, answer what is invalid, and write the rest. */
+static void
+start_batch(struct writer *w)
+{
+	struct change *c, *next, **tail = &w->batch;
+	void (*cb)(struct writer *);
+
+	if (w->busy)
+		return;
+	while (w->queue != NULL) {
+		c = w->queue;
+		w->queue = NULL;
+		w->queue_tail = &w->queue;
+		for (; c != NULL; c = next) {
+			next = c->next;
+			c->next = NULL;
+			c->result = validate(w, c);
+			if (c->result != PE_OK) {
+				finish(w, c);
+				continue;
+			}
+			*tail = c;
+			tail = &c->next;
+		}
+		if (w->batch != NULL)
+			break;
+	}
+	if (w->batch != NULL) {
+		w->busy = true;
+		w->work.data = w;
+		if (uv_queue_work(w->loop, &w->work, write_work, write_done) != 0) {
+			snprintf(w->write_err, sizeof w->write_err, "cannot start the writer thread");
+			w->write_errno = EAGAIN;
+			w->busy = false;
+			write_done(&w->work, -1);
+		}
+		return;
+	}
+	if (w->idle_cb != NULL) {
+		cb = w->idle_cb;
+		w->idle_cb = NULL;
+		cb(w);
+	}
+}
+
+/* Loop: start the queued batch on the next turn, so done never runs inside submit. */
+static void
+kick(uv_idle_t *h)
+{
+	struct writer *w = h->data;
+
+	uv_close((uv_handle_t *)h, (uv_close_cb)free);
+	start_batch(w);
+}
+
+/* Schedule start_batch for the next loop turn. */
+static void
+schedule(struct writer *w)
+{
+	uv_idle_t *h = malloc(sizeof *h);
+
+	if (h == NULL)
+		abort();
+	uv_idle_init(w->loop, h);
+	h->data = w;
+	uv_idle_start(h, kick);
+}
+
+void
+writer_submit(struct writer *w, struct change *c)
+{
+	c->next = NULL;
+	*w->queue_tail = c;
+	w->queue_tail = &c->next;
+	if (!w->busy)
+		schedule(w);
+}
+
+void
+writer_when_idle(struct writer *w, void (*cb)(struct writer *w))
+{
+	w->idle_cb = cb;
+	if (!w->busy)
+		schedule(w);
+}

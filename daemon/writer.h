@@ -1,0 +1,73 @@
+/*
+ * The writer: persists changes off the event loop with group commit
+ * (DESIGN.md, "Keystore file"). Changes that arrive while a write is in flight
+ * are validated and written together in the next one; each is answered only
+ * once the file that holds it is durable, and only then applied to the store.
+ */
+#ifndef CCR_WRITER_H
+#define CCR_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "names.h"
+#include "proto.h"
+#include "store.h"
+
+enum change_kind { CHANGE_SET, CHANGE_DELETE };
+
+struct change;
+/* Called on the loop once a change is durable (result PE_OK) or refused. */
+typedef void (*change_done_fn)(struct change *c);
+
+struct change {
+	struct change *next;
+	enum change_kind kind;
+	char name[NAME_MAX_LEN + 1];
+	char env[ENV_MAX_LEN + 1]; /* set: requested env name, "" for the default */
+	char *value;               /* set: arena slot of value_len + 1 bytes */
+	size_t value_len;
+	int64_t time;
+	char id[PROTO_ID_MAX]; /* the request's id, echoed in the reply */
+	/* Results, filled before done is called. */
+	enum proto_err result;
+	char message[256];
+	bool created;
+	/* The owner's callback and context; arg is cleared when the owner goes away. */
+	change_done_fn done;
+	void *arg;
+};
+
+struct writer {
+	uv_loop_t *loop;
+	struct store *store;
+	char path[1024];
+	struct change *queue, **queue_tail;
+	struct change *batch; /* validated changes being written */
+	bool busy;
+	uv_work_t work;
+	struct buf image; /* the document being written */
+	int write_errno;
+	char write_err[512];
+	unsigned long writes, changes_written; /* counters for status and tests */
+	void (*idle_cb)(struct writer *w); /* called when the queue drains, once */
+};
+
+/* Set up a writer that saves store to path on loop. */
+void writer_init(struct writer *w, uv_loop_t *loop, struct store *store, const char *path);
+
+/* Queue a change; its done callback runs on the loop later, never from within this call. */
+void writer_submit(struct writer *w, struct change *c);
+
+/* True while a write is in flight or changes are queued. */
+bool writer_pending(const struct writer *w);
+
+/* Call cb once when nothing is in flight or queued (at once, on the next turn, if idle). */
+void writer_when_idle(struct writer *w, void (*cb)(struct writer *w));
+
+/* Release a change that was never submitted or whose done callback has run. */
+void change_free(struct change *c, struct arena *arena);
+
+#endif
