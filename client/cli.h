@@ -1,0 +1,98 @@
+/*
+ * What every ccr-config command shares: the command table entry, the run-time
+ * context, the daemon connection (with auto-start), error reporting with the
+ * exit codes of DESIGN.md, and reading a key without echo or argv.
+ */
+#ifndef CCR_CLI_H
+#define CCR_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "paths.h"
+#include "proto.h"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_NOT_FOUND = 1,
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3,
+	EXIT_DENIED = 4,
+	EXIT_FAILURE_OTHER = 5,
+};
+
+struct cli;
+
+/* One command: a table entry in main.c, defined in its own cmd_*.c file. */
+struct command {
+	const char *name;
+	const char *usage;   /* arguments after the name */
+	const char *summary; /* one line for --help */
+	int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the command name */
+};
+
+struct cli {
+	const struct command *const *commands;
+	const struct command *cmd;
+	char socket[PATHS_MAX];
+	bool json;
+	bool autostart; /* may start ccr-keyd when nobody answers */
+	struct conn conn;
+	bool connected;
+	const char *progname;
+};
+
+/* Print "ccr-config: MESSAGE" to stderr and return code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a warning line "ccr-config: warning: MESSAGE" to stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print the usage of the current command to stderr and return EXIT_USAGE. */
+int cli_usage(struct cli *cli);
+
+/* Connect to the daemon (starting it when allowed). Returns 0, or an exit code after printing why. */
+int cli_connect(struct cli *cli);
+
+/*
+ * Send one request and read its reply. Returns the reply, or NULL after
+ * printing why, with *code set to the exit code.
+ */
+cJSON *cli_call(struct cli *cli, const struct buf *req, int *code);
+
+/*
+ * Report a failed reply as "ccr-config: MESSAGE" (with what to do) and return
+ * its exit code: not_found 1, locked or denied 4, busy 3, others 5.
+ */
+int cli_reply_failed(const cJSON *reply);
+
+/* The exit code for a protocol error code. */
+int cli_exit_for(enum proto_err err);
+
+/* The string member key of obj, or "" when absent. */
+const char *cli_str(const cJSON *obj, const char *key);
+
+/*
+ * Read a key into out: from stdin when it is not a terminal (one trailing
+ * newline dropped), else from a prompt on the terminal with echo off.
+ * Returns 0, or an exit code after printing why.
+ */
+int cli_read_secret(const char *prompt, struct buf *out);
+
+/* Refuse core dumps and ptrace by others: this process is about to hold a key. */
+void cli_protect(void);
+
+/* Format an ISO 8601 UTC time for people: "2026-11-28 21:04" in local time, or "-". */
+void cli_time_local(const char *iso, char *out, size_t size);
+
+/* Start ccr-keyd for socket (autostart.c). Returns 0, or -1 with err set. */
+int autostart_daemon(const char *socket, char *err, size_t errsize);
+
+/* Run ccr-config with the given table; the body of main(). */
+int cli_main(const struct command *const *commands, int argc, char **argv);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * ccr-config list: every key as a table NAME / ENV / KEY / UPDATED, masked.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Width of the widest string member key among the list's items (at least min). */
+static int
+column_width(const cJSON *keys, const char *key, int min)
+{
+	const cJSON *k;
+	int w = min;
+
+	cJSON_ArrayForEach(k, keys)
+	{
+		int n = (int)strlen(cli_str(k, key));
+
+		if (n > w)
+			w = n;
+	}
+	return w;
+}
+
+/* Print every key. */
+static int
+cmd_list(struct cli *cli, int argc, char **argv)
+{
+	struct buf req = {0};
+	const cJSON *keys, *k;
+	cJSON *reply;
+	char when[64];
+	int rc, wn, we;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_usage(cli);
+	proto_request_begin(&req, OP_LIST);
+	proto_end(&req);
+	reply = cli_call(cli, &req, &rc);
+	buf_free(&req);
+	if (reply == NULL)
+		return rc;
+	if (conn_reply_error(reply, NULL) != PE_OK) {
+		rc = cli_reply_failed(reply);
+		conn_reply_free(reply);
+		return rc;
+	}
+	keys = cJSON_GetObjectItemCaseSensitive(reply, "keys");
+	if (cli->json) {
+		cJSON *only = cJSON_CreateObject();
+		char *text;
+
+		cJSON_AddItemReferenceToObject(only, "keys", (cJSON *)keys);
+		text = cJSON_PrintUnformatted(only);
+		if (text != NULL)
+			printf("%s\n", text);
+		cJSON_free(text);
+		cJSON_Delete(only);
+	} else if (cJSON_GetArraySize(keys) == 0) {
+		fprintf(stderr, "no keys stored; add one with: ccr-config set NAME\n");
+	} else {
+		wn = column_width(keys, "name", 4);
+		we = column_width(keys, "env", 3);
+		printf("%-*s  %-*s  %-11s  %s\n", wn, "NAME", we, "ENV", "KEY", "UPDATED");
+		cJSON_ArrayForEach(k, keys)
+		{
+			cli_time_local(cli_str(k, "updated"), when, sizeof when);
+			/* The ellipsis is 3 bytes and 1 column: pad by bytes + 2. */
+			printf("%-*s  %-*s  %-13s  %s\n", wn, cli_str(k, "name"), we,
+			       cli_str(k, "env"), cli_str(k, "masked"), when);
+		}
+	}
+	conn_reply_free(reply);
+	return EXIT_OK;
+}
+
+const struct command cmd_list_entry = {
+	.name = "list",
+	.usage = "",
+	.summary = "list keys: NAME ENV KEY (masked) UPDATED",
+	.run = cmd_list,
+};

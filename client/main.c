@@ -1,0 +1,22 @@
+/*
+ * ccr-config: the command table. Each command lives in its own cmd_*.c file.
+ */
+#include "cli.h"
+
+extern const struct command cmd_set_entry, cmd_get_entry, cmd_list_entry, cmd_delete_entry,
+	cmd_status_entry;
+
+static const struct command *const commands[] = {
+	&cmd_set_entry,
+	&cmd_get_entry,
+	&cmd_list_entry,
+	&cmd_delete_entry,
+	&cmd_status_entry,
+	NULL,
+};
+
+int
+main(int argc, char **argv)
+{
+	return cli_main(commands, argc, argv);
+}
