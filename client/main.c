@@ -4,7 +4,7 @@
 #include "cli.h"
 
 extern const struct command cmd_set_entry, cmd_get_entry, cmd_list_entry, cmd_delete_entry,
-	cmd_status_entry;
+	cmd_status_entry, cmd_exec_entry, cmd_shell_init_entry;
 
 static const struct command *const commands[] = {
 	&cmd_set_entry,
@@ -12,6 +12,8 @@ static const struct command *const commands[] = {
 	&cmd_list_entry,
 	&cmd_delete_entry,
 	&cmd_status_entry,
+	&cmd_exec_entry,
+	&cmd_shell_init_entry,
 	NULL,
 };
 

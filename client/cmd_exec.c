@@ -1,0 +1,177 @@
+/*
+ * ccr-config exec [--all] [--fallback-env] -- CMD [ARGS…]: put the keys the
+ * router's config references into the environment and become CMD. One resolve
+ * request; the keystore wins over an inherited variable (with a warning that
+ * names the variable, never a value); execvp, so no shell and no child.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "cli.h"
+#include "config.h"
+
+/* Fill names with every env name in the keystore (--all, or no config). */
+static int
+all_names(struct cli *cli, struct names *names)
+{
+	struct buf req = {0};
+	const cJSON *k;
+	cJSON *reply;
+	int rc;
+
+	proto_request_begin(&req, OP_LIST);
+	proto_end(&req);
+	reply = cli_call(cli, &req, &rc);
+	buf_free(&req);
+	if (reply == NULL)
+		return rc;
+	if (conn_reply_error(reply, NULL) != PE_OK) {
+		rc = cli_reply_failed(reply);
+		conn_reply_free(reply);
+		return rc;
+	}
+	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(reply, "keys"))
+	{
+		names_add(names, cli_str(k, "env"), strlen(cli_str(k, "env")));
+	}
+	conn_reply_free(reply);
+	return 0;
+}
+
+/* Ask for the values of names. Returns the reply, or NULL with *rc set. */
+static cJSON *
+resolve(struct cli *cli, const struct names *names, int *rc)
+{
+	struct buf req = {0};
+	cJSON *reply;
+	size_t i;
+
+	proto_request_begin(&req, OP_RESOLVE);
+	proto_field_key(&req, "env");
+	buf_addc(&req, '[');
+	for (i = 0; i < names->n; i++) {
+		if (i > 0)
+			buf_addc(&req, ',');
+		buf_add_json(&req, names->v[i], strlen(names->v[i]));
+	}
+	buf_addc(&req, ']');
+	proto_end(&req);
+	reply = cli_call(cli, &req, rc);
+	buf_free(&req);
+	if (reply != NULL && conn_reply_error(reply, NULL) != PE_OK) {
+		*rc = cli_reply_failed(reply);
+		conn_reply_free(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+/* Put the resolved values into our environment, warning where the environment disagrees. */
+static void
+inject(const struct names *names, const cJSON *values, bool all)
+{
+	size_t i;
+
+	for (i = 0; i < names->n; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, names->v[i]);
+		const char *have = getenv(names->v[i]);
+
+		if (cJSON_IsString(v)) {
+			if (have != NULL && have[0] != '\0' && strcmp(have, v->valuestring) != 0)
+				cli_warn("$%s is set in the environment and in the keystore with "
+					 "different values; using the keystore's",
+					 names->v[i]);
+			setenv(names->v[i], v->valuestring, 1);
+		} else if (!all && (have == NULL || have[0] == '\0')) {
+			cli_warn("$%s is referenced in config.json but is neither in the keystore "
+				 "nor in the environment; store it with: ccr-config set NAME --env %s",
+				 names->v[i], names->v[i]);
+		}
+	}
+}
+
+/* Become CMD; returns only on failure, with the exit status a shell would give. */
+static int
+become(char **cmd)
+{
+	int saved;
+
+	fflush(stdout);
+	fflush(stderr);
+	execvp(cmd[0], cmd);
+	saved = errno;
+	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s", cmd[0],
+			 strerror(saved));
+}
+
+/* Run a command with the keys it needs. */
+static int
+cmd_exec(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"all", no_argument, NULL, 'a'},
+		{"fallback-env", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	struct names names = {0};
+	struct buf text = {0};
+	char path[PATHS_MAX];
+	bool all = false, fallback = false;
+	cJSON *reply = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+af", longopts, NULL)) != -1) {
+		if (c == 'a')
+			all = true;
+		else if (c == 'f')
+			fallback = true;
+		else
+			return cli_usage(cli);
+	}
+	if (optind >= argc)
+		return cli_usage(cli);
+#ifdef __linux__
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* reset by execve for CMD */
+#endif
+	rc = config_default_path(path, sizeof path);
+	if (rc == 0 && !all)
+		rc = config_read(path, &text);
+	if (rc > 1)
+		return rc;
+	if (all || rc == 1) {
+		all = true;
+		rc = all_names(cli, &names);
+	} else {
+		config_refs(text.data, text.len, &names);
+		rc = 0;
+	}
+	buf_free(&text);
+	if (rc == 0 && names.n > 0 && (reply = resolve(cli, &names, &rc)) != NULL)
+		inject(&names, cJSON_GetObjectItemCaseSensitive(reply, "values"), all);
+	conn_reply_free(reply);
+	names_free(&names);
+	if (cli->connected) {
+		conn_close(&cli->conn);
+		cli->connected = false;
+	}
+	if (rc != 0) {
+		if (!fallback)
+			return rc;
+		cli_warn("starting %s with the plain environment (--fallback-env)", argv[optind]);
+	}
+	return become(argv + optind);
+}
+
+const struct command cmd_exec_entry = {
+	.name = "exec",
+	.usage = "[--all] [--fallback-env] -- CMD [ARGS...]",
+	.summary = "run CMD with the keys the router's config references in its environment",
+	.run = cmd_exec,
+};
