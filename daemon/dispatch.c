@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "keyd.h"
 #include "log.h"
 #include "mask.h"
@@ -42,14 +43,14 @@ op_hello(struct keyd *k, struct buf *out, const struct proto_request *req)
 }
 
 /* get: one key with its value. */
-static void
+static enum proto_err
 op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 {
 	const struct entry *e = store_get(&k->store, req->name);
 
 	if (e == NULL) {
 		proto_reply_error(out, req->id, PE_NOT_FOUND, "no key by that name");
-		return;
+		return PE_NOT_FOUND;
 	}
 	proto_reply_begin(out, req->id);
 	proto_field_str(out, "name", e->name, strlen(e->name));
@@ -57,6 +58,7 @@ op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_str(out, "value", e->value, e->value_len);
 	field_time(out, "updated", e->updated);
 	proto_end(out);
+	return PE_OK;
 }
 
 /* Append ENV:value to a resolve reply when the keystore has ENV. */
@@ -149,6 +151,27 @@ op_status(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_end(out);
 }
 
+/* The names a request is about, for the audit log: its key name, or its env names joined. */
+static const char *
+audit_names(const struct proto_request *req, char *out, size_t size)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	if (req->op != OP_RESOLVE || req->envs == NULL)
+		return req->op == OP_RESOLVE ? req->env : req->name;
+	out[0] = '\0';
+	cJSON_ArrayForEach(e, req->envs)
+	{
+		int m = snprintf(out + n, size - n, "%s%s", n > 0 ? "," : "", e->valuestring);
+
+		if (m < 0 || (size_t)m >= size - n)
+			break;
+		n += (size_t)m;
+	}
+	return out;
+}
+
 /* The writer answered a change: reply to its session and let the session go on. */
 static void
 change_done(struct change *c)
@@ -167,6 +190,8 @@ change_done(struct change *c)
 	}
 	log_debug("%s %s by pid %ld: %s", c->kind == CHANGE_SET ? "set" : "delete", c->name,
 		  (long)s->peer.pid, proto_err_name(c->result));
+	audit_record(s->k->audit_fd, &s->peer, s->exe, c->kind == CHANGE_SET ? "set" : "delete",
+		     c->name, proto_err_name(c->result));
 	s->waiting = NULL;
 	change_free(c, s->k->arena);
 	session_resume(s);
@@ -207,6 +232,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 {
 	struct proto_request req;
 	const char *msg = NULL;
+	char names[512];
 	enum proto_err err = proto_decode(line, len, &req, &msg);
 
 	if (err != PE_OK) {
@@ -215,6 +241,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 	}
 	if (k->locked && req.op != OP_HELLO && req.op != OP_STATUS && req.op != OP_UNLOCK &&
 	    req.op != OP_LOCK) {
+		err = PE_LOCKED;
 		proto_reply_error(&s->out, req.id, PE_LOCKED,
 				  "the keystore is locked; run: ccr-config unlock");
 		goto done;
@@ -224,7 +251,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		op_hello(k, &s->out, &req);
 		break;
 	case OP_GET:
-		op_get(k, &s->out, &req);
+		err = op_get(k, &s->out, &req);
 		break;
 	case OP_RESOLVE:
 		op_resolve(k, &s->out, &req);
@@ -238,16 +265,24 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 	case OP_SET:
 	case OP_DELETE:
 		if (k->stopping) {
+			err = PE_BUSY;
 			proto_reply_error(&s->out, req.id, PE_BUSY, "ccr-keyd is shutting down");
 			break;
 		}
 		op_change(k, s, &req);
-		break;
+		proto_request_free(&req);
+		return; /* audited when answered */
 	default:
+		err = PE_UNKNOWN_OP;
 		proto_reply_error(&s->out, req.id, PE_UNKNOWN_OP,
 				  "this ccr-keyd has no sealed keystore support yet");
 		break;
 	}
 done:
+	if (k->audit_fd != -1)
+		audit_record(k->audit_fd, &s->peer, s->exe,
+			     req.doc != NULL ? proto_op_name(req.op) : "invalid",
+			     req.doc != NULL ? audit_names(&req, names, sizeof names) : NULL,
+			     proto_err_name(err));
 	proto_request_free(&req);
 }

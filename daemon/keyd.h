@@ -31,6 +31,7 @@ struct keyd_options {
 	bool spawned_by_client;
 	double idle_exit_s;     /* 0: never */
 	double conn_idle_s;     /* a connection idle this long is closed */
+	char audit_log[PATHS_MAX];
 };
 
 struct keyd {
@@ -44,6 +45,7 @@ struct keyd {
 	int form; /* enum ks_form */
 	uint64_t started_ms;
 	int lock_fd;
+	int audit_fd; /* -1 without --audit-log */
 	bool locked;
 	bool sealed;
 	bool stopping;

@@ -20,13 +20,14 @@
 #endif
 
 #include "activation.h"
+#include "audit.h"
 #include "fileio.h"
 #include "keyd.h"
 #include "log.h"
 
 static const char usage_text[] =
 	"usage: ccr-keyd [--socket PATH] [--keys PATH] [--daemon] [--idle-exit SECONDS]\n"
-	"                [--verbose] [--version] [--help]\n"
+	"                [--audit-log PATH] [--verbose] [--version] [--help]\n"
 	"\n"
 	"Keep API keys for claude-code-router and answer get/set/list/delete over a\n"
 	"Unix socket that only your user may use.\n"
@@ -36,6 +37,7 @@ static const char usage_text[] =
 	"  --keys PATH          keystore (default $CCR_HOME/keys; env CCR_KEYS)\n"
 	"  --daemon             detach once listening; log to $CCR_HOME/keyd.log\n"
 	"  --idle-exit SECONDS  exit after SECONDS without connections or writes\n"
+	"  --audit-log PATH     append a JSON line per request (never a value) to PATH\n"
 	"  --verbose            log every change and closed connection\n"
 	"  --version            print the version and exit\n"
 	"\n"
@@ -67,12 +69,13 @@ parse_seconds(const char *s, const char *opt)
 static void
 parse_options(struct keyd *k, int argc, char **argv)
 {
-	enum { OPT_IDLE_EXIT = 256, OPT_SPAWNED, OPT_CONN_IDLE };
+	enum { OPT_IDLE_EXIT = 256, OPT_SPAWNED, OPT_CONN_IDLE, OPT_AUDIT };
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"keys", required_argument, NULL, 'k'},
 		{"daemon", no_argument, NULL, 'd'},
 		{"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+		{"audit-log", required_argument, NULL, OPT_AUDIT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -98,6 +101,9 @@ parse_options(struct keyd *k, int argc, char **argv)
 			break;
 		case OPT_IDLE_EXIT:
 			o->idle_exit_s = parse_seconds(optarg, "--idle-exit");
+			break;
+		case OPT_AUDIT:
+			snprintf(o->audit_log, sizeof o->audit_log, "%s", optarg);
 			break;
 		case OPT_SPAWNED:
 			o->spawned_by_client = true;
@@ -189,16 +195,20 @@ lock_keystore(struct keyd *k, char *err, size_t errsize)
 	return 0;
 }
 
-/* Load the keystore file into a fresh store s. Returns the form, or -1 with err set. */
+/*
+ * Load the keystore file into a fresh store s and note the file's identity in
+ * *st (st_nlink 0 when absent). Returns the form, or -1 with err set.
+ */
 static int
-load_store(struct keyd *k, struct store *s, char *err, size_t errsize)
+load_store(struct keyd *k, struct store *s, struct stat *st, char *err, size_t errsize)
 {
 	struct buf text = {0};
 	char why[512];
 	int rc, form;
 
 	store_init(s, k->arena);
-	rc = fileio_read(k->opt.keys, 1, &text, NULL, why, sizeof why);
+	memset(st, 0, sizeof *st);
+	rc = fileio_read(k->opt.keys, 1, &text, st, why, sizeof why);
 	if (rc == 1)
 		return KS_FORM_EMPTY;
 	if (rc == -1) {
@@ -223,13 +233,14 @@ reload_now(struct writer *w)
 {
 	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
 	struct store fresh;
+	struct stat st;
 	char err[1024];
 	int form;
 
 	k->reload_pending = false;
 	if (k->stopping)
 		return;
-	form = load_store(k, &fresh, err, sizeof err);
+	form = load_store(k, &fresh, &st, err, sizeof err);
 	if (form == -1) {
 		log_warn("reload refused, keeping the keys in memory: %s", err);
 		return;
@@ -237,6 +248,7 @@ reload_now(struct writer *w)
 	store_free(&k->store);
 	k->store = fresh;
 	k->writer.store = &k->store;
+	writer_set_disk(&k->writer, st.st_nlink > 0 ? &st : NULL);
 	k->form = form;
 	k->sealed = form == KS_FORM_SEALED;
 	k->locked = k->sealed;
@@ -376,6 +388,7 @@ int
 main(int argc, char **argv)
 {
 	static struct keyd k;
+	struct stat st;
 	char err[1024], dir[PATHS_MAX];
 	int ready_fd = -1, listen_fd;
 
@@ -398,17 +411,22 @@ main(int argc, char **argv)
 	k.loop = uv_default_loop();
 	k.arena = arena_new();
 	k.lock_fd = -1;
+	k.audit_fd = -1;
+	if (k.opt.audit_log[0] != '\0' &&
+	    (k.audit_fd = audit_open(k.opt.audit_log, err, sizeof err)) == -1)
+		goto fail;
 	k.started_by = listen_fd >= 0		 ? STARTED_BY_SOCKET
 		       : k.opt.spawned_by_client ? STARTED_BY_CLIENT
 						 : STARTED_BY_HAND;
 	paths_dirname(k.opt.keys, dir, sizeof dir);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
 	    lock_keystore(&k, err, sizeof err) == -1 ||
-	    (k.form = load_store(&k, &k.store, err, sizeof err)) == -1)
+	    (k.form = load_store(&k, &k.store, &st, err, sizeof err)) == -1)
 		goto fail;
 	k.sealed = k.form == KS_FORM_SEALED;
 	k.locked = k.sealed;
 	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
+	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
 	if (listen_fd >= 0 ? server_adopt(&k, listen_fd, err, sizeof err)
 			   : server_listen(&k, err, sizeof err))
 		goto fail;

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "dispatch.h"
 #include "keyd.h"
 #include "log.h"
@@ -278,10 +279,16 @@ on_connection(uv_stream_t *listener, int status)
 	srv->accepted++;
 	if (uv_fileno((uv_handle_t *)&s->pipe, &fd) != 0 || peer_read(fd, &s->peer) == -1) {
 		log_warn("refused a peer whose credentials cannot be read");
+		s->peer.uid = (uid_t)-1;
+		s->peer.pid = -1;
+		audit_record(k->audit_fd, &s->peer, "?", "connect", NULL, "denied");
 		refuse(s, PE_DENIED, "peer credentials cannot be read; refused");
 		return;
 	}
+	if (k->audit_fd != -1)
+		peer_exe(s->peer.pid, s->exe, sizeof s->exe);
 	if (!peer_allowed(&s->peer)) {
+		audit_record(k->audit_fd, &s->peer, s->exe, "connect", NULL, "denied");
 		log_warn("refused peer uid %ld pid %ld: not our uid %ld", (long)s->peer.uid,
 			 (long)s->peer.pid, (long)geteuid());
 		refuse(s, PE_DENIED, "only the user who runs ccr-keyd may use it");

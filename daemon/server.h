@@ -26,6 +26,7 @@ struct session {
 	struct keyd *k;
 	struct session *prev, *next;
 	struct peer peer;
+	char exe[256]; /* the peer's executable, read at accept when auditing */
 	struct buf in;
 	size_t in_off;   /* bytes of in already handled */
 	struct buf out;  /* replies not yet written */

@@ -9,12 +9,18 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "log.h"
 #include "table.h"
+
+#ifdef __APPLE__
+#define st_mtim st_mtimespec
+#endif
 
 static void start_batch(struct writer *w);
 
@@ -40,6 +46,41 @@ change_free(struct change *c, struct arena *arena)
 	if (c->value != NULL)
 		arena_free(arena, c->value, c->value_len + 1);
 	free(c);
+}
+
+/* Fill id from st, or mark the file absent. */
+static void
+disk_from_stat(struct disk_id *id, const struct stat *st)
+{
+	memset(id, 0, sizeof *id);
+	if (st == NULL)
+		return;
+	id->exists = true;
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+}
+
+void
+writer_set_disk(struct writer *w, const struct stat *st)
+{
+	disk_from_stat(&w->disk, st);
+}
+
+/* True when the file at path is still what we last read or wrote. */
+static bool
+disk_unchanged(const struct writer *w)
+{
+	struct disk_id now;
+	struct stat st;
+
+	if (lstat(w->path, &st) == -1)
+		return !w->disk.exists && errno == ENOENT;
+	disk_from_stat(&now, &st);
+	return now.exists == w->disk.exists && now.dev == w->disk.dev && now.ino == w->disk.ino &&
+	       now.size == w->disk.size && now.mtime.tv_sec == w->disk.mtime.tv_sec &&
+	       now.mtime.tv_nsec == w->disk.mtime.tv_nsec;
 }
 
 /* The latest validated change to name in the batch, or NULL. */
@@ -190,9 +231,20 @@ write_work(uv_work_t *req)
 	ks_encode_end(&w->image);
 	free(v);
 	w->write_errno = 0;
-	if (fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
-				sizeof w->write_err) == -1)
+	if (!disk_unchanged(w)) {
+		w->write_errno = ESTALE;
+		snprintf(w->write_err, sizeof w->write_err,
+			 "the keystore %s was changed by another program since ccr-keyd read it; "
+			 "refusing to overwrite it (reload it with: kill -HUP %ld)",
+			 w->path, (long)getpid());
+	} else if (fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
+				       sizeof w->write_err) == -1) {
 		w->write_errno = errno ? errno : EIO;
+	} else {
+		struct stat st;
+
+		disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
+	}
 	buf_clear(&w->image);
 }
 

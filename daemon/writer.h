@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "names.h"
@@ -40,6 +41,15 @@ struct change {
 	void *arg;
 };
 
+/* What the keystore file was when we last read or wrote it. */
+struct disk_id {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
 struct writer {
 	uv_loop_t *loop;
 	struct store *store;
@@ -51,6 +61,7 @@ struct writer {
 	struct buf image; /* the document being written */
 	int write_errno;
 	char write_err[512];
+	struct disk_id disk;
 	unsigned long writes, changes_written; /* counters for status and tests */
 	void (*idle_cb)(struct writer *w); /* called when the queue drains, once */
 };
@@ -66,6 +77,13 @@ bool writer_pending(const struct writer *w);
 
 /* Call cb once when nothing is in flight or queued (at once, on the next turn, if idle). */
 void writer_when_idle(struct writer *w, void (*cb)(struct writer *w));
+
+/*
+ * Record the keystore file as just read (st) or as absent (st NULL). A write
+ * finds the file as recorded or refuses: another program changed it, and
+ * overwriting would lose its change (reload with SIGHUP first).
+ */
+void writer_set_disk(struct writer *w, const struct stat *st);
 
 /* Release a change that was never submitted or whose done callback has run. */
 void change_free(struct change *c, struct arena *arena);

@@ -1,0 +1,71 @@
+/*
+ * Audit records. Each is built in one buffer and appended with one write, so
+ * concurrent daemons or a crash never interleave half lines.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "keystore.h"
+#include "peer.h"
+
+int
+audit_open(const char *path, char *err, size_t errsize)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd == -1) {
+		snprintf(err, errsize, "cannot open audit log %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		snprintf(err, errsize, "audit log %s must be a regular file of yours with mode 0600; "
+				       "run: chmod 600 %s",
+			 path, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+audit_record(int fd, const struct peer *peer, const char *exe, const char *op, const char *names,
+	     const char *result)
+{
+	struct buf b = {0};
+	char t[KS_TIME_MAX];
+
+	if (fd == -1)
+		return;
+	ks_time_format((int64_t)time(NULL), t);
+	buf_adds(&b, "{\"time\":\"");
+	buf_adds(&b, t);
+	buf_adds(&b, "\",\"op\":");
+	buf_add_json(&b, op, strlen(op));
+	if (names != NULL) {
+		buf_adds(&b, ",\"name\":");
+		buf_add_json(&b, names, strnlen(names, 512));
+	}
+	buf_adds(&b, ",\"uid\":");
+	buf_addi(&b, peer != NULL ? (long long)peer->uid : -1);
+	buf_adds(&b, ",\"pid\":");
+	buf_addi(&b, peer != NULL ? (long long)peer->pid : -1);
+	buf_adds(&b, ",\"exe\":");
+	buf_add_json(&b, exe != NULL ? exe : "?", strlen(exe != NULL ? exe : "?"));
+	buf_adds(&b, ",\"result\":");
+	buf_add_json(&b, result, strlen(result));
+	buf_adds(&b, "}\n");
+	if (write(fd, b.data, b.len) < 0) {
+		/* A full disk must not stop the service; the log line is lost. */
+	}
+	buf_free(&b);
+}

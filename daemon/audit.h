@@ -1,0 +1,24 @@
+/*
+ * The audit log (--audit-log PATH): one JSON line per request and per refused
+ * connection — time, op, key or env names, peer uid, pid and executable, and
+ * the result. Never a value.
+ */
+#ifndef CCR_AUDIT_H
+#define CCR_AUDIT_H
+
+#include <sys/types.h>
+
+struct peer;
+
+/* Open path for appending (created 0600, never a symlink). Returns an fd, or -1 with err set. */
+int audit_open(const char *path, char *err, size_t errsize);
+
+/*
+ * Append one record to the log on fd (nothing when fd is -1). names is a key
+ * name, a comma-separated list of env names, or NULL; result is an error code
+ * name or "ok".
+ */
+void audit_record(int fd, const struct peer *peer, const char *exe, const char *op,
+		  const char *names, const char *result);
+
+#endif
