@@ -10,6 +10,12 @@ DESTDIR ?=
 VERSION := 0.1.0
 
 CC      ?= cc
+# make V=1 shows every command.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
 PKG_CONFIG ?= pkg-config
 
 ifeq ($(SANITIZE),1)
@@ -63,28 +69,33 @@ all: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/ccr-keyd: $(DAEMON_OBJ) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
 
 # The client is started for every `ccr config …` and every router start: it links
 # only libc and cJSON (no libuv, no libsodium) so that it starts as fast as /bin/true.
 $(BUILD)/ccr-config: $(CLIENT_OBJ) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CJSON_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CJSON_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Idaemon -Iclient -o $@ $< $(LIBCOMMON) \
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Idaemon -Iclient -o $@ $< $(LIBCOMMON) \
 		$(LDFLAGS) $(CMOCKA_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(CJSON_LIBS) -lpthread
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(CJSON_LIBS) -lpthread
 
 test: all $(UNIT_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh

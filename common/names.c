@@ -53,6 +53,8 @@ name_default_env(const char *name, char *out)
 		strcpy(out, name);
 		return;
 	}
+	if (name[0] >= '0' && name[0] <= '9')
+		*out++ = '_';
 	for (i = 0; name[i] != '\0' && i < NAME_MAX_LEN; i++) {
 		char c = name[i];
 

@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 #define NAME_MAX_LEN 128
-/* A default env name is at most NAME_MAX_LEN + strlen("_API_KEY"). */
-#define ENV_MAX_LEN 136
+/* A default env name is at most "_" + NAME_MAX_LEN + "_API_KEY". */
+#define ENV_MAX_LEN 137
 
 /* True when s is a key name: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
 bool name_is_valid(const char *s);
@@ -20,7 +20,9 @@ bool env_is_valid(const char *s);
 /*
  * Write the default environment name of a valid key name to out (at least
  * ENV_MAX_LEN + 1 bytes): the name itself when it already is an env name, else
- * upper-cased with '.' and '-' mapped to '_' and "_API_KEY" appended.
+ * upper-cased with '.' and '-' mapped to '_' and "_API_KEY" appended; a name
+ * that starts with a digit gets a leading '_', since no env name may
+ * ("1password" → "_1PASSWORD_API_KEY").
  */
 void name_default_env(const char *name, char *out);
 
