@@ -52,6 +52,15 @@ if [ -d client/node/test ]; then
 	run_suite "node" node --test --test-reporter=tap client/node/test/
 fi
 
+# The fuzz smoke and the quick benchmark prove their harnesses work; the
+# sanitizer run skips them (the fuzzers carry their own sanitizers).
+if [ "${SANITIZE:-}" != 1 ]; then
+	run_suite "fuzz-smoke" make -s fuzz-smoke
+	if grep -q '^bench-quick:' tests/bench/bench.mk 2>/dev/null; then
+		run_suite "bench-quick" make -s bench-quick
+	fi
+fi
+
 for t in tests/e2e/*.bats; do
 	[ -e "$t" ] || continue
 	run_suite "e2e/$(basename "$t" .bats)" bats --tap "$t"
