@@ -1,0 +1,503 @@
+'use strict';
+/*
+ * @ccr-keyd/client — the Node side of ccr-keyd, for claude-code-router's own code.
+ *
+ * One implementation, CommonJS; index.mjs re-exports it for ES modules.
+ * Zero dependencies: node:net, node:os, node:path, node:worker_threads only.
+ *
+ * Protocol (DESIGN.md, "Protocol"): newline-delimited JSON over a Unix stream
+ * socket, one request line, one reply line, "id" echoed.
+ */
+
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const DEFAULT_TIMEOUT_MS = 2000;
+const REPLY_MAX = 1024 * 1024; /* a reply line over 1 MiB is an error */
+const LINE_MAX = 64 * 1024; /* the daemon's request line limit */
+const RESOLVE_MAX = 4096; /* the daemon's limit of names per resolve */
+const ENV_MAX_LEN = 136; /* common/names.h */
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/* The router's own pattern (src/utils/index.ts, interpolateEnvVars). */
+const REF_SOURCE = '\\$\\{([^}]+)\\}|\\$([A-Z_][A-Z0-9_]*)';
+
+/* An error from ccr-keyd or from talking to it. Never carries a secret. */
+class KeydError extends Error {
+	constructor(code, message, extra) {
+		super(message);
+		this.name = 'KeydError';
+		this.code = code;
+		if (extra) {
+			for (const k of Object.keys(extra)) {
+				if (extra[k] !== undefined)
+					this[k] = extra[k];
+			}
+		}
+	}
+}
+
+/* An environment value, or undefined when unset or empty (empty counts as unset). */
+function nonEmpty(env, name) {
+	if (env == null || !Object.prototype.hasOwnProperty.call(env, name))
+		return undefined;
+	const v = env[name];
+	return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/*
+ * The router's home: $CCR_HOME, else $HOME/.claude-code-router, else the
+ * password database's home. Plain concatenation, like common/paths.c.
+ */
+function homeDir(env = process.env) {
+	const home = nonEmpty(env, 'CCR_HOME');
+	if (home !== undefined)
+		return home;
+	let h = nonEmpty(env, 'HOME');
+	if (h === undefined)
+		h = os.userInfo().homedir;
+	return h + '/.claude-code-router';
+}
+
+/*
+ * The daemon's socket, by the C client's rules (common/paths.c): CCR_KEYD_SOCKET,
+ * else $XDG_RUNTIME_DIR/ccr-keyd/sock, else $home/keyd.sock.
+ */
+function socketPath(env = process.env) {
+	const sock = nonEmpty(env, 'CCR_KEYD_SOCKET');
+	if (sock !== undefined)
+		return sock;
+	const run = nonEmpty(env, 'XDG_RUNTIME_DIR');
+	if (run !== undefined)
+		return run + '/ccr-keyd/sock';
+	return homeDir(env) + '/keyd.sock';
+}
+
+function optSocket(opts) {
+	if (opts && typeof opts.socket === 'string' && opts.socket !== '')
+		return opts.socket;
+	return socketPath(opts && opts.env ? opts.env : process.env);
+}
+
+function optTimeout(opts) {
+	const t = opts && opts.timeoutMs;
+	if (t === undefined || t === null)
+		return DEFAULT_TIMEOUT_MS;
+	if (typeof t !== 'number' || Number.isNaN(t) || t < 0)
+		throw new TypeError('timeoutMs must be a non-negative number (0 for no timeout)');
+	return t;
+}
+
+let nextId = 1;
+
+function connectError(err, sock) {
+	const errno = err && err.code;
+	if (errno === 'ENOENT' || errno === 'ECONNREFUSED' || errno === 'ENOTDIR' ||
+	    errno === 'ENOTSOCK') {
+		const why = errno === 'ECONNREFUSED' ? 'nobody is listening on' : 'there is no socket at';
+		return new KeydError('unreachable',
+			`ccr-keyd is not running (${why} ${sock}); start it with: ccr-keyd --daemon`,
+			{ socket: sock, errno });
+	}
+	if (errno === 'EACCES' || errno === 'EPERM')
+		return new KeydError('denied',
+			`cannot connect to ccr-keyd at ${sock}: permission denied; ` +
+			'the socket belongs to another user or its directory is not yours',
+			{ socket: sock, errno });
+	return new KeydError('io_error',
+		`cannot talk to ccr-keyd at ${sock}: ${errno || (err && err.message) || 'connection failed'}`,
+		{ socket: sock, errno });
+}
+
+function replyError(reply, sock) {
+	const code = typeof reply.error === 'string' && reply.error !== '' ? reply.error : 'io_error';
+	const msg = typeof reply.message === 'string' ? reply.message : '';
+	let hint = '';
+	if (code === 'locked')
+		hint = '; unlock the keystore first';
+	else if (code === 'busy')
+		hint = '; try again shortly';
+	return new KeydError(code, `ccr-keyd: ${code}${msg ? ': ' + msg : ''}${hint}`,
+		{ socket: sock });
+}
+
+/*
+ * Send requests (pipelined, on one connection) and resolve with their replies in
+ * order. Rejects with a KeydError on the first failure reply, on a bad or
+ * oversized reply, on a connection error and on timeout.
+ */
+function call(requests, opts) {
+	const sock = optSocket(opts);
+	let timeoutMs;
+	try {
+		timeoutMs = optTimeout(opts);
+	} catch (e) {
+		return Promise.reject(e);
+	}
+	const ids = [];
+	const lines = requests.map((r) => {
+		const id = nextId++;
+		if (nextId > Number.MAX_SAFE_INTEGER)
+			nextId = 1;
+		ids.push(id);
+		return JSON.stringify(Object.assign({}, r, { id })) + '\n';
+	});
+
+	return new Promise((resolve, reject) => {
+		const replies = [];
+		let chunks = [];
+		let pending = 0; /* bytes of the current, unfinished reply line */
+		let settled = false;
+		let timer = null;
+		const conn = net.createConnection({ path: sock });
+
+		function wipe() {
+			for (const c of chunks)
+				c.fill(0);
+			chunks = [];
+			pending = 0;
+		}
+		function finish(err, value) {
+			if (settled)
+				return;
+			settled = true;
+			if (timer)
+				clearTimeout(timer);
+			wipe();
+			conn.removeAllListeners('data');
+			conn.on('error', () => {});
+			conn.destroy();
+			if (err)
+				reject(err);
+			else
+				resolve(value);
+		}
+		function protocol(what) {
+			return new KeydError('protocol', `ccr-keyd at ${sock} ${what}`, { socket: sock });
+		}
+		function onLine(buf) {
+			let reply;
+			try {
+				reply = JSON.parse(buf.toString('utf8'));
+			} catch {
+				reply = undefined;
+			}
+			buf.fill(0);
+			if (reply === null || typeof reply !== 'object' || Array.isArray(reply) ||
+			    typeof reply.ok !== 'boolean')
+				return finish(protocol('sent a reply that is not a JSON object with "ok"'));
+			const want = ids[replies.length];
+			if (reply.ok === false) {
+				/* busy / denied on accept come before any request was read: no id */
+				if (reply.id !== undefined && reply.id !== want)
+					return finish(protocol(`answered id ${JSON.stringify(reply.id)}, expected ${want}`));
+				return finish(replyError(reply, sock));
+			}
+			if (reply.id !== want)
+				return finish(protocol(`answered id ${JSON.stringify(reply.id)}, expected ${want}`));
+			replies.push(reply);
+			if (replies.length === ids.length)
+				finish(null, replies);
+		}
+
+		if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+			timer = setTimeout(() => {
+				finish(new KeydError('timeout',
+					`ccr-keyd did not answer within ${timeoutMs} ms (socket ${sock}); ` +
+					'check it with: ccr-config status', { socket: sock }));
+			}, timeoutMs);
+		}
+		let connected = false;
+		conn.on('error', (err) => finish(!connected ? connectError(err, sock) :
+			new KeydError('protocol', `connection to ccr-keyd at ${sock} failed: ${err.code || err.message}`,
+				{ socket: sock, errno: err.code })));
+		conn.on('connect', () => {
+			connected = true;
+			conn.write(lines.join(''));
+		});
+		conn.on('data', (data) => {
+			let start = 0;
+			for (;;) {
+				const nl = data.indexOf(0x0a, start);
+				if (nl === -1)
+					break;
+				const part = data.subarray(start, nl);
+				if (pending + part.length > REPLY_MAX) {
+					data.fill(0);
+					return finish(protocol('sent a reply over 1 MiB'));
+				}
+				chunks.push(part);
+				const line = Buffer.concat(chunks);
+				wipe();
+				onLine(line);
+				if (settled) {
+					data.fill(0);
+					return;
+				}
+				start = nl + 1;
+			}
+			if (start < data.length) {
+				const rest = Buffer.from(data.subarray(start));
+				pending += rest.length;
+				chunks.push(rest);
+				if (pending > REPLY_MAX) {
+					data.fill(0);
+					return finish(protocol('sent a reply over 1 MiB'));
+				}
+			}
+			data.fill(0);
+		});
+		conn.on('end', () => finish(protocol('closed the connection before answering')));
+		conn.on('close', () => finish(protocol('closed the connection before answering')));
+	});
+}
+
+/* The key called name: {name, env, value, updated}, or null when there is none. */
+async function getKey(name, opts) {
+	if (typeof name !== 'string')
+		throw new TypeError('getKey: name must be a string');
+	try {
+		const [r] = await call([{ op: 'get', name }], opts);
+		return { name: r.name, env: r.env, value: r.value, updated: r.updated };
+	} catch (e) {
+		if (e instanceof KeydError && e.code === 'not_found')
+			return null;
+		throw e;
+	}
+}
+
+/* Split names into resolve requests within the daemon's limits. */
+function resolveRequests(names) {
+	const reqs = [];
+	let cur = [];
+	let size = 64;
+	for (const n of names) {
+		const cost = JSON.stringify(n).length + 1;
+		if (cur.length > 0 && (cur.length >= RESOLVE_MAX || size + cost > LINE_MAX - 256)) {
+			reqs.push({ op: 'resolve', env: cur });
+			cur = [];
+			size = 64;
+		}
+		cur.push(n);
+		size += cost;
+	}
+	if (cur.length > 0)
+		reqs.push({ op: 'resolve', env: cur });
+	return reqs;
+}
+
+/*
+ * The values of those of envNames (a string or an array of strings) that the
+ * keystore holds: {ENV: value}. One resolve request (more only past the daemon's
+ * per-request limits, pipelined on the same connection).
+ */
+async function resolve(envNames, opts) {
+	const list = typeof envNames === 'string' ? [envNames] : envNames;
+	if (!Array.isArray(list) || list.some((n) => typeof n !== 'string'))
+		throw new TypeError('resolve: envNames must be a string or an array of strings');
+	const names = [...new Set(list)];
+	const out = {};
+	if (names.length === 0)
+		return out;
+	const replies = await call(resolveRequests(names), opts);
+	for (const r of replies) {
+		const v = r.values;
+		if (v === null || typeof v !== 'object' || Array.isArray(v))
+			throw new KeydError('protocol', 'ccr-keyd sent a resolve reply without "values"',
+				{ socket: optSocket(opts) });
+		for (const k of Object.keys(v)) {
+			if (typeof v[k] === 'string')
+				Object.defineProperty(out, k, { value: v[k], enumerable: true, writable: true,
+					configurable: true });
+		}
+	}
+	return out;
+}
+
+/* ---- interpolation, with the router's rule to the letter ---- */
+
+/* Every name that value (string, array, object, nested) references, in order. */
+function referencedNames(value) {
+	const seen = new Set();
+	const walk = (obj) => {
+		if (typeof obj === 'string') {
+			for (const m of obj.matchAll(new RegExp(REF_SOURCE, 'g')))
+				seen.add(m[1] || m[2]);
+		} else if (Array.isArray(obj)) {
+			obj.forEach((e) => walk(e));
+		} else if (obj !== null && typeof obj === 'object') {
+			for (const [, v] of Object.entries(obj))
+				walk(v);
+		}
+	};
+	walk(value);
+	return [...seen];
+}
+
+/* Names the keystore could hold: env names the daemon accepts in a resolve. */
+function storable(name) {
+	return name.length <= ENV_MAX_LEN && ENV_NAME.test(name);
+}
+
+function defaultWarn(message) {
+	console.error(message);
+}
+
+/*
+ * The substitution itself, shaped exactly like the router's interpolateEnvVars:
+ * strings get every reference replaced by lookup(name) || the text as written;
+ * arrays are mapped; other non-null objects become plain objects of their own
+ * enumerable entries (keys untouched); anything else is returned as it is.
+ */
+function substitute(obj, lookup) {
+	const rec = (o) => {
+		if (typeof o === 'string') {
+			return o.replace(new RegExp(REF_SOURCE, 'g'), (match, braced, unbraced) => {
+				const varName = braced || unbraced;
+				return lookup(varName) || match;
+			});
+		} else if (Array.isArray(o)) {
+			return o.map((e) => rec(e));
+		} else if (o !== null && typeof o === 'object') {
+			const result = {};
+			for (const [key, v] of Object.entries(o))
+				result[key] = rec(v);
+			return result;
+		}
+		return o;
+	};
+	return rec(obj);
+}
+
+/*
+ * Given the keystore's values (or null when it was not consulted), warn about
+ * conflicts and substitute: keystore first, then the environment, then the text.
+ */
+function apply(value, names, stored, opts) {
+	const env = opts && opts.env ? opts.env : process.env;
+	const warn = opts && typeof opts.warn === 'function' ? opts.warn : defaultWarn;
+	const ks = (n) => (stored && Object.prototype.hasOwnProperty.call(stored, n) &&
+		typeof stored[n] === 'string' && stored[n] !== '' ? stored[n] : undefined);
+	for (const n of names) {
+		const a = ks(n);
+		const b = nonEmpty(env, n);
+		if (a !== undefined && b !== undefined && a !== b)
+			warn(`ccr-keyd: ${n} is set both in the keystore and in the environment, ` +
+			     'with different values; using the keystore');
+	}
+	return substitute(value, (n) => ks(n) || nonEmpty(env, n));
+}
+
+/* What to do when the keystore could not be asked. Returns null to fall back. */
+function fallback(err, opts) {
+	if (opts && opts.strict)
+		throw err;
+	if (!(err instanceof KeydError))
+		throw err;
+	if (err.code !== 'unreachable') {
+		const warn = opts && typeof opts.warn === 'function' ? opts.warn : defaultWarn;
+		warn(`${err.message} — using the environment only`);
+	}
+	return null;
+}
+
+/*
+ * claude-code-router's interpolateEnvVars(obj), keystore first: collects every
+ * $NAME / ${NAME} that value references, asks ccr-keyd once, and substitutes the
+ * keystore's value, else the environment's, else leaves the text as written.
+ * Returns a Promise of the new value.
+ *
+ * opts: socket, timeoutMs, env (default process.env), warn (default console.error),
+ * strict (reject instead of falling back to the environment).
+ */
+async function interpolateEnvVars(value, opts) {
+	const names = referencedNames(value);
+	const ask = names.filter(storable);
+	let stored = null;
+	if (ask.length > 0) {
+		try {
+			stored = await resolve(ask, opts);
+		} catch (e) {
+			stored = fallback(e, opts);
+		}
+	}
+	return apply(value, names, stored, opts);
+}
+
+/* The synchronous resolve: a worker thread does the I/O while this thread waits. */
+function resolveSync(envNames, opts) {
+	const { Worker, MessageChannel, receiveMessageOnPort } = require('node:worker_threads');
+	const list = typeof envNames === 'string' ? [envNames] : envNames;
+	if (!Array.isArray(list) || list.some((n) => typeof n !== 'string'))
+		throw new TypeError('resolveSync: envNames must be a string or an array of strings');
+	if (list.length === 0)
+		return {};
+	const sock = optSocket(opts);
+	const timeoutMs = optTimeout(opts);
+	const flag = new Int32Array(new SharedArrayBuffer(4));
+	const { port1, port2 } = new MessageChannel();
+	const worker = new Worker(path.join(__dirname, 'sync-worker.cjs'), {
+		workerData: { names: list, socket: sock, timeoutMs, flag, port: port2 },
+		transferList: [port2],
+		stdout: false,
+		stderr: false,
+	});
+	try {
+		/* The worker enforces timeoutMs itself; this only guards against a wedged worker. */
+		const wait = timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs + 5000 : undefined;
+		const r = Atomics.wait(flag, 0, 0, wait);
+		const msg = receiveMessageOnPort(port1);
+		if (r === 'timed-out' || msg === undefined)
+			throw new KeydError('timeout',
+				`ccr-keyd did not answer within ${timeoutMs} ms (socket ${sock}); ` +
+				'check it with: ccr-config status', { socket: sock });
+		const m = msg.message;
+		if (!m.ok) {
+			const e = m.error || {};
+			if (e.keyd)
+				throw new KeydError(e.code, e.message, { socket: e.socket, errno: e.errno });
+			throw new Error(e.message || 'ccr-keyd: the synchronous request failed');
+		}
+		const out = {};
+		for (const k of Object.keys(m.values))
+			Object.defineProperty(out, k, { value: m.values[k], enumerable: true, writable: true,
+				configurable: true });
+		return out;
+	} finally {
+		port1.close();
+		worker.terminate();
+		worker.unref();
+	}
+}
+
+/*
+ * The same as interpolateEnvVars, but synchronous like the router's own: for
+ * call sites that cannot await. Blocks the thread for the round trip (plus the
+ * start of a worker thread, some 10–30 ms) only when value references a name.
+ */
+function interpolateEnvVarsSync(value, opts) {
+	const names = referencedNames(value);
+	const ask = names.filter(storable);
+	let stored = null;
+	if (ask.length > 0) {
+		try {
+			stored = resolveSync(ask, opts);
+		} catch (e) {
+			stored = fallback(e, opts);
+		}
+	}
+	return apply(value, names, stored, opts);
+}
+
+module.exports = {
+	getKey,
+	resolve,
+	interpolateEnvVars,
+	interpolateEnvVarsSync,
+	resolveSync,
+	referencedNames,
+	socketPath,
+	homeDir,
+	KeydError,
+	DEFAULT_TIMEOUT_MS,
+};
