@@ -359,7 +359,13 @@ cli_main(const struct command *const *commands, int argc, char **argv)
 	if (cli.socket[0] == '\0' && paths_socket(cli.socket, sizeof cli.socket, err, sizeof err))
 		return cli_error(EXIT_FAILURE_OTHER, "%s", err);
 	cli.autostart = noauto == NULL || strcmp(noauto, "1") != 0;
+	/* Start getopt afresh for the command: glibc needs optind 0, the BSDs optreset. */
+#if defined(__GLIBC__)
+	optind = 0;
+#else
+	optreset = 1;
 	optind = 1;
+#endif
 	rc = cli.cmd->run(&cli, argc, argv);
 	if (cli.connected)
 		conn_close(&cli.conn);
