@@ -46,6 +46,7 @@ buf_reserve(struct buf *b, size_t extra)
 		wipe(b->data, b->cap);
 		free(b->data);
 	}
+	p[b->len] = '\0'; /* the new block is a C string too, even before the next add */
 	b->data = p;
 	b->cap = cap;
 }
