@@ -267,9 +267,21 @@ decode_members(struct proto_request *req, const char **msg)
 	}
 }
 
+/* True when nothing but JSON whitespace lies between p and end. */
+static bool
+only_space(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	}
+	return true;
+}
+
 enum proto_err
 proto_decode(const char *line, size_t len, struct proto_request *req, const char **msg)
 {
+	const char *end = NULL;
 	const cJSON *op;
 	int i;
 
@@ -282,13 +294,17 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 		*msg = "a request must be UTF-8 JSON without NUL";
 		return PE_BAD_REQUEST;
 	}
-	req->doc = cJSON_ParseWithLength(line, len);
+	req->doc = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (req->doc == NULL || !cJSON_IsObject(req->doc)) {
 		*msg = "a request is one JSON object on one line";
 		return PE_BAD_REQUEST;
 	}
 	if (!take_id(req->doc, req)) {
 		*msg = "\"id\" must be a number or a string of at most 72 bytes";
+		return PE_BAD_REQUEST;
+	}
+	if (!only_space(end, line + len)) {
+		*msg = "a request is one JSON object on one line";
 		return PE_BAD_REQUEST;
 	}
 	if (has_nul_escape(line, len)) {
