@@ -299,6 +299,17 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 		*msg = "a request is one JSON object on one line";
 		return PE_BAD_REQUEST;
 	}
+	/*
+	 * Know the op before anything can fail, so that proto_request_free wipes a
+	 * refused set, unlock or passphrase request too.
+	 */
+	op = cJSON_GetObjectItemCaseSensitive(req->doc, "op");
+	for (i = 0; cJSON_IsString(op) && i < OP_COUNT; i++) {
+		if (strcmp(op->valuestring, op_names[i]) == 0)
+			break;
+	}
+	if (i < OP_COUNT)
+		req->op = (enum proto_op)i;
 	if (!take_id(req->doc, req)) {
 		*msg = "\"id\" must be a number or a string of at most 72 bytes";
 		return PE_BAD_REQUEST;
@@ -311,21 +322,15 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 		*msg = "strings may not contain NUL";
 		return PE_INVALID_VALUE;
 	}
-	op = cJSON_GetObjectItemCaseSensitive(req->doc, "op");
 	if (!cJSON_IsString(op)) {
 		*msg = "a request needs a string \"op\"";
 		return PE_BAD_REQUEST;
-	}
-	for (i = 0; i < OP_COUNT; i++) {
-		if (strcmp(op->valuestring, op_names[i]) == 0)
-			break;
 	}
 	if (i == OP_COUNT) {
 		*msg = "unknown op; known: hello get resolve set delete list status lock unlock "
 		       "passphrase";
 		return PE_UNKNOWN_OP;
 	}
-	req->op = (enum proto_op)i;
 	return decode_members(req, msg);
 }
 
