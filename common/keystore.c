@@ -145,6 +145,36 @@ parse_flat(const cJSON *doc, ks_entry_fn fn, void *arg, char *err, size_t errsiz
 	return 0;
 }
 
+/*
+ * True when the document holds a \u0000 escape: cJSON would cut the name or
+ * value short at it, so the file would not mean what it says.
+ */
+static bool
+has_nul_escape(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 6 <= len && memcmp(s + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character */
+	}
+	return false;
+}
+
+/* True when nothing but JSON whitespace lies between p and end. */
+static bool
+only_space(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	}
+	return true;
+}
+
 /* Wipe every string in a parsed document before it is freed. */
 static void
 wipe_tree(cJSON *item)
@@ -160,6 +190,7 @@ int
 ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
 	const cJSON *version, *keys;
+	const char *end = NULL;
 	cJSON *doc;
 	int form = -1;
 
@@ -167,8 +198,12 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 		snprintf(err, errsize, "not a UTF-8 JSON document");
 		return -1;
 	}
-	doc = cJSON_ParseWithLength(text, len);
-	if (doc == NULL || !cJSON_IsObject(doc)) {
+	if (has_nul_escape(text, len)) {
+		snprintf(err, errsize, "a name or value holds \\u0000");
+		return -1;
+	}
+	doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (doc == NULL || !cJSON_IsObject(doc) || !only_space(end, text + len)) {
 		snprintf(err, errsize, "not valid JSON (or not an object)");
 		goto done;
 	}
