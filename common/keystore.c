@@ -26,12 +26,21 @@ ks_time_format(int64_t t, char out[KS_TIME_MAX])
 int64_t
 ks_time_parse(const char *s)
 {
-	struct tm tm;
+	static const char layout[] = "dddd-dd-ddTdd:dd:ddZ";
+	struct tm tm, want;
+	time_t t;
 	char tail;
+	size_t i;
 
+	/* sscanf alone would take signs and spaces ("2026-+1-28…"): check the layout first. */
+	if (s == NULL || strlen(s) != sizeof layout - 1)
+		return -1;
+	for (i = 0; i < sizeof layout - 1; i++) {
+		if (layout[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != layout[i])
+			return -1;
+	}
 	memset(&tm, 0, sizeof tm);
-	if (s == NULL || strlen(s) != 20 ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 7 ||
 	    tail != 'Z')
 		return -1;
@@ -40,7 +49,13 @@ ks_time_parse(const char *s)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
+	want = tm;
+	t = timegm(&tm);
+	/* timegm moves a day that does not exist (Feb 30) into the next month: refuse it. */
+	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+		return -1;
+	return (int64_t)t;
 }
 
 /* Check a stored value with the rules a set request obeys. */
