@@ -101,7 +101,9 @@ cli_connect(struct cli *cli)
 
 	if (cli->connected)
 		return 0;
-	if (conn_open(&cli->conn, cli->socket, CALL_TIMEOUT_MS, err, sizeof err) == 0) {
+	int timeout = cli->timeout_ms > 0 ? cli->timeout_ms : CALL_TIMEOUT_MS;
+
+	if (conn_open(&cli->conn, cli->socket, timeout, err, sizeof err) == 0) {
 		cli->connected = true;
 		return 0;
 	}
@@ -118,7 +120,7 @@ cli_connect(struct cli *cli)
 	if (autostart_daemon(cli->socket, why, sizeof why) == -1)
 		return cli_error(EXIT_UNREACHABLE, "ccr-keyd is not running and could not be "
 						   "started: %s", why);
-	if (conn_open(&cli->conn, cli->socket, CALL_TIMEOUT_MS, err, sizeof err) == -1)
+	if (conn_open(&cli->conn, cli->socket, timeout, err, sizeof err) == -1)
 		return cli_error(EXIT_UNREACHABLE, "started ccr-keyd, but %s", err);
 	cli->connected = true;
 	return 0;
@@ -136,6 +138,68 @@ cli_call(struct cli *cli, const struct buf *req, int *code)
 	reply = conn_call(&cli->conn, req, err, sizeof err);
 	if (reply == NULL)
 		*code = cli_error(EXIT_UNREACHABLE, "%s", err);
+	return reply;
+}
+
+/* Send req and return its reply when it succeeded, else NULL with *code set. */
+static cJSON *
+call_checked(struct cli *cli, struct buf *req, int *code)
+{
+	cJSON *reply = cli_call(cli, req, code);
+
+	buf_free(req);
+	if (reply != NULL && conn_reply_error(reply, NULL) != PE_OK) {
+		*code = cli_reply_failed(reply);
+		conn_reply_free(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+cJSON *
+cli_list(struct cli *cli, int *code)
+{
+	struct buf req = {0};
+
+	proto_request_begin(&req, OP_LIST);
+	proto_end(&req);
+	return call_checked(cli, &req, code);
+}
+
+cJSON *
+cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code)
+{
+	struct buf req = {0};
+	size_t i;
+
+	proto_request_begin(&req, OP_RESOLVE);
+	proto_field_key(&req, "env");
+	buf_addc(&req, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(&req, ',');
+		buf_add_json(&req, envs[i], strlen(envs[i]));
+	}
+	buf_addc(&req, ']');
+	proto_end(&req);
+	return call_checked(cli, &req, code);
+}
+
+cJSON *
+cli_store(struct cli *cli, const char *name, const char *env, const char *value, size_t len,
+	  int *code)
+{
+	struct buf req = {0};
+	cJSON *reply;
+
+	proto_request_begin(&req, OP_SET);
+	proto_field_str(&req, "name", name, strlen(name));
+	if (env != NULL)
+		proto_field_str(&req, "env", env, strlen(env));
+	proto_field_str(&req, "value", value, len);
+	proto_end(&req);
+	reply = cli_call(cli, &req, code);
+	buf_free(&req);
 	return reply;
 }
 
@@ -226,6 +290,90 @@ cli_read_secret(const char *prompt, struct buf *out)
 		return cli_error(EXIT_USAGE,
 				 "the key spans several lines or holds a NUL byte; nothing stored");
 	return 0;
+}
+
+/* Read one line from fd byte by byte, so that nothing after it is consumed. */
+static int
+read_line_fd(int fd, struct buf *out)
+{
+	char c;
+
+	for (;;) {
+		ssize_t n = read(fd, &c, 1);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0 || c == '\n')
+			break;
+		buf_addc(out, c);
+		if (out->len > PROTO_VALUE_MAX)
+			break;
+	}
+	if (out->len > 0 && out->data[out->len - 1] == '\r')
+		out->data[--out->len] = '\0';
+	c = 0;
+	return 0;
+}
+
+int
+cli_read_line_secret(const char *prompt, bool from_stdin, struct buf *out)
+{
+	int rc;
+
+	if (from_stdin) {
+		if (read_line_fd(STDIN_FILENO, out) == -1)
+			return cli_error(EXIT_FAILURE_OTHER, "cannot read stdin: %s", strerror(errno));
+	} else if ((rc = read_tty(prompt, out)) != 0) {
+		return rc;
+	}
+	if (out->len == 0)
+		return cli_error(EXIT_USAGE, "empty passphrase; nothing done");
+	if (out->len > PROTO_VALUE_MAX)
+		return cli_error(EXIT_USAGE, "a passphrase may be at most 16 KiB");
+	return 0;
+}
+
+int
+cli_unlock(struct cli *cli, double seconds, bool from_stdin)
+{
+	struct buf pass = {0}, req = {0};
+	cJSON *reply = NULL;
+	int rc, saved = cli->timeout_ms;
+
+	cli_protect();
+	rc = cli_read_line_secret("Passphrase for the ccr-keyd keystore: ", from_stdin, &pass);
+	if (rc != 0)
+		goto done;
+	proto_request_begin(&req, OP_UNLOCK);
+	proto_field_str(&req, "value", pass.data, pass.len);
+	if (seconds > 0) {
+		proto_field_key(&req, "for");
+		buf_addi(&req, (long long)seconds);
+	}
+	proto_end(&req);
+	buf_free(&pass);
+	cli->timeout_ms = 120000; /* Argon2id, plus the delay after wrong answers */
+	if (cli->connected) {
+		conn_close(&cli->conn);
+		cli->connected = false;
+	}
+	reply = cli_call(cli, &req, &rc);
+	cli->timeout_ms = saved;
+	if (reply == NULL)
+		goto done;
+	if (conn_reply_error(reply, NULL) == PE_DENIED)
+		rc = cli_error(EXIT_DENIED, "wrong passphrase; the keystore stays locked");
+	else if (conn_reply_error(reply, NULL) != PE_OK)
+		rc = cli_reply_failed(reply);
+	else
+		rc = EXIT_OK;
+done:
+	conn_reply_free(reply);
+	buf_free(&pass);
+	buf_free(&req);
+	return rc;
 }
 
 void

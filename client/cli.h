@@ -41,6 +41,7 @@ struct cli {
 	char socket[PATHS_MAX];
 	bool json;
 	bool autostart; /* may start ccr-keyd when nobody answers */
+	int timeout_ms; /* how long to wait for a reply; 0 for the default */
 	struct conn conn;
 	bool connected;
 	const char *progname;
@@ -70,6 +71,27 @@ cJSON *cli_call(struct cli *cli, const struct buf *req, int *code);
  */
 int cli_reply_failed(const cJSON *reply);
 
+/*
+ * Ask for every key's name and env name with one "list". Returns the checked
+ * reply (its "keys" array), or NULL with *code set after printing why.
+ */
+cJSON *cli_list(struct cli *cli, int *code);
+
+/*
+ * Ask for the values of the n env names in envs with one "resolve". Returns the
+ * checked reply, whose "values" object maps each env name found to its value,
+ * or NULL with *code set after printing why. Release it with conn_reply_free.
+ */
+cJSON *cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code);
+
+/*
+ * Send one "set" of name, env (NULL for the default) and len bytes of value.
+ * Returns the reply, success or failure, for the caller to judge, or NULL with
+ * *code set after printing why the daemon could not be asked.
+ */
+cJSON *cli_store(struct cli *cli, const char *name, const char *env, const char *value,
+		 size_t len, int *code);
+
 /* The exit code for a protocol error code. */
 int cli_exit_for(enum proto_err err);
 
@@ -82,6 +104,19 @@ const char *cli_str(const cJSON *obj, const char *key);
  * Returns 0, or an exit code after printing why.
  */
 int cli_read_secret(const char *prompt, struct buf *out);
+
+/*
+ * Read one passphrase line: from stdin with from_stdin (one line, the newline
+ * dropped), else from a prompt on the terminal with echo off. Returns 0, or
+ * an exit code after printing why.
+ */
+int cli_read_line_secret(const char *prompt, bool from_stdin, struct buf *out);
+
+/*
+ * Unlock the keystore: read the passphrase (prompt, or stdin with from_stdin),
+ * send it once, report. seconds > 0 limits the unlock. Returns an exit code.
+ */
+int cli_unlock(struct cli *cli, double seconds, bool from_stdin);
 
 /* Refuse core dumps and ptrace by others: this process is about to hold a key. */
 void cli_protect(void);

@@ -64,6 +64,16 @@ resolve(struct cli *cli, const struct names *names, int *rc)
 	buf_addc(&req, ']');
 	proto_end(&req);
 	reply = cli_call(cli, &req, rc);
+	if (reply != NULL && conn_reply_error(reply, NULL) == PE_LOCKED && isatty(STDIN_FILENO) &&
+	    isatty(STDERR_FILENO)) {
+		/* On a terminal, offer to unlock rather than fail. */
+		conn_reply_free(reply);
+		reply = NULL;
+		fprintf(stderr, "ccr-config: the keystore is locked.\n");
+		*rc = cli_unlock(cli, 0, false);
+		if (*rc == 0)
+			reply = cli_call(cli, &req, rc);
+	}
 	buf_free(&req);
 	if (reply != NULL && conn_reply_error(reply, NULL) != PE_OK) {
 		*rc = cli_reply_failed(reply);

@@ -178,6 +178,15 @@ change_done(struct change *c)
 {
 	struct session *s = c->arg;
 
+	static const char *const ops[] = {
+		[CHANGE_SET] = "set",
+		[CHANGE_DELETE] = "delete",
+		[CHANGE_REKEY] = "passphrase",
+		[CHANGE_UNLOCK] = "unlock",
+	};
+
+	if (c->result == PE_OK)
+		vault_changed(&s->k->vault, c);
 	if (c->result != PE_OK) {
 		proto_reply_error(&s->out, c->id, c->result, c->message);
 	} else {
@@ -185,13 +194,17 @@ change_done(struct change *c)
 		if (c->kind == CHANGE_SET) {
 			proto_field_bool(&s->out, "created", c->created);
 			proto_field_str(&s->out, "env", c->env, strlen(c->env));
+		} else if (c->kind == CHANGE_REKEY) {
+			proto_field_bool(&s->out, "sealed", s->k->sealed);
+		} else if (c->kind == CHANGE_UNLOCK) {
+			proto_field_bool(&s->out, "locked", s->k->locked);
 		}
 		proto_end(&s->out);
 	}
-	log_debug("%s %s by pid %ld: %s", c->kind == CHANGE_SET ? "set" : "delete", c->name,
+	log_debug("%s%s%s by pid %ld: %s", ops[c->kind], c->name[0] != '\0' ? " " : "", c->name,
 		  (long)s->peer.pid, proto_err_name(c->result));
-	audit_record(s->k->audit_fd, &s->peer, s->exe, c->kind == CHANGE_SET ? "set" : "delete",
-		     c->name, proto_err_name(c->result));
+	audit_record(s->k->audit_fd, &s->peer, s->exe, ops[c->kind],
+		     c->name[0] != '\0' ? c->name : NULL, proto_err_name(c->result));
 	s->waiting = NULL;
 	change_free(c, s->k->arena);
 	session_resume(s);
@@ -201,6 +214,126 @@ void
 dispatch_orphan(struct change *c)
 {
 	c->arg = NULL;
+}
+
+/* A change for req, answered through change_done; the session waits for it. */
+static struct change *
+change_new(struct keyd *k, struct session *s, const struct proto_request *req,
+	   enum change_kind kind)
+{
+	struct change *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		abort();
+	c->kind = kind;
+	snprintf(c->id, sizeof c->id, "%s", req->id);
+	if (req->value != NULL && kind != CHANGE_SET) {
+		c->value_len = strlen(req->value);
+		c->value = arena_alloc(k->arena, c->value_len + 1);
+		memcpy(c->value, req->value, c->value_len + 1);
+	}
+	if (req->new_value != NULL) {
+		c->value2_len = strlen(req->new_value);
+		c->value2 = arena_alloc(k->arena, c->value2_len + 1);
+		memcpy(c->value2, req->new_value, c->value2_len + 1);
+	}
+	c->seconds = req->seconds;
+	c->done = change_done;
+	c->arg = s;
+	s->waiting = c;
+	return c;
+}
+
+/* unlock: open the sealed keystore with a passphrase, off the loop. */
+static enum proto_err
+op_unlock(struct keyd *k, struct session *s, const struct proto_request *req)
+{
+	if (!k->sealed) {
+		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
+				  "the keystore has no passphrase, so nothing to unlock");
+		return PE_BAD_REQUEST;
+	}
+	if (!k->locked) {
+		if (req->seconds > 0)
+			k->vault.deadline = uv_now(k->loop) + (uint64_t)(req->seconds * 1000);
+		proto_reply_begin(&s->out, req->id);
+		proto_field_bool(&s->out, "locked", false);
+		proto_end(&s->out);
+		return PE_OK;
+	}
+	if (req->value == NULL || req->value_len == 0) {
+		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST, "unlock needs \"value\"");
+		return PE_BAD_REQUEST;
+	}
+	if (k->vault.busy) {
+		proto_reply_error(&s->out, req->id, PE_BUSY, "an unlock is under way; try again");
+		return PE_BUSY;
+	}
+	vault_unlock(&k->vault, change_new(k, s, req, CHANGE_UNLOCK));
+	return PE_COUNT; /* answered later */
+}
+
+/* lock: answer locked from now on and wipe the key and values. */
+static enum proto_err
+op_lock(struct keyd *k, struct session *s, const struct proto_request *req)
+{
+	if (!k->sealed) {
+		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
+				  "the keystore has no passphrase, so it cannot be locked; set "
+				  "one with: ccr-config passphrase set");
+		return PE_BAD_REQUEST;
+	}
+	vault_lock(&k->vault);
+	proto_reply_begin(&s->out, req->id);
+	proto_field_bool(&s->out, "locked", true);
+	proto_end(&s->out);
+	return PE_OK;
+}
+
+/* passphrase: set, change or remove the passphrase that seals the keystore. */
+static enum proto_err
+op_passphrase(struct keyd *k, struct session *s, const struct proto_request *req)
+{
+	const char *a = req->action != NULL ? req->action : "";
+	int action = strcmp(a, "set") == 0	  ? VAULT_SET
+		     : strcmp(a, "change") == 0 ? VAULT_CHANGE
+		     : strcmp(a, "remove") == 0 ? VAULT_REMOVE
+						  : -1;
+	const char *msg = NULL;
+	struct change *c;
+
+	if (action == -1)
+		msg = "passphrase needs \"action\": set, change or remove";
+	else if (action == VAULT_SET && k->sealed)
+		msg = "the keystore already has a passphrase; use: ccr-config passphrase change";
+	else if (action != VAULT_SET && !k->sealed)
+		msg = "the keystore has no passphrase; set one with: ccr-config passphrase set";
+	else if (action == VAULT_SET && (req->new_value == NULL || req->new_value[0] == '\0'))
+		msg = "passphrase set needs a non-empty \"new_value\"";
+	else if (action == VAULT_CHANGE && (req->new_value == NULL || req->new_value[0] == '\0'))
+		msg = "passphrase change needs a non-empty \"new_value\"";
+	else if (action != VAULT_SET && (req->value == NULL || req->value[0] == '\0'))
+		msg = "passphrase change and remove need the current one as \"value\"";
+	if (msg != NULL) {
+		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST, msg);
+		return PE_BAD_REQUEST;
+	}
+	if (k->vault.busy || k->stopping) {
+		proto_reply_error(&s->out, req->id, PE_BUSY, "another passphrase operation is under "
+							     "way; try again");
+		return PE_BUSY;
+	}
+	c = change_new(k, s, req, CHANGE_REKEY);
+	c->action = action;
+	if (action == VAULT_SET) {
+		/* The new passphrase travels as value2 in every action. */
+		c->value = c->value2;
+		c->value_len = c->value2_len;
+		c->value2 = NULL;
+		c->value2_len = 0;
+	}
+	vault_passphrase(&k->vault, c);
+	return PE_COUNT;
 }
 
 /* set and delete: hand a change to the writer; the session waits for it. */
@@ -246,9 +379,21 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 				  "the keystore is locked; run: ccr-config unlock");
 		goto done;
 	}
+	if (req.op == OP_GET || req.op == OP_RESOLVE || req.op == OP_LIST || req.op == OP_SET ||
+	    req.op == OP_DELETE)
+		vault_touch(&k->vault);
 	switch (req.op) {
 	case OP_HELLO:
 		op_hello(k, &s->out, &req);
+		break;
+	case OP_UNLOCK:
+		err = op_unlock(k, s, &req);
+		break;
+	case OP_LOCK:
+		err = op_lock(k, s, &req);
+		break;
+	case OP_PASSPHRASE:
+		err = op_passphrase(k, s, &req);
 		break;
 	case OP_GET:
 		err = op_get(k, &s->out, &req);
@@ -274,12 +419,13 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		return; /* audited when answered */
 	default:
 		err = PE_UNKNOWN_OP;
-		proto_reply_error(&s->out, req.id, PE_UNKNOWN_OP,
-				  "this ccr-keyd has no sealed keystore support yet");
+		proto_reply_error(&s->out, req.id, PE_UNKNOWN_OP, "unknown op");
 		break;
 	}
 done:
-	if (k->audit_fd != -1)
+	if (err == PE_COUNT) {
+		/* answered and audited when the job finishes */
+	} else if (k->audit_fd != -1)
 		audit_record(k->audit_fd, &s->peer, s->exe,
 			     req.doc != NULL ? proto_op_name(req.op) : "invalid",
 			     req.doc != NULL ? audit_names(&req, names, sizeof names) : NULL,

@@ -14,6 +14,7 @@
 #include "paths.h"
 #include "server.h"
 #include "store.h"
+#include "vault.h"
 #include "writer.h"
 
 enum start_mode {
@@ -32,6 +33,7 @@ struct keyd_options {
 	double idle_exit_s;     /* 0: never */
 	double conn_idle_s;     /* a connection idle this long is closed */
 	char audit_log[PATHS_MAX];
+	double lock_after_s; /* sealed: lock after this long unused, 0: never */
 };
 
 struct keyd {
@@ -41,6 +43,7 @@ struct keyd {
 	struct store store;
 	struct writer writer;
 	struct server server;
+	struct vault vault;
 	enum start_mode started_by;
 	int form; /* enum ks_form */
 	uint64_t started_ms;

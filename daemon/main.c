@@ -21,13 +21,16 @@
 
 #include "activation.h"
 #include "audit.h"
+#include "duration.h"
+#include "sealed.h"
 #include "fileio.h"
 #include "keyd.h"
 #include "log.h"
 
 static const char usage_text[] =
 	"usage: ccr-keyd [--socket PATH] [--keys PATH] [--daemon] [--idle-exit SECONDS]\n"
-	"                [--audit-log PATH] [--verbose] [--version] [--help]\n"
+	"                [--audit-log PATH] [--lock-after DURATION] [--verbose] [--version]\n"
+	"                [--help]\n"
 	"\n"
 	"Keep API keys for claude-code-router and answer get/set/list/delete over a\n"
 	"Unix socket that only your user may use.\n"
@@ -38,6 +41,7 @@ static const char usage_text[] =
 	"  --daemon             detach once listening; log to $CCR_HOME/keyd.log\n"
 	"  --idle-exit SECONDS  exit after SECONDS without connections or writes\n"
 	"  --audit-log PATH     append a JSON line per request (never a value) to PATH\n"
+	"  --lock-after DURATION  sealed keystore: lock after DURATION unused (90s, 15m, 2h)\n"
 	"  --verbose            log every change and closed connection\n"
 	"  --version            print the version and exit\n"
 	"\n"
@@ -69,13 +73,14 @@ parse_seconds(const char *s, const char *opt)
 static void
 parse_options(struct keyd *k, int argc, char **argv)
 {
-	enum { OPT_IDLE_EXIT = 256, OPT_SPAWNED, OPT_CONN_IDLE, OPT_AUDIT };
+	enum { OPT_IDLE_EXIT = 256, OPT_SPAWNED, OPT_CONN_IDLE, OPT_AUDIT, OPT_LOCK_AFTER };
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"keys", required_argument, NULL, 'k'},
 		{"daemon", no_argument, NULL, 'd'},
 		{"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
 		{"audit-log", required_argument, NULL, OPT_AUDIT},
+		{"lock-after", required_argument, NULL, OPT_LOCK_AFTER},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -101,6 +106,15 @@ parse_options(struct keyd *k, int argc, char **argv)
 			break;
 		case OPT_IDLE_EXIT:
 			o->idle_exit_s = parse_seconds(optarg, "--idle-exit");
+			break;
+		case OPT_LOCK_AFTER:
+			o->lock_after_s = duration_parse(optarg);
+			if (o->lock_after_s < 0) {
+				fprintf(stderr, "ccr-keyd: --lock-after needs a duration (90s, 15m, 2h), "
+						"not '%s'\n",
+					optarg);
+				exit(2);
+			}
 			break;
 		case OPT_AUDIT:
 			snprintf(o->audit_log, sizeof o->audit_log, "%s", optarg);
@@ -216,6 +230,14 @@ load_store(struct keyd *k, struct store *s, struct stat *st, char *err, size_t e
 		return -1;
 	}
 	form = store_load(s, text.data, text.len, why, sizeof why);
+	if (form == KS_FORM_SEALED) {
+		struct sealed_file f;
+
+		/* Check the envelope now: a damaged file is refused at start, never overwritten. */
+		if (sealed_parse(text.data, text.len, &f, why, sizeof why) == -1)
+			form = -1;
+		sealed_file_free(&f);
+	}
 	buf_free(&text);
 	if (form == -1) {
 		snprintf(err, errsize,
@@ -248,6 +270,8 @@ reload_now(struct writer *w)
 	store_free(&k->store);
 	k->store = fresh;
 	k->writer.store = &k->store;
+	if (form == KS_FORM_SEALED)
+		vault_forget(&k->vault); /* a sealed file comes back locked */
 	writer_set_disk(&k->writer, st.st_nlink > 0 ? &st : NULL);
 	k->form = form;
 	k->sealed = form == KS_FORM_SEALED;
@@ -271,6 +295,7 @@ finish_shutdown(struct writer *w)
 	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
 
 	server_close_all(&k->server);
+	vault_close(&k->vault);
 	uv_close((uv_handle_t *)&k->sig_term, NULL);
 	uv_close((uv_handle_t *)&k->sig_int, NULL);
 	uv_close((uv_handle_t *)&k->sig_hup, NULL);
@@ -427,6 +452,7 @@ main(int argc, char **argv)
 	k.locked = k.sealed;
 	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
 	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
+	vault_init(&k.vault, &k, k.opt.lock_after_s);
 	if (listen_fd >= 0 ? server_adopt(&k, listen_fd, err, sizeof err)
 			   : server_listen(&k, err, sizeof err))
 		goto fail;
@@ -438,6 +464,7 @@ main(int argc, char **argv)
 		 k.opt.socket, k.locked ? " (sealed: locked)" : "");
 	report(ready_fd, NULL);
 	uv_run(k.loop, UV_RUN_DEFAULT);
+	vault_forget(&k.vault);
 	store_free(&k.store);
 	arena_destroy(k.arena);
 	uv_loop_close(k.loop);

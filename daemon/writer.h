@@ -15,9 +15,15 @@
 
 #include "names.h"
 #include "proto.h"
+#include "sealed.h"
 #include "store.h"
 
-enum change_kind { CHANGE_SET, CHANGE_DELETE };
+enum change_kind {
+	CHANGE_SET,
+	CHANGE_DELETE,
+	CHANGE_REKEY,  /* rewrite the file sealed under key (NULL: plain) */
+	CHANGE_UNLOCK, /* handled by the vault, never by the writer */
+};
 
 struct change;
 /* Called on the loop once a change is durable (result PE_OK) or refused. */
@@ -28,8 +34,14 @@ struct change {
 	enum change_kind kind;
 	char name[NAME_MAX_LEN + 1];
 	char env[ENV_MAX_LEN + 1]; /* set: requested env name, "" for the default */
-	char *value;               /* set: arena slot of value_len + 1 bytes */
+	char *value;               /* set: arena slot of value_len + 1 bytes; the passphrase */
 	size_t value_len;
+	char *value2; /* passphrase change/set: the new passphrase (arena) */
+	size_t value2_len;
+	unsigned char *key; /* rekey, unlock: a sodium_malloc'd key */
+	struct sealed_params params;
+	int action;     /* passphrase: VAULT_SET, VAULT_CHANGE, VAULT_REMOVE */
+	double seconds; /* unlock: hard limit, 0 for none */
 	int64_t time;
 	char id[PROTO_ID_MAX]; /* the request's id, echoed in the reply */
 	/* Results, filled before done is called. */
@@ -62,8 +74,11 @@ struct writer {
 	int write_errno;
 	char write_err[512];
 	struct disk_id disk;
+	/* While the keystore is sealed: the key and header every write seals with. */
+	const unsigned char *seal_key;
+	const struct sealed_params *seal_params;
 	unsigned long writes, changes_written; /* counters for status and tests */
-	void (*idle_cb)(struct writer *w); /* called when the queue drains, once */
+	void (*idle_cb[4])(struct writer *w); /* called once when the queue drains */
 };
 
 /* Set up a writer that saves store to path on loop. */
@@ -75,7 +90,10 @@ void writer_submit(struct writer *w, struct change *c);
 /* True while a write is in flight or changes are queued. */
 bool writer_pending(const struct writer *w);
 
-/* Call cb once when nothing is in flight or queued (at once, on the next turn, if idle). */
+/*
+ * Call cb once when nothing is in flight or queued (on the next turn if idle
+ * now). Up to four different callbacks may wait; asking twice for one is once.
+ */
 void writer_when_idle(struct writer *w, void (*cb)(struct writer *w));
 
 /*

@@ -1,0 +1,39 @@
+/*
+ * ccr-config lock: wipe the sealed keystore's key and values from the daemon now.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+
+/* Lock the keystore. */
+static int
+cmd_lock(struct cli *cli, int argc, char **argv)
+{
+	struct buf req = {0};
+	cJSON *reply;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_usage(cli);
+	cli->autostart = false;
+	proto_request_begin(&req, OP_LOCK);
+	proto_end(&req);
+	reply = cli_call(cli, &req, &rc);
+	buf_free(&req);
+	if (reply == NULL)
+		return rc;
+	if (conn_reply_error(reply, NULL) != PE_OK)
+		rc = cli_reply_failed(reply);
+	else
+		printf("locked: the key and every value are wiped from ccr-keyd's memory\n");
+	conn_reply_free(reply);
+	return rc;
+}
+
+const struct command cmd_lock_entry = {
+	.name = "lock",
+	.usage = "",
+	.summary = "lock the sealed keystore: wipe its key and values from the daemon",
+	.run = cmd_lock,
+};
