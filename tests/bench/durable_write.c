@@ -4,7 +4,10 @@
  * temp file O_CREAT|O_EXCL|O_NOFOLLOW 0600, write, fsync, close, rename over
  * the target, fsync the directory. Prints one key=value line of figures.
  *
- *   durable_write --dir DIR [--iterations N] [--size BYTES]
+ *   durable_write --dir DIR [--iterations N] [--seconds S] [--size BYTES]
+ *
+ * With --seconds it goes on past N iterations until S seconds have passed, so
+ * that it samples the disk over as long a stretch as the run it is compared to.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +24,8 @@ static void usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: durable_write --dir DIR [--iterations N] [--size BYTES]\n");
+	fprintf(stderr,
+	        "usage: durable_write --dir DIR [--iterations N] [--seconds S] [--size BYTES]\n");
 	exit(2);
 }
 
@@ -85,8 +89,9 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = NULL;
-	long iterations = 200, size = 4096, i;
-	uint64_t *d, t0, sum = 0;
+	long iterations = 200, size = 4096, i, cap;
+	uint64_t *d, t0, start, sum = 0;
+	double seconds = 0;
 	char *data;
 	int dirfd;
 
@@ -95,6 +100,8 @@ main(int argc, char **argv)
 			dir = argv[++i];
 		else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
 			iterations = atol(argv[++i]);
+		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
 		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
 			size = atol(argv[++i]);
 		else
@@ -103,7 +110,8 @@ main(int argc, char **argv)
 	if (dir == NULL || iterations < 1 || size < 1)
 		usage();
 
-	d = calloc((size_t)iterations, sizeof *d);
+	cap = iterations;
+	d = calloc((size_t)cap, sizeof *d);
 	data = malloc((size_t)size);
 	if (d == NULL || data == NULL) {
 		fprintf(stderr, "durable_write: out of memory\n");
@@ -119,12 +127,22 @@ main(int argc, char **argv)
 		fail("open", dir);
 	/* One unmeasured save creates the target, as a keystore that exists already. */
 	save(dirfd, dir, "keys.tmp", "keys", data, (size_t)size);
-	for (i = 0; i < iterations; i++) {
+	start = now_ns();
+	for (i = 0; i < iterations || now_ns() - start < (uint64_t)(seconds * 1e9); i++) {
+		if (i == cap) {
+			cap *= 2;
+			d = realloc(d, (size_t)cap * sizeof *d);
+			if (d == NULL) {
+				fprintf(stderr, "durable_write: out of memory\n");
+				return 1;
+			}
+		}
 		t0 = now_ns();
 		save(dirfd, dir, "keys.tmp", "keys", data, (size_t)size);
 		d[i] = now_ns() - t0;
 		sum += d[i];
 	}
+	iterations = i;
 	unlinkat(dirfd, "keys", 0);
 	close(dirfd);
 

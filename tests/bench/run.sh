@@ -275,7 +275,7 @@ done
 echo "# bench: set vs durable write, $REPS runs"
 DW_ERR=
 for rep in $(seq 1 "$REPS"); do
-	if out=$("$B/durable_write" --dir "$WORK/dw" --iterations "$DUR_ITERS" 2>&1); then
+	if out=$("$B/durable_write" --dir "$WORK/dw" --iterations "$DUR_ITERS" --seconds "$SECS" 2>&1); then
 		echo "$out" >>"$RES/durable"
 	else
 		DW_ERR=$out
@@ -374,6 +374,15 @@ NA="n/a"
 fmt() { [ -n "$1" ] && awk -v v="$1" -v d="$2" 'BEGIN{printf "%.*f", d, v}' || printf '%s' "$NA"; }
 # ratio A B
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{if(b==0)exit; printf "%.2f", a/b}'; }
+# pratio A B KEY [KEY_B]: the median over runs of A's KEY / B's KEY (or KEY_B), run i with run i. Runs of
+# A and B alternate, so each pair saw the same machine; the median of the pairs'
+# ratios resists a noisy neighbour better than the ratio of the medians.
+pratio() {
+	[ -s "$RES/$1" ] && [ -s "$RES/$2" ] || return 0
+	paste -d' ' <(field_all "$3" <"$RES/$1") <(field_all "${4:-$3}" <"$RES/$2") |
+		awk 'NF==2 && $2>0 {print $1/$2}' | sort -g |
+		awk '{a[NR]=$1} END{if(NR==0)exit; v=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", v}'
+}
 # verdict RATIO OP LIMIT
 verdict() {
 	[ -n "$1" ] || { printf 'n/a'; return; }
@@ -396,7 +405,7 @@ for pin in pinned unpinned; do
 			er=$(m "$e" rps) kr=$(m "$k" rps)
 			el="$(fmt "$(m "$e" p50_us)" 0)/$(fmt "$(m "$e" p99_us)" 0)/$(fmt "$(m "$e" p999_us)" 0)"
 			kl="$(fmt "$(m "$k" p50_us)" 0)/$(fmt "$(m "$k" p99_us)" 0)/$(fmt "$(m "$k" p999_us)" 0)"
-			r=$(ratio "$kr" "$er")
+			r=$(pratio "$k" "$e" rps)
 			printf '| %-9s | %7s | %5s | %10s | %10s | %5s | %-21s | %-21s |\n' \
 				"$pin" "$c" "$d" "$(fmt "$er" 0)" "$(fmt "$kr" 0)" "${r:-$NA}" "$el" "$kl"
 		done
@@ -420,7 +429,7 @@ for spec in "32 1 0.75 >=" "32 16 0.35 >="; do
 	set -- $spec
 	er=$(m "echo.pinned.c$1.d$2" rps) kr=$(m "keyd.pinned.c$1.d$2" rps)
 	if [ -n "$kr" ] && [ -n "$er" ]; then
-		r=$(ratio "$kr" "$er")
+		r=$(pratio "keyd.pinned.c$1.d$2" "echo.pinned.c$1.d$2" rps)
 		row "get req/s, $1 clients, depth $2, pinned" "$(fmt "$kr" 0)" "echo $(fmt "$er" 0)" "$r" "$4 $3 x echo" "$(verdict "$r" "$4" "$3")"
 	else
 		row_na "get req/s, $1 clients, depth $2, pinned" "$4 $3 x echo" "$KEYD_NA_WHY"
@@ -428,7 +437,7 @@ for spec in "32 1 0.75 >=" "32 16 0.35 >="; do
 done
 ep=$(m echo.pinned.c1.d1 p99_us) kp=$(m keyd.pinned.c1.d1 p99_us)
 if [ -n "$kp" ] && [ -n "$ep" ]; then
-	r=$(ratio "$kp" "$ep")
+	r=$(pratio keyd.pinned.c1.d1 echo.pinned.c1.d1 p99_us)
 	row "get p99 us, 1 client, depth 1, pinned" "$(fmt "$kp" 1)" "echo $(fmt "$ep" 1)" "$r" "<= 2 x echo" "$(verdict "$r" "<=" 2)"
 else
 	row_na "get p99 us, 1 client, depth 1, pinned" "<= 2 x echo" "$KEYD_NA_WHY"
@@ -452,14 +461,14 @@ fi
 
 sl=$(m set.c1 p50_us) dw=$(m durable median_us)
 if [ -n "$sl" ] && [ -n "$dw" ]; then
-	r=$(ratio "$sl" "$dw")
+	r=$(pratio set.c1 durable p50_us median_us)
 	row "set latency, 1 setter, median us" "$(fmt "$sl" 0)" "durable write $(fmt "$dw" 0)" "$r" "<= 1.3 x durable" "$(verdict "$r" "<=" 1.3)"
 else
 	row_na "set latency, 1 setter, median us" "<= 1.3 x durable" "$KEYD_NA_WHY"
 fi
 s1=$(m set.c1 rps) s32=$(m set.c32 rps)
 if [ -n "$s1" ] && [ -n "$s32" ]; then
-	r=$(ratio "$s32" "$s1")
+	r=$(pratio set.c32 set.c1 rps)
 	row "set req/s, 32 concurrent setters" "$(fmt "$s32" 0)" "1 setter $(fmt "$s1" 0)" "$r" ">= 10 x 1 setter" "$(verdict "$r" ">=" 10)"
 else
 	row_na "set req/s, 32 concurrent setters" ">= 10 x 1 setter" "$KEYD_NA_WHY"
@@ -468,13 +477,13 @@ fi
 r1=$(m start.1 rss_kib) r10=$(m start.10k rss_kib) t1=$(m start.1 median_us) t10=$(m start.10k median_us)
 if [ -n "$r1" ]; then
 	v=$(calc "$r1/1024")
-	row "RSS idle (1 key), MiB" "$(fmt "$v" 2)" "" "" "<= 2.5 MiB" "$(verdict "$v" "<=" 2.5)"
+	row "RSS idle (1 key), MiB" "$(fmt "$v" 2)" "anon $(fmt "$(calc "$(m start.1 rss_anon_kib)/1024")" 2)" "" "<= 2.5 MiB" "$(verdict "$v" "<=" 2.5)"
 else
 	row_na "RSS idle (1 key), MiB" "<= 2.5 MiB" "${START_WHY}"
 fi
 if [ -n "$r10" ]; then
 	v=$(calc "$r10/1024")
-	row "RSS with 10,000 keys, MiB" "$(fmt "$v" 2)" "" "" "<= 5 MiB" "$(verdict "$v" "<=" 5)"
+	row "RSS with 10,000 keys, MiB" "$(fmt "$v" 2)" "anon $(fmt "$(calc "$(m start.10k rss_anon_kib)/1024")" 2)" "" "<= 5 MiB" "$(verdict "$v" "<=" 5)"
 else
 	row_na "RSS with 10,000 keys, MiB" "<= 5 MiB" "${START_WHY}"
 fi
