@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -391,6 +393,21 @@ report(int fd, const char *msg)
 	close(fd);
 }
 
+/* The path of an inherited socket, for status and the log. */
+static void
+name_inherited(int fd, char *out, size_t size)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0 && sun.sun_family == AF_UNIX &&
+	    sun.sun_path[0] != '\0')
+		snprintf(out, size, "%.*s", (int)sizeof sun.sun_path, sun.sun_path);
+	else
+		snprintf(out, size, "(inherited fd %d)", fd);
+}
+
 /* Point stdout and stderr at the log file. */
 static void
 redirect_output(const char *home)
@@ -457,7 +474,7 @@ main(int argc, char **argv)
 			   : server_listen(&k, err, sizeof err))
 		goto fail;
 	if (listen_fd >= 0)
-		snprintf(k.opt.socket, sizeof k.opt.socket, "(inherited fd %d)", listen_fd);
+		name_inherited(listen_fd, k.opt.socket, sizeof k.opt.socket);
 	watch_signals(&k);
 	k.started_ms = uv_now(k.loop);
 	log_info("serving %zu keys from %s on %s%s", store_count(&k.store), k.opt.keys,
