@@ -63,6 +63,8 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 LIBCOMMON  := $(BUILD)/libcommon.a
+# The daemon's modules without main(), for unit tests of the store, arena, table.
+LIBDAEMON  := $(BUILD)/libdaemon.a
 
 .PHONY: all test clean install uninstall
 all: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
@@ -76,6 +78,10 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+$(LIBDAEMON): $(filter-out %/main.o,$(DAEMON_OBJ))
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
 $(BUILD)/ccr-keyd: $(DAEMON_OBJ) $(LIBCOMMON)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
@@ -86,11 +92,11 @@ $(BUILD)/ccr-config: $(CLIENT_OBJ) $(LIBCOMMON)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CJSON_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Idaemon -Iclient -o $@ $< $(LIBCOMMON) \
-		$(LDFLAGS) $(CMOCKA_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -Idaemon -Iclient -o $@ $< $(LIBDAEMON) \
+		$(LIBCOMMON) $(LDFLAGS) $(CMOCKA_LIBS) $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
