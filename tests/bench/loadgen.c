@@ -4,8 +4,10 @@
  * Prints one line of key=value figures: throughput and p50/p99/p999 latency.
  *
  *   loadgen --socket P --clients N --depth D --seconds S --request LINE
- *           [--warmup S] [--expect TEXT]
+ *           [--warmup S] [--expect TEXT] [--requests N]
  *
+ * With --requests, each client sends N requests in all and stops (for one-off
+ * requests: a passphrase, an unlock); the figures then cover the whole run.
  * In LINE, "{n}" becomes a number unique to each request (set values) and "{c}"
  * the client's index (one key per setter). Every reply must be one full line
  * holding TEXT (default "ok":true) and there must be exactly one per request,
@@ -51,6 +53,7 @@ static int opt_clients = 1;
 static int opt_depth = 1;
 static double opt_seconds = 2.0;
 static double opt_warmup = -1;
+static uint64_t opt_requests; /* per client; 0: run for opt_seconds */
 
 static size_t expect_len;
 static size_t line_len; /* the fixed request with its newline */
@@ -272,6 +275,15 @@ read_replies(struct client *c, size_t *have)
 	return got;
 }
 
+/* How many of want more requests the client may still send under --requests. */
+static int
+allowance(const struct client *c, int want)
+{
+	if (opt_requests == 0 || c->total_sent + (uint64_t)want <= opt_requests)
+		return want;
+	return (int)(opt_requests - c->total_sent);
+}
+
 /* One client: fill the pipeline, then refill it as replies come back until the window ends. */
 static void *
 run_client(void *arg)
@@ -285,12 +297,12 @@ run_client(void *arg)
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	pthread_barrier_wait(&ready);
 
-	send_requests(c, opt_depth);
+	send_requests(c, allowance(c, opt_depth));
 	for (;;) {
 		got = read_replies(c, &have);
-		if (now_ns() >= window_end)
+		if (now_ns() >= window_end || (opt_requests > 0 && c->total_sent >= opt_requests))
 			break;
-		send_requests(c, got);
+		send_requests(c, allowance(c, got));
 	}
 	/* Drain: every request sent gets exactly one reply line. */
 	while (c->inflight > 0)
@@ -368,6 +380,8 @@ main(int argc, char **argv)
 			opt_request = argv[++i];
 		else if (strcmp(a, "--expect") == 0)
 			opt_expect = argv[++i];
+		else if (strcmp(a, "--requests") == 0)
+			opt_requests = (uint64_t)number(argv[++i], a);
 		else
 			usage();
 	}
@@ -417,11 +431,17 @@ main(int argc, char **argv)
 	}
 	/* Every client is connected: the run starts now for all of them. */
 	start = now_ns();
-	window_start = start + (uint64_t)(opt_warmup * 1e9);
-	window_end = window_start + (uint64_t)(opt_seconds * 1e9);
+	if (opt_requests > 0) {
+		window_start = start;
+		window_end = UINT64_MAX - 1;
+	} else {
+		window_start = start + (uint64_t)(opt_warmup * 1e9);
+		window_end = window_start + (uint64_t)(opt_seconds * 1e9);
+	}
 	pthread_barrier_wait(&ready);
 	for (i = 0; i < opt_clients; i++)
 		pthread_join(clients[i].thread, NULL);
+	window_s = opt_requests > 0 ? (double)(now_ns() - start) / 1e9 : opt_seconds;
 
 	for (i = 0; i < opt_clients; i++) {
 		total += clients[i].in_window;
@@ -438,7 +458,6 @@ main(int argc, char **argv)
 		nall += clients[i].nlat;
 	}
 	qsort(all, nall, sizeof *all, cmp_u32);
-	window_s = opt_seconds;
 	printf("clients=%d depth=%d seconds=%.3f requests=%" PRIu64 " rps=%.1f p50_us=%.1f "
 	       "p99_us=%.1f p999_us=%.1f max_us=%.1f\n",
 	       opt_clients, opt_depth, window_s, total, (double)total / window_s,

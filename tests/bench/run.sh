@@ -221,6 +221,34 @@ fi
 [ "$HAVE_KEYD" = 1 ] || echo "# bench: $KEYD_WHY: its rows are reported as not available"
 [ "$HAVE_TASKSET" = 1 ] || echo "# bench: taskset not found: the pinned cases run unpinned"
 
+# one_request SOCK LINE: send one request, which must be answered with "ok":true.
+one_request() {
+	"$B/loadgen" --socket "$1" --clients 1 --depth 1 --requests 1 --request "$2" \
+		>/dev/null 2>"$WORK/one.err"
+}
+
+# A sealed copy of the keystore: a daemon on a copy sets a passphrase, and the
+# get cases below run against a daemon started on the sealed file and unlocked.
+SEALED_WHY="needs $KEYD"
+PASS=bench-passphrase-not-secret
+if [ "$HAVE_KEYD" = 1 ]; then
+	mkdir -p "$WORK/kss" && cp "$WORK/ks/keys" "$WORK/kss/keys" && chmod 600 "$WORK/kss/keys"
+	SEALED_WHY=
+	if start_server keyd-seal "$WORK/seal.sock" "" "$KEYD" --socket "$WORK/seal.sock" \
+		--keys "$WORK/kss/keys"; then
+		one_request "$WORK/seal.sock" \
+			'{"op":"passphrase","action":"set","new_value":"'$PASS'","id":1}' ||
+			SEALED_WHY="passphrase set failed: $(head -c 200 "$WORK/one.err")"
+		stop_server "$SERVER_PID"
+		if [ -z "$SEALED_WHY" ] && ! grep -q '"sealed"' "$WORK/kss/keys"; then
+			SEALED_WHY="the keystore is not sealed after passphrase set"
+		fi
+	else
+		SEALED_WHY="ccr-keyd did not start on a copy of the keystore"
+	fi
+fi
+SEALED_CASES="c32.d1 c32.d16"
+
 # --- get throughput and latency: echo floor vs ccr-keyd, pinned and unpinned --------
 for pin in pinned unpinned; do
 	if [ "$pin" = pinned ]; then P=$PIN_CMD; else P=""; fi
@@ -234,6 +262,19 @@ for pin in pinned unpinned; do
 			KEYD_PID=$SERVER_PID
 		fi
 	fi
+	SEALED_PID= SS=$WORK/sealed-$pin.sock
+	if [ "$pin" = pinned ] && [ -z "$SEALED_WHY" ]; then
+		if start_server "keyd-sealed" "$SS" "$P" "$KEYD" --socket "$SS" --keys "$WORK/kss/keys"; then
+			SEALED_PID=$SERVER_PID
+			if ! one_request "$SS" '{"op":"unlock","value":"'$PASS'","id":1}'; then
+				SEALED_WHY="unlock failed: $(head -c 200 "$WORK/one.err")"
+				stop_server "$SEALED_PID"
+				SEALED_PID=
+			fi
+		else
+			SEALED_WHY="ccr-keyd did not start on the sealed keystore"
+		fi
+	fi
 	echo "# bench: get, $pin: clients $CLIENTS x depth $DEPTHS x $REPS runs of ${SECS} s"
 	for rep in $(seq 1 "$REPS"); do
 		for c in $CLIENTS; do
@@ -244,6 +285,11 @@ for pin in pinned unpinned; do
 				if [ -n "$KEYD_PID" ]; then
 					run_load "keyd.$pin.c$c.d$d" "$KS" "$P" "$c" "$d" "$GET_REQ"
 				fi
+				case " $SEALED_CASES " in *" c$c.d$d "*)
+					if [ -n "$SEALED_PID" ]; then
+						run_load "sealed.$pin.c$c.d$d" "$SS" "$P" "$c" "$d" "$GET_REQ"
+					fi ;;
+				esac
 			done
 		done
 	done
@@ -263,6 +309,19 @@ for pin in pinned unpinned; do
 			fi
 		done
 	done
+	if [ "$pin" = pinned ]; then
+		for sc in $SEALED_CASES; do
+			label="ccr-keyd get, unlocked sealed keystore, $pin ${sc/./ }"
+			if [ -n "$SEALED_PID" ]; then
+				report_case "sealed.$pin.$sc" "$label"
+			elif [ "$HAVE_KEYD" = 1 ]; then
+				tap_fail "$label" "$SEALED_WHY"
+			else
+				tap_skip "$label" "$KEYD_WHY"
+			fi
+		done
+		[ -n "$SEALED_PID" ] && stop_server "$SEALED_PID"
+	fi
 	[ -n "$ECHO_PID" ] && stop_server "$ECHO_PID"
 	# The unpinned daemon stays up for set and whole-process timings.
 	if [ "$pin" = pinned ] && [ -n "$KEYD_PID" ]; then
@@ -499,8 +558,17 @@ if [ -n "$px" ] && [ -n "$pt" ]; then
 else
 	row_na "ccr-config exec -- true, 20 names, ms over" "<= 2 ms over true" "$EXEC_WHY"
 fi
-row "get, unlocked sealed vs plain keystore" "not measured" "" "" "(no target)" "-"
-NOTES+=("get on an unlocked sealed keystore: not measured yet (needs the sealed keystore)")
+for sc in $SEALED_CASES; do
+	sv=$(m "sealed.pinned.$sc" rps) pv=$(m "keyd.pinned.$sc" rps)
+	c=${sc%%.*} d=${sc#*.}
+	label="sealed get req/s, ${c#c} clients, depth ${d#d}, pinned"
+	if [ -n "$sv" ] && [ -n "$pv" ]; then
+		r=$(pratio "sealed.pinned.$sc" "keyd.pinned.$sc" rps)
+		row "$label" "$(fmt "$sv" 0)" "plain $(fmt "$pv" 0)" "$r" "none (unlocked)" "-"
+	else
+		row_na "$label" "(none)" "${SEALED_WHY:-$KEYD_NA_WHY}"
+	fi
+done
 
 printf '| %-46s | %12s | %-24s | %6s | %-18s | %-6s |\n' figure value baseline ratio target result
 printf '|%s|\n' "------------------------------------------------|--------------|--------------------------|--------|--------------------|--------"
