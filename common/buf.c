@@ -4,6 +4,7 @@
  */
 #include "buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ wipe(void *p, size_t len)
 }
 
 void
-buf_reserve(struct buf *b, size_t extra)
+buf_grow(struct buf *b, size_t extra)
 {
 	size_t need, cap;
 	char *p;
@@ -83,47 +84,79 @@ buf_addi(struct buf *b, long long v)
 	buf_add(b, tmp, (size_t)n);
 }
 
+/* Length of the prefix of s (len bytes) that JSON needs no escapes for, 8 bytes at a time. */
+static size_t
+plain_prefix(const char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, q, bs;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		/* Any byte below 0x20, equal to '"' or to '\\' (exact as a yes/no test). */
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs)
+			break;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	return i;
+}
+
 void
 buf_add_json(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	char *o;
+	size_t i, run;
 
-	buf_reserve(b, len + 2);
-	buf_addc(b, '"');
+	/* Room for the worst case (every byte \u00XX) once, then no checks per byte. */
+	buf_reserve(b, len * 6 + 2);
+	o = b->data + b->len;
+	*o++ = '"';
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7];
+		unsigned char c;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_add(b, s + run, i - run);
-		run = i + 1;
-		esc[0] = '\\';
+		run = plain_prefix(s + i, len - i);
+		memcpy(o, s + i, run);
+		o += run;
+		i += run;
+		if (i == len)
+			break;
+		c = (unsigned char)s[i];
+		*o++ = '\\';
 		switch (c) {
 		case '"':
 		case '\\':
-			esc[1] = (char)c;
-			buf_add(b, esc, 2);
+			*o++ = (char)c;
 			break;
 		case '\n':
-			buf_add(b, "\\n", 2);
+			*o++ = 'n';
 			break;
 		case '\r':
-			buf_add(b, "\\r", 2);
+			*o++ = 'r';
 			break;
 		case '\t':
-			buf_add(b, "\\t", 2);
+			*o++ = 't';
 			break;
 		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			buf_add(b, esc, 6);
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
 		}
 	}
-	buf_add(b, s + run, len - run);
-	buf_addc(b, '"');
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
 }
 
 void

@@ -16,8 +16,16 @@ struct buf {
 /* Overwrite len bytes at p in a way the compiler may not optimise away. */
 void wipe(void *p, size_t len);
 
-/* Make room for extra more bytes; aborts when memory is exhausted. */
-void buf_reserve(struct buf *b, size_t extra);
+/* Grow b so that extra more bytes fit; aborts when memory is exhausted. */
+void buf_grow(struct buf *b, size_t extra);
+
+/* Make room for extra more bytes (and the NUL after them). */
+static inline void
+buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->cap - b->len <= extra)
+		buf_grow(b, extra);
+}
 
 /* Append len bytes. */
 void buf_add(struct buf *b, const void *p, size_t len);

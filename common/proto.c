@@ -63,6 +63,16 @@ proto_utf8_valid(const char *str, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
+		uint64_t w;
+
+		/* Plain ASCII, the usual request, 8 bytes at a time. */
+		if (i + 8 <= len) {
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ull) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		unsigned char c = s[i];
 		size_t n, k;
 		uint32_t cp;
@@ -102,31 +112,17 @@ proto_utf8_valid(const char *str, size_t len)
 static bool
 has_nul_escape(const char *s, size_t len)
 {
-	size_t i;
+	const char *p = s, *end = s + len, *bs;
 
-	for (i = 0; i + 1 < len; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u' && i + 6 <= len && memcmp(s + i + 2, "0000", 4) == 0)
+	/* Jump from backslash to backslash; most requests have none. */
+	while ((bs = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - bs >= 6 && bs[1] == 'u' && memcmp(bs + 2, "0000", 4) == 0)
 			return true;
-		i++; /* skip the escaped character */
+		p = bs + 2; /* skip the escaped character */
+		if (p >= end)
+			break;
 	}
 	return false;
-}
-
-/* The string member key of obj, NULL when absent; *bad is set when present but not a string. */
-static const char *
-member_str(const cJSON *obj, const char *key, bool *bad)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (m == NULL || cJSON_IsNull(m))
-		return NULL;
-	if (!cJSON_IsString(m)) {
-		*bad = true;
-		return NULL;
-	}
-	return m->valuestring;
 }
 
 /* Record the request's id as JSON text; false when it is not a short string or a number. */
@@ -134,13 +130,49 @@ static bool
 take_id(const cJSON *doc, struct proto_request *req)
 {
 	cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+	struct buf tmp = {0};
+	double v;
 
 	if (id == NULL)
 		return true;
-	if (!cJSON_IsNumber(id) && !cJSON_IsString(id))
+	if (cJSON_IsString(id)) {
+		size_t len = strlen(id->valuestring);
+
+		if (len > PROTO_ID_MAX / 2 - 8)
+			return false;
+		buf_add_json(&tmp, id->valuestring, len);
+		if (tmp.len >= sizeof req->id) {
+			buf_free(&tmp);
+			return false;
+		}
+		memcpy(req->id, tmp.data, tmp.len + 1);
+		buf_free(&tmp);
+		return true;
+	}
+	if (!cJSON_IsNumber(id))
 		return false;
-	if (cJSON_IsString(id) && strlen(id->valuestring) > PROTO_ID_MAX / 2 - 8)
-		return false;
+	/* Integers, the common case, without printf's floating-point path. */
+	v = id->valuedouble;
+	if (v >= -1e15 && v <= 1e15 && v == (double)(long long)v) {
+		char digits[24], *p = digits + sizeof digits;
+		long long n = (long long)v;
+		unsigned long long u = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
+		size_t k = 0;
+
+		*--p = '\0';
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u != 0);
+		if (n < 0)
+			*--p = '-';
+		while (p[k] != '\0') {
+			req->id[k] = p[k];
+			k++;
+		}
+		req->id[k] = '\0';
+		return true;
+	}
 	if (!cJSON_PrintPreallocated(id, req->id, sizeof req->id, 0)) {
 		req->id[0] = '\0';
 		return false;
@@ -217,14 +249,31 @@ static enum proto_err
 decode_members(struct proto_request *req, const char **msg)
 {
 	bool bad = false;
-	const cJSON *secs;
+	const cJSON *secs, *m;
+	const char **slot;
 
-	req->name = member_str(req->doc, "name", &bad);
-	if (req->op != OP_RESOLVE)
-		req->env = member_str(req->doc, "env", &bad);
-	req->value = member_str(req->doc, "value", &bad);
-	req->action = member_str(req->doc, "action", &bad);
-	req->new_value = member_str(req->doc, "new_value", &bad);
+	/* One pass over the members; the first of a repeated key counts, as with cJSON's lookup. */
+	for (m = req->doc->child; m != NULL; m = m->next) {
+		const char *k = m->string;
+
+		slot = NULL;
+		if (strcmp(k, "name") == 0)
+			slot = &req->name;
+		else if (strcmp(k, "env") == 0 && req->op != OP_RESOLVE)
+			slot = &req->env;
+		else if (strcmp(k, "value") == 0)
+			slot = &req->value;
+		else if (strcmp(k, "action") == 0)
+			slot = &req->action;
+		else if (strcmp(k, "new_value") == 0)
+			slot = &req->new_value;
+		if (slot == NULL || *slot != NULL || cJSON_IsNull(m))
+			continue;
+		if (!cJSON_IsString(m))
+			bad = true;
+		else
+			*slot = m->valuestring;
+	}
 	if (bad) {
 		*msg = "name, env, value and action must be strings";
 		return PE_BAD_REQUEST;
@@ -390,9 +439,17 @@ proto_reply_error(struct buf *b, const char *id, enum proto_err err, const char 
 void
 proto_field_key(struct buf *b, const char *key)
 {
-	buf_addc(b, ',');
-	buf_add_json(b, key, strlen(key));
-	buf_addc(b, ':');
+	size_t n = strlen(key);
+
+	/* Keys are the protocol's own constants: quoted, never escaped. */
+	buf_reserve(b, n + 4);
+	b->data[b->len++] = ',';
+	b->data[b->len++] = '"';
+	memcpy(b->data + b->len, key, n);
+	b->len += n;
+	b->data[b->len++] = '"';
+	b->data[b->len++] = ':';
+	b->data[b->len] = '\0';
 }
 
 void

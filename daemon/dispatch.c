@@ -14,19 +14,17 @@
 #include "log.h"
 #include "mask.h"
 #include "proto.h"
+#include "scratch.h"
 
-/* Append the "updated" (or other) time member as an ISO 8601 string, or null when unknown. */
+/* Append a time member from its preformatted ISO 8601 string, or null when unknown. */
 static void
-field_time(struct buf *b, const char *key, int64_t t)
+field_time(struct buf *b, const char *key, const char *iso)
 {
-	char iso[KS_TIME_MAX];
-
-	if (t <= 0) {
+	if (iso[0] == '\0') {
 		proto_field_key(b, key);
 		buf_adds(b, "null");
 		return;
 	}
-	ks_time_format(t, iso);
 	proto_field_str(b, key, iso, strlen(iso));
 }
 
@@ -56,7 +54,7 @@ op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_str(out, "name", e->name, strlen(e->name));
 	proto_field_str(out, "env", e->env, strlen(e->env));
 	proto_field_str(out, "value", e->value, e->value_len);
-	field_time(out, "updated", e->updated);
+	field_time(out, "updated", e->updated_iso);
 	proto_end(out);
 	return PE_OK;
 }
@@ -117,8 +115,8 @@ op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 		proto_field_str(out, "env", e->env, strlen(e->env));
 		mask_value(e->value, e->value_len, masked);
 		proto_field_str(out, "masked", masked, strlen(masked));
-		field_time(out, "created", e->created);
-		field_time(out, "updated", e->updated);
+		field_time(out, "created", e->created_iso);
+		field_time(out, "updated", e->updated_iso);
 		buf_addc(out, '}');
 	}
 	buf_addc(out, ']');
@@ -366,7 +364,10 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 	struct proto_request req;
 	const char *msg = NULL;
 	char names[512];
-	enum proto_err err = proto_decode(line, len, &req, &msg);
+	enum proto_err err;
+
+	scratch_begin();
+	err = proto_decode(line, len, &req, &msg);
 
 	if (err != PE_OK) {
 		proto_reply_error(&s->out, req.id, err, msg);
@@ -416,6 +417,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		}
 		op_change(k, s, &req);
 		proto_request_free(&req);
+		scratch_end();
 		return; /* audited when answered */
 	default:
 		err = PE_UNKNOWN_OP;
@@ -431,4 +433,5 @@ done:
 			     req.doc != NULL ? audit_names(&req, names, sizeof names) : NULL,
 			     proto_err_name(err));
 	proto_request_free(&req);
+	scratch_end();
 }

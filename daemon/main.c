@@ -24,6 +24,7 @@
 #include "activation.h"
 #include "audit.h"
 #include "duration.h"
+#include "scratch.h"
 #include "sealed.h"
 #include "fileio.h"
 #include "keyd.h"
@@ -445,6 +446,7 @@ main(int argc, char **argv)
 		if (paths_private_dir(k.opt.home, 1, err, sizeof err) == 0)
 			redirect_output(k.opt.home);
 	}
+	scratch_install();
 	if (sodium_init() < 0) {
 		report(ready_fd, "libsodium failed to initialise");
 		die("libsodium failed to initialise");

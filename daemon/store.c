@@ -57,6 +57,10 @@ store_put(struct store *s, const char *name, const char *env, char *value, size_
 	e->value_len = value_len;
 	e->created = created;
 	e->updated = updated;
+	if (created > 0)
+		ks_time_format(created, e->created_iso);
+	if (updated > 0)
+		ks_time_format(updated, e->updated_iso);
 	if (old != NULL)
 		entry_free(s, old);
 	table_put(&s->by_name, e->name, e);

@@ -22,6 +22,8 @@ struct entry {
 	size_t value_len;
 	int64_t created;
 	int64_t updated;
+	char created_iso[KS_TIME_MAX]; /* "" when unknown: formatted once, not per request */
+	char updated_iso[KS_TIME_MAX];
 };
 
 struct store {
