@@ -184,13 +184,20 @@ report_case() {
 }
 
 # --- set-up --------------------------------------------------------------------
+# Snapshot the programs under test: every case then measures the same build, even
+# when a make in the same tree relinks build/ meanwhile.
+mkdir -p "$WORK/bin"
 HAVE_KEYD=0
 KEYD_WHY="$KEYD is not built yet"
-if [ -x "$KEYD" ]; then
+if [ -x "$KEYD" ] && cp "$KEYD" "$WORK/bin/ccr-keyd"; then
 	HAVE_KEYD=1
 fi
 HAVE_CONFIG=0
-[ -x "$CONFIG" ] && HAVE_CONFIG=1
+if [ -x "$CONFIG" ] && cp "$CONFIG" "$WORK/bin/ccr-config"; then
+	HAVE_CONFIG=1
+fi
+SHOWN_KEYD=$KEYD SHOWN_CONFIG=$CONFIG
+KEYD=$WORK/bin/ccr-keyd CONFIG=$WORK/bin/ccr-config
 PIN_CMD="taskset -c 0"
 HAVE_TASKSET=1
 command -v taskset >/dev/null 2>&1 || { HAVE_TASKSET=0; PIN_CMD=""; }
@@ -367,9 +374,9 @@ elif ! KEYCTL_ID=$(keyctl add user ccr-bench "$BENCH_VALUE" @u 2>"$WORK/keyctl.e
 elif ! keyctl print "$KEYCTL_ID" >/dev/null 2>"$WORK/keyctl.err"; then
 	KEYCTL_WHY="keyctl print failed: $(head -c 200 "$WORK/keyctl.err")"
 fi
-GET_WHY= EXEC_WHY=
+GET_WHY= EXEC_WHY= PROC_WHY=
 if [ "$HAVE_CONFIG" != 1 ]; then
-	GET_WHY="$CONFIG is not built yet" EXEC_WHY=$GET_WHY
+	GET_WHY="$SHOWN_CONFIG is not built yet" EXEC_WHY=$GET_WHY
 elif [ -z "$KEYD_PID" ]; then
 	GET_WHY="no ccr-keyd running" EXEC_WHY=$GET_WHY
 else
@@ -401,7 +408,9 @@ if "$B/proctime" -n "$PROC_RUNS" -w 5 "${PT[@]}" >"$WORK/proctime.out" 2>"$WORK/
 		if [ -s "$RES/proc.$n" ]; then tap_ok "$label"; else tap_skip "$label" "$why"; fi
 	done
 else
-	tap_fail "whole-process timings" "$(head -c 300 "$WORK/proctime.err")"
+	PROC_WHY="whole-process timing failed: $(head -n 1 "$WORK/proctime.err" | head -c 300)"
+	tap_fail "whole-process timings" "$PROC_WHY"
+	GET_WHY=${GET_WHY:-$PROC_WHY} EXEC_WHY=${EXEC_WHY:-$PROC_WHY} KEYCTL_WHY=${KEYCTL_WHY:-$PROC_WHY}
 fi
 
 # --- start-up: RSS idle and with 10,000 keys, time to load 10,000 keys --------------
@@ -515,7 +524,7 @@ if [ -n "$pg" ] && [ -n "$pt" ]; then
 	r=$(ratio "$pg" "$pt")
 	row "ccr-config get, whole process, median us" "$(fmt "$pg" 0)" "/bin/true $(fmt "$pt" 0)" "$r" "<= 1.25 x true" "$(verdict "$r" "<=" 1.25)"
 else
-	row_na "ccr-config get vs /bin/true" "<= 1.25 x true" "${GET_WHY:-/bin/true timing failed}"
+	row_na "ccr-config get vs /bin/true" "<= 1.25 x true" "${GET_WHY:-${PROC_WHY:-/bin/true timing failed}}"
 fi
 
 sl=$(m set.c1 p50_us) dw=$(m durable median_us)
