@@ -26,3 +26,9 @@ bench: $(BENCH_DEPS)
 # prints TAP lines "ok N - bench: CASE ran" for tests/run.sh. Under a minute.
 bench-quick: $(BENCH_DEPS)
 	@BUILD=$(BUILD) BENCH_QUICK=1 bash tests/bench/run.sh
+
+# Instructions per get (ccr-keyd and the echo floor) and per key loaded, with
+# callgrind: stable where wall-clock figures are not. Needs valgrind.
+.PHONY: bench-profile
+bench-profile: $(BENCH_DEPS)
+	@BUILD=$(BUILD) bash tests/bench/profile.sh

@@ -104,7 +104,7 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Connect to the server, retrying briefly while it starts. */
+/* Connect to the server, retrying for up to 10 s while it starts. */
 static int
 connect_to(const char *path)
 {
@@ -116,7 +116,7 @@ connect_to(const char *path)
 	if (strlen(path) >= sizeof sun.sun_path)
 		die(NULL, "socket path too long: %s", path);
 	strcpy(sun.sun_path, path);
-	for (tries = 0; tries < 200; tries++) {
+	for (tries = 0; tries < 1000; tries++) {
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd == -1)
 			die(NULL, "socket: %s", strerror(errno));
