@@ -44,6 +44,7 @@ for t in echo_server loadgen durable_write proctime starttime; do
 done
 
 T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ccr-bench.XXXXXX")
 RES=$WORK/res
 mkdir -p "$RES" "$WORK/ks" "$WORK/ks1" "$WORK/ks10k" "$WORK/home" "$WORK/dw"
@@ -227,6 +228,9 @@ else
 fi
 [ "$HAVE_KEYD" = 1 ] || echo "# bench: $KEYD_WHY: its rows are reported as not available"
 [ "$HAVE_TASKSET" = 1 ] || echo "# bench: taskset not found: the pinned cases run unpinned"
+if awk -v l="$LOAD_START" 'BEGIN{exit !(l + 0 > 0.5)}'; then
+	echo "# bench: warning: load average $LOAD_START before the run: other work is running, the figures will be noisy"
+fi
 
 # one_request SOCK LINE: send one request, which must be answered with "ok":true.
 one_request() {
@@ -616,10 +620,11 @@ fi
 cpu=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null)
 pc() { pkg-config --modversion "$1" 2>/dev/null || echo '?'; }
 echo
-printf 'machine: cpu="%s" cpus=%s kernel=%s fs=%s libuv=%s cjson=%s libsodium=%s cc="%s" commit=%s mode=%s\n' \
+printf 'machine: cpu="%s" cpus=%s kernel=%s fs=%s libuv=%s cjson=%s libsodium=%s cc="%s" commit=%s mode=%s loadavg=%s/%s\n' \
 	"${cpu:-unknown}" "$(nproc 2>/dev/null)" "$(uname -r)" "$(df -PT "$WORK" 2>/dev/null | awk 'NR==2{print $2}')" \
 	"$(pc libuv)" "$(pc libcjson)" "$(pc libsodium)" "$(${CC:-cc} --version 2>/dev/null | head -1)" \
-	"$(git rev-parse --short HEAD 2>/dev/null)" "$([ "$QUICK" = 1 ] && echo quick || echo full)"
+	"$(git describe --always --dirty 2>/dev/null)" "$([ "$QUICK" = 1 ] && echo quick || echo full)" \
+	"$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 echo "bench took $(($(date +%s) - T_START)) s"
 echo "1..$TAP_N"
 if [ "$TAP_FAILED" -gt 0 ]; then
