@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# The daemon's life: its socket and directory, one daemon per keystore and per
+# socket, stale sockets, signals, --daemon, --idle-exit, and its command line.
+
+load helpers
+
+setup() {
+	common_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+@test "the socket is 0600 in a 0700 directory, even under umask 000" {
+	umask 000
+	start_daemon
+	[ -S "$CCR_KEYD_SOCKET" ]
+	[ "$(stat -c %a "$CCR_KEYD_SOCKET")" = 600 ]
+	[ "$(stat -c %a "$(dirname "$CCR_KEYD_SOCKET")")" = 700 ]
+}
+
+@test "a socket directory writable by others is refused with the chmod to run" {
+	mkdir -m 777 "$BATS_TEST_TMPDIR/run"
+	chmod 777 "$BATS_TEST_TMPDIR/run"
+	run --separate-stderr timeout 5 "$KEYD"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"chmod go-w $BATS_TEST_TMPDIR/run"* ]]
+	[ ! -e "$CCR_KEYD_SOCKET" ]
+}
+
+@test "a socket directory that is a symlink is refused" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/real"
+	ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/run"
+	run --separate-stderr timeout 5 "$KEYD"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *symlink* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/real/sock" ]
+}
+
+@test "a second daemon on the same keystore exits 1 with a clear message and the first serves on" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	run --separate-stderr timeout 5 "$KEYD" --socket "$BATS_TEST_TMPDIR/run/other"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "ccr-keyd: another ccr-keyd already serves $CCR_KEYS"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/run/other" ]
+	run req '{"op":"get","name":"cerebras"}'
+	assert_json "$output" value "$KEY1"
+}
+
+@test "a live socket makes a second daemon say already running and exit 1" {
+	start_daemon
+	run --separate-stderr timeout 5 "$KEYD" --keys "$BATS_TEST_TMPDIR/other-keys"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"already running on $CCR_KEYD_SOCKET"* ]]
+	# The first daemon's socket is still there and still answers.
+	run req '{"op":"status"}'
+	assert_json "$output" pid "$KEYD_PID"
+}
+
+@test "a stale socket left by a killed daemon is replaced" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	kill9_daemon "$KEYD_PID"
+	[ -S "$CCR_KEYD_SOCKET" ] # left behind
+	! answers "$CCR_KEYD_SOCKET"
+	start_daemon
+	grep -q "replacing stale socket $CCR_KEYD_SOCKET" "$KEYD_LOG"
+	run req '{"op":"get","name":"cerebras"}'
+	assert_json "$output" value "$KEY1"
+}
+
+@test "a file at the socket path that is not a socket is left alone and refused" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/run"
+	echo precious >"$CCR_KEYD_SOCKET"
+	run --separate-stderr timeout 5 "$KEYD"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$CCR_KEYD_SOCKET"*"not a socket"* ]]
+	[ "$(cat "$CCR_KEYD_SOCKET")" = precious ]
+}
+
+@test "SIGTERM removes the socket and exits 0" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	stop_daemon "$KEYD_PID"
+	[ "$STOP_STATUS" -eq 0 ]
+	[ ! -e "$CCR_KEYD_SOCKET" ]
+	grep -q 'exited cleanly' "$KEYD_LOG"
+}
+
+@test "SIGINT removes the socket and exits 0" {
+	start_daemon
+	kill -INT "$KEYD_PID"
+	wait_gone "$KEYD_PID" 5000
+	status=0
+	wait "$KEYD_PID" || status=$?
+	[ "$status" -eq 0 ]
+	[ ! -e "$CCR_KEYD_SOCKET" ]
+}
+
+@test "SIGTERM while clients hold connections still exits 0 promptly" {
+	start_daemon
+	"$SOCKCAT" --hold 5 --timeout 10000 "$CCR_KEYD_SOCKET" >"$BATS_TEST_TMPDIR/held" 3>&- &
+	holder=$!
+	for i in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/held" ] && break
+		sleep 0.02
+	done
+	stop_daemon "$KEYD_PID"
+	[ "$STOP_STATUS" -eq 0 ]
+	# The held connections were closed by the daemon, so the holder ends by itself.
+	wait "$holder"
+	[ "$(grep -c closed "$BATS_TEST_TMPDIR/held")" -eq 5 ]
+}
+
+@test "SIGTERM right after a pipelined burst of sets: every acknowledged set is on disk" {
+	start_daemon
+	seq 1 30 | awk '{ printf "{\"op\":\"set\",\"name\":\"k%d\",\"value\":\"csk-test-term-%d\"}\n", $1, $1 }' |
+		"$SOCKCAT" --half-close --timeout 10000 "$CCR_KEYD_SOCKET" >"$BATS_TEST_TMPDIR/acks" 3>&- &
+	client=$!
+	# Signal once the first acknowledgement is back: later sets are in flight.
+	for i in $(seq 1 250); do
+		[ -s "$BATS_TEST_TMPDIR/acks" ] && break
+		sleep 0.01
+	done
+	stop_daemon "$KEYD_PID"
+	[ "$STOP_STATUS" -eq 0 ]
+	wait "$client" || true
+	acked=$(grep -c '"ok":true' "$BATS_TEST_TMPDIR/acks" || true)
+	[ "$acked" -ge 1 ]
+	# Acknowledgements come in request order, so the acknowledged sets are k1..kN.
+	on_disk=$(grep -o '"csk-test-term-[0-9]*"' "$CCR_KEYS" | tr -d '"' | sort -t- -k4 -n)
+	[ "$(head -n "$acked" <<<"$on_disk")" = "$(seq -f 'csk-test-term-%g' 1 "$acked")" ] ||
+		fail "acknowledged: $acked; on disk: $on_disk"
+}
+
+@test "a set after the keystore was changed on disk is io_error and loses nothing" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	write_keystore "{\"version\":1,\"keys\":{\"groq\":{\"value\":\"$KEY2\"}}}"
+	cp "$CCR_KEYS" "$BATS_TEST_TMPDIR/edited"
+	run req '{"op":"set","name":"new","value":"csk-test-new"}' '{"op":"get","name":"new"}' \
+		'{"op":"get","name":"cerebras"}'
+	assert_error "${lines[0]}" io_error
+	[[ "$(jget message "${lines[0]}")" == *"kill -HUP $KEYD_PID"* ]]
+	assert_error "${lines[1]}" not_found # memory rolled back
+	assert_json "${lines[2]}" value "$KEY1"
+	cmp "$BATS_TEST_TMPDIR/edited" "$CCR_KEYS" # the other program's edit survives
+}
+
+@test "--daemon detaches once listening: the socket answers at once and status has its pid" {
+	run --separate-stderr "$KEYD" --daemon 3>&-
+	[ "$status" -eq 0 ]
+	answers "$CCR_KEYD_SOCKET"
+	pid=$("$CLI" status --json | jget pid)
+	DETACHED_PIDS+=("$pid")
+	alive "$pid"
+	[ "$("$CLI" status --json | jget started)" = "by hand" ]
+	grep -q "serving 0 keys" "$CCR_HOME/keyd.log"
+	kill -TERM "$pid"
+	wait_gone "$pid" 5000
+	[ ! -e "$CCR_KEYD_SOCKET" ]
+}
+
+@test "--daemon reports a start-up failure on stderr and exits 1" {
+	write_keystore 'not json'
+	run --separate-stderr timeout 5 "$KEYD" --daemon 3>&-
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$CCR_KEYS"*"not valid"* ]]
+	[ ! -e "$CCR_KEYD_SOCKET" ]
+}
+
+@test "--idle-exit ends the daemon with status 0 after that long without connections" {
+	start_daemon --idle-exit 1
+	wait_gone "$KEYD_PID" 5000
+	status=0
+	wait "$KEYD_PID" || status=$?
+	[ "$status" -eq 0 ]
+	[ ! -e "$CCR_KEYD_SOCKET" ]
+}
+
+@test "--version, --help, and a bad option exit 0, 0 and 2" {
+	run "$KEYD" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^ccr-keyd\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+	run "$KEYD" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *--socket* ]]
+	run --separate-stderr "$KEYD" --no-such-option
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$KEYD" --connection-idle soon
+	[ "$status" -eq 2 ]
+}
