@@ -1,0 +1,638 @@
+/*
+ * ccr-config migrate [CONFIG] [--dry-run]: move the literal api_key values of
+ * the router's config.json into ccr-keyd and make the config refer to them as
+ * $ENVNAME. Every other byte of the file stays as written (json5edit). The keys
+ * are stored first; the file is rewritten only once all of them are durable,
+ * after a 0600 backup of the original, atomically and with the original's mode,
+ * so the config never names a key the keystore lacks. A second run finds only
+ * references and changes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "fileio.h"
+#include "interp.h"
+#include "json5edit.h"
+#include "names.h"
+
+/* The longest suffix a free env name gets: "_99". */
+#define FREE_ENV_TRIES 99
+
+enum plan_kind {
+	PLAN_LEAVE, /* not a literal (a reference, no api_key, …): nothing to do */
+	PLAN_SKIP,  /* a literal that has to stay, for the reason in the line */
+	PLAN_STORE, /* store the key under name and env, then rewrite */
+	PLAN_REUSE, /* the keystore holds the key already as env: rewrite only */
+};
+
+/* What happens to one provider, and the line that says so. */
+struct plan {
+	enum plan_kind kind;
+	char label[NAME_MAX_LEN + 32]; /* the provider's name, or "provider N" */
+	char name[NAME_MAX_LEN + 1];   /* the key name, for a literal */
+	char env[ENV_MAX_LEN + 1];
+	char ref[ENV_MAX_LEN + 2]; /* "$ENV", the api_key it gets */
+	char line[512];            /* what to print after "label: " */
+	const struct buf *value;   /* the literal, for a literal */
+};
+
+/* One migrate run. */
+struct migration {
+	const char *path;
+	bool dry_run;
+	struct buf text;
+	struct stat st;
+	struct json5edit_provider *p;
+	size_t n;
+	struct plan *plans;
+	struct names taken; /* env names the config references or this run chose */
+	const cJSON *keys;  /* the keystore's names and env names */
+	const cJSON *values;
+};
+
+/* interp_scan callback: collect the env names a reference names. */
+static void
+add_ref(void *arg, const char *name, size_t len)
+{
+	char tmp[ENV_MAX_LEN + 1];
+
+	if (len == 0 || len > ENV_MAX_LEN)
+		return;
+	memcpy(tmp, name, len);
+	tmp[len] = '\0';
+	if (env_is_valid(tmp))
+		names_add(arg, name, len);
+}
+
+/* Describe an api_key that already refers to something: "already uses $A, $B". */
+static void
+describe_refs(struct plan *pl, const struct buf *value)
+{
+	struct names refs = {0};
+	size_t i, at;
+
+	interp_scan(value->data, value->len, add_ref, &refs);
+	at = (size_t)snprintf(pl->line, sizeof pl->line, "already uses ");
+	if (refs.n == 0)
+		at += (size_t)snprintf(pl->line + at, sizeof pl->line - at, "a reference");
+	for (i = 0; i < refs.n && at < sizeof pl->line; i++)
+		at += (size_t)snprintf(pl->line + at, sizeof pl->line - at, "%s$%s",
+		                       i > 0 ? ", " : "", refs.v[i]);
+	if (at < sizeof pl->line)
+		snprintf(pl->line + at, sizeof pl->line - at, ", left alone");
+	names_free(&refs);
+}
+
+/* Why a literal cannot be a stored key, or NULL when it can. */
+static const char *
+value_problem(const struct buf *v)
+{
+	if (v->len > PROTO_VALUE_MAX)
+		return "is longer than 16 KiB";
+	if (memchr(v->data, '\n', v->len) != NULL || memchr(v->data, '\r', v->len) != NULL)
+		return "spans several lines";
+	if (memchr(v->data, '\0', v->len) != NULL)
+		return "holds a NUL character";
+	return NULL;
+}
+
+/* First look at provider i: leave it, skip it, or make it a literal to place. */
+static void
+classify(struct migration *m, size_t i)
+{
+	const struct json5edit_provider *p = &m->p[i];
+	const struct json5edit_field *name = &p->name, *key = &p->api_key;
+	struct plan *pl = &m->plans[i];
+	bool named = name->kind == JSON5EDIT_STRING &&
+	             name->value.len == strlen(name->value.data) && name_is_valid(name->value.data);
+
+	if (named)
+		snprintf(pl->label, sizeof pl->label, "%s", name->value.data);
+	else
+		snprintf(pl->label, sizeof pl->label, "provider %zu", i + 1);
+	pl->kind = PLAN_LEAVE;
+	if (key->kind == JSON5EDIT_ABSENT) {
+		snprintf(pl->line, sizeof pl->line, "no api_key, left alone");
+	} else if (key->kind != JSON5EDIT_STRING) {
+		snprintf(pl->line, sizeof pl->line, "api_key is not a string, left alone");
+	} else if (key->value.len == 0) {
+		snprintf(pl->line, sizeof pl->line, "api_key is empty, left alone");
+	} else if (interp_has_refs(key->value.data, key->value.len)) {
+		describe_refs(pl, &key->value);
+	} else if (!named) {
+		pl->kind = PLAN_SKIP;
+		snprintf(pl->line, sizeof pl->line,
+		         "api_key is a literal, but the provider's name is not a key name (1-128 "
+		         "of A-Z a-z 0-9 . _ -); skipped");
+	} else if (value_problem(&key->value) != NULL) {
+		pl->kind = PLAN_SKIP;
+		snprintf(pl->line, sizeof pl->line, "api_key %s, so it cannot be stored; skipped",
+		         value_problem(&key->value));
+	} else {
+		pl->kind = PLAN_STORE;
+		pl->value = &key->value;
+		snprintf(pl->name, sizeof pl->name, "%s", name->value.data);
+		name_default_env(pl->name, pl->env);
+	}
+}
+
+/* The stored key whose member key (name or env) is s, or NULL. */
+static const cJSON *
+find_key(const cJSON *keys, const char *key, const char *s)
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, keys)
+	{
+		if (strcmp(cli_str(k, key), s) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* True when env is in the list. */
+static bool
+names_has(const struct names *names, const char *env)
+{
+	size_t i;
+
+	for (i = 0; i < names->n; i++) {
+		if (strcmp(names->v[i], env) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True when the keystore's key with this env name holds exactly value. */
+static bool
+stored_equals(const struct migration *m, const char *env, const struct buf *value)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->values, env);
+
+	return cJSON_IsString(v) && strlen(v->valuestring) == value->len &&
+	       memcmp(v->valuestring, value->data, value->len) == 0;
+}
+
+/* Give pl the first env name EnvName_2, _3 … that nobody holds; false when none is free. */
+static bool
+free_env(const struct migration *m, struct plan *pl)
+{
+	char base[ENV_MAX_LEN + 1], env[ENV_MAX_LEN + 8];
+	int k;
+
+	snprintf(base, sizeof base, "%s", pl->env);
+	for (k = 2; k <= FREE_ENV_TRIES; k++) {
+		snprintf(env, sizeof env, "%s_%d", base, k);
+		if (!env_is_valid(env))
+			return false;
+		if (find_key(m->keys, "env", env) == NULL && !names_has(&m->taken, env)) {
+			snprintf(pl->env, sizeof pl->env, "%s", env);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The env names whose stored values placing the literals needs compared. */
+static void
+needed_envs(const struct migration *m, struct names *envs)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		const struct plan *pl = &m->plans[i];
+		const cJSON *k;
+
+		if (pl->kind != PLAN_STORE)
+			continue;
+		k = find_key(m->keys, "name", pl->name);
+		if (k == NULL)
+			k = find_key(m->keys, "env", pl->env);
+		if (k != NULL)
+			names_add(envs, cli_str(k, "env"), strlen(cli_str(k, "env")));
+	}
+}
+
+/*
+ * Decide where the literal of plans[i] goes: the key of that name when it holds
+ * the same value; a new key under the default env name, or under a free one when
+ * that is held by another key or referenced by the config; skip when a different
+ * key already has the name.
+ */
+static void
+place(struct migration *m, size_t i)
+{
+	struct plan *pl = &m->plans[i];
+	const cJSON *k;
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		const struct plan *o = &m->plans[j];
+
+		if ((o->kind != PLAN_STORE && o->kind != PLAN_REUSE) ||
+		    strcmp(o->name, pl->name) != 0)
+			continue;
+		if (o->value->len != pl->value->len ||
+		    memcmp(o->value->data, pl->value->data, pl->value->len) != 0) {
+			pl->kind = PLAN_SKIP;
+			snprintf(pl->line, sizeof pl->line,
+			         "an earlier provider named %s has a different api_key; skipped",
+			         pl->name);
+			return;
+		}
+		pl->kind = PLAN_REUSE;
+		snprintf(pl->env, sizeof pl->env, "%s", o->env);
+		snprintf(pl->line, sizeof pl->line, "same key as above");
+		return;
+	}
+	k = find_key(m->keys, "name", pl->name);
+	if (k != NULL) {
+		if (!stored_equals(m, cli_str(k, "env"), pl->value)) {
+			pl->kind = PLAN_SKIP;
+			snprintf(pl->line, sizeof pl->line,
+			         "a different key is stored as %s; skipped (compare with: "
+			         "ccr-config get %s; then delete or rename one)",
+			         pl->name, pl->name);
+			return;
+		}
+		pl->kind = PLAN_REUSE;
+		snprintf(pl->env, sizeof pl->env, "%s", cli_str(k, "env"));
+		snprintf(pl->line, sizeof pl->line, "already stored");
+		return;
+	}
+	k = find_key(m->keys, "env", pl->env);
+	if (k != NULL && stored_equals(m, pl->env, pl->value)) {
+		pl->kind = PLAN_REUSE;
+		snprintf(pl->line, sizeof pl->line, "already stored as %s", cli_str(k, "name"));
+		return;
+	}
+	if ((k != NULL || names_has(&m->taken, pl->env)) && !free_env(m, pl)) {
+		pl->kind = PLAN_SKIP;
+		snprintf(pl->line, sizeof pl->line,
+		         "$%s and its numbered variants are all taken; skipped", pl->env);
+		return;
+	}
+	names_add(&m->taken, pl->env, strlen(pl->env));
+}
+
+/* Write the "$ENV" each placed literal becomes. */
+static void
+set_refs(struct migration *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct plan *pl = &m->plans[i];
+
+		if (pl->kind == PLAN_STORE || pl->kind == PLAN_REUSE)
+			snprintf(pl->ref, sizeof pl->ref, "$%s", pl->env);
+	}
+}
+
+/* Store every PLAN_STORE key. Returns 0, or the exit code of the first failure. */
+static int
+store_all(struct cli *cli, struct migration *m)
+{
+	int first = 0, rc;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct plan *pl = &m->plans[i];
+		const char *msg = "";
+		cJSON *reply;
+
+		if (pl->kind != PLAN_STORE)
+			continue;
+		if (first == EXIT_UNREACHABLE) {
+			snprintf(pl->line, sizeof pl->line, "not stored; config not changed");
+			continue;
+		}
+		reply = cli_store(cli, pl->name, pl->env, pl->value->data, pl->value->len, &rc);
+		if (reply != NULL)
+			rc = cli_exit_for(conn_reply_error(reply, &msg));
+		if (rc != 0) {
+			snprintf(pl->line, sizeof pl->line, "not stored: %s; config not changed",
+			         reply != NULL ? msg : "the daemon did not answer");
+			first = first != 0 ? first : rc;
+		} else {
+			snprintf(pl->line, sizeof pl->line, "stored (as $%s), config not changed",
+			         pl->env);
+		}
+		conn_reply_free(reply);
+	}
+	return first;
+}
+
+/* Write all len bytes to fd. */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Copy the original text to PATH.bak-YYYYMMDDTHHMMSS (UTC; "-2", "-3" … appended
+ * when that exists), mode 0600, never replacing a file. Returns 0 with its name
+ * in out, or an exit code after printing why.
+ */
+static int
+backup(const struct migration *m, char *out, size_t size)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int i, n, fd = -1, saved;
+
+	if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm) == 0)
+		return cli_error(EXIT_FAILURE_OTHER, "cannot read the clock; %s is unchanged",
+		                 m->path);
+	for (i = 1; i <= 99 && fd == -1; i++) {
+		if (i == 1)
+			n = snprintf(out, size, "%s.bak-%s", m->path, stamp);
+		else
+			n = snprintf(out, size, "%s.bak-%s-%d", m->path, stamp, i);
+		if (n < 0 || (size_t)n >= size)
+			return cli_error(EXIT_FAILURE_OTHER,
+			                 "the backup's name would be too long; "
+			                 "%s is unchanged",
+			                 m->path);
+		fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd == -1 && errno != EEXIST)
+			return cli_error(EXIT_FAILURE_OTHER,
+			                 "cannot create the backup %s: %s; %s is "
+			                 "unchanged",
+			                 out, strerror(errno), m->path);
+	}
+	if (fd == -1)
+		return cli_error(EXIT_FAILURE_OTHER,
+		                 "too many backups named %s.bak-%s*; %s is "
+		                 "unchanged",
+		                 m->path, stamp, m->path);
+	if (write_all(fd, m->text.data, m->text.len) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(out);
+		return cli_error(EXIT_FAILURE_OTHER,
+		                 "cannot write the backup %s: %s; %s is unchanged", out,
+		                 strerror(saved), m->path);
+	}
+	if (close(fd) == -1) {
+		saved = errno;
+		unlink(out);
+		return cli_error(EXIT_FAILURE_OTHER,
+		                 "cannot write the backup %s: %s; %s is unchanged", out,
+		                 strerror(saved), m->path);
+	}
+	return 0;
+}
+
+/* Rewrite the config with every placed literal replaced. Returns 0 or an exit code. */
+static int
+rewrite(struct migration *m, char *bak, size_t baksize)
+{
+	const char **values = calloc(m->n, sizeof *values);
+	struct buf out = {0}, now = {0};
+	char err[1024];
+	size_t i;
+	int rc;
+
+	if (values == NULL)
+		abort();
+	for (i = 0; i < m->n; i++) {
+		if (m->plans[i].ref[0] != '\0')
+			values[i] = m->plans[i].ref;
+	}
+	rc = json5edit_replace(m->text.data, m->text.len, m->p, m->n, values, &out);
+	free(values);
+	if (rc == -1) {
+		rc = cli_error(EXIT_FAILURE_OTHER, "cannot rewrite %s; it is unchanged", m->path);
+		goto done;
+	}
+	/* Someone may have edited the file since we read it: write over nothing unseen. */
+	rc = fileio_read(m->path, 0, &now, NULL, err, sizeof err);
+	if (rc != 0 || now.len != m->text.len || memcmp(now.data, m->text.data, now.len) != 0) {
+		rc = cli_error(EXIT_FAILURE_OTHER,
+		               "%s changed while it was migrated; it is left as "
+		               "it is: run ccr-config migrate again",
+		               m->path);
+		goto done;
+	}
+	rc = backup(m, bak, baksize);
+	if (rc != 0)
+		goto done;
+	if (fileio_write_atomic(m->path, out.data, out.len, m->st.st_mode & 07777, err,
+	                        sizeof err) == -1) {
+		rc = cli_error(EXIT_FAILURE_OTHER,
+		               "%s; %s is unchanged (the keys are stored: run "
+		               "ccr-config migrate again)",
+		               err, m->path);
+		goto done;
+	}
+	for (i = 0; i < m->n; i++) {
+		struct plan *pl = &m->plans[i];
+		char what[256];
+
+		if (pl->kind != PLAN_STORE && pl->kind != PLAN_REUSE)
+			continue;
+		snprintf(what, sizeof what, "%s", pl->kind == PLAN_STORE ? "stored" : pl->line);
+		snprintf(pl->line, sizeof pl->line, "%s, config now uses %s", what, pl->ref);
+	}
+done:
+	buf_free(&out);
+	buf_free(&now);
+	return rc;
+}
+
+/* Turn the lines of placed literals into what a --dry-run would do. */
+static void
+dry_lines(struct migration *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct plan *pl = &m->plans[i];
+		char what[256];
+
+		if (pl->kind != PLAN_STORE && pl->kind != PLAN_REUSE)
+			continue;
+		snprintf(what, sizeof what, "%s",
+		         pl->kind == PLAN_STORE ? "would store" : pl->line);
+		snprintf(pl->line, sizeof pl->line, "%s, config would use %s", what, pl->ref);
+	}
+}
+
+/* Ask the keystore about the literals and place each. Returns 0 or an exit code. */
+static int
+place_all(struct cli *cli, struct migration *m, cJSON **list, cJSON **resolved)
+{
+	struct names envs = {0};
+	size_t i;
+	int rc = 0;
+
+	*list = cli_list(cli, &rc);
+	if (*list == NULL)
+		return rc;
+	m->keys = cJSON_GetObjectItemCaseSensitive(*list, "keys");
+	needed_envs(m, &envs);
+	if (envs.n > 0) {
+		*resolved = cli_resolve(cli, (const char *const *)envs.v, envs.n, &rc);
+		m->values = cJSON_GetObjectItemCaseSensitive(*resolved, "values");
+	}
+	names_free(&envs);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		if (m->plans[i].kind == PLAN_STORE)
+			place(m, i);
+	}
+	set_refs(m);
+	return 0;
+}
+
+/* True when some literal got a place, so the config changes. */
+static bool
+placed(const struct migration *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		if (m->plans[i].ref[0] != '\0')
+			return true;
+	}
+	return false;
+}
+
+/* Print one line per provider. */
+static void
+print_lines(const struct migration *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		printf("%s: %s\n", m->plans[i].label, m->plans[i].line);
+	fflush(stdout);
+}
+
+/* Read and scan the config. Returns 0 or an exit code after printing why. */
+static int
+load(struct migration *m)
+{
+	char err[1024];
+	int rc;
+
+	rc = fileio_read(m->path, 0, &m->text, &m->st, err, sizeof err);
+	if (rc == 1)
+		return cli_error(EXIT_NOT_FOUND, "%s does not exist; nothing to migrate", m->path);
+	if (rc == -1)
+		return cli_error(EXIT_FAILURE_OTHER, "%s; nothing migrated", err);
+	if (json5edit_providers(m->text.data, m->text.len, &m->p, &m->n, err, sizeof err) == -1)
+		return cli_error(EXIT_FAILURE_OTHER, "%s: %s; nothing migrated", m->path, err);
+	return 0;
+}
+
+/* Move literal api_keys out of the router's config into the keystore. */
+static int
+cmd_migrate(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct migration m = {0};
+	char path[PATHS_MAX], bak[PATHS_MAX + 64] = "";
+	cJSON *list = NULL, *resolved = NULL;
+	size_t i, literals = 0, skipped = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		if (c == 'n')
+			m.dry_run = true;
+		else
+			return cli_usage(cli);
+	}
+	if (argc - optind > 1)
+		return cli_usage(cli);
+	if (argc - optind == 1)
+		snprintf(path, sizeof path, "%s", argv[optind]);
+	else if ((rc = config_default_path(path, sizeof path)) != 0)
+		return rc;
+	m.path = path;
+	cli_protect();
+	rc = load(&m);
+	if (rc != 0)
+		goto done;
+	if (m.n == 0) {
+		printf("%s has no providers; nothing to migrate\n", m.path);
+		goto done;
+	}
+	m.plans = calloc(m.n, sizeof *m.plans);
+	if (m.plans == NULL)
+		abort();
+	config_refs(m.text.data, m.text.len, &m.taken);
+	for (i = 0; i < m.n; i++) {
+		classify(&m, i);
+		literals += m.plans[i].kind == PLAN_STORE;
+	}
+	if (literals > 0 && (rc = place_all(cli, &m, &list, &resolved)) != 0)
+		goto done;
+	if (m.dry_run) {
+		dry_lines(&m);
+	} else if ((rc = store_all(cli, &m)) != 0) {
+		print_lines(&m);
+		cli_error(rc,
+		          "%s is unchanged because a key could not be stored; run ccr-config "
+		          "migrate again once that is fixed",
+		          m.path);
+		goto done;
+	} else if (placed(&m) && (rc = rewrite(&m, bak, sizeof bak)) != 0) {
+		print_lines(&m);
+		goto done;
+	}
+	print_lines(&m);
+	if (bak[0] != '\0')
+		printf("the original is in %s (mode 0600); it still holds the literal keys, so "
+		       "delete it once the router works\n",
+		       bak);
+	for (i = 0; i < m.n; i++)
+		skipped += m.plans[i].kind == PLAN_SKIP;
+	if (skipped > 0) {
+		fflush(stdout);
+		rc = cli_error(EXIT_FAILURE_OTHER, "%zu provider%s still hold%s a literal api_key",
+		               skipped, skipped == 1 ? "" : "s", skipped == 1 ? "s" : "");
+	}
+done:
+	conn_reply_free(resolved);
+	conn_reply_free(list);
+	json5edit_free(m.p, m.n);
+	names_free(&m.taken);
+	free(m.plans);
+	buf_free(&m.text);
+	return rc;
+}
+
+const struct command cmd_migrate_entry = {
+    .name = "migrate",
+    .usage = "[CONFIG] [--dry-run]",
+    .summary = "move literal api_keys out of the router's config.json into the keystore",
+    .run = cmd_migrate,
+};
