@@ -28,7 +28,10 @@ fileio_read(const char *path, int private_only, struct buf *out, struct stat *st
 		if (errno == ENOENT)
 			return 1;
 		if (errno == ELOOP)
-			snprintf(err, errsize, "%s is a symlink; replace it with the file itself", path);
+			snprintf(err, errsize,
+				 "%s is a symlink, which is never followed; replace it with the file "
+				 "it points to (run: cp --remove-destination \"$(readlink -f %s)\" %s)",
+				 path, path, path);
 		else
 			snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
 		return -1;

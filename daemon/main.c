@@ -244,9 +244,9 @@ load_store(struct keyd *k, struct store *s, struct stat *st, char *err, size_t e
 	buf_free(&text);
 	if (form == -1) {
 		snprintf(err, errsize,
-			 "keystore %s is not valid (%s); fix or move it away — ccr-keyd never "
-			 "overwrites a file it cannot read",
-			 k->opt.keys, why);
+			 "keystore %s is not valid (%s) and is never overwritten; fix it, or move "
+			 "it away to start with an empty keystore (run: mv %s %s.broken)",
+			 k->opt.keys, why, k->opt.keys, k->opt.keys);
 		store_free(s);
 	}
 	return form;

@@ -33,6 +33,7 @@ struct write_req {
 
 static void session_close(struct session *s);
 static void process(struct session *s);
+static void flush(struct session *s);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 
@@ -98,6 +99,7 @@ on_write(uv_write_t *req, int status)
 	}
 	if (s->paused && s->queued <= SERVER_OUT_LIMIT / 2) {
 		process(s);
+		flush(s); /* after EOF no read will come to flush these replies */
 		if (!s->closing && s->paused && s->queued <= SERVER_OUT_LIMIT / 2) {
 			s->paused = false;
 			if (!s->eof)
