@@ -361,3 +361,59 @@ raw_value() {
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == "ccr-config: "*"could not be started"* ]]
 }
+
+@test "set on a terminal prompts for the key with echo off" {
+	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+	start_daemon
+	# script gives ccr-config a terminal; the key is typed once the prompt is up.
+	run script -qec "$CLI set typed" /dev/null < <(sleep 0.5; printf '%s\n' "$KEY1")
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Key for typed: "* ]]
+	[[ "$output" == *'stored typed (as $TYPED_API_KEY)'* ]]
+	refute_secret "$output" "$KEY1"
+	[ "$(raw_value typed)" = "$KEY1" ]
+}
+
+@test "--socket takes precedence over CCR_KEYD_SOCKET" {
+	start_daemon
+	real=$CCR_KEYD_SOCKET
+	export CCR_KEYD_SOCKET=$BATS_TEST_TMPDIR/nowhere/sock
+	run "$CLI" --socket "$real" set cerebras <<<"$KEY1"
+	[ "$status" -eq 0 ]
+	run "$CLI" get cerebras
+	[ "$status" -eq 3 ]
+}
+
+@test "auto-start replaces the stale socket of a daemon that was killed" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	kill9_daemon "$KEYD_PID"
+	[ -S "$CCR_KEYD_SOCKET" ]
+	unset CCR_KEYD_NO_AUTOSTART
+	run --separate-stderr "$CLI" get cerebras
+	DETACHED_PIDS+=($(pids_with_arg "$CCR_KEYD_SOCKET"))
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[[ "$output" == "cerebras  CEREBRAS_API_KEY  csk-…f2a9  updated "* ]]
+}
+
+@test "auto-start with an invalid keystore exits 3 and passes on the daemon's reason" {
+	write_keystore 'not json'
+	unset CCR_KEYD_NO_AUTOSTART
+	run --separate-stderr "$CLI" list
+	DETACHED_PIDS+=($(pids_with_arg "$CCR_KEYD_SOCKET"))
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"$CCR_KEYS"*"not valid"* ]]
+	[[ "$stderr" == *"ccr-config: "*"could not be started"* ]]
+	[ "$(cat "$CCR_KEYS")" = 'not json' ]
+}
+
+@test "get masks a key of quotes, backslashes and non-ASCII without leaking it" {
+	start_daemon
+	odd='csk-"test"\\back\\slash-ünï-ключ-🔑-tail9z'
+	req "{\"op\":\"set\",\"name\":\"odd\",\"value\":\"${odd//\"/\\\"}\"}" >/dev/null
+	run --separate-stderr "$CLI" get odd
+	[ "$status" -eq 0 ]
+	[[ "$output" == "odd  ODD_API_KEY  "*"…"*"  updated "* ]]
+	[[ "$output" != *ключ* ]]
+	[[ "$output" != *back* ]]
+}

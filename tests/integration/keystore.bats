@@ -228,3 +228,18 @@ refused_start() {
 	assert_json "$output" value "$KEY1"
 	cmp "$BATS_TEST_TMPDIR/before" "$CCR_KEYS"
 }
+
+@test "a keystore directory writable by others is refused with the chmod to run" {
+	mkdir -p "$CCR_HOME"
+	chmod 777 "$CCR_HOME"
+	refused_start
+	[[ "$stderr" == *"chmod go-w $CCR_HOME"* ]]
+}
+
+@test "a keystore that is a FIFO is refused at once rather than read" {
+	mkdir -p -m 700 "$CCR_HOME"
+	mkfifo -m 600 "$CCR_KEYS"
+	refused_start
+	[[ "$stderr" == *"$CCR_KEYS"*"not a regular file"* ]]
+	[ -p "$CCR_KEYS" ]
+}

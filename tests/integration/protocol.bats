@@ -419,15 +419,99 @@ big_keystore() {
 # that process() produces there stay in s->out (flush only runs at 64 KiB or
 # from on_read); once the input is used up and the client sends nothing more,
 # no read event comes and the last replies are never sent. Reproduce: 200 keys,
-# one connection pipelining 999 list requests and one hello; the hello's reply
+# one connection pipelining 300 list requests and one hello; the hello's reply
 # never arrives (with or without a reading delay), unless the client half-closes.
 @test "a pipelined burst whose replies exceed 1 MiB gets every reply, the last one included" {
 	big_keystore 200
 	{
-		yes '{"op":"list"}' | head -n 999
+		yes '{"op":"list"}' | head -n 300 # ~8 MB of replies
 		echo '{"op":"hello","id":"last"}'
 	} >"$BATS_TEST_TMPDIR/reqs"
-	run "$SOCKCAT" --lines 1000 --timeout 3000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/reqs"
-	[ "$status" -eq 0 ] || fail "got ${#lines[@]} of 1000 replies (sockcat status $status)"
-	assert_json "${lines[999]}" id last
+	run "$SOCKCAT" --lines 301 --timeout 3000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/reqs"
+	[ "$status" -eq 0 ] || fail "got ${#lines[@]} of 301 replies (sockcat status $status)"
+	assert_json "${lines[300]}" id last
+}
+
+@test "values with quotes, backslashes, tabs, control and non-ASCII characters round-trip exactly" {
+	# As JSON string literals, with the exact value each must come back as.
+	lits=('csk-test-\"quoted\"' 'csk-test-back\\slash' 'csk-test-tab\there' 'csk-test-\u0001ctl'
+		'csk-test-ünïcødé-ключ-🔑' 'csk-test-\u00e9\ud83d\udd11' 'csk-test-/\/slashes')
+	want=('csk-test-"quoted"' 'csk-test-back\slash' $'csk-test-tab\there' $'csk-test-\x01ctl'
+		'csk-test-ünïcødé-ключ-🔑' 'csk-test-é🔑' 'csk-test-//slashes')
+	sets=() gets=()
+	for i in "${!lits[@]}"; do
+		sets+=("{\"op\":\"set\",\"name\":\"v$i\",\"value\":\"${lits[$i]}\"}")
+		gets+=("{\"op\":\"get\",\"name\":\"v$i\"}")
+	done
+	run req "${sets[@]}"
+	[ "$(grep -c '"ok":true' <<<"$output")" -eq "${#lits[@]}" ] || fail "$output"
+	check() {
+		local got i=0
+		while IFS= read -r line; do
+			got=$(jget value "$line")
+			[ "$got" = "${want[$i]}" ] || fail "v$i: want '${want[$i]}', got '$got'"
+			i=$((i + 1))
+		done < <(req "${gets[@]}")
+		[ "$i" -eq "${#want[@]}" ]
+	}
+	check
+	stop_daemon "$KEYD_PID" # and back from the file
+	start_daemon
+	check
+}
+
+@test "ids are echoed exactly: strings with escapes, negative and fractional numbers" {
+	run req '{"op":"hello","id":"a\"b\\c é"}' '{"op":"hello","id":-7}' '{"op":"hello","id":2.5}' \
+		'{"op":"nope","id":"x"}'
+	[ "$(jget id "${lines[0]}")" = 'a"b\c é' ]
+	assert_json "${lines[1]}" id -7
+	assert_json "${lines[2]}" id 2.5
+	assert_json "${lines[3]}" id x
+}
+
+@test "list never shows more than a quarter of a key, nor over 4 characters a side" {
+	sets=()
+	for len in 1 3 4 7 8 15 16 24 31 32 33 64 200; do
+		v=$(printf 'K%.0s' $(seq 1 "$len"))
+		sets+=("{\"op\":\"set\",\"name\":\"len$len\",\"value\":\"$v\"}")
+	done
+	req "${sets[@]}" >/dev/null
+	run req '{"op":"list"}'
+	for len in 1 3 4 7 8 15 16 24 31 32 33 64 200; do
+		masked=$(jget keys <<<"$output" | tr '{' '\n' | grep "\"len$len\"" |
+			sed 's/.*"masked":"\([^"]*\)".*/\1/')
+		shown=${masked//…/}
+		[[ "$masked" == *…* ]] || fail "len $len: no ellipsis in '$masked'"
+		[ "$((${#shown} * 4))" -le "$len" ] || fail "len $len: '$masked' shows too much"
+		[ "${#shown}" -le 8 ] || fail "len $len: '$masked' shows over 4 a side"
+	done
+}
+
+@test "deleting a key frees its env name for another key" {
+	run req '{"op":"set","name":"a","env":"SHARED","value":"csk-test-a"}' \
+		'{"op":"delete","name":"a"}' \
+		'{"op":"set","name":"b","env":"SHARED","value":"csk-test-b"}' \
+		'{"op":"resolve","env":"SHARED"}'
+	assert_ok "${lines[2]}"
+	assert_json "${lines[3]}" values.SHARED csk-test-b
+}
+
+@test "blank lines between requests are ignored" {
+	run bash -c "printf '\n\n{\"op\":\"hello\",\"id\":1}\n\n\r\n{\"op\":\"hello\",\"id\":2}\n' |
+		'$SOCKCAT' --half-close '$CCR_KEYD_SOCKET'"
+	[ "${#lines[@]}" -eq 2 ]
+	assert_json "${lines[0]}" id 1
+	assert_json "${lines[1]}" id 2
+}
+
+@test "a set whose client hangs up before the reply is still stored" {
+	# A 1 ms timeout: sockcat sends and closes long before the write is durable.
+	"$SOCKCAT" --timeout 1 "$CCR_KEYD_SOCKET" <<<"$(set_req orphan "$KEY1")" || true
+	for i in $(seq 1 100); do
+		run req '{"op":"get","name":"orphan"}'
+		[[ "$output" == *'"ok":true'* ]] && break
+		sleep 0.02
+	done
+	assert_json "$output" value "$KEY1"
+	alive "$KEYD_PID"
 }
