@@ -129,8 +129,14 @@ conn_recv(struct conn *c, char *err, size_t errsize)
 cJSON *
 conn_call(struct conn *c, const struct buf *req, char *err, size_t errsize)
 {
-	if (conn_send(c, req, err, errsize) == -1)
-		return NULL;
+	char unused[256];
+	cJSON *reply;
+
+	if (conn_send(c, req, err, errsize) == -1) {
+		/* A daemon that refuses us (denied, busy) says why, then closes: read that. */
+		reply = conn_recv(c, unused, sizeof unused);
+		return reply;
+	}
 	return conn_recv(c, err, errsize);
 }
 

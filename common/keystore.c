@@ -232,13 +232,24 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 		snprintf(err, errsize, "unsupported keystore version (this ccr-keyd reads version 1)");
 		goto done;
 	}
+	/*
+	 * Exactly {"version":1,"keys":{…}} or {"version":1,"sealed":{…}}: a sealed
+	 * file with one damaged byte in "sealed" must not pass for an empty plain
+	 * keystore, which the next write would put in its place.
+	 */
+	if (cJSON_GetArraySize(doc) != 2) {
+		snprintf(err, errsize, "a version-1 keystore has exactly \"version\" and \"keys\" "
+				       "(or \"sealed\")");
+		goto done;
+	}
 	if (cJSON_GetObjectItemCaseSensitive(doc, "sealed") != NULL) {
 		form = KS_FORM_SEALED;
 		goto done;
 	}
 	keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
 	if (keys == NULL)
-		form = KS_FORM_V1;
+		snprintf(err, errsize, "a version-1 keystore has exactly \"version\" and \"keys\" "
+				       "(or \"sealed\")");
 	else if (parse_v1(keys, fn, arg, err, errsize) == 0)
 		form = KS_FORM_V1;
 done:

@@ -96,9 +96,31 @@ get_b64(const cJSON *obj, const char *key, unsigned char *fixed, size_t want, un
 	return 0;
 }
 
+/* Append the sealed document for f, exactly as every seal writes it. */
+static void
+render(const struct sealed_file *f, struct buf *out)
+{
+	char nums[64];
+
+	buf_adds(out, "{\"version\":1,\"sealed\":{\"kdf\":\"" KDF_NAME "\",\"opslimit\":");
+	snprintf(nums, sizeof nums, "%llu,\"memlimit\":%zu", f->params.opslimit, f->params.memlimit);
+	buf_adds(out, nums);
+	buf_adds(out, ",\"salt\":\"");
+	add_b64(out, f->params.salt, sizeof f->params.salt);
+	buf_adds(out, "\",\"check\":\"");
+	add_b64(out, f->params.check, sizeof f->params.check);
+	buf_adds(out, "\",\"nonce\":\"");
+	add_b64(out, f->nonce, sizeof f->nonce);
+	buf_adds(out, "\",\"ciphertext\":\"");
+	add_b64(out, f->ciphertext, f->ciphertext_len);
+	buf_adds(out, "\"}}\n");
+}
+
 int
 sealed_parse(const char *text, size_t len, struct sealed_file *f, char *err, size_t errsize)
 {
+	struct buf canon = {0};
+
 	cJSON *doc = cJSON_ParseWithLength(text, len);
 	const cJSON *s, *kdf, *ops, *mem, *ver;
 	int rc = -1;
@@ -133,8 +155,20 @@ sealed_parse(const char *text, size_t len, struct sealed_file *f, char *err, siz
 		snprintf(err, errsize, "the sealed keystore is truncated or damaged");
 		goto done;
 	}
+	/*
+	 * Only the exact bytes a seal writes are accepted: JSON leaves room for
+	 * whitespace, escapes and key order that the authentication does not cover.
+	 */
+	render(f, &canon);
+	if (canon.len != len || memcmp(canon.data, text, len) != 0) {
+		sealed_file_free(f);
+		snprintf(err, errsize, "the sealed keystore was changed or damaged (it is not in the "
+				       "form ccr-keyd writes)");
+		goto done;
+	}
 	rc = 0;
 done:
+	buf_free(&canon);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -198,32 +232,21 @@ void
 sealed_seal(const unsigned char key[SEALED_KEY_BYTES], const struct sealed_params *p,
 	    const char *plain, size_t len, struct buf *out)
 {
-	unsigned char nonce[SEALED_NONCE_BYTES];
-	unsigned char *ct;
+	struct sealed_file f = {.params = *p};
 	unsigned long long ctlen = 0;
 	struct buf ad = {0};
-	char nums[64];
 
-	randombytes_buf(nonce, sizeof nonce);
+	randombytes_buf(f.nonce, sizeof f.nonce);
 	header_ad(p, &ad);
-	ct = malloc(len + crypto_aead_xchacha20poly1305_ietf_ABYTES);
-	if (ct == NULL)
+	f.ciphertext = malloc(len + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+	if (f.ciphertext == NULL)
 		abort();
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ctlen, (const unsigned char *)plain, len,
+	crypto_aead_xchacha20poly1305_ietf_encrypt(f.ciphertext, &ctlen,
+						   (const unsigned char *)plain, len,
 						   (const unsigned char *)ad.data, ad.len, NULL,
-						   nonce, key);
+						   f.nonce, key);
+	f.ciphertext_len = (size_t)ctlen;
 	buf_free(&ad);
-	buf_adds(out, "{\"version\":1,\"sealed\":{\"kdf\":\"" KDF_NAME "\",\"opslimit\":");
-	snprintf(nums, sizeof nums, "%llu,\"memlimit\":%zu", p->opslimit, p->memlimit);
-	buf_adds(out, nums);
-	buf_adds(out, ",\"salt\":\"");
-	add_b64(out, p->salt, sizeof p->salt);
-	buf_adds(out, "\",\"check\":\"");
-	add_b64(out, p->check, sizeof p->check);
-	buf_adds(out, "\",\"nonce\":\"");
-	add_b64(out, nonce, sizeof nonce);
-	buf_adds(out, "\",\"ciphertext\":\"");
-	add_b64(out, ct, (size_t)ctlen);
-	buf_adds(out, "\"}}\n");
-	free(ct);
+	render(&f, out);
+	sealed_file_free(&f);
 }

@@ -118,16 +118,19 @@ test_v1_document_yields_every_key_with_its_fields(void **state)
 }
 
 static void
-test_v1_document_without_keys_is_an_empty_store(void **state)
+test_v1_document_needs_exactly_version_and_keys(void **state)
 {
 	struct seen s;
 	char err[256];
 
 	(void)state;
-	assert_int_equal(parse("{\"version\":1}", &s, err, sizeof err), KS_FORM_V1);
-	assert_int_equal(s.n, 0);
 	assert_int_equal(parse("{\"version\":1,\"keys\":{}}", &s, err, sizeof err), KS_FORM_V1);
 	assert_int_equal(s.n, 0);
+	/* A sealed file damaged in its "sealed" member must not pass for an empty keystore. */
+	assert_int_equal(parse("{\"version\":1}", &s, err, sizeof err), -1);
+	assert_int_equal(parse("{\"version\":1,\"realed\":{}}", &s, err, sizeof err), -1);
+	assert_int_equal(parse("{\"version\":1,\"keys\":{},\"extra\":1}", &s, err, sizeof err),
+			 -1);
 }
 
 static void
@@ -590,7 +593,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v1_document_yields_every_key_with_its_fields),
-	    cmocka_unit_test(test_v1_document_without_keys_is_an_empty_store),
+	    cmocka_unit_test(test_v1_document_needs_exactly_version_and_keys),
 	    cmocka_unit_test(test_missing_env_gets_the_default_env_name),
 	    cmocka_unit_test(test_flat_form_is_read_with_default_env_names),
 	    cmocka_unit_test(test_flat_form_with_a_non_string_value_is_refused),
