@@ -1,8 +1,9 @@
 /*
  * A JSON5 scanner that follows the router's own parser (json5 2.2.3, lib/parse.js)
  * state for state, so that it accepts what the router accepts and sees the same
- * providers, and a rewriter that swaps api_key literals and copies everything else.
- * Nothing is built but the provider list: the rest of the document is only walked.
+ * providers (or the same top-level member), and a rewriter that swaps api_key
+ * literals and copies everything else. Nothing is built but the provider list or
+ * the one member asked for: the rest of the document is only walked.
  */
 #include "json5edit.h"
 
@@ -24,7 +25,7 @@ enum {
 enum state { ST_VALUE, ST_BEFORE_KEY, ST_BEFORE_ELEMENT, ST_AFTER_VALUE, ST_END };
 
 /* What the next value is to us. */
-enum role { ROLE_NONE, ROLE_PROVIDERS, ROLE_NAME, ROLE_API_KEY };
+enum role { ROLE_NONE, ROLE_PROVIDERS, ROLE_NAME, ROLE_API_KEY, ROLE_MEMBER };
 
 struct scan {
 	const char *s;
@@ -37,7 +38,10 @@ struct scan {
 	const char *providers; /* the providers key seen so far, or NULL */
 	struct json5edit_provider *list;
 	size_t count, cap;
-	struct json5edit_field *open; /* a member of the last provider whose value is open */
+	struct json5edit_field *open;  /* a member whose container value is open */
+	size_t open_depth;             /* the depth at which that container closes */
+	const char *member;            /* json5edit_top_member: the key asked for, else NULL */
+	struct json5edit_field *found; /* where that member is described */
 };
 
 /* Record "line L, column C: message" for offset at and return -1. */
@@ -183,7 +187,19 @@ hex_digits(const struct scan *sc, size_t at, size_t n, uint32_t *u)
 	return true;
 }
 
-/* Append UTF-16 unit u to out (may be NULL), pairing surrogates as JavaScript does. */
+/* Note an unpaired surrogate: *bad is set and out (may be NULL) gets U+FFFD for it. */
+static void
+put_lone(struct buf *out, bool *bad)
+{
+	*bad = true;
+	if (out != NULL)
+		utf8_encode(out, 0xFFFD);
+}
+
+/*
+ * Append UTF-16 unit u to out (may be NULL), pairing surrogates as JavaScript does;
+ * an unpaired one sets *bad and stands as U+FFFD.
+ */
 static void
 put_unit(struct buf *out, uint32_t *high, bool *bad, uint32_t u)
 {
@@ -196,14 +212,14 @@ put_unit(struct buf *out, uint32_t *high, bool *bad, uint32_t u)
 			return;
 		}
 		*high = 0;
-		*bad = true;
+		put_lone(out, bad);
 	}
 	if (u >= 0xD800 && u <= 0xDBFF) {
 		*high = u;
 		return;
 	}
 	if (u >= 0xDC00 && u <= 0xDFFF) {
-		*bad = true;
+		put_lone(out, bad);
 		return;
 	}
 	if (out != NULL)
@@ -360,7 +376,7 @@ scan_string(struct scan *sc, struct buf *out, bool *bad)
 	}
 	sc->pos++;
 	if (high != 0)
-		*bad = true;
+		put_lone(out, bad);
 	return 0;
 }
 
@@ -489,12 +505,12 @@ top(const struct scan *sc)
 	return sc->depth ? sc->nest[sc->depth - 1] : 0;
 }
 
-/* Close the innermost container, ending the span of a provider member it was. */
+/* Close the innermost container, ending the span of the member it was the value of. */
 static void
 pop(struct scan *sc)
 {
 	sc->depth--;
-	if (sc->open != NULL && (top(sc) & NEST_PROVIDER)) {
+	if (sc->open != NULL && sc->depth == sc->open_depth) {
 		sc->open->end = sc->pos;
 		sc->open = NULL;
 	}
@@ -532,6 +548,11 @@ key_role(struct scan *sc, size_t at, enum role *role)
 	const char *which;
 
 	*role = ROLE_NONE;
+	if (sc->depth == 1 && sc->member != NULL) {
+		if (k->len == strlen(sc->member) && memcmp(k->data, sc->member, k->len) == 0)
+			*role = ROLE_MEMBER;
+		return 0;
+	}
 	if (sc->depth == 1) {
 		if (k->len == 9 && memcmp(k->data, "Providers", 9) == 0)
 			which = "Providers";
@@ -603,6 +624,12 @@ scan_value(struct scan *sc, enum role role, enum state *next)
 	if (role == ROLE_NAME || role == ROLE_API_KEY) {
 		f = role == ROLE_NAME ? &sc->list[sc->count - 1].name
 		                      : &sc->list[sc->count - 1].api_key;
+	} else if (role == ROLE_MEMBER) {
+		f = sc->found; /* a later duplicate replaces it, as in the router */
+		buf_free(&f->value);
+		memset(f, 0, sizeof *f);
+	}
+	if (f != NULL) {
 		f->kind = JSON5EDIT_OTHER;
 		f->start = sc->pos;
 	}
@@ -613,22 +640,26 @@ scan_value(struct scan *sc, enum role role, enum state *next)
 			add_provider(sc);
 		sc->pos++;
 		push(sc, NEST_OBJECT | ((top(sc) & NEST_PROVIDERS) ? NEST_PROVIDER : 0));
-		if (f != NULL)
+		if (f != NULL) {
 			sc->open = f;
+			sc->open_depth = sc->depth - 1;
+		}
 		*next = ST_BEFORE_KEY;
 		return 0;
 	case '[':
 		sc->pos++;
 		push(sc, role == ROLE_PROVIDERS ? NEST_PROVIDERS : 0);
-		if (f != NULL)
+		if (f != NULL) {
 			sc->open = f;
+			sc->open_depth = sc->depth - 1;
+		}
 		*next = ST_BEFORE_ELEMENT;
 		return 0;
 	case '"':
 	case '\'':
 		if (scan_string(sc, f ? &f->value : NULL, &bad) < 0)
 			return -1;
-		if (f != NULL && bad)
+		if (f != NULL && bad && role != ROLE_MEMBER)
 			return fail(sc, f->start, "the \"%s\" string has an unpaired \\u surrogate",
 			            role == ROLE_NAME ? "name" : "api_key");
 		if (f != NULL) {
@@ -656,6 +687,8 @@ scan_value(struct scan *sc, enum role role, enum state *next)
 	}
 	if (f != NULL)
 		f->end = sc->pos;
+	if (f != NULL && role == ROLE_MEMBER && f->kind == JSON5EDIT_OTHER)
+		buf_add(&f->value, sc->s + f->start, f->end - f->start); /* the token as written */
 	return 0;
 }
 
@@ -766,6 +799,28 @@ json5edit_providers(const char *text, size_t len, struct json5edit_provider **ou
 	return 0;
 }
 
+int
+json5edit_top_member(const char *text, size_t len, const char *key, struct json5edit_field *out,
+                     char *err, size_t errsize)
+{
+	struct scan sc = {
+	    .s = text, .len = len, .err = err, .errsize = errsize, .member = key, .found = out};
+	int rc;
+
+	if (err != NULL && errsize > 0)
+		err[0] = '\0';
+	memset(out, 0, sizeof *out);
+	rc = scan_document(&sc);
+	free(sc.nest);
+	buf_free(&sc.key);
+	if (rc < 0) {
+		buf_free(&out->value);
+		memset(out, 0, sizeof *out);
+		return -1;
+	}
+	return 0;
+}
+
 /* Append value as a JSON5 string literal between quote characters. */
 static void
 add_literal(struct buf *b, const char *value, char quote)
@@ -844,6 +899,13 @@ json5edit_replace(const char *text, size_t len, const struct json5edit_provider 
 	}
 	buf_add(out, text + at, len - at);
 	return 0;
+}
+
+void
+json5edit_field_free(struct json5edit_field *f)
+{
+	buf_free(&f->value);
+	memset(f, 0, sizeof *f);
 }
 
 void

@@ -65,6 +65,27 @@ int json5edit_providers(const char *text, size_t len, struct json5edit_provider 
 int json5edit_replace(const char *text, size_t len, const struct json5edit_provider *p,
                       size_t count, const char *const *values, struct buf *out);
 
+/*
+ * Parse text (len bytes) as the router does and describe in *out (overwritten) its top-level
+ * member named key (NUL-terminated; matched after escapes are decoded, never in
+ * comments or nested objects; when the key appears more than once the last one
+ * counts, as in the router). out->kind is JSON5EDIT_ABSENT when there is no such
+ * member or the root is not an object; JSON5EDIT_STRING with the decoded string in
+ * out->value (an unpaired \u surrogate escape decoded as U+FFFD); or
+ * JSON5EDIT_OTHER with, for null, true, false or a number, the token as written
+ * in out->value ("false", "0x0", "NaN" ...), and for an object or array an empty
+ * out->value (text[out->start] tells which). out->start and out->end span the
+ * value as written. Refused like json5edit_providers for anything the router's
+ * parser rejects or bytes that are not UTF-8, with the same messages; the checks of
+ * the provider list do not apply. Returns 0 with *out to be released by
+ * json5edit_field_free, or -1 with out->kind JSON5EDIT_ABSENT and nothing to release.
+ */
+int json5edit_top_member(const char *text, size_t len, const char *key, struct json5edit_field *out,
+                         char *err, size_t errsize);
+
+/* Wipe and release the decoded value of a field; the field is then absent. */
+void json5edit_field_free(struct json5edit_field *f);
+
 /* Wipe every decoded value and release the list; p may be NULL. */
 void json5edit_free(struct json5edit_provider *p, size_t count);
 

@@ -789,6 +789,187 @@ test_free_accepts_an_empty_list(void **state)
 	json5edit_free(NULL, 0);
 }
 
+/* The top-level member key of text, which must scan. */
+static struct json5edit_field
+member_ok(const char *text, const char *key)
+{
+	struct json5edit_field f;
+	char err[256];
+
+	if (json5edit_top_member(text, strlen(text), key, &f, err, sizeof err) != 0)
+		fail_msg("unexpected error: %s", err);
+	return f;
+}
+
+/* Assert that the member key of text is JSON5EDIT_OTHER with the token as written. */
+static void
+assert_member_token(const char *text, const char *key, const char *token)
+{
+	struct json5edit_field f = member_ok(text, key);
+
+	assert_int_equal(f.kind, JSON5EDIT_OTHER);
+	assert_int_equal(f.value.len, strlen(token));
+	assert_memory_equal(f.value.data, token, strlen(token));
+	assert_memory_equal(text + f.start, token, strlen(token));
+	assert_int_equal(f.end - f.start, strlen(token));
+	json5edit_field_free(&f);
+}
+
+static void
+test_top_member_reads_a_string_in_either_quote_style(void **state)
+{
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok("{\"APIKEY\": \"sk-1\", \"LOG_LEVEL\": 'in\\u0066o'}", "APIKEY");
+	assert_string_field(&f, "sk-1", '"');
+	assert_int_equal(f.start, 11);
+	assert_int_equal(f.end, 17);
+	json5edit_field_free(&f);
+	assert_int_equal(f.kind, JSON5EDIT_ABSENT);
+	f = member_ok("{\"APIKEY\": \"sk-1\", \"LOG_LEVEL\": 'in\\u0066o'}", "LOG_LEVEL");
+	assert_string_field(&f, "info", '\'');
+	json5edit_field_free(&f);
+	f = member_ok("{APIKEY: ''}", "APIKEY");
+	assert_string_field(&f, "", '\'');
+	assert_non_null(f.value.data);
+	json5edit_field_free(&f);
+}
+
+static void
+test_top_member_gives_the_token_of_a_literal_as_written(void **state)
+{
+	(void)state;
+	assert_member_token("{LOG: false}", "LOG", "false");
+	assert_member_token("{LOG: true}", "LOG", "true");
+	assert_member_token("{APIKEY: null,}", "APIKEY", "null");
+	assert_member_token("{APIKEY: 0x0}", "APIKEY", "0x0");
+	assert_member_token("{APIKEY: -0.0e1 }", "APIKEY", "-0.0e1");
+	assert_member_token("{APIKEY: NaN}", "APIKEY", "NaN");
+	assert_member_token("{APIKEY: +Infinity}", "APIKEY", "+Infinity");
+}
+
+static void
+test_top_member_spans_an_object_or_array_without_a_value(void **state)
+{
+	const char *text = "{\"APIKEY\": {\"a\": [1, {\"APIKEY\": 2}]}, \"LOG\": [false]}";
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok(text, "APIKEY");
+	assert_int_equal(f.kind, JSON5EDIT_OTHER);
+	assert_int_equal(f.value.len, 0);
+	assert_int_equal(text[f.start], '{');
+	assert_int_equal(text[f.end - 1], '}');
+	assert_int_equal(f.end, strlen("{\"APIKEY\": {\"a\": [1, {\"APIKEY\": 2}]}"));
+	json5edit_field_free(&f);
+	f = member_ok(text, "LOG");
+	assert_int_equal(f.kind, JSON5EDIT_OTHER);
+	assert_int_equal(text[f.start], '[');
+	assert_int_equal(text[f.end - 1], ']');
+	json5edit_field_free(&f);
+}
+
+static void
+test_top_member_ignores_comments_nested_members_and_lookalike_keys(void **state)
+{
+	const char *text = "// \"APIKEY\": \"x\"\n"
+	                   "{ /* APIKEY: 'y' */\n"
+	                   "  Providers: [{APIKEY: 'z', api_key: 'k'}],\n"
+	                   "  Router: {APIKEY: 'w'},\n"
+	                   "  APIKEY_2: 'v', apikey: 'u', 'APIKEY ': 't',\n"
+	                   "}\n";
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok(text, "APIKEY");
+	assert_int_equal(f.kind, JSON5EDIT_ABSENT);
+	assert_null(f.value.data);
+	json5edit_field_free(&f);
+}
+
+static void
+test_top_member_matches_escaped_keys_and_takes_the_last_duplicate(void **state)
+{
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok("{'AP\\x49KEY': 'a', \\u0041PIKEY: 'b'}", "APIKEY");
+	assert_string_field(&f, "b", '\'');
+	json5edit_field_free(&f);
+	f = member_ok("{LOG_LEVEL: 'debug', LOG_LEVEL: {x: 1}, LOG_LEVEL: 0}", "LOG_LEVEL");
+	assert_int_equal(f.kind, JSON5EDIT_OTHER);
+	assert_int_equal(f.value.len, 1);
+	assert_memory_equal(f.value.data, "0", 1);
+	json5edit_field_free(&f);
+	f = member_ok("{LOG_LEVEL: 0, LOG_LEVEL: 'trace'}", "LOG_LEVEL");
+	assert_string_field(&f, "trace", '\'');
+	json5edit_field_free(&f);
+}
+
+static void
+test_top_member_decodes_an_unpaired_surrogate_as_a_replacement_character(void **state)
+{
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok("{APIKEY: '\\uD800'}", "APIKEY");
+	assert_string_field(&f, "\xEF\xBF\xBD", '\'');
+	json5edit_field_free(&f);
+	f = member_ok("{APIKEY: 'a\\uDC00b\\uD83D\\uDE00'}", "APIKEY");
+	assert_string_field(&f,
+	                    "a\xEF\xBF\xBD"
+	                    "b\xF0\x9F\x98\x80",
+	                    '\'');
+	json5edit_field_free(&f);
+}
+
+static void
+test_top_member_of_a_root_that_is_not_an_object_is_absent(void **state)
+{
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok("[{\"APIKEY\": \"a\"}]", "APIKEY");
+	assert_int_equal(f.kind, JSON5EDIT_ABSENT);
+	f = member_ok("'APIKEY'", "APIKEY");
+	assert_int_equal(f.kind, JSON5EDIT_ABSENT);
+}
+
+static void
+test_top_member_refuses_invalid_json5_without_quoting_it(void **state)
+{
+	const char *text = "{\n  APIKEY: 'csk-test-secret',\n  LOG: nope\n}";
+	struct json5edit_field f;
+	char err[256];
+
+	(void)state;
+	memset(&f, 'x', sizeof f);
+	assert_int_equal(json5edit_top_member(text, strlen(text), "APIKEY", &f, err, sizeof err),
+	                 -1);
+	assert_int_equal(f.kind, JSON5EDIT_ABSENT);
+	assert_null(f.value.data);
+	assert_string_equal(err, "line 3, column 8: invalid value; expected null");
+	assert_null(strstr(err, "csk-test"));
+	text = "{'APIKEY': 'a'";
+	assert_int_equal(json5edit_top_member(text, strlen(text), "APIKEY", &f, err, sizeof err),
+	                 -1);
+	assert_int_equal(f.kind, JSON5EDIT_ABSENT);
+}
+
+static void
+test_top_member_does_not_apply_the_provider_list_checks(void **state)
+{
+	const char *text = "{Providers: [{name: 'a', name: 'b'}], providers: 1, Providers: 2,"
+	                   " APIKEY: 'k'}";
+	struct json5edit_field f;
+
+	(void)state;
+	f = member_ok(text, "APIKEY");
+	assert_string_field(&f, "k", '\'');
+	json5edit_field_free(&f);
+}
+
 int
 main(void)
 {
@@ -826,6 +1007,16 @@ main(void)
 	    cmocka_unit_test(test_text_need_not_be_nul_terminated),
 	    cmocka_unit_test(test_position_counts_line_breaks_and_characters),
 	    cmocka_unit_test(test_free_accepts_an_empty_list),
+	    cmocka_unit_test(test_top_member_reads_a_string_in_either_quote_style),
+	    cmocka_unit_test(test_top_member_gives_the_token_of_a_literal_as_written),
+	    cmocka_unit_test(test_top_member_spans_an_object_or_array_without_a_value),
+	    cmocka_unit_test(test_top_member_ignores_comments_nested_members_and_lookalike_keys),
+	    cmocka_unit_test(test_top_member_matches_escaped_keys_and_takes_the_last_duplicate),
+	    cmocka_unit_test(
+	        test_top_member_decodes_an_unpaired_surrogate_as_a_replacement_character),
+	    cmocka_unit_test(test_top_member_of_a_root_that_is_not_an_object_is_absent),
+	    cmocka_unit_test(test_top_member_refuses_invalid_json5_without_quoting_it),
+	    cmocka_unit_test(test_top_member_does_not_apply_the_provider_list_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
