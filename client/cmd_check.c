@@ -1,0 +1,537 @@
+/*
+ * ccr-config check [CONFIG]: say, for every name the router's config references,
+ * where the router will get it under exec (keystore, environment, both, or
+ * nowhere), and warn where the router itself would expose the keys it is given
+ * (tests/e2e/ROUTER-NOTES.md). One list and one resolve request; no value is
+ * ever printed.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "interp.h"
+#include "json5edit.h"
+#include "names.h"
+
+/* Where the router will get one name. */
+enum source {
+	SRC_KEYSTORE,    /* only the keystore has it */
+	SRC_ENVIRONMENT, /* only the environment has it (or the keystore was not asked) */
+	SRC_BOTH,        /* both; exec puts the keystore's in the environment */
+	SRC_MISSING,     /* neither: the router sends "$NAME" as written */
+	SRC_UNKNOWN,     /* not in the environment, and the keystore could not be asked */
+};
+
+static const char *const source_names[] = {"keystore", "environment", "both", "missing", "unknown"};
+
+/* One referenced name and what was found for it. */
+struct ref {
+	const char *env; /* the name as referenced */
+	bool env_only;   /* a braced name no keystore entry can have, like ${a-b} */
+	enum source source;
+	const char *key; /* the keystore name that holds it, or NULL */
+	bool same;       /* SRC_BOTH: the two values are equal */
+};
+
+/* What the keystore answered, kept for the whole check. */
+struct keystore_view {
+	int rc;            /* 0, or the exit code of the failure (3 unreachable, 4 locked …) */
+	const char *state; /* "ok", "unreachable", "locked", "denied", "failed", "not asked" */
+	cJSON *list;       /* the list reply: env ↔ key name */
+	cJSON *resolved;   /* the resolve reply: the values found */
+};
+
+/* The logger levels pino knows (lower-cased by the router's logger). */
+static const char *const log_levels[] = {"trace", "debug", "info",   "warn",
+                                         "error", "fatal", "silent", NULL};
+
+/* True for a braced name worth reporting even though it is not an env name. */
+static bool
+plausible_braced(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > NAME_MAX_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		/* Quotes, braces and line breaks mean the scan ran across JSON5 syntax. */
+		if (c < 0x20 || c > 0x7e || strchr("\"'\\${=", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* interp_scan callback: keep the braced names that are not env names (config_refs has those). */
+static void
+add_other_ref(void *arg, const char *name, size_t len)
+{
+	char tmp[NAME_MAX_LEN + 1];
+
+	if (!plausible_braced(name, len))
+		return;
+	memcpy(tmp, name, len);
+	tmp[len] = '\0';
+	if (!env_is_valid(tmp))
+		names_add(arg, name, len);
+}
+
+/* The env name's value in the environment, or NULL when unset or empty (the router's ||). */
+static const char *
+env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* The keystore's value for an env name, or NULL. */
+static const char *
+keystore_value(const struct keystore_view *ks, const char *env)
+{
+	const cJSON *v;
+
+	if (ks->resolved == NULL)
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(ks->resolved, "values"), env);
+	return cJSON_IsString(v) && v->valuestring[0] != '\0' ? v->valuestring : NULL;
+}
+
+/* The keystore name whose env name is env, or NULL. */
+static const char *
+keystore_name(const struct keystore_view *ks, const char *env)
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(ks->list, "keys"))
+	{
+		if (strcmp(cli_str(k, "env"), env) == 0)
+			return cli_str(k, "name");
+	}
+	return NULL;
+}
+
+/* Send one request, with env as its "env" when not NULL; fill *reply, or ks->rc and ks->state. */
+static void
+ask(struct cli *cli, struct keystore_view *ks, enum proto_op op, const struct names *env,
+    cJSON **reply)
+{
+	struct buf req = {0};
+	enum proto_err err;
+	cJSON *r;
+	size_t i;
+	int rc;
+
+	proto_request_begin(&req, op);
+	if (env != NULL) {
+		proto_field_key(&req, "env");
+		buf_addc(&req, '[');
+		for (i = 0; i < env->n; i++) {
+			if (i > 0)
+				buf_addc(&req, ',');
+			buf_add_json(&req, env->v[i], strlen(env->v[i]));
+		}
+		buf_addc(&req, ']');
+	}
+	proto_end(&req);
+	r = cli_call(cli, &req, &rc);
+	buf_free(&req);
+	if (r == NULL) {
+		ks->rc = rc;
+		ks->state = rc == EXIT_UNREACHABLE ? "unreachable"
+		            : rc == EXIT_DENIED    ? "denied"
+		                                   : "failed";
+		return;
+	}
+	err = conn_reply_error(r, NULL);
+	if (err != PE_OK) {
+		ks->rc = cli_reply_failed(r); /* with what to do: unlock, start it, ... */
+		ks->state = err == PE_LOCKED ? "locked" : err == PE_DENIED ? "denied" : "failed";
+		conn_reply_free(r);
+		return;
+	}
+	*reply = r;
+}
+
+/* Ask the keystore which env names it has (list) and their values (resolve). */
+static void
+ask_keystore(struct cli *cli, const struct names *env, struct keystore_view *ks)
+{
+	ks->state = "not asked";
+	if (env->n == 0)
+		return;
+	ask(cli, ks, OP_LIST, NULL, &ks->list);
+	if (ks->rc == 0)
+		ask(cli, ks, OP_RESOLVE, env, &ks->resolved);
+	if (ks->rc == 0)
+		ks->state = "ok";
+}
+
+/* Decide where the router gets r->env. */
+static void
+classify(struct ref *r, const struct keystore_view *ks)
+{
+	const char *env = env_value(r->env), *stored = NULL;
+
+	if (!r->env_only && ks->rc == 0)
+		stored = keystore_value(ks, r->env);
+	if (stored != NULL) {
+		r->key = keystore_name(ks, r->env);
+		r->source = env != NULL ? SRC_BOTH : SRC_KEYSTORE;
+		r->same = env != NULL && strcmp(env, stored) == 0;
+	} else if (env != NULL) {
+		r->source = SRC_ENVIRONMENT;
+	} else {
+		r->source = !r->env_only && ks->rc != 0 ? SRC_UNKNOWN : SRC_MISSING;
+	}
+}
+
+/* The text after the name on one line of the table. */
+static void
+describe(const struct ref *r, const struct keystore_view *ks, char *out, size_t size)
+{
+	switch (r->source) {
+	case SRC_KEYSTORE:
+		snprintf(out, size, "keystore (%s)", r->key != NULL ? r->key : "?");
+		break;
+	case SRC_BOTH:
+		snprintf(out, size, "both (keystore wins%s)",
+		         r->same ? "; same value" : "; the values differ");
+		break;
+	case SRC_ENVIRONMENT:
+		if (r->env_only)
+			snprintf(out, size,
+			         "environment only (no keystore entry can have this name)");
+		else if (ks->rc != 0)
+			snprintf(out, size, "environment (keystore %s)", ks->state);
+		else
+			snprintf(out, size, "environment");
+		break;
+	case SRC_MISSING:
+		snprintf(out, size, "MISSING%s",
+		         r->env_only ? " (environment only: no keystore entry can have this name)"
+		                     : "");
+		break;
+	case SRC_UNKNOWN:
+		snprintf(out, size, "not in the environment; keystore %s", ks->state);
+		break;
+	}
+}
+
+/* The name as shown: env names bare, other braced names as written. */
+static void
+shown_name(const struct ref *r, char *out, size_t size)
+{
+	snprintf(out, size, r->env_only ? "${%s}" : "%s", r->env);
+}
+
+/* Print the table for people. */
+static void
+print_table(const struct ref *refs, size_t n, const struct keystore_view *ks, const char *path)
+{
+	char name[NAME_MAX_LEN + 8], what[256];
+	int width = 0;
+	size_t i;
+
+	if (n == 0) {
+		printf("%s references no $NAME\n", path);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		shown_name(&refs[i], name, sizeof name);
+		if ((int)strlen(name) > width)
+			width = (int)strlen(name);
+	}
+	for (i = 0; i < n; i++) {
+		shown_name(&refs[i], name, sizeof name);
+		describe(&refs[i], ks, what, sizeof what);
+		printf("%-*s  %s\n", width, name, what);
+	}
+}
+
+/* One warning: on stderr, and into the list that --json prints. */
+static void __attribute__((format(printf, 3, 4)))
+warn(cJSON *warnings, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	cJSON *w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cli_warn("%s", msg);
+	w = cJSON_CreateObject();
+	cJSON_AddStringToObject(w, "warning", code);
+	cJSON_AddStringToObject(w, "message", msg);
+	cJSON_AddItemToArray(warnings, w);
+}
+
+/* True when a JSON5 literal token (null, true, false, a number) is falsy in JavaScript. */
+static bool
+token_falsy(const struct buf *tok)
+{
+	char tmp[64], *end;
+	double d;
+
+	if (tok->len == 0 || tok->len >= sizeof tmp)
+		return false;
+	memcpy(tmp, tok->data, tok->len);
+	tmp[tok->len] = '\0';
+	if (strcmp(tmp, "null") == 0 || strcmp(tmp, "false") == 0)
+		return true;
+	if (strcmp(tmp, "true") == 0)
+		return false;
+	d = strtod(tmp, &end); /* reads 0x…, NaN and Infinity too */
+	return *end == '\0' && (d == 0 || isnan(d));
+}
+
+/* interp_expand lookup for check: the keystore's value first, then the environment. */
+static const char *
+lookup(void *arg, const char *name, size_t *len)
+{
+	const char *v = keystore_value(arg, name);
+
+	if (v == NULL)
+		v = env_value(name);
+	if (v != NULL)
+		*len = strlen(v);
+	return v;
+}
+
+/* Warn when the config has no APIKEY, or a falsy one. */
+static void
+check_apikey(const struct json5edit_field *f, const char *path, cJSON *warnings)
+{
+	const char *why;
+
+	if (f->kind == JSON5EDIT_ABSENT)
+		why = "has no APIKEY";
+	else if (f->kind == JSON5EDIT_STRING && f->value.len == 0)
+		why = "has an empty APIKEY";
+	else if (f->kind == JSON5EDIT_OTHER && token_falsy(&f->value))
+		why = "has an APIKEY that is null, false or 0";
+	else
+		return;
+	warn(warnings, "no_apikey",
+	     "%s %s: router 1.0.x then serves its config, with every key substituted in, to any "
+	     "local process at GET /api/config; set \"APIKEY\" in it to a long random secret "
+	     "(it may be a reference like \"$CCR_APIKEY\", stored with: ccr-config set ccr "
+	     "--env CCR_APIKEY)",
+	     path, why);
+}
+
+/* Warn when the router would log at debug level, or not start for an unknown level. */
+static void
+check_log_level(const struct json5edit_field *log, const struct json5edit_field *level,
+                const struct keystore_view *ks, cJSON *warnings)
+{
+	struct buf exp = {0};
+	const char *why = NULL;
+	size_t i;
+
+	if (log->kind == JSON5EDIT_OTHER && log->value.len == 5 &&
+	    memcmp(log->value.data, "false", 5) == 0)
+		return; /* "LOG": false turns logging off; nothing else does */
+	if (level->kind == JSON5EDIT_ABSENT) {
+		why = "LOG_LEVEL is not set and the default is debug";
+	} else if (level->kind == JSON5EDIT_OTHER) {
+		if (token_falsy(&level->value))
+			why = "LOG_LEVEL is null, false or 0, so the default debug applies";
+	} else {
+		/* The router interpolates LOG_LEVEL too: expand it as it would. */
+		interp_expand(level->value.data, level->value.len, lookup, (void *)ks, &exp);
+		buf_addc(&exp, '\0');
+		for (i = 0; exp.data[i] != '\0'; i++)
+			exp.data[i] = (char)tolower((unsigned char)exp.data[i]);
+		if (exp.data[0] == '\0')
+			why = "LOG_LEVEL is empty, so the default debug applies";
+		else if (strcmp(exp.data, "debug") == 0)
+			why = "LOG_LEVEL is debug";
+		else if (strcmp(exp.data, "trace") == 0)
+			why = "LOG_LEVEL is trace";
+		for (i = 0; why == NULL && log_levels[i] != NULL; i++) {
+			if (strcmp(exp.data, log_levels[i]) == 0)
+				break;
+		}
+		if (why == NULL && log_levels[i] == NULL)
+			warn(warnings, "unknown_log_level",
+			     "LOG_LEVEL is not a level the router's logger knows (trace, debug, "
+			     "info, warn, error, fatal, silent); the router will fail to start");
+		buf_free(&exp);
+	}
+	if (why != NULL)
+		warn(warnings, "debug_log",
+		     "the router logs at debug level (%s): it writes every upstream request's "
+		     "Authorization header, the provider key in clear, to "
+		     "~/.claude-code-router/logs/; set \"LOG_LEVEL\": \"info\" in config.json "
+		     "(or \"LOG\": false)",
+		     why);
+}
+
+/* Warn when the router, which reads only $HOME/.claude-code-router, would read another config. */
+static void
+check_router_home(const char *path, cJSON *warnings)
+{
+	char home[PATHS_MAX], router[PATHS_MAX], a[PATH_MAX], b[PATH_MAX], err[1024];
+	const char *h = getenv("HOME");
+
+	if (h == NULL || h[0] == '\0' || paths_home(home, sizeof home, err, sizeof err) == -1)
+		return;
+	snprintf(router, sizeof router, "%s/.claude-code-router", h);
+	if (strcmp(home, router) == 0)
+		return;
+	if (realpath(home, a) != NULL && realpath(router, b) != NULL && strcmp(a, b) == 0)
+		return;
+	warn(warnings, "other_config",
+	     "checked %s, but the router reads %s/config.json: it ignores CCR_HOME and follows "
+	     "only HOME; unset CCR_HOME or point it at %s",
+	     path, router, router);
+}
+
+/* Print the machine-readable report. */
+static void
+print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, const char *path,
+           size_t missing, const char *config_error, cJSON *warnings)
+{
+	cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
+	char *text;
+	size_t i;
+
+	cJSON_AddStringToObject(doc, "config", path);
+	cJSON_AddStringToObject(doc, "keystore", ks->state);
+	for (i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", refs[i].env);
+		cJSON_AddStringToObject(o, "source", source_names[refs[i].source]);
+		if (refs[i].key != NULL)
+			cJSON_AddStringToObject(o, "key", refs[i].key);
+		else
+			cJSON_AddNullToObject(o, "key");
+		if (refs[i].source == SRC_BOTH)
+			cJSON_AddBoolToObject(o, "same_value", refs[i].same);
+		if (refs[i].env_only)
+			cJSON_AddBoolToObject(o, "environment_only", true);
+		cJSON_AddItemToArray(list, o);
+	}
+	cJSON_AddItemToObject(doc, "names", list);
+	cJSON_AddNumberToObject(doc, "missing", (double)missing);
+	if (config_error != NULL)
+		cJSON_AddStringToObject(doc, "config_error", config_error);
+	cJSON_AddItemReferenceToObject(doc, "warnings", warnings);
+	text = cJSON_PrintUnformatted(doc);
+	if (text == NULL)
+		abort();
+	printf("%s\n", text);
+	free(text);
+	cJSON_Delete(doc);
+}
+
+/*
+ * Parse the config as the router would and warn about what exposes its keys.
+ * Returns 0, or EXIT_FAILURE_OTHER after printing why the router cannot parse it.
+ */
+static int
+check_exposure(const struct buf *text, const char *path, const struct keystore_view *ks,
+               cJSON *warnings, char *err, size_t errsize)
+{
+	struct json5edit_field apikey, log, level;
+
+	if (json5edit_top_member(text->data, text->len, "APIKEY", &apikey, err, errsize) == -1)
+		return cli_error(EXIT_FAILURE_OTHER,
+		                 "%s: %s; the router reads it as JSON5 and will not start", path,
+		                 err);
+	err[0] = '\0';
+	json5edit_top_member(text->data, text->len, "LOG", &log, NULL, 0);
+	json5edit_top_member(text->data, text->len, "LOG_LEVEL", &level, NULL, 0);
+	check_apikey(&apikey, path, warnings);
+	check_log_level(&log, &level, ks, warnings);
+	json5edit_field_free(&apikey);
+	json5edit_field_free(&log);
+	json5edit_field_free(&level);
+	return 0;
+}
+
+/* Check where the router will get each name the config references. */
+static int
+cmd_check(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {{NULL, 0, NULL, 0}};
+	struct keystore_view ks = {0};
+	struct names env = {0}, other = {0};
+	struct buf text = {0};
+	struct ref *refs;
+	char path[PATHS_MAX], err[1024];
+	cJSON *warnings;
+	size_t i, n, missing = 0;
+	int rc;
+
+	if (getopt_long(argc, argv, "+", longopts, NULL) != -1 || argc - optind > 1)
+		return cli_usage(cli);
+	if (optind < argc)
+		snprintf(path, sizeof path, "%s", argv[optind]);
+	else if ((rc = config_default_path(path, sizeof path)) != 0)
+		return rc;
+	rc = config_read(path, &text);
+	if (rc == 1)
+		return cli_error(EXIT_NOT_FOUND,
+		                 "%s does not exist; the router starts with no "
+		                 "providers without it",
+		                 path);
+	if (rc != 0)
+		return rc;
+	cli_protect(); /* the resolve reply holds keys */
+	warnings = cJSON_CreateArray();
+	config_refs(text.data, text.len, &env);
+	interp_scan(text.data, text.len, add_other_ref, &other);
+	ask_keystore(cli, &env, &ks);
+	n = env.n + other.n;
+	refs = calloc(n ? n : 1, sizeof *refs);
+	if (refs == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		refs[i].env = i < env.n ? env.v[i] : other.v[i - env.n];
+		refs[i].env_only = i >= env.n;
+		classify(&refs[i], &ks);
+		if (refs[i].source == SRC_MISSING)
+			missing++;
+	}
+	if (!cli->json)
+		print_table(refs, n, &ks, path);
+	if (optind >= argc)
+		check_router_home(path, warnings);
+	err[0] = '\0';
+	rc = check_exposure(&text, path, &ks, warnings, err, sizeof err);
+	if (cli->json)
+		print_json(refs, n, &ks, path, missing, err[0] ? err : NULL, warnings);
+	if (ks.rc != 0)
+		rc = ks.rc;
+	else if (rc == 0 && missing > 0)
+		rc = EXIT_NOT_FOUND;
+	free(refs);
+	conn_reply_free(ks.list);
+	conn_reply_free(ks.resolved);
+	cJSON_Delete(warnings);
+	names_free(&env);
+	names_free(&other);
+	buf_free(&text);
+	return rc;
+}
+
+const struct command cmd_check_entry = {
+    .name = "check",
+    .usage = "[CONFIG]",
+    .summary = "say where the router gets each key its config names; warn where it leaks them",
+    .run = cmd_check,
+};

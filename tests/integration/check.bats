@@ -1,0 +1,355 @@
+#!/usr/bin/env bats
+# ccr-config check against a real ccr-keyd: where the router gets each name its
+# config references, exit codes, the router-exposure warnings, --json, a daemon
+# that is down or locked, and never a value in any output.
+
+load helpers
+
+setup() {
+	common_setup
+	# The router reads $HOME/.claude-code-router: keep CCR_HOME there, so that
+	# only the test about a different CCR_HOME sees that warning.
+	export HOME=$BATS_TEST_TMPDIR/h
+	export CCR_HOME=$HOME/.claude-code-router
+	export CCR_KEYS=$CCR_HOME/keys
+	mkdir -p "$CCR_HOME"
+	unset CEREBRAS_API_KEY GROQ_API_KEY OPENAI_API_KEY MISTRAL_API_KEY CUSTOM_TOKEN LVL CCR_APIKEY
+}
+
+teardown() {
+	common_teardown
+}
+
+# A config that exposes nothing: the names' lines are all check prints.
+QUIET="APIKEY: 'csk-test-router-client-key', LOG_LEVEL: 'info'"
+
+# config TEXT: write TEXT as $CCR_HOME/config.json.
+config() {
+	printf '%s\n' "$1" >"$CCR_HOME/config.json"
+}
+
+# config_refs NAME...: a quiet config whose providers reference each $NAME.
+config_refs() {
+	local p="" n
+	for n in "$@"; do
+		p+="{name: '${n,,}', api_base_url: 'http://127.0.0.1:9/v1/chat/completions', "
+		p+="api_key: '\$$n', models: ['m']},"
+	done
+	config "{$QUIET, Providers: [$p]}"
+}
+
+# line NAME: the line check printed for NAME.
+line() {
+	grep -E "^$1 " <<<"$output"
+}
+
+# assert_line NAME TEXT: check printed "NAME  TEXT" (columns padded).
+assert_line() {
+	local got
+	got=$(line "$1" | sed -E 's/^[^ ]+ +//')
+	[ "$got" = "$2" ] || fail "expected '$1  $2' in:" "$output" "got '$got'"
+}
+
+@test "a name only the keystore holds comes from the keystore, under its key name" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	config_refs CEREBRAS_API_KEY
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
+}
+
+@test "a key stored with --env is found by that env name and named by its key name" {
+	start_daemon
+	set_key my-token "$KEY1" --env CUSTOM_TOKEN
+	config "{$QUIET, Providers: [{name: 'x', api_key: '\${CUSTOM_TOKEN}'}]}"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	assert_line CUSTOM_TOKEN "keystore (my-token)"
+}
+
+@test "a name only the environment holds comes from the environment" {
+	start_daemon
+	config_refs GROQ_API_KEY
+	GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	assert_line GROQ_API_KEY "environment"
+}
+
+@test "a name in both says the keystore wins and whether the values differ" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	set_key openai "$KEY3"
+	config_refs CEREBRAS_API_KEY OPENAI_API_KEY
+	CEREBRAS_API_KEY=$KEY2 OPENAI_API_KEY=$KEY3 run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	assert_line CEREBRAS_API_KEY "both (keystore wins; the values differ)"
+	assert_line OPENAI_API_KEY "both (keystore wins; same value)"
+}
+
+@test "a name found nowhere is MISSING and makes check exit 1, after every line" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	config_refs MISTRAL_API_KEY CEREBRAS_API_KEY
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 1 ]
+	assert_line MISTRAL_API_KEY "MISSING"
+	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	[ "$(wc -l <<<"$output")" -eq 2 ]
+}
+
+@test "an empty environment variable counts as missing, as the router's || does" {
+	start_daemon
+	config_refs GROQ_API_KEY
+	GROQ_API_KEY= run --separate-stderr "$CLI" check
+	[ "$status" -eq 1 ]
+	assert_line GROQ_API_KEY "MISSING"
+}
+
+@test "a braced name that is no env name is reported as environment only" {
+	start_daemon
+	config "{$QUIET, Providers: [{name: 'x', api_key: '\${my-key}'}]}"
+	run --separate-stderr env 'my-key=csk-test-weird' "$CLI" check
+	[ "$status" -eq 0 ]
+	[[ "$output" == '${my-key}  environment only (no keystore entry can have this name)' ]] ||
+		fail "$output"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 1 ]
+	[[ "$output" == '${my-key}  MISSING (environment only'* ]] || fail "$output"
+}
+
+@test "no output of check ever holds a value, in text or --json, whatever the source" {
+	local all
+	start_daemon
+	set_key cerebras "$KEY1"
+	set_key groq "$KEY2"
+	config "{APIKEY: '', LOG_LEVEL: '\$LVL', Providers: [
+		{name: 'a', api_key: '\$CEREBRAS_API_KEY'}, {name: 'b', api_key: '\$GROQ_API_KEY'},
+		{name: 'c', api_key: '\$OPENAI_API_KEY'}, {name: 'd', api_key: '\${weird.name}'}]}"
+	set_key lvl "$KEY3" --env LVL
+	all=$(GROQ_API_KEY=$KEY3 OPENAI_API_KEY=$KEY2 LVL=$KEY1 "$CLI" check 2>&1) || true
+	all+=$(GROQ_API_KEY=$KEY3 OPENAI_API_KEY=$KEY2 LVL=$KEY1 "$CLI" --json check 2>&1) || true
+	[[ "$all" == *"both (keystore wins; the values differ)"* ]] || fail "$all"
+	[[ "$all" == *'"source":"both"'* ]] || fail "$all"
+	[[ "$all" == *"LOG_LEVEL is not a level"* ]] || fail "$all"
+	refute_secret "$all" "$KEY1" "$KEY2" "$KEY3"
+}
+
+@test "--json gives name, source and key for each name, the keystore state and the warnings" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	set_key openai "$KEY2"
+	config '{Providers: [{api_key: "$CEREBRAS_API_KEY"}, {api_key: "$GROQ_API_KEY"},
+		{api_key: "$OPENAI_API_KEY"}, {api_key: "$MISTRAL_API_KEY"}]}'
+	GROQ_API_KEY=$KEY3 OPENAI_API_KEY=$KEY2 run --separate-stderr "$CLI" --json check
+	[ "$status" -eq 1 ]
+	assert_json "$output" keystore ok
+	assert_json "$output" config "$CCR_HOME/config.json"
+	assert_json "$output" names.0.name CEREBRAS_API_KEY
+	assert_json "$output" names.0.source keystore
+	assert_json "$output" names.0.key cerebras
+	assert_json "$output" names.1.source environment
+	assert_json "$output" names.1.key null
+	assert_json "$output" names.2.source both
+	assert_json "$output" names.2.key openai
+	assert_json "$output" names.2.same_value true
+	assert_json "$output" names.3.name MISTRAL_API_KEY
+	assert_json "$output" names.3.source missing
+	assert_json "$output" missing 1
+	assert_json "$output" warnings.0.warning no_apikey
+	assert_json "$output" warnings.1.warning debug_log
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	# --json after the command name works too.
+	run --separate-stderr "$CLI" check --json
+	assert_json "$output" names.0.source keystore
+}
+
+@test "a daemon that is down: says so, classifies from the environment, exits 3" {
+	config_refs GROQ_API_KEY CEREBRAS_API_KEY
+	GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" check
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"ccr-keyd is not running"* ]] || fail "$stderr"
+	assert_line GROQ_API_KEY "environment (keystore unreachable)"
+	assert_line CEREBRAS_API_KEY "not in the environment; keystore unreachable"
+	GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" --json check
+	[ "$status" -eq 3 ]
+	assert_json "$output" keystore unreachable
+	assert_json "$output" names.0.source environment
+	assert_json "$output" names.1.source unknown
+}
+
+@test "a locked keystore: exits 4 with the unlock hint, still classifying from the environment" {
+	local reply
+	start_daemon
+	set_key cerebras "$KEY1"
+	reply=$(req '{"op":"passphrase","action":"set","new_value":"test passphrase"}')
+	if [ "$(jget error "$reply")" = unknown_op ]; then
+		skip "this ccr-keyd has no sealed keystore yet"
+	fi
+	assert_ok "$reply"
+	assert_ok "$(req '{"op":"lock"}')"
+	config_refs CEREBRAS_API_KEY GROQ_API_KEY
+	GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" check
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"locked; run: ccr-config unlock"* ]] || fail "$stderr"
+	assert_line GROQ_API_KEY "environment (keystore locked)"
+	assert_line CEREBRAS_API_KEY "not in the environment; keystore locked"
+}
+
+@test "a config without APIKEY, or with a falsy one, gets the /api/config warning" {
+	local v
+	start_daemon
+	for v in "" "APIKEY: ''," "APIKEY: null," "APIKEY: false," "APIKEY: 0," "APIKEY: 0x0,"; do
+		config "{$v LOG_LEVEL: 'info', /* APIKEY: 'in a comment' */ Router: {APIKEY: 'x'}}"
+		run --separate-stderr "$CLI" check
+		[ "$status" -eq 0 ] || fail "status $status for: $v"
+		[[ "$stderr" == *"APIKEY"*"GET /api/config"*'set "APIKEY"'* ]] ||
+			fail "no APIKEY warning for: $v" "$stderr"
+	done
+}
+
+@test "a truthy APIKEY, a reference included, gets no APIKEY warning" {
+	local v
+	start_daemon
+	for v in "'csk-test-client'" "'\$CCR_APIKEY'" "1" "true"; do
+		config "{APIKEY: $v, LOG_LEVEL: 'info'}"
+		run --separate-stderr "$CLI" check
+		[[ "$stderr" != *"APIKEY"* ]] || fail "APIKEY warning for: $v" "$stderr"
+	done
+}
+
+@test "a debug log level, stated or by default, gets the Authorization-header warning" {
+	local v
+	start_daemon
+	for v in "" "LOG_LEVEL: ''," "LOG_LEVEL: 'debug'," "LOG_LEVEL: 'DEBUG'," \
+		"LOG_LEVEL: 'Trace'," "LOG_LEVEL: null," "LOG: true," "LOG: 'false'," "LOG: 0,"; do
+		config "{APIKEY: 'k', $v}"
+		run --separate-stderr "$CLI" check
+		[ "$status" -eq 0 ] || fail "status $status for: $v"
+		[[ "$stderr" == *"debug level"*"Authorization"*"logs/"*'"LOG_LEVEL": "info"'* ]] ||
+			fail "no log warning for: $v" "$stderr"
+	done
+}
+
+@test "info and quieter levels, or LOG false, get no log warning" {
+	local v
+	start_daemon
+	for v in "LOG_LEVEL: 'info'" "LOG_LEVEL: 'WARN'" "LOG_LEVEL: 'silent'" "LOG: false" \
+		"LOG: false, LOG_LEVEL: 'debug'"; do
+		config "{APIKEY: 'k', $v}"
+		run --separate-stderr "$CLI" check
+		[ "$status" -eq 0 ] || fail "status $status for: $v"
+		[ -z "$stderr" ] || fail "unexpected stderr for: $v" "$stderr"
+	done
+}
+
+@test "a LOG_LEVEL reference is judged by the value the router will get, keystore first" {
+	start_daemon
+	config "{APIKEY: 'k', LOG_LEVEL: '\${LVL}'}"
+	LVL=debug run --separate-stderr "$CLI" check
+	[[ "$stderr" == *"debug level (LOG_LEVEL is debug)"* ]] || fail "$stderr"
+	printf 'info\n' | "$CLI" set lvl --env LVL >/dev/null
+	LVL=debug run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	assert_line LVL "both (keystore wins; the values differ)"
+	[[ "$stderr" != *"debug level"* ]] || fail "$stderr"
+	"$CLI" delete lvl >/dev/null
+	LVL=verbose run --separate-stderr "$CLI" check
+	[[ "$stderr" == *"LOG_LEVEL is not a level"*"will fail to start"* ]] || fail "$stderr"
+}
+
+@test "warnings alone keep exit 0 and go to stderr, not into the table" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	config '{Providers: [{api_key: "$CEREBRAS_API_KEY"}]}'
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	[ "$output" = "CEREBRAS_API_KEY  keystore (cerebras)" ]
+	[ "$(grep -c '^ccr-config: warning: ' <<<"$stderr")" -eq 2 ]
+}
+
+@test "a JSON5 config with comments, single quotes and trailing commas is read as the router reads it" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	cat >"$CCR_HOME/config.json" <<-'EOF'
+	// The router's config, JSON5.
+	{
+	  /* "APIKEY": "not this one", */
+	  LOG_LEVEL: 'info', // not debug
+	  'APIKEY': 'csk-test-client-key',
+	  Providers: [
+	    {
+	      name: 'cerebras',
+	      api_base_url: 'https://api.cerebras.ai/v1/chat/completions',
+	      api_key: '$CEREBRAS_API_KEY', // from the keystore
+	      models: ['qwen-3-coder-480b',],
+	    },
+	    { name: "groq", api_key: "${GROQ_API_KEY}", },
+	  ],
+	}
+	EOF
+	GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	assert_line GROQ_API_KEY "environment"
+	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
+}
+
+@test "a config the router cannot parse: line and column, no text of it, exit 5" {
+	start_daemon
+	printf '{\n  APIKEY: "%s",\n  LOG_LEVEL: info\n}\n' "$KEY1" >"$CCR_HOME/config.json"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"config.json: line 3, column 14: "*"JSON5 and will not start"* ]] ||
+		fail "$stderr"
+	refute_secret "$output$stderr" "$KEY1"
+}
+
+@test "an explicit CONFIG is checked, a missing one exits 1, extra arguments exit 2" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	printf '{APIKEY: "k", LOG: false, x: "$CEREBRAS_API_KEY"}' >"$BATS_TEST_TMPDIR/other.json"
+	run --separate-stderr "$CLI" check "$BATS_TEST_TMPDIR/other.json"
+	[ "$status" -eq 0 ]
+	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	run --separate-stderr "$CLI" check "$BATS_TEST_TMPDIR/nope.json"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"nope.json does not exist"* ]] || fail "$stderr"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$CCR_HOME/config.json does not exist"* ]] || fail "$stderr"
+	run --separate-stderr "$CLI" check a.json b.json
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$CLI" check --bogus
+	[ "$status" -eq 2 ]
+}
+
+@test "a CCR_HOME the router does not read gets a warning naming the file it reads" {
+	start_daemon
+	export CCR_HOME=$BATS_TEST_TMPDIR/elsewhere
+	mkdir -p "$CCR_HOME"
+	config "{$QUIET}"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"the router reads $HOME/.claude-code-router/config.json"*"CCR_HOME"* ]] ||
+		fail "$stderr"
+	run --separate-stderr "$CLI" check "$CCR_HOME/config.json"
+	[ -z "$stderr" ] || fail "unexpected stderr with an explicit CONFIG: $stderr"
+}
+
+@test "a config that references nothing needs no daemon and exits 0" {
+	config "{$QUIET, Providers: [{name: 'x', api_key: 'literal \$lower'}]}"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ]
+	[ "$output" = "$CCR_HOME/config.json references no \$NAME" ]
+	[ -z "$stderr" ] || fail "$stderr"
+}
+
+@test "check is in the command list and has its own usage" {
+	run "$CLI" --help
+	[[ "$output" == *"  check "* ]] || fail "$output"
+	run "$CLI" check --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: ccr-config check [CONFIG]"* ]] || fail "$output"
+}
