@@ -115,3 +115,4 @@ clean:
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
 -include mk/install.mk
+-include tests/faults/faults.mk
