@@ -51,12 +51,8 @@ raw_value() {
 	[ "$output" = 'stored MY_TOKEN (as $MY_TOKEN)' ]
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): client/cli.c cli_main resets optind = 1
-# before running a command; glibc getopt then keeps the "+" (stop at the first
-# non-option) mode of the global option parse, so in `set NAME --env VAR` and
-# `set NAME --from-env VAR` the options after NAME are not parsed and cmd_set
-# refuses them as "a key on the command line" (exit 2). Fix: optind = 0.
+# Options after NAME once went unparsed (getopt kept the global '+' mode) and were
+# refused as a key on the command line; these four tests guard against that.
 @test "set --env stores the key under the env name given" {
 	start_daemon
 	run "$CLI" set cerebras --env CEREBRAS_KEY_2 <<<"$KEY1"
@@ -66,12 +62,6 @@ raw_value() {
 	[[ "$output" == "cerebras  CEREBRAS_KEY_2  csk-…f2a9  updated "* ]]
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): client/cli.c cli_main resets optind = 1
-# before running a command; glibc getopt then keeps the "+" (stop at the first
-# non-option) mode of the global option parse, so in `set NAME --env VAR` and
-# `set NAME --from-env VAR` the options after NAME are not parsed and cmd_set
-# refuses them as "a key on the command line" (exit 2). Fix: optind = 0.
 @test "set --env with an invalid env name is a usage error that stores nothing" {
 	start_daemon
 	run --separate-stderr "$CLI" set cerebras --env lower-case <<<"$KEY1"
@@ -81,12 +71,6 @@ raw_value() {
 	[ "$status" -eq 1 ]
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): client/cli.c cli_main resets optind = 1
-# before running a command; glibc getopt then keeps the "+" (stop at the first
-# non-option) mode of the global option parse, so in `set NAME --env VAR` and
-# `set NAME --from-env VAR` the options after NAME are not parsed and cmd_set
-# refuses them as "a key on the command line" (exit 2). Fix: optind = 0.
 @test "set --from-env takes the key from the named variable" {
 	start_daemon
 	CCR_TEST_SECRET=$KEY1 run --separate-stderr "$CLI" set cerebras --from-env CCR_TEST_SECRET
@@ -95,12 +79,6 @@ raw_value() {
 	[ "$(raw_value cerebras)" = "$KEY1" ]
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): client/cli.c cli_main resets optind = 1
-# before running a command; glibc getopt then keeps the "+" (stop at the first
-# non-option) mode of the global option parse, so in `set NAME --env VAR` and
-# `set NAME --from-env VAR` the options after NAME are not parsed and cmd_set
-# refuses them as "a key on the command line" (exit 2). Fix: optind = 0.
 @test "set --from-env with an unset variable fails and stores nothing" {
 	start_daemon
 	unset CCR_TEST_UNSET

@@ -73,10 +73,6 @@ refused_start() {
 	[ "$(stat -c %U "$CCR_KEYS")" = nobody ]
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): DESIGN.md says the refusal "says what to
-# run"; common/fileio.c fileio_read only says "%s is a symlink; replace it with
-# the file itself" — no command (compare "run: chmod 600 …" for a bad mode).
 @test "a keystore that is a symlink is refused, says what to run, and is left alone" {
 	mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
 	printf '{"cerebras":"%s"}' "$KEY1" >"$BATS_TEST_TMPDIR/elsewhere/keys"
@@ -103,9 +99,6 @@ refused_start() {
 	[ "$output" = "$(printf 'keys\nkeys.lock')" ] || fail "found: $output"
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): DESIGN.md says the refusal "says what to
-# run"; daemon/main.c load_store says "fix or move it away" — no command.
 @test "a keystore that is not valid JSON is refused with a message that says what to run" {
 	write_keystore 'this is not json'
 	refused_start
