@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# The man pages: clean roff (groff -ww and man print no warning), the usual
+# sections, and nothing the programs accept left undocumented — every option
+# and command the binaries list in --help, every option the daemon parses,
+# every environment variable the C code reads, every exit code.
+
+bats_require_minimum_version 1.5.0
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+CCR_BUILD=${CCR_BUILD:-$ROOT/build}
+KEYD_8=$ROOT/docs/ccr-keyd.8
+CONFIG_1=$ROOT/docs/ccr-config.1
+
+# fail MESSAGE...: end the test with a message on the TAP stream.
+fail() {
+	printf '# %s\n' "$@" >&2
+	return 1
+}
+
+# text PAGE: the page as plain text, one paragraph a line (wide, no hyphenation).
+text() {
+	MANWIDTH=1000 man -E ascii -l "$1" 2>/dev/null | col -b
+}
+
+# section PAGE NAME: the plain text of one section (.SH NAME).
+section() {
+	text "$1" | awk -v s="$2" '/^[A-Z]/ { on = ($0 == s); next } on'
+}
+
+@test "groff -man -ww -z prints nothing for ccr-keyd.8" {
+	run groff -man -ww -z "$KEYD_8"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "$output"
+}
+
+@test "groff -man -ww -z prints nothing for ccr-config.1" {
+	run groff -man -ww -z "$CONFIG_1"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "$output"
+}
+
+@test "man -l renders both pages without a warning" {
+	local page err
+	for page in "$KEYD_8" "$CONFIG_1"; do
+		err=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+		[ -z "$err" ] || fail "$page:" "$err"
+		MANWIDTH=80 man -l "$page" 2>/dev/null | col -b | grep -q '^SYNOPSIS'
+	done
+}
+
+@test "both pages have the usual sections" {
+	local page s
+	for page in "$KEYD_8" "$CONFIG_1"; do
+		for s in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" ENVIRONMENT FILES SECURITY \
+			"SEE ALSO"; do
+			grep -qx ".SH \"\\?$s\"\\?" "$page" || fail "$(basename "$page"): no section $s"
+		done
+	done
+	grep -qx '.SH SIGNALS' "$KEYD_8"
+	grep -qx '.SH "\?SEALED KEYSTORE"\?' "$KEYD_8"
+	grep -qx '.SH COMMANDS' "$CONFIG_1"
+}
+
+@test "ccr-keyd.8 documents every option of ccr-keyd --help and of its option table" {
+	local opts o doc
+	opts=$("$CCR_BUILD/ccr-keyd" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+	opts+=$'\n'$(sed -n 's/^[[:space:]]*{"\([a-z][a-z-]*\)", *\(no\|required\)_argument.*/--\1/p' \
+		"$ROOT/daemon/main.c")
+	[ "$(printf '%s\n' "$opts" | sort -u | wc -l)" -ge 8 ] || fail "could not read the options"
+	doc=$(section "$KEYD_8" OPTIONS)
+	for o in $(printf '%s\n' "$opts" | sort -u); do
+		grep -qE -- "^ +(-[a-zA-Z], )?$o( |$)" <<<"$doc" || fail "ccr-keyd.8 lacks $o"
+	done
+}
+
+@test "ccr-config.1 documents every command and every option ccr-config --help lists" {
+	local cmds c usage o doc
+	cmds=$("$CCR_BUILD/ccr-config" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')
+	[ "$(wc -w <<<"$cmds")" -ge 7 ] || fail "could not read the commands"
+	doc=$(section "$CONFIG_1" COMMANDS)
+	for c in $cmds; do
+		grep -qE "^ {7}$c( |$)" <<<"$doc" || fail "ccr-config.1 has no entry for $c"
+		usage=$("$CCR_BUILD/ccr-config" "$c" --help | head -1)
+		for o in $(grep -oE -- '--[a-z][a-z-]+' <<<"$usage"); do
+			grep -qE "^ {7}$c .*$o" <<<"$doc" || fail "ccr-config.1: $c lacks $o"
+		done
+	done
+	doc=$(section "$CONFIG_1" OPTIONS)
+	for o in $("$CCR_BUILD/ccr-config" --help | head -1 | grep -oE -- '--[a-z][a-z-]+') --version --help; do
+		grep -qE -- "^ +(-[a-zA-Z], )?$o( |$)" <<<"$doc" || fail "ccr-config.1 lacks $o"
+	done
+}
+
+@test "ccr-config.1 covers the commands being added: check, import, migrate, passphrase, unlock, lock" {
+	local doc
+	doc=$(section "$CONFIG_1" COMMANDS)
+	grep -qE '^ {7}check \[CONFIG\]' <<<"$doc"
+	grep -qE '^ {7}import env .*--only.*--overwrite.*--dry-run' <<<"$doc"
+	grep -qE '^ {7}import file PATH .*--overwrite.*--dry-run' <<<"$doc"
+	grep -qE '^ {7}migrate \[CONFIG\] \[--dry-run\]' <<<"$doc"
+	grep -qE '^ {7}passphrase set\|change\|remove \[--stdin\]' <<<"$doc"
+	grep -qE '^ {7}unlock \[--for DURATION\]' <<<"$doc"
+	grep -qE '^ {7}lock( |$)' <<<"$doc"
+	section "$KEYD_8" OPTIONS | grep -qE '^ +--lock-after DURATION'
+}
+
+@test "every environment variable the code reads is documented where it applies" {
+	local dir var page f
+	for dir in common client daemon; do
+		for var in $(grep -rhoE '[a-z_]*env[a-z_]*\("[A-Z][A-Z0-9_]*"' "$ROOT/$dir" |
+			sed -E 's/.*\("//; s/"$//' | grep -v TEST | sort -u); do
+			case $dir in
+			common) set -- "$KEYD_8" "$CONFIG_1" ;;
+			client) set -- "$CONFIG_1" ;;
+			daemon) set -- "$KEYD_8" ;;
+			esac
+			for page; do
+				section "$page" ENVIRONMENT | grep -qE "^ {7}(.*, )?$var(,| |$)" ||
+					fail "$(basename "$page") does not document \$$var (read in $dir/)"
+			done
+		done
+	done
+	for var in CCR_HOME CCR_KEYS CCR_KEYD_SOCKET XDG_RUNTIME_DIR CCR_KEYD_NO_AUTOSTART CCR_KEYD_BIN; do
+		for f in "$KEYD_8" "$CONFIG_1"; do
+			section "$f" ENVIRONMENT | grep -qE "^ {7}(.*, )?$var(,| |$)" ||
+				fail "$(basename "$f") does not document \$$var"
+		done
+	done
+}
+
+@test "the exit codes are documented: ccr-config 0 to 5, ccr-keyd 0 to 2" {
+	local doc c
+	doc=$(section "$CONFIG_1" "EXIT STATUS")
+	for c in 0 1 2 3 4 5; do
+		grep -qE "^ {7}$c( |$)" <<<"$doc" || fail "ccr-config.1: exit $c"
+	done
+	grep -q 127 <<<"$doc"
+	doc=$(section "$KEYD_8" "EXIT STATUS")
+	for c in 0 1 2; do
+		grep -qE "^ {7}$c( |$)" <<<"$doc" || fail "ccr-keyd.8: exit $c"
+	done
+	for c in SIGTERM SIGINT SIGHUP; do
+		section "$KEYD_8" SIGNALS | grep -q "$c" || fail "ccr-keyd.8: $c"
+	done
+}
+
+@test "the files are documented: keystore, socket, log, units, LaunchAgent, completions" {
+	local doc f
+	doc=$(section "$KEYD_8" FILES)
+	for f in '~/.claude-code-router/keys' keys.lock keyd.log '$XDG_RUNTIME_DIR/ccr-keyd/sock' \
+		keyd.sock ccr-keyd.socket ccr-keyd.service io.github.ccr-keyd.plist; do
+		grep -qF -- "$f" <<<"$doc" || fail "ccr-keyd.8 FILES lacks $f"
+	done
+	doc=$(section "$CONFIG_1" FILES)
+	for f in config.json '~/.claude-code-router/keys' bash-completion/completions/ccr-config \
+		zsh/site-functions/_ccr-config fish/vendor_completions.d/ccr-config.fish; do
+		grep -qF -- "$f" <<<"$doc" || fail "ccr-config.1 FILES lacks $f"
+	done
+}
