@@ -1,0 +1,188 @@
+# bash completion for ccr-config(1): commands, options, and the key names of
+# the running ccr-keyd. Installed as share/bash-completion/completions/ccr-config;
+# works without the bash-completion package too (source it from ~/.bashrc).
+
+# _ccr_config_keys CMD [SOCKET]: the key names the daemon holds, one a line.
+# Asks `CMD --json list` without ever starting a daemon; prints nothing when
+# none answers or it is locked. Names are [A-Za-z0-9._-], so grep and sed
+# read them out of the JSON.
+_ccr_config_keys() {
+	local cmd=$1 sock=$2 json
+	json=$(CCR_KEYD_NO_AUTOSTART=1 "$cmd" ${sock:+--socket "$sock"} --json list 2>/dev/null </dev/null) ||
+		return 0
+	printf '%s\n' "$json" | grep -o '"name":"[A-Za-z0-9._-]*"' | sed 's/^"name":"//; s/"$//'
+}
+
+# _ccr_config_reply WORDS...: offer the words that start with the current one.
+_ccr_config_reply() {
+	local w
+	for w in "$@"; do
+		[[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+	done
+}
+
+# _ccr_config_files: offer file names.
+_ccr_config_files() {
+	compopt -o filenames 2>/dev/null
+	local IFS=$'\n'
+	COMPREPLY+=($(compgen -f -- "$cur"))
+}
+
+_ccr_config() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=
+	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
+	local commands="set get list delete status exec check shell-init import migrate
+		passphrase unlock lock help"
+	COMPREPLY=()
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	cmd=${cmd/#\~/$HOME}
+	command -v "$cmd" >/dev/null 2>&1 || cmd=ccr-config
+
+	# Global options come before the command; --socket takes a value.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		-s | --socket)
+			# bash splits --socket=PATH into --socket, =, PATH.
+			if [[ ${COMP_WORDS[i + 1]} == = ]]; then
+				sock=${COMP_WORDS[i + 2]}
+				((i += 2))
+			else
+				sock=${COMP_WORDS[i + 1]}
+				((i++))
+			fi
+			;;
+		-*) ;;
+		*)
+			sub=$w
+			subi=$i
+			break
+			;;
+		esac
+	done
+	sock=${sock/#\~/$HOME}
+
+	if [[ -z $sub ]]; then
+		case $prev in
+		-s | --socket)
+			_ccr_config_files
+			return 0
+			;;
+		=)
+			if [[ ${COMP_WORDS[COMP_CWORD - 2]} == --socket ]]; then
+				_ccr_config_files
+				return 0
+			fi
+			;;
+		esac
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --socket --json --version --help
+		else
+			_ccr_config_reply $commands
+		fi
+		return 0
+	fi
+
+	# Positional arguments of the command before the current word.
+	for ((i = subi + 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if ((dashdash)); then
+			((nargs++))
+			continue
+		fi
+		case $w in
+		--) dashdash=1 ;;
+		--env | --from-env | --only | --for) ((i++)) ;;
+		-*) ;;
+		*)
+			((nargs++ == 0)) && first=$w
+			;;
+		esac
+	done
+
+	case $prev in
+	--env | --for) return 0 ;;
+	--from-env)
+		COMPREPLY=($(compgen -e -- "$cur"))
+		return 0
+		;;
+	--only)
+		COMPREPLY=($(compgen -e -- "${cur##*,}" | grep '_API_KEY$' | sed "s/^/${cur%"${cur##*,}"}/"))
+		return 0
+		;;
+	esac
+
+	case $sub in
+	set)
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --env --from-env --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+		fi
+		;;
+	get | delete)
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --json --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+		fi
+		;;
+	list | status)
+		_ccr_config_reply --json --help
+		;;
+	lock)
+		_ccr_config_reply --help
+		;;
+	unlock)
+		_ccr_config_reply --for --stdin --help
+		;;
+	exec)
+		if ((dashdash)); then
+			if ((nargs == 0)); then
+				COMPREPLY=($(compgen -c -- "$cur" | sort -u))
+			else
+				_ccr_config_files
+			fi
+		else
+			_ccr_config_reply --all --fallback-env -- --help
+		fi
+		;;
+	check | migrate)
+		if [[ $cur == -* ]]; then
+			[[ $sub == migrate ]] && _ccr_config_reply --dry-run
+			_ccr_config_reply --help
+		elif ((nargs == 0)); then
+			_ccr_config_files
+		fi
+		;;
+	shell-init)
+		((nargs == 0)) && _ccr_config_reply bash zsh fish
+		;;
+	import)
+		if ((nargs == 0)); then
+			[[ $cur == -* ]] && _ccr_config_reply --help || _ccr_config_reply env file
+		elif [[ $first == env ]]; then
+			_ccr_config_reply --only --overwrite --dry-run
+		elif [[ $first == file ]]; then
+			if [[ $cur == -* ]]; then
+				_ccr_config_reply --overwrite --dry-run
+			elif ((nargs == 1)); then
+				_ccr_config_files
+			fi
+		fi
+		;;
+	passphrase)
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --stdin --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply set change remove
+		fi
+		;;
+	help)
+		((nargs == 0)) && _ccr_config_reply $commands
+		;;
+	esac
+	return 0
+}
+
+complete -F _ccr_config ccr-config
