@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# make install / make uninstall: the exact staged layout, templates filled with
+# the installed paths, a LaunchAgent plist that is well-formed and complete, a
+# per-user install without root that the user manager finds, and an uninstall
+# that leaves no file behind.
+
+bats_require_minimum_version 1.5.0
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+CCR_BUILD=${CCR_BUILD:-$ROOT/build}
+
+# The staged tree of `make install DESTDIR=… PREFIX=/usr`: mode and path of every
+# entry that is not a directory.
+EXPECTED_USR='755 usr/bin/ccr-config
+755 usr/bin/ccr-keyd
+644 usr/lib/systemd/user/ccr-keyd.service
+644 usr/lib/systemd/user/ccr-keyd.socket
+644 usr/share/bash-completion/completions/ccr-config
+644 usr/share/ccr-keyd/io.github.ccr-keyd.plist
+644 usr/share/fish/vendor_completions.d/ccr-config.fish
+644 usr/share/man/man1/ccr-config.1
+644 usr/share/man/man8/ccr-keyd.8
+644 usr/share/zsh/site-functions/_ccr-config'
+
+setup() {
+	STAGE=$BATS_TEST_TMPDIR/stage
+	USERDIR=
+	[ -x "$CCR_BUILD/ccr-keyd" ] && [ -x "$CCR_BUILD/ccr-config" ] ||
+		fail "build the binaries first: make"
+}
+
+teardown() {
+	if [ -n "$USERDIR" ]; then
+		rm -rf "$USERDIR"
+	fi
+}
+
+# fail MESSAGE...: end the test with a message on the TAP stream.
+fail() {
+	printf '# %s\n' "$@" >&2
+	return 1
+}
+
+# mk ARGS...: run make in the project as `make test` built it, without
+# rebuilding the binaries (others may be editing sources while tests run).
+mk() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -s \
+		BUILD="$CCR_BUILD" -o "$CCR_BUILD/ccr-keyd" -o "$CCR_BUILD/ccr-config" "$@"
+}
+
+# layout DIR: "MODE PATH" of every non-directory under DIR, sorted.
+layout() {
+	(cd "$1" && find . ! -type d -printf '%m %P\n' | sort -k2)
+}
+
+# plist_value KEYPATH...: the element after <key>K1</key> … <key>Kn</key>, nested
+# dicts, in the staged plist, as text (or the element name for true/false).
+plist_value() {
+	local xp='/plist/dict' k
+	for k in "$@"; do
+		xp="$xp/key[.='$k']/following-sibling::*[1]"
+	done
+	xmllint --xpath "concat(name($xp), ':', string($xp))" "$STAGE/usr/share/ccr-keyd/io.github.ccr-keyd.plist"
+}
+
+# plist_array KEY: the strings of the array after <key>KEY</key>, one a line.
+plist_array() {
+	local xp="/plist/dict/key[.='$1']/following-sibling::*[1]" n i
+	n=$(xmllint --xpath "count($xp/string)" "$STAGE/usr/share/ccr-keyd/io.github.ccr-keyd.plist")
+	for ((i = 1; i <= n; i++)); do
+		# xmllint ends each result with a newline.
+		xmllint --xpath "string($xp/string[$i])" "$STAGE/usr/share/ccr-keyd/io.github.ccr-keyd.plist"
+	done
+}
+
+@test "make install DESTDIR=… PREFIX=/usr lays out exactly the expected files" {
+	run mk install DESTDIR="$STAGE" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+	diff -u <(printf '%s\n' "$EXPECTED_USR") <(layout "$STAGE") >&2
+}
+
+@test "installed files are the sources, and templates carry the installed paths" {
+	mk install DESTDIR="$STAGE" PREFIX=/usr AGENT_HOME=/Users/alice >/dev/null
+	cmp "$CCR_BUILD/ccr-keyd" "$STAGE/usr/bin/ccr-keyd"
+	cmp "$CCR_BUILD/ccr-config" "$STAGE/usr/bin/ccr-config"
+	cmp "$ROOT/docs/ccr-keyd.8" "$STAGE/usr/share/man/man8/ccr-keyd.8"
+	cmp "$ROOT/docs/ccr-config.1" "$STAGE/usr/share/man/man1/ccr-config.1"
+	cmp "$ROOT/systemd/ccr-keyd.socket" "$STAGE/usr/lib/systemd/user/ccr-keyd.socket"
+	cmp "$ROOT/completions/ccr-config.bash" "$STAGE/usr/share/bash-completion/completions/ccr-config"
+	cmp "$ROOT/completions/_ccr-config" "$STAGE/usr/share/zsh/site-functions/_ccr-config"
+	grep -qx 'ExecStart=/usr/bin/ccr-keyd --idle-exit 600' \
+		"$STAGE/usr/lib/systemd/user/ccr-keyd.service"
+	run grep -rlE '@[A-Z_]+@' "$STAGE"
+	[ "$status" -eq 1 ] || fail "placeholders left in:" "$output"
+	run "$STAGE/usr/bin/ccr-keyd" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "ccr-keyd "* ]]
+}
+
+@test "the installed LaunchAgent plist is well-formed and says what launchd needs" {
+	mk install DESTDIR="$STAGE" PREFIX=/usr AGENT_HOME=/Users/alice >/dev/null
+	run xmllint --noout "$STAGE/usr/share/ccr-keyd/io.github.ccr-keyd.plist"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "$output"
+	[ "$(plist_value Label)" = string:io.github.ccr-keyd ]
+	[ "$(plist_array ProgramArguments)" = $'/usr/bin/ccr-keyd\n--idle-exit\n600' ] ||
+		fail "ProgramArguments:" "$(plist_array ProgramArguments)"
+	[ "$(plist_value Sockets Listeners SockPathName)" = \
+		string:/Users/alice/.claude-code-router/keyd.sock ]
+	[ "$(plist_value Sockets Listeners SockPathMode)" = integer:384 ] # 0600
+	[ "$(plist_value RunAtLoad)" = true: ]
+	[ "$(plist_value StandardErrorPath)" = string:/Users/alice/.claude-code-router/keyd.log ]
+	# The daemon asks launch_activate_socket for "Listeners" (daemon/activation.c).
+	grep -q 'launch_activate_socket("Listeners"' "$ROOT/daemon/activation.c"
+}
+
+@test "make uninstall removes every file make install put there" {
+	mk install DESTDIR="$STAGE" PREFIX=/usr >/dev/null
+	run mk uninstall DESTDIR="$STAGE" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+	run layout "$STAGE"
+	[ -z "$output" ] || fail "left behind:" "$output"
+	[ ! -e "$STAGE/usr/share/ccr-keyd" ] || fail "share/ccr-keyd/ is left"
+	# Uninstalling twice is harmless.
+	run mk uninstall DESTDIR="$STAGE" PREFIX=/usr
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "man finds the installed pages" {
+	mk install DESTDIR="$STAGE" PREFIX=/usr >/dev/null
+	run env MANPATH="$STAGE/usr/share/man" man -w ccr-keyd
+	[ "$output" = "$STAGE/usr/share/man/man8/ccr-keyd.8" ] || fail "$output"
+	run env MANPATH="$STAGE/usr/share/man" man -w 1 ccr-config
+	[ "$output" = "$STAGE/usr/share/man/man1/ccr-config.1" ] || fail "$output"
+}
+
+# as_user CMD...: run CMD as an unprivileged user (nobody) when we are root.
+as_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+@test "make install PREFIX=~/.local works without root, and the user manager finds the units" {
+	local h
+	USERDIR=$(mktemp -d "${TMPDIR:-/tmp}/ccr-install.XXXXXX")
+	h=$USERDIR/home
+	mkdir "$h"
+	[ "$(id -u)" -ne 0 ] || chown -R 65534:65534 "$USERDIR"
+	# ~ unexpanded, as zsh passes it.
+	run as_user env HOME="$h" make -C "$ROOT" --no-print-directory -s BUILD="$CCR_BUILD" \
+		-o "$CCR_BUILD/ccr-keyd" -o "$CCR_BUILD/ccr-config" install 'PREFIX=~/.local'
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -x "$h/.local/bin/ccr-keyd" ] && [ -x "$h/.local/bin/ccr-config" ]
+	grep -qx "ExecStart=$h/.local/bin/ccr-keyd --idle-exit 600" \
+		"$h/.local/share/systemd/user/ccr-keyd.service"
+	[ -f "$h/.local/share/systemd/user/ccr-keyd.socket" ]
+	[ ! -e "$h/.local/lib/systemd" ] || fail "units in ~/.local/lib, which systemd --user never reads"
+	[ -f "$h/.local/share/man/man8/ccr-keyd.8" ]
+	[ -f "$h/.local/share/bash-completion/completions/ccr-config" ]
+	grep -q "<string>$h/.claude-code-router/keyd.sock</string>" \
+		"$h/.local/share/ccr-keyd/io.github.ccr-keyd.plist"
+	# The directory is on the user manager's unit search path.
+	run env HOME="$h" XDG_RUNTIME_DIR="$USERDIR" systemd-analyze --user unit-paths
+	[[ $'\n'"$output"$'\n' == *$'\n'"$h/.local/share/systemd/user"$'\n'* ]] || fail "$output"
+	run as_user env HOME="$h" make -C "$ROOT" --no-print-directory -s BUILD="$CCR_BUILD" \
+		uninstall PREFIX="$h/.local"
+	[ "$status" -eq 0 ] || fail "$output"
+	run find "$h" -type f
+	[ -z "$output" ] || fail "left behind:" "$output"
+}
