@@ -168,8 +168,9 @@ fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		saved = errno;
 		if (dfd != -1)
 			close(dfd);
+		snprintf(err, errsize, "cannot %s %s: %s", step, path, strerror(saved));
 		errno = saved;
-		goto fail;
+		return 1;
 	}
 	close(dfd);
 	return 0;

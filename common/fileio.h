@@ -26,8 +26,11 @@ int fileio_read(const char *path, int private_only, struct buf *out, struct stat
 /*
  * Replace path with len bytes of data, durably: a new file beside it
  * (O_CREAT|O_EXCL|O_NOFOLLOW, the given mode), write, fsync, rename over path,
- * fsync the directory. On failure the old file is untouched, the temporary
- * file is removed, errno is kept, and -1 is returned with err set.
+ * fsync the directory. Returns 0. On failure before the rename the old file
+ * is untouched, the temporary file is removed, errno is kept, and -1 is
+ * returned with err set. When only the directory's fsync fails, the new file
+ * is in place (its data synced) but its name may not survive a crash: 1 is
+ * returned with err set, so that callers keep memory in step with the file.
  */
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
 			size_t errsize);

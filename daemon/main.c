@@ -72,6 +72,19 @@ parse_seconds(const char *s, const char *opt)
 	return v;
 }
 
+/* Make path absolute against the working directory (--daemon changes to /). */
+static void
+absolute(char *path, size_t size)
+{
+	char cwd[PATHS_MAX], tmp[PATHS_MAX];
+
+	if (path[0] == '/' || path[0] == '\0' || getcwd(cwd, sizeof cwd) == NULL)
+		return;
+	if (snprintf(tmp, sizeof tmp, "%s/%s", cwd, path) >= (int)sizeof tmp)
+		die("path too long");
+	snprintf(path, size, "%s", tmp);
+}
+
 /* Read the command line and the environment into k->opt. */
 static void
 parse_options(struct keyd *k, int argc, char **argv)
@@ -150,6 +163,10 @@ parse_options(struct keyd *k, int argc, char **argv)
 	    (o->keys[0] == '\0' && paths_keystore(o->keys, sizeof o->keys, err, sizeof err) == -1) ||
 	    (o->socket[0] == '\0' && paths_socket(o->socket, sizeof o->socket, err, sizeof err) == -1))
 		die(err);
+	absolute(o->home, sizeof o->home);
+	absolute(o->keys, sizeof o->keys);
+	absolute(o->socket, sizeof o->socket);
+	absolute(o->audit_log, sizeof o->audit_log);
 }
 
 /* Make the process safe to hold keys: no core dumps, no ptrace by peers, private files. */
@@ -226,10 +243,14 @@ load_store(struct keyd *k, struct store *s, struct stat *st, char *err, size_t e
 	store_init(s, k->arena);
 	memset(st, 0, sizeof *st);
 	rc = fileio_read(k->opt.keys, 1, &text, st, why, sizeof why);
-	if (rc == 1)
+	if (rc == 1) {
+		buf_free(&text);
 		return KS_FORM_EMPTY;
+	}
 	if (rc == -1) {
 		snprintf(err, errsize, "%s", why);
+		buf_free(&text);
+		store_free(s);
 		return -1;
 	}
 	form = store_load(s, text.data, text.len, why, sizeof why);

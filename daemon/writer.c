@@ -204,6 +204,7 @@ write_work(uv_work_t *req)
 	struct ks_entry *v;
 	size_t i, n = 0, cap = w->store->by_name.live + 1;
 
+	int rc;
 	const unsigned char *key = w->seal_key;
 	const struct sealed_params *params = w->seal_params;
 	struct buf sealed = {0};
@@ -260,12 +261,18 @@ write_work(uv_work_t *req)
 			 "the keystore %s was changed by another program since ccr-keyd read it; "
 			 "refusing to overwrite it (reload it with: kill -HUP %ld)",
 			 w->path, (long)getpid());
-	} else if (fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
-				       sizeof w->write_err) == -1) {
+	} else if ((rc = fileio_write_atomic(w->path, w->image.data, w->image.len, 0600,
+					     w->write_err, sizeof w->write_err)) == -1) {
 		w->write_errno = errno ? errno : EIO;
 	} else {
 		struct stat st;
 
+		/*
+		 * rc 1: the file is replaced and synced, its directory entry is not.
+		 * Memory follows the file (answering io_error for a change that is in
+		 * the file would be a lie the other way); write_done logs it.
+		 */
+		w->dir_unsynced = rc == 1;
 		disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
 	}
 	buf_clear(&w->image);
@@ -282,6 +289,11 @@ write_done(uv_work_t *req, int status)
 	w->writes++;
 	if (!ok)
 		log_warn("keystore write failed: %s", w->write_err);
+	else if (w->dir_unsynced)
+		log_warn("keystore written, but %s: the change is in place and may not survive a "
+			 "crash",
+			 w->write_err);
+	w->dir_unsynced = false;
 	for (c = w->batch; c != NULL; c = next) {
 		next = c->next;
 		if (!ok) {

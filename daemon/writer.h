@@ -72,6 +72,7 @@ struct writer {
 	uv_work_t work;
 	struct buf image; /* the document being written */
 	int write_errno;
+	bool dir_unsynced; /* the last write could not fsync the directory */
 	char write_err[512];
 	struct disk_id disk;
 	/* While the keystore is sealed: the key and header every write seals with. */
