@@ -167,7 +167,6 @@ teardown() {
 	[ ! -e "$CCR_KEYD_SOCKET" ]
 }
 
-# bats test_tags=known-bug
 # KNOWN BUG (left failing on purpose): daemon/main.c keeps --keys, --socket (and
 # CCR_HOME, CCR_KEYS, CCR_KEYD_SOCKET) as given, then daemonize() does chdir("/")
 # before the keystore and socket are opened, so relative paths resolve against

@@ -265,6 +265,7 @@ hold(const struct options *o)
 	struct pollfd *p = calloc((size_t)o->hold, sizeof *p);
 	long i, open_count = 0;
 	char in[4096], msg[64];
+	int rc = EXIT_DONE;
 
 	if (p == NULL)
 		return EXIT_USAGE;
@@ -273,16 +274,21 @@ hold(const struct options *o)
 		p[i].events = POLLIN;
 		if (p[i].fd == -1) {
 			emit(msg, (size_t)snprintf(msg, sizeof msg, "held %ld\n", i));
-			return EXIT_NOCONNECT;
+			rc = EXIT_NOCONNECT;
+			goto done;
 		}
 		open_count++;
 	}
 	emit(msg, (size_t)snprintf(msg, sizeof msg, "held %ld\n", o->hold));
 	while (open_count > 0) {
-		if (deadline > 0 && now_ms() >= deadline)
-			return EXIT_TIMEOUT;
-		if (poll(p, (nfds_t)o->hold, poll_wait(deadline, 0)) == -1 && errno != EINTR)
-			return EXIT_USAGE;
+		if (deadline > 0 && now_ms() >= deadline) {
+			rc = EXIT_TIMEOUT;
+			goto done;
+		}
+		if (poll(p, (nfds_t)o->hold, poll_wait(deadline, 0)) == -1 && errno != EINTR) {
+			rc = EXIT_USAGE;
+			goto done;
+		}
 		for (i = 0; i < o->hold; i++) {
 			ssize_t n;
 
@@ -299,7 +305,13 @@ hold(const struct options *o)
 			}
 		}
 	}
-	return EXIT_DONE;
+done:
+	for (i = 0; i < o->hold; i++) {
+		if (p[i].fd > 0)
+			close(p[i].fd);
+	}
+	free(p);
+	return rc;
 }
 
 int
