@@ -349,8 +349,11 @@ cli_unlock(struct cli *cli, double seconds, bool from_stdin)
 	proto_request_begin(&req, OP_UNLOCK);
 	proto_field_str(&req, "value", pass.data, pass.len);
 	if (seconds > 0) {
+		char num[32];
+
+		snprintf(num, sizeof num, "%.3f", seconds); /* --for 0.5s is half a second */
 		proto_field_key(&req, "for");
-		buf_addi(&req, (long long)seconds);
+		buf_adds(&req, num);
 	}
 	proto_end(&req);
 	buf_free(&pass);

@@ -381,7 +381,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		goto done;
 	}
 	if (req.op == OP_GET || req.op == OP_RESOLVE || req.op == OP_LIST || req.op == OP_SET ||
-	    req.op == OP_DELETE)
+	    req.op == OP_DELETE || req.op == OP_PASSPHRASE)
 		vault_touch(&k->vault);
 	switch (req.op) {
 	case OP_HELLO:

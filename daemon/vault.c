@@ -254,6 +254,7 @@ vault_changed(struct vault *v, struct change *c)
 	if (v->key != NULL)
 		v->params = c->params;
 	k->sealed = v->key != NULL;
+	v->last_use = uv_now(k->loop); /* sealing is a use: --lock-after counts from here */
 	k->writer.seal_key = v->key;
 	k->writer.seal_params = v->key != NULL ? &v->params : NULL;
 	log_info("passphrase %s", c->action == VAULT_SET      ? "set: the keystore is sealed"

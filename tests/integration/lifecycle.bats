@@ -167,11 +167,8 @@ teardown() {
 	[ ! -e "$CCR_KEYD_SOCKET" ]
 }
 
-# KNOWN BUG (left failing on purpose): daemon/main.c keeps --keys, --socket (and
-# CCR_HOME, CCR_KEYS, CCR_KEYD_SOCKET) as given, then daemonize() does chdir("/")
-# before the keystore and socket are opened, so relative paths resolve against
-# /: `cd /tmp/x && ccr-keyd --daemon --keys rel/keys --socket rel/sock` exits 0
-# but creates /rel/keys.lock and listens on /rel/sock. Make them absolute first.
+# daemonize() changes to /, so relative paths must be made absolute before it:
+# this once created /rel/keys.lock and listened on /rel/sock.
 @test "--daemon resolves relative --keys and --socket against the directory it started in" {
 	REL=ccr-it-rel-$(basename "$(mktemp -u)") # unique, so teardown may remove /$REL
 	cd "$BATS_TEST_TMPDIR"
