@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# The audit log (--audit-log): 0600, append-only JSON lines with time, op,
+# name, uid, pid, exe and result for every request, and never a value — not
+# in the audit log, not anywhere in the daemon's own output.
+
+load helpers
+load ../faults/lib
+
+# Values this session stores or tries to store; none may be written anywhere.
+V1=csk-test-AUDIT-first-0123456789abcdef
+V2=csk-test-AUDIT-second-fedcba9876543210
+V3=csk-test-AUDIT-third-aaaabbbbccccdddd
+V_BAD=csk-test-AUDIT-refused-1111222233334444
+
+setup() {
+	lib_setup
+	AUDIT=$BATS_TEST_TMPDIR/audit.log
+}
+
+teardown() {
+	common_teardown
+}
+
+# session: every op, through the raw protocol and through the real client.
+session() {
+	req '{"op":"hello"}' \
+		"{\"op\":\"set\",\"name\":\"cerebras\",\"value\":\"$V1\"}" \
+		"{\"op\":\"set\",\"name\":\"groq\",\"env\":\"GROQ_KEY\",\"value\":\"$V2\"}" \
+		'{"op":"get","name":"cerebras"}' \
+		'{"op":"get","name":"absent"}' \
+		'{"op":"resolve","env":"GROQ_KEY"}' \
+		'{"op":"resolve","env":["CEREBRAS_API_KEY","NOPE"]}' \
+		'{"op":"list"}' \
+		'{"op":"status"}' \
+		"{\"op\":\"set\",\"name\":\"bad name\",\"value\":\"$V_BAD\"}" \
+		"{\"op\":\"set\",\"name\":\"other\",\"env\":\"GROQ_KEY\",\"value\":\"$V_BAD\"}" \
+		"{\"op\":\"set\",\"name\":\"x\",\"value\":\"$V_BAD\",\"broken\":[}" \
+		"{\"op\":\"frobnicate\",\"value\":\"$V_BAD\"}" \
+		'{"op":"lock"}' \
+		"{\"op\":\"unlock\",\"passphrase\":\"$V_BAD\"}" \
+		'{"op":"delete","name":"groq"}' \
+		'{"op":"delete","name":"groq"}' >"$BATS_TEST_TMPDIR/replies"
+	set_key openai "$V3"
+	"$CLI" get openai >/dev/null
+	"$CLI" list >/dev/null
+	"$CLI" status >/dev/null
+	"$CLI" delete openai >/dev/null
+	kill -HUP "$KEYD_PID"
+}
+
+@test "every op is audited as a 0600 JSON line with time, op, name, uid, pid, exe and result" {
+	keyd_start --audit-log "$AUDIT" --verbose
+	session
+	keyd_stop "$KEYD_PID"
+	[ "$(stat -c '%F %a %u' "$AUDIT")" = "regular file 600 $(id -u)" ]
+	n=$(wc -l <"$AUDIT")
+	note "audit: $n lines for a session of 22 requests"
+	[ "$n" -ge 22 ]
+	# Every line is one JSON object with every field.
+	for field in time op uid pid exe result; do
+		[ "$(jget "$field" <"$AUDIT" | grep -c .)" -eq "$n" ] || fail "a line lacks $field:" "$(cat "$AUDIT")"
+	done
+	! jget time <"$AUDIT" | grep -vE '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z$'
+	[ "$(jget uid <"$AUDIT" | sort -u)" = "$(id -u)" ]
+	! jget pid <"$AUDIT" | grep -vE '^[1-9][0-9]*$'
+	# The exe is the real client binary of each request.
+	jget exe <"$AUDIT" | sort -u >"$BATS_TEST_TMPDIR/exes"
+	grep -qxF "$(readlink -f "$SOCKCAT")" "$BATS_TEST_TMPDIR/exes" || fail "no sockcat exe:" "$(cat "$BATS_TEST_TMPDIR/exes")"
+	grep -qxF "$(readlink -f "$CLI")" "$BATS_TEST_TMPDIR/exes" || fail "no ccr-config exe:" "$(cat "$BATS_TEST_TMPDIR/exes")"
+	# Each op, with its name and result.
+	ops=$(jget op <"$AUDIT" | sort -u | tr '\n' ' ')
+	for op in hello set get resolve list status delete; do
+		[[ " $ops" == *" $op "* ]] || fail "no $op in: $ops"
+	done
+	grep -q '"op":"set","name":"cerebras",.*"result":"ok"' "$AUDIT"
+	grep -q '"op":"set","name":"groq",.*"result":"ok"' "$AUDIT"
+	grep -q '"op":"get","name":"absent",.*"result":"not_found"' "$AUDIT"
+	grep -q '"op":"resolve","name":"CEREBRAS_API_KEY,NOPE"' "$AUDIT"
+	grep -q '"op":"set","name":"other",.*"result":"conflict"' "$AUDIT"
+	grep -q '"op":"delete","name":"groq",.*"result":"ok"' "$AUDIT"
+	grep -q '"op":"delete","name":"groq",.*"result":"not_found"' "$AUDIT"
+	grep -q '"result":"bad_request"' "$AUDIT"
+	grep -q '"result":"invalid_name"' "$AUDIT"
+	grep -q '"op":"set","name":"openai",.*"result":"ok"' "$AUDIT"
+	grep -q '"op":"delete","name":"openai",.*"result":"ok"' "$AUDIT"
+}
+
+@test "no stored or refused value appears in the audit log or in anything the daemon printed" {
+	keyd_start --audit-log "$AUDIT" --verbose
+	session
+	# The values really went through: the replies carry them.
+	grep -q "$V1" "$BATS_TEST_TMPDIR/replies"
+	keyd_stop "$KEYD_PID"
+	[ -s "$KEYD_LOG" ]
+	note "audit: $(wc -l <"$AUDIT") audit lines and $(wc -l <"$KEYD_LOG") daemon log lines searched"
+	for f in "$AUDIT" "$KEYD_LOG"; do
+		for v in "$V1" "$V2" "$V3" "$V_BAD"; do
+			! grep -qF -- "$v" "$f" || fail "$v is in $f"
+			! grep -qF -- "${v:14:16}" "$f" || fail "part of $v is in $f"
+		done
+		! grep -q 'csk-test' "$f" || fail "a value prefix is in $f:" "$(grep csk-test "$f")"
+	done
+}
+
+@test "the audit log is appended to across restarts, never truncated" {
+	keyd_start --audit-log "$AUDIT"
+	req '{"op":"hello"}' >/dev/null
+	keyd_stop "$KEYD_PID"
+	first=$(cat "$AUDIT")
+	[ -n "$first" ]
+	keyd_start --audit-log "$AUDIT"
+	req '{"op":"status"}' >/dev/null
+	keyd_stop "$KEYD_PID"
+	[ "$(head -n "$(printf '%s\n' "$first" | wc -l)" "$AUDIT")" = "$first" ]
+	tail -n 1 "$AUDIT" | grep -q '"op":"status"'
+}
+
+@test "an audit log open to others, or a symlink, is refused at start-up" {
+	: >"$AUDIT"
+	chmod 644 "$AUDIT"
+	keyd_spawn --audit-log "$AUDIT"
+	wait_gone "$KEYD_PID" "$KEYD_WAIT_MS"
+	run -1 wait "$KEYD_PID"
+	grep -q "audit log $AUDIT must be a regular file of yours with mode 0600" "$KEYD_LOG"
+	rm "$AUDIT"
+	touch "$BATS_TEST_TMPDIR/target"
+	chmod 600 "$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$AUDIT"
+	keyd_spawn --audit-log "$AUDIT"
+	wait_gone "$KEYD_PID" "$KEYD_WAIT_MS"
+	run -1 wait "$KEYD_PID"
+	grep -q "cannot open audit log $AUDIT" "$KEYD_LOG"
+	[ ! -s "$BATS_TEST_TMPDIR/target" ]
+}

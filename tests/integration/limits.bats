@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# Limits under load: connections, idle and slow peers, peers that never read,
+# half-closes, huge lines, invalid UTF-8, deep nesting, 100,000 keys. The
+# daemon's RSS before and after each case is printed as "# rss ..." lines.
+
+load helpers
+load ../faults/lib
+
+setup() {
+	lib_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+# rss_note CASE BEFORE AFTER [MORE]: print the RSS figures of one case.
+rss_note() {
+	note "rss $1: before $2 kB, after $3 kB${4:+, $4}"
+}
+
+# assert_grew_less RSS_BEFORE RSS_AFTER KB: RSS grew by less than KB (not checked under valgrind).
+assert_grew_less() {
+	under_memcheck && return 0
+	[ $(($2 - $1)) -lt "$3" ] || fail "RSS grew from $1 kB to $2 kB (limit +$3 kB)"
+}
+
+# Generate a version-1 keystore of N keys named k000000.. straight into $CCR_KEYS.
+generate_keystore() {
+	mkdir -p "$CCR_HOME"
+	chmod 700 "$CCR_HOME"
+	awk -v n="$1" 'BEGIN {
+		printf "{\"version\":1,\"keys\":{"
+		for (i = 0; i < n; i++)
+			printf "%s\n\"k%06d\":{\"value\":\"csk-test-generated-%06d-abcdefgh\",\"env\":\"K%06d_API_KEY\",\"created\":\"2026-01-02T03:04:05Z\",\"updated\":\"2026-01-02T03:04:05Z\"}", (i ? "," : ""), i, i, i
+		printf "\n}}\n"
+	}' >"$CCR_KEYS"
+	chmod 600 "$CCR_KEYS"
+}
+
+@test "256 connections are held and served; one more gets busy and is closed" {
+	keyd_start
+	before=$(rss "$KEYD_PID")
+	coproc HOLD { "$TPEER" hold "$CCR_KEYD_SOCKET" 256 3>&-; }
+	read -r -t 60 held <&"${HOLD[0]}"
+	[ "$held" = "hold: open 256 served 256" ] || fail "got: $held"
+	during=$(rss "$KEYD_PID")
+	run "$SOCKCAT" --timeout 5000 "$CCR_KEYD_SOCKET" </dev/null
+	[ "$status" -eq 0 ] || fail "the 257th connection was not closed (sockcat status $status)"
+	assert_error "$output" busy
+	exec {HOLD[1]}>&-
+	read -r -t 10 released <&"${HOLD[0]}"
+	[ "$released" = released ]
+	wait "$HOLD_PID"
+	for _ in $(seq 1 250); do
+		run req '{"op":"hello"}'
+		[[ "$output" == *'"ok":true'* ]] && break
+		sleep 0.02
+	done
+	assert_ok "$output"
+	rss_note "256 connections" "$before" "$(rss "$KEYD_PID")" "with 256 open $during kB"
+	assert_grew_less "$before" "$during" 8192
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a peer sending one byte a second is closed at the idle limit" {
+	keyd_start --connection-idle 2
+	before=$(rss "$KEYD_PID")
+	start=$(date +%s%N)
+	run bash -c "printf '%s\n' '{\"op\":\"hello\",\"id\":\"slowloris-slowloris-slowloris\"}' |
+		'$SOCKCAT' --slow 1000 --timeout 20000 '$CCR_KEYD_SOCKET'"
+	elapsed=$((($(date +%s%N) - start) / 1000000))
+	note "slow peer (1 byte/s) closed after $elapsed ms with --connection-idle 2"
+	[ "$status" -eq 0 ] || fail "not closed within 20 s (sockcat status $status)"
+	[ -z "$output" ] || fail "a reply came: $output"
+	[ "$elapsed" -ge 1900 ] || fail "closed after $elapsed ms, before the idle limit"
+	[ "$elapsed" -lt 6000 ] || fail "closed after $elapsed ms, long after the 2 s idle limit"
+	run req '{"op":"hello"}'
+	assert_ok "$output"
+	rss_note "slow peer" "$before" "$(rss "$KEYD_PID")"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a peer pipelining 10,000 requests and never reading keeps RSS bounded; others are served" {
+	keyd_start
+	big=$(head -c 8192 /dev/zero | tr '\0' v)
+	req "{\"op\":\"set\",\"name\":\"big\",\"value\":\"csk-test-$big\"}" >/dev/null
+	before=$(rss "$KEYD_PID")
+	# 10,000 replies of 8 KiB would be 80 MB if the daemon queued them all.
+	coproc FLOOD { "$TPEER" flood "$CCR_KEYD_SOCKET" 10000 '{"op":"get","name":"big"}' 3>&-; }
+	read -r -t 60 sent <&"${FLOOD[0]}"
+	during=$(rss "$KEYD_PID")
+	note "$sent requests were taken before the daemon stopped reading"
+	# Everyone else is still served, at once.
+	run req '{"op":"hello","id":1}' '{"op":"get","name":"big","id":2}' '{"op":"set","name":"other","value":"csk-test-other"}'
+	assert_ok "${lines[0]}"
+	[ "$(jget value "${lines[1]}")" = "csk-test-$big" ]
+	assert_ok "${lines[2]}"
+	exec {FLOOD[1]}>&-
+	wait "$FLOOD_PID"
+	sleep 0.2
+	after=$(rss "$KEYD_PID")
+	rss_note "10,000 pipelined unread gets of 8 KiB" "$before" "$after" "while flooding $during kB"
+	assert_grew_less "$before" "$during" 8192
+	run req '{"op":"status"}'
+	assert_json "$output" connections 1
+	keyd_stop "$KEYD_PID"
+}
+
+@test "half-closed sockets get every reply, also past the output limit" {
+	keyd_start
+	big=$(head -c 8192 /dev/zero | tr '\0' h)
+	req "{\"op\":\"set\",\"name\":\"big\",\"value\":\"csk-test-$big\"}" >/dev/null
+	before=$(rss "$KEYD_PID")
+	run "$TPEER" halfclose "$CCR_KEYD_SOCKET" 50 100
+	[ "$output" = "halfclose: 50 complete 50 replies 5000" ] || fail "got: $output"
+	# 200 replies of 8 KiB (1.6 MB) pass the 1 MiB output limit after the peer's EOF.
+	for i in $(seq 1 200); do
+		echo "{\"op\":\"get\",\"name\":\"big\",\"id\":$i}"
+	done >"$BATS_TEST_TMPDIR/gets"
+	st=0
+	"$SOCKCAT" --half-close --timeout 5000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/gets" \
+		>"$BATS_TEST_TMPDIR/replies" || st=$?
+	got=$(wc -l <"$BATS_TEST_TMPDIR/replies")
+	[ "$got" -eq 200 ] || fail "$got of 200 replies came"
+	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/replies" | jget id)" = 200 ]
+	# Every reply is out and the peer has closed its side: the daemon must close too.
+	[ "$st" -eq 0 ] || fail "all 200 replies came but the daemon did not close the half-closed" \
+		"connection within 5 s (sockcat status $st)"
+	rss_note "half-closed sockets" "$before" "$(rss "$KEYD_PID")"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a 10 MB line is too_large and the connection is closed" {
+	keyd_start
+	before=$(rss "$KEYD_PID")
+	{
+		printf '{"op":"set","name":"huge","value":"'
+		head -c 10000000 /dev/zero | tr '\0' x
+		printf '"}\n{"op":"hello"}\n'
+	} >"$BATS_TEST_TMPDIR/huge"
+	run "$SOCKCAT" --timeout 20000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/huge"
+	[ "$status" -eq 0 ] || fail "the connection was not closed (sockcat status $status)"
+	[ "${#lines[@]}" -eq 1 ]
+	assert_error "${lines[0]}" too_large
+	after=$(rss "$KEYD_PID")
+	run req '{"op":"get","name":"huge"}'
+	assert_error "$output" not_found
+	rss_note "10 MB line" "$before" "$after"
+	assert_grew_less "$before" "$after" 4096
+	keyd_stop "$KEYD_PID"
+}
+
+@test "invalid UTF-8 anywhere in a request is bad_request and the connection goes on" {
+	keyd_start
+	before=$(rss "$KEYD_PID")
+	# lone continuation, overlong '/', UTF-16 surrogate, truncated sequence, 0xFF, past U+10FFFF
+	printf '%s\n' \
+		'{"op":"get","name":"\x80abc"}' \
+		'{"op":"set","name":"u","value":"csk-test-\xc0\xaf"}' \
+		'{"op":"set","name":"u","value":"csk-test-\xed\xa0\x80"}' \
+		'{"op":"set","name":"u","value":"csk-test-\xe2\x82"}' \
+		'{"op":"hello","id":"\xff"}' \
+		'{"op":"set","name":"u","value":"csk-test-\xf4\x90\x80\x80"}' \
+		'{"op":"hello","id":"end"}' >"$BATS_TEST_TMPDIR/raw"
+	# printf '%s' leaves the escapes as text: turn them into bytes.
+	printf "$(cat "$BATS_TEST_TMPDIR/raw")" >"$BATS_TEST_TMPDIR/bad"
+	run "$SOCKCAT" --half-close --lines 7 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/bad"
+	[ "${#lines[@]}" -eq 7 ]
+	for i in 0 1 2 3 4 5; do
+		assert_error "${lines[$i]}" bad_request
+	done
+	assert_json "${lines[6]}" id end
+	[ "$(raw_get u)" = "<absent>" ]
+	rss_note "invalid UTF-8" "$before" "$(rss "$KEYD_PID")"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "deeply nested JSON is refused without a crash: 100,000 [ (too_large), 65,000 [ and { (bad_request)" {
+	keyd_start
+	before=$(rss "$KEYD_PID")
+	{
+		head -c 100000 /dev/zero | tr '\0' '['
+		echo
+	} >"$BATS_TEST_TMPDIR/deep100k"
+	run "$SOCKCAT" --timeout 10000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/deep100k"
+	# Longer than the 64 KiB line limit: refused before any parsing.
+	assert_error "${lines[0]}" too_large
+	{
+		printf '{"op":"hello","x":'
+		head -c 65000 /dev/zero | tr '\0' '['
+		printf '\n{"op":"hello","x":'
+		for _ in $(seq 1 2600); do printf '{"a":{"a":{"a":{"a":{"a":'; done
+		printf '\n{"op":"hello","id":"alive"}\n'
+	} >"$BATS_TEST_TMPDIR/deep"
+	run "$SOCKCAT" --half-close --lines 3 --timeout 10000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/deep"
+	[ "${#lines[@]}" -eq 3 ] || fail "got ${#lines[@]} replies: $output"
+	assert_error "${lines[0]}" bad_request
+	assert_error "${lines[1]}" bad_request
+	assert_json "${lines[2]}" id alive
+	alive "$KEYD_PID"
+	rss_note "deep nesting" "$before" "$(rss "$KEYD_PID")"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "100,000 keys in the keystore load; list, get, resolve and set work" {
+	keyd_start
+	empty=$(rss "$KEYD_PID")
+	keyd_stop "$KEYD_PID"
+	generate_keystore 100000
+	size=$(stat -c %s "$CCR_KEYS")
+	start=$(date +%s%N)
+	keyd_start
+	loaded_ms=$((($(date +%s%N) - start) / 1000000))
+	loaded=$(rss "$KEYD_PID")
+	run req '{"op":"status"}'
+	assert_json "$output" keys 100000
+	"$SOCKCAT" --half-close --lines 1 --timeout 30000 "$CCR_KEYD_SOCKET" <<<'{"op":"list"}' \
+		>"$BATS_TEST_TMPDIR/list"
+	[ "$(jget keys.99999.name <"$BATS_TEST_TMPDIR/list")" = k099999 ]
+	[ "$(jget keys.0.masked <"$BATS_TEST_TMPDIR/list")" = 'csk-…efgh' ]
+	! grep -q generated "$BATS_TEST_TMPDIR/list"
+	[ "$(raw_get k054321)" = csk-test-generated-054321-abcdefgh ]
+	run req '{"op":"resolve","env":["K000007_API_KEY","K099998_API_KEY"]}'
+	assert_json "$output" values.K099998_API_KEY csk-test-generated-099998-abcdefgh
+	set_key k100000 csk-test-the-next-one
+	run req '{"op":"status"}'
+	assert_json "$output" keys 100001
+	grep -q csk-test-the-next-one "$CCR_KEYS"
+	grep -q csk-test-generated-099999-abcdefgh "$CCR_KEYS"
+	after=$(rss "$KEYD_PID")
+	note "100,000 keys: a $((size / 1024)) KiB file, started and answering in $loaded_ms ms"
+	rss_note "100,000 keys" "$empty" "$after" "with no key $empty kB, loaded $loaded kB, after list/get/set $after kB"
+	keyd_stop "$KEYD_PID"
+}
