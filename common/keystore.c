@@ -13,49 +13,105 @@
 #include "names.h"
 #include "proto.h"
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* The date of a day count since 1970-01-01. */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Write v as exactly n decimal digits. */
+static void
+put_digits(char *out, int64_t v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void
 ks_time_format(int64_t t, char out[KS_TIME_MAX])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400, y;
+	int m, d;
 
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, KS_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, KS_TIME_MAX, "1970-01-01T00:00:00Z");
+	/* By hand: gmtime_r + strftime cost more than the rest of loading a key. */
+	civil_from_days(days, &y, &m, &d);
+	if (y < 0 || y > 9999) {
+		memcpy(out, "1970-01-01T00:00:00Z", 21);
+		return;
+	}
+	memcpy(out, "0000-00-00T00:00:00Z", 21);
+	put_digits(out, y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, secs / 3600, 2);
+	put_digits(out + 14, secs / 60 % 60, 2);
+	put_digits(out + 17, secs % 60, 2);
+}
+
+/* The n-digit decimal number at s. */
+static int
+get_digits(const char *s, int n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
 }
 
 int64_t
 ks_time_parse(const char *s)
 {
 	static const char layout[] = "dddd-dd-ddTdd:dd:ddZ";
-	struct tm tm, want;
-	time_t t;
-	char tail;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, se, last;
 	size_t i;
 
-	/* sscanf alone would take signs and spaces ("2026-+1-28…"): check the layout first. */
+	/* Digit by digit: no signs, no spaces, nothing else ("2026-+1-28…" is refused). */
 	if (s == NULL || strlen(s) != sizeof layout - 1)
 		return -1;
 	for (i = 0; i < sizeof layout - 1; i++) {
 		if (layout[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != layout[i])
 			return -1;
 	}
-	memset(&tm, 0, sizeof tm);
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 7 ||
-	    tail != 'Z')
+	y = get_digits(s, 4);
+	mo = get_digits(s + 5, 2);
+	d = get_digits(s + 8, 2);
+	h = get_digits(s + 11, 2);
+	mi = get_digits(s + 14, 2);
+	se = get_digits(s + 17, 2);
+	if (mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59)
 		return -1;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	want = tm;
-	t = timegm(&tm);
-	/* timegm moves a day that does not exist (Feb 30) into the next month: refuse it. */
-	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
-	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
-		return -1;
-	return (int64_t)t;
+	last = mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+	if (d < 1 || d > last)
+		return -1; /* a day that does not exist (Feb 30) */
+	return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 }
 
 /* Check a stored value with the rules a set request obeys. */
@@ -160,36 +216,6 @@ parse_flat(const cJSON *doc, ks_entry_fn fn, void *arg, char *err, size_t errsiz
 	return 0;
 }
 
-/*
- * True when the document holds a \u0000 escape: cJSON would cut the name or
- * value short at it, so the file would not mean what it says.
- */
-static bool
-has_nul_escape(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u' && i + 6 <= len && memcmp(s + i + 2, "0000", 4) == 0)
-			return true;
-		i++; /* skip the escaped character */
-	}
-	return false;
-}
-
-/* True when nothing but JSON whitespace lies between p and end. */
-static bool
-only_space(const char *p, const char *end)
-{
-	for (; p < end; p++) {
-		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-			return false;
-	}
-	return true;
-}
-
 /* Wipe every string in a parsed document before it is freed. */
 static void
 wipe_tree(cJSON *item)
@@ -213,12 +239,12 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 		snprintf(err, errsize, "not a UTF-8 JSON document");
 		return -1;
 	}
-	if (has_nul_escape(text, len)) {
+	if (proto_has_nul_escape(text, len)) {
 		snprintf(err, errsize, "a name or value holds \\u0000");
 		return -1;
 	}
 	doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (doc == NULL || !cJSON_IsObject(doc) || !only_space(end, text + len)) {
+	if (doc == NULL || !cJSON_IsObject(doc) || !proto_space_only(end, text + len)) {
 		snprintf(err, errsize, "not valid JSON (or not an object)");
 		goto done;
 	}

@@ -109,8 +109,8 @@ proto_utf8_valid(const char *str, size_t len)
 }
 
 /* True when the line holds a \u0000 escape, which would cut a C string short. */
-static bool
-has_nul_escape(const char *s, size_t len)
+bool
+proto_has_nul_escape(const char *s, size_t len)
 {
 	const char *p = s, *end = s + len, *bs;
 
@@ -317,8 +317,8 @@ decode_members(struct proto_request *req, const char **msg)
 }
 
 /* True when nothing but JSON whitespace lies between p and end. */
-static bool
-only_space(const char *p, const char *end)
+bool
+proto_space_only(const char *p, const char *end)
 {
 	for (; p < end; p++) {
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
@@ -363,11 +363,11 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 		*msg = "\"id\" must be a number or a string of at most 72 bytes";
 		return PE_BAD_REQUEST;
 	}
-	if (!only_space(end, line + len)) {
+	if (!proto_space_only(end, line + len)) {
 		*msg = "a request is one JSON object on one line";
 		return PE_BAD_REQUEST;
 	}
-	if (has_nul_escape(line, len)) {
+	if (proto_has_nul_escape(line, len)) {
 		*msg = "strings may not contain NUL";
 		return PE_INVALID_VALUE;
 	}

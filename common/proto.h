@@ -76,6 +76,12 @@ enum proto_err proto_err_from_name(const char *name);
 /* True when the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
 bool proto_utf8_valid(const char *s, size_t len);
 
+/* True when the len bytes at s hold a \u0000 escape, which would cut a C string short. */
+bool proto_has_nul_escape(const char *s, size_t len);
+
+/* True when nothing but JSON whitespace (space, tab, CR, LF) lies between p and end. */
+bool proto_space_only(const char *p, const char *end);
+
 /*
  * Decode one request line (without its newline). On success returns PE_OK and
  * fills req, which the caller releases with proto_request_free. On failure

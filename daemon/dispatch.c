@@ -102,7 +102,7 @@ op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 {
 	size_t i, n;
 	const struct entry **v = store_sorted(&k->store, &n);
-	char masked[MASK_MAX];
+	char masked[MASK_MAX], created[KS_TIME_MAX];
 
 	proto_reply_begin(out, req->id);
 	proto_field_key(out, "keys");
@@ -115,7 +115,9 @@ op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 		proto_field_str(out, "env", e->env, strlen(e->env));
 		mask_value(e->value, e->value_len, masked);
 		proto_field_str(out, "masked", masked, strlen(masked));
-		field_time(out, "created", e->created_iso);
+		if (e->created > 0)
+			ks_time_format(e->created, created);
+		field_time(out, "created", e->created > 0 ? created : "");
 		field_time(out, "updated", e->updated_iso);
 		buf_addc(out, '}');
 	}

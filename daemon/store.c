@@ -4,6 +4,8 @@
  */
 #include "store.h"
 
+#include "scratch.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,6 @@ entry_free(struct store *s, struct entry *e)
 	if (table_get(&s->by_env, e->env) == e)
 		table_del(&s->by_env, e->env);
 	arena_free(s->arena, e->value, e->value_len + 1);
-	free(e->name);
 	free(e);
 }
 
@@ -46,9 +47,9 @@ store_put(struct store *s, const char *name, const char *env, char *value, size_
 {
 	struct entry *old = table_get(&s->by_name, name);
 	size_t nlen = strlen(name), elen = strlen(env);
-	struct entry *e = calloc(1, sizeof *e);
+	struct entry *e = malloc(sizeof *e + nlen + elen + 2);
 
-	if (e == NULL || (e->name = malloc(nlen + elen + 2)) == NULL)
+	if (e == NULL)
 		abort();
 	memcpy(e->name, name, nlen + 1);
 	e->env = e->name + nlen + 1;
@@ -57,8 +58,7 @@ store_put(struct store *s, const char *name, const char *env, char *value, size_
 	e->value_len = value_len;
 	e->created = created;
 	e->updated = updated;
-	if (created > 0)
-		ks_time_format(created, e->created_iso);
+	e->updated_iso[0] = '\0';
 	if (updated > 0)
 		ks_time_format(updated, e->updated_iso);
 	if (old != NULL)
@@ -140,7 +140,13 @@ load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
 int
 store_load(struct store *s, const char *text, size_t len, char *err, size_t errsize)
 {
-	return ks_parse(text, len, load_entry, s, err, errsize);
+	int form;
+
+	/* The parse tree lives in a mapping of its own, returned whole afterwards. */
+	scratch_begin_large(len);
+	form = ks_parse(text, len, load_entry, s, err, errsize);
+	scratch_end();
+	return form;
 }
 
 void
@@ -154,7 +160,6 @@ store_free(struct store *s)
 		if (e == NULL)
 			continue;
 		arena_free(s->arena, e->value, e->value_len + 1);
-		free(e->name);
 		free(e);
 	}
 	table_free(&s->by_name);

@@ -15,15 +15,15 @@
 #include "keystore.h"
 #include "table.h"
 
+/* One key: a single allocation holding the entry, its name and its env name. */
 struct entry {
-	char *name; /* heap: name and env share one allocation */
-	char *env;
 	char *value; /* arena */
 	size_t value_len;
 	int64_t created;
 	int64_t updated;
-	char created_iso[KS_TIME_MAX]; /* "" when unknown: formatted once, not per request */
-	char updated_iso[KS_TIME_MAX];
+	char updated_iso[KS_TIME_MAX]; /* "" when unknown: formatted once, not per get */
+	char *env;                     /* points into name[] */
+	char name[];
 };
 
 struct store {
