@@ -119,6 +119,11 @@ unlock_done(uv_work_t *req, int status)
 		deny_later(v, c);
 		return;
 	}
+	if (c->result == PE_OK && v->cancel_unlock) {
+		c->result = PE_LOCKED;
+		snprintf(c->message, sizeof c->message, "locked while the unlock was under way");
+	}
+	v->cancel_unlock = false;
 	if (c->result == PE_OK && store_load(&k->store, v->plain.data, v->plain.len, err,
 					     sizeof err) != KS_FORM_V1) {
 		store_free(&k->store);
@@ -310,8 +315,12 @@ vault_lock(struct vault *v)
 {
 	struct keyd *k = v->k;
 
-	if (k->locked)
+	if (k->locked) {
+		/* A lock wins over an unlock still deriving its key. */
+		if (v->busy && v->job != NULL && v->job->kind == CHANGE_UNLOCK)
+			v->cancel_unlock = true;
 		return;
+	}
 	k->locked = true;
 	v->deadline = 0;
 	if (!writer_pending(&k->writer) && !v->busy)

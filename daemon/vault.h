@@ -39,6 +39,7 @@ struct vault {
 	struct buf plain; /* the opened document, between thread and loop */
 	struct stat file_st;
 	bool wipe_pending; /* lock asked while a job ran */
+	bool cancel_unlock; /* lock asked while an unlock derived its key */
 };
 
 /* Set up the vault: its timers, the limits for new passphrases, --lock-after. */
