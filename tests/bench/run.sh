@@ -201,7 +201,8 @@ SHOWN_KEYD=$KEYD SHOWN_CONFIG=$CONFIG
 KEYD=$WORK/bin/ccr-keyd CONFIG=$WORK/bin/ccr-config
 PIN_CMD="taskset -c 0"
 HAVE_TASKSET=1
-command -v taskset >/dev/null 2>&1 || { HAVE_TASKSET=0; PIN_CMD=""; }
+# Pinning needs taskset and CPU 0 in our allowed set (a cgroup cpuset may exclude it).
+taskset -c 0 true >/dev/null 2>&1 || { HAVE_TASKSET=0; PIN_CMD=""; }
 
 write_main_keystore "$WORK/ks/keys" with20
 write_main_keystore "$WORK/ks1/keys" one
@@ -227,7 +228,7 @@ else
 	echo "# bench: full run: ${SECS} s per case, median of $REPS runs; whole-process medians of $PROC_RUNS"
 fi
 [ "$HAVE_KEYD" = 1 ] || echo "# bench: $KEYD_WHY: its rows are reported as not available"
-[ "$HAVE_TASKSET" = 1 ] || echo "# bench: taskset not found: the pinned cases run unpinned"
+[ "$HAVE_TASKSET" = 1 ] || echo "# bench: cannot pin to CPU 0 (taskset -c 0 true failed): the pinned cases run unpinned"
 if awk -v l="$LOAD_START" 'BEGIN{exit !(l + 0 > 0.5)}'; then
 	echo "# bench: warning: load average $LOAD_START before the run: other work is running, the figures will be noisy"
 fi
