@@ -290,6 +290,8 @@ trace_workload() {
 	"$CLI" --socket "$sock" list >/dev/null
 	pid=$(field "$("$CLI" --socket "$sock" --json status)" pid)
 	[ -n "$pid" ] || fail "no pid in status"
+	# Stopping strace would leave its tracee running: teardown stops both.
+	PIDS+=("$pid")
 	kill -HUP "$pid"
 	sleep 0.2
 	"$CLI" --socket "$sock" delete cerebras >/dev/null
