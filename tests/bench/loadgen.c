@@ -463,5 +463,13 @@ main(int argc, char **argv)
 	       opt_clients, opt_depth, window_s, total, (double)total / window_s,
 	       quantile_us(all, nall, 0.50), quantile_us(all, nall, 0.99),
 	       quantile_us(all, nall, 0.999), nall ? all[nall - 1] / 1000.0 : 0.0);
+	for (i = 0; i < opt_clients; i++) {
+		free(clients[i].sent_at);
+		free(clients[i].lat_ns);
+		free(clients[i].out);
+	}
+	free(clients);
+	free(all);
+	pthread_barrier_destroy(&ready);
 	return 0;
 }

@@ -263,6 +263,9 @@ main(int argc, char **argv)
 		    "cmd=%d runs=%ld median_us=%.1f min_us=%.1f rss_kib=%llu rss_anon_kib=%llu\n",
 		    c + 1, runs, times[c][runs / 2] / 1000.0, times[c][0] / 1000.0,
 		    (unsigned long long)rss[c][runs / 2], (unsigned long long)anon[c][runs / 2]);
+		free(times[c]);
+		free(rss[c]);
+		free(anon[c]);
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	return 0;
