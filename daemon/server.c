@@ -412,7 +412,11 @@ server_listen(struct keyd *k, char *err, size_t errsize)
 	rc = uv_pipe_bind(&srv->listener, srv->path);
 	umask(old);
 	if (rc == 0) {
-		srv->own_socket = true;
+		struct stat st;
+
+		srv->own_socket = lstat(srv->path, &st) == 0;
+		srv->sock_dev = srv->own_socket ? st.st_dev : 0;
+		srv->sock_ino = srv->own_socket ? st.st_ino : 0;
 		rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
 	}
 	if (rc != 0) {
@@ -450,11 +454,15 @@ server_adopt(struct keyd *k, int fd, char *err, size_t errsize)
 void
 server_stop(struct server *srv)
 {
+	struct stat st;
+
 	if (!srv->listening)
 		return;
 	srv->listening = false;
 	uv_close((uv_handle_t *)&srv->listener, NULL);
-	if (srv->own_socket && unlink(srv->path) == -1 && errno != ENOENT)
+	/* Remove the socket only if it is still the one we bound, not a successor's. */
+	if (srv->own_socket && lstat(srv->path, &st) == 0 && st.st_dev == srv->sock_dev &&
+	    st.st_ino == srv->sock_ino && unlink(srv->path) == -1 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", srv->path, strerror(errno));
 	uv_timer_stop(&srv->sweep);
 	uv_close((uv_handle_t *)&srv->sweep, NULL);

@@ -44,6 +44,8 @@ struct server {
 	uv_pipe_t listener;
 	bool listening;
 	bool own_socket; /* we bound it, so we remove it */
+	dev_t sock_dev;  /* what we bound, so that we never remove a successor's socket */
+	ino_t sock_ino;
 	char path[1024];
 	struct session *sessions;
 	unsigned nsessions;

@@ -368,6 +368,14 @@ vault_init(struct vault *v, struct keyd *k, double lock_after_s)
 		v->delay_scale = 1.0;
 	v->limits = fast != NULL && strcmp(fast, "1") == 0 ? SEALED_LIMITS_MIN
 							   : SEALED_LIMITS_MODERATE;
+	/* Test settings: loud, so that a stray one in a real environment is seen. */
+	if (v->limits == SEALED_LIMITS_MIN)
+		log_warn("CCR_KEYD_TEST_FAST_KDF=1 (tests only): new passphrases get Argon2id's "
+			 "minimum limits; unset it");
+	if (scale != NULL && v->delay_scale < 1.0)
+		log_warn("CCR_KEYD_TEST_DELAY_SCALE=%s (tests only): wrong passphrases are answered "
+			 "sooner; unset it",
+			 scale);
 	uv_timer_init(k->loop, &v->delay);
 	v->delay.data = v;
 	uv_timer_init(k->loop, &v->autolock);
