@@ -151,8 +151,9 @@ unlock_done(uv_work_t *req, int status)
 	finish(v, c);
 }
 
-void
-vault_unlock(struct vault *v, struct change *c)
+/* Run a key-derivation job for c on a work thread; the vault is busy until it finishes. */
+static void
+start_job(struct vault *v, struct change *c, uv_work_cb work, uv_after_work_cb done)
 {
 	v->busy = true;
 	v->job = c;
@@ -160,11 +161,17 @@ vault_unlock(struct vault *v, struct change *c)
 	if (c->key == NULL)
 		abort();
 	v->work.data = v;
-	if (uv_queue_work(v->k->loop, &v->work, unlock_work, unlock_done) != 0) {
+	if (uv_queue_work(v->k->loop, &v->work, work, done) != 0) {
 		c->result = PE_IO_ERROR;
-		snprintf(c->message, sizeof c->message, "cannot start the unlock thread");
+		snprintf(c->message, sizeof c->message, "cannot start a key derivation thread");
 		finish(v, c);
 	}
+}
+
+void
+vault_unlock(struct vault *v, struct change *c)
+{
+	start_job(v, c, unlock_work, unlock_done);
 }
 
 /* Thread: check the old passphrase and derive the new key, as the action needs. */
@@ -232,17 +239,7 @@ rekey_done(uv_work_t *req, int status)
 void
 vault_passphrase(struct vault *v, struct change *c)
 {
-	v->busy = true;
-	v->job = c;
-	c->key = sodium_malloc(SEALED_KEY_BYTES);
-	if (c->key == NULL)
-		abort();
-	v->work.data = v;
-	if (uv_queue_work(v->k->loop, &v->work, rekey_work, rekey_done) != 0) {
-		c->result = PE_IO_ERROR;
-		snprintf(c->message, sizeof c->message, "cannot start the key derivation thread");
-		finish(v, c);
-	}
+	start_job(v, c, rekey_work, rekey_done);
 }
 
 void
