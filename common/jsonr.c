@@ -1,0 +1,623 @@
+/*
+ * The strict JSON reader and the compact writer of jsonr.h. A parse makes one
+ * allocation, sized before parsing from bounds the text itself gives: at most
+ * one value per ',', '[' or '{' plus the root, and decoded strings never longer
+ * than the text they come from (quotes and escapes only shrink). So the values
+ * can point at each other and into the strings without ever moving, and
+ * jsonr_free has one block to wipe.
+ */
+#include "jsonr.h"
+
+#include <float.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The allocation behind a document: its size, the values (the root first), then the strings. */
+struct block {
+	size_t size;
+	struct jsonr nodes[];
+};
+
+/* One parse in progress. */
+struct parser {
+	const unsigned char *s;
+	size_t len, at;
+	struct jsonr *nodes;
+	size_t n, cap;
+	char *arena; /* decoded strings, each NUL-terminated */
+	size_t used;
+	const char *why; /* what was wrong, at byte at */
+};
+
+/* Note why the parse failed, at the current byte; returns false for the caller to return. */
+static bool
+fail(struct parser *p, const char *why)
+{
+	p->why = why;
+	return false;
+}
+
+/* The byte at the current position, or -1 at the end of the text. */
+static int
+peek(const struct parser *p)
+{
+	return p->at < p->len ? p->s[p->at] : -1;
+}
+
+/* Step over JSON whitespace: space, tab, LF, CR and nothing else. */
+static void
+skip_space(struct parser *p)
+{
+	while (p->at < p->len) {
+		unsigned char c = p->s[p->at];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		p->at++;
+	}
+}
+
+/* A fresh value, zeroed; NULL only if the bound were wrong (it cannot be). */
+static struct jsonr *
+new_node(struct parser *p)
+{
+	struct jsonr *v;
+
+	if (p->n == p->cap)
+		return NULL;
+	v = &p->nodes[p->n++];
+	memset(v, 0, sizeof *v);
+	return v;
+}
+
+/* The length of the well-formed UTF-8 sequence at s (at most left bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	uint32_t cp;
+	size_t n, k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left <= n)
+		return 0;
+	for (k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
+/* Read 4 hex digits at s[at..] into *out; false when there are not 4. */
+static bool
+hex4(const struct parser *p, size_t at, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (at > p->len || p->len - at < 4)
+		return false;
+	for (i = 0; i < 4; i++) {
+		unsigned char c = p->s[at + i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Write code point cp as UTF-8 at o; returns the byte after it. */
+static char *
+put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | (cp >> 6));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | (cp >> 12));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | (cp >> 18));
+		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+/* Decode the \u escape at the current byte (one code point, or a surrogate pair) to o. */
+static bool
+unicode_escape(struct parser *p, char **o)
+{
+	uint32_t cp, lo;
+
+	if (!hex4(p, p->at + 2, &cp))
+		return fail(p, "invalid \\u escape");
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return fail(p, "unpaired surrogate in a \\u escape");
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (p->len - p->at < 12 || p->s[p->at + 6] != '\\' || p->s[p->at + 7] != 'u' ||
+		    !hex4(p, p->at + 8, &lo) || lo < 0xdc00 || lo > 0xdfff)
+			return fail(p, "unpaired surrogate in a \\u escape");
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		p->at += 6;
+	}
+	*o = put_utf8(*o, cp);
+	p->at += 6;
+	return true;
+}
+
+/* Decode the string literal at the current '"' into the arena. */
+static bool
+parse_string(struct parser *p, const char **out, uint32_t *outlen)
+{
+	char *start = p->arena + p->used, *o = start;
+	size_t n;
+
+	p->at++;
+	for (;;) {
+		unsigned char c;
+
+		/* A run of plain ASCII, the usual string, without the checks below. */
+		while (p->at < p->len && (c = p->s[p->at]) >= 0x20 && c < 0x80 && c != '"' &&
+		       c != '\\') {
+			*o++ = (char)c;
+			p->at++;
+		}
+		if (p->at >= p->len)
+			return fail(p, "unterminated string");
+		c = p->s[p->at];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return fail(p, "control character in a string");
+		if (c >= 0x80) {
+			n = utf8_seq(p->s + p->at, p->len - p->at);
+			if (n == 0)
+				return fail(p, "invalid UTF-8 in a string");
+			memcpy(o, p->s + p->at, n);
+			o += n;
+			p->at += n;
+			continue;
+		}
+		/* A backslash. */
+		if (p->at + 1 >= p->len)
+			return fail(p, "unterminated string");
+		switch (p->s[p->at + 1]) {
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '/':
+			*o++ = '/';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'u':
+			if (!unicode_escape(p, &o))
+				return false;
+			continue;
+		default:
+			return fail(p, "invalid escape in a string");
+		}
+		p->at += 2;
+	}
+	p->at++; /* the closing quote */
+	*o = '\0';
+	*out = start;
+	*outlen = (uint32_t)(o - start);
+	p->used += (size_t)(o - start) + 1;
+	return true;
+}
+
+/* True when the byte at s[at] exists and is a digit. */
+static bool
+digit_at(const struct parser *p, size_t at)
+{
+	return at < p->len && p->s[at] >= '0' && p->s[at] <= '9';
+}
+
+/* Read a number by the JSON grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool
+parse_number(struct parser *p, struct jsonr *v)
+{
+	size_t start = p->at, span;
+	bool integer = true, neg = false;
+	char *tmp, point;
+
+	if (peek(p) == '-') {
+		neg = true;
+		p->at++;
+	}
+	if (peek(p) == '0')
+		p->at++;
+	else if (digit_at(p, p->at))
+		while (digit_at(p, p->at))
+			p->at++;
+	else
+		return fail(p, "invalid number");
+	if (peek(p) == '.') {
+		integer = false;
+		if (!digit_at(p, ++p->at))
+			return fail(p, "invalid number");
+		while (digit_at(p, p->at))
+			p->at++;
+	}
+	if (peek(p) == 'e' || peek(p) == 'E') {
+		integer = false;
+		p->at++;
+		if (peek(p) == '+' || peek(p) == '-')
+			p->at++;
+		if (!digit_at(p, p->at))
+			return fail(p, "invalid number");
+		while (digit_at(p, p->at))
+			p->at++;
+	}
+	v->type = JSONR_NUMBER;
+	span = p->at - start;
+	if (integer && span - neg <= 15) {
+		/* Up to 15 digits: exact in a double, no strtod needed. */
+		int64_t n = 0;
+		size_t i;
+
+		for (i = start + neg; i < p->at; i++)
+			n = n * 10 + (p->s[i] - '0');
+		v->u.num = neg ? -(double)n : (double)n;
+		return true;
+	}
+	/* The free end of the arena has room for the number and a NUL (see the top). */
+	tmp = p->arena + p->used;
+	memcpy(tmp, p->s + start, span);
+	tmp[span] = '\0';
+	point = localeconv()->decimal_point[0];
+	if (point != '.' && point != '\0') {
+		char *dot = strchr(tmp, '.');
+
+		if (dot != NULL)
+			*dot = point;
+	}
+	v->u.num = strtod(tmp, NULL);
+	return true;
+}
+
+/* Step over the literal word (true, false, null) at the current byte. */
+static bool
+parse_word(struct parser *p, const char *word, enum jsonr_type t, struct jsonr *v)
+{
+	size_t n = strlen(word);
+
+	if (p->len - p->at < n || memcmp(p->s + p->at, word, n) != 0)
+		return fail(p, "unexpected character");
+	p->at += n;
+	v->type = t;
+	return true;
+}
+
+static bool parse_value(struct parser *p, struct jsonr *v, int depth);
+
+/* Read an array or object at the current '[' or '{'; depth is its own nesting level. */
+static bool
+parse_container(struct parser *p, struct jsonr *v, int depth, bool object)
+{
+	const struct jsonr **link = &v->u.child;
+	int close = object ? '}' : ']';
+
+	if (depth > JSONR_DEPTH_MAX)
+		return fail(p, "arrays and objects nested too deeply");
+	v->type = object ? JSONR_OBJECT : JSONR_ARRAY;
+	v->u.child = NULL;
+	p->at++;
+	skip_space(p);
+	if (peek(p) == close) {
+		p->at++;
+		return true;
+	}
+	for (;;) {
+		struct jsonr *m = new_node(p);
+
+		if (m == NULL)
+			return fail(p, "too many values");
+		if (object) {
+			if (peek(p) != '"')
+				return fail(p, "expected a member name");
+			if (!parse_string(p, &m->key, &m->key_len))
+				return false;
+			skip_space(p);
+			if (peek(p) != ':')
+				return fail(p, "expected ':' after a member name");
+			p->at++;
+			skip_space(p);
+		}
+		if (!parse_value(p, m, depth))
+			return false;
+		*link = m;
+		link = &m->next;
+		v->len++;
+		skip_space(p);
+		if (peek(p) == ',') {
+			p->at++;
+			skip_space(p);
+			continue;
+		}
+		if (peek(p) == close) {
+			p->at++;
+			return true;
+		}
+		return fail(p, object ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+/* Read one value at the current byte; depth is the nesting level of its parent. */
+static bool
+parse_value(struct parser *p, struct jsonr *v, int depth)
+{
+	switch (peek(p)) {
+	case '{':
+		return parse_container(p, v, depth + 1, true);
+	case '[':
+		return parse_container(p, v, depth + 1, false);
+	case '"':
+		v->type = JSONR_STRING;
+		return parse_string(p, &v->u.str, &v->len);
+	case 't':
+		return parse_word(p, "true", JSONR_TRUE, v);
+	case 'f':
+		return parse_word(p, "false", JSONR_FALSE, v);
+	case 'n':
+		return parse_word(p, "null", JSONR_NULL, v);
+	case -1:
+		return fail(p, "unexpected end of the text");
+	default:
+		if (peek(p) == '-' || digit_at(p, p->at))
+			return parse_number(p, v);
+		return fail(p, "unexpected character");
+	}
+}
+
+/* The most values the text can hold: one per ',', '[' or '{', plus the root. */
+static size_t
+count_bound(const char *text, size_t len)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < len; i++)
+		n += text[i] == ',' || text[i] == '[' || text[i] == '{';
+	return n;
+}
+
+struct jsonr *
+jsonr_parse(const char *text, size_t len, char *err, size_t errsize)
+{
+	struct parser p = {.s = (const unsigned char *)text, .len = len};
+	struct block *b;
+	size_t cap, size;
+
+	if (len >= UINT32_MAX) {
+		if (err != NULL)
+			snprintf(err, errsize, "text of %zu bytes is too long", len);
+		return NULL;
+	}
+	cap = count_bound(text, len);
+	if (cap > (SIZE_MAX - sizeof *b - len - 1) / sizeof(struct jsonr))
+		abort();
+	size = sizeof *b + cap * sizeof(struct jsonr) + len + 1;
+	b = malloc(size);
+	if (b == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	b->size = size;
+	p.nodes = b->nodes;
+	p.cap = cap;
+	p.arena = (char *)(b->nodes + cap);
+	skip_space(&p);
+	if (parse_value(&p, new_node(&p), 0)) {
+		skip_space(&p);
+		if (p.at == p.len)
+			return b->nodes;
+		fail(&p, "text after the value");
+	}
+	if (err != NULL)
+		snprintf(err, errsize, "byte %zu: %s", p.at, p.why);
+	wipe(b, size);
+	free(b);
+	return NULL;
+}
+
+void
+jsonr_free(struct jsonr *doc)
+{
+	struct block *b;
+
+	if (doc == NULL)
+		return;
+	b = (struct block *)(void *)((char *)doc - offsetof(struct block, nodes));
+	wipe(b, b->size);
+	free(b);
+}
+
+const struct jsonr *
+jsonr_get(const struct jsonr *obj, const char *key)
+{
+	const struct jsonr *m;
+	size_t n;
+
+	if (!jsonr_is(obj, JSONR_OBJECT))
+		return NULL;
+	n = strlen(key);
+	for (m = obj->u.child; m != NULL; m = m->next) {
+		if (m->key_len == n && memcmp(m->key, key, n) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+const struct jsonr *
+jsonr_first(const struct jsonr *v)
+{
+	return jsonr_is(v, JSONR_ARRAY) || jsonr_is(v, JSONR_OBJECT) ? v->u.child : NULL;
+}
+
+void
+jsonr_print_str(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o;
+	size_t i;
+
+	buf_reserve(b, len * 6 + 2);
+	o = b->data + b->len;
+	*o++ = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			*o++ = (char)c;
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+}
+
+/* True when a and b differ by no more than rounding (cJSON's compare_double). */
+static bool
+close_enough(double a, double b)
+{
+	double fa = a < 0 ? -a : a, fb = b < 0 ? -b : b, d = a - b;
+
+	return (d < 0 ? -d : d) <= (fa > fb ? fa : fb) * DBL_EPSILON;
+}
+
+void
+jsonr_print_num(struct buf *b, double d)
+{
+	char tmp[32], point = localeconv()->decimal_point[0];
+	size_t i;
+	int n;
+
+	if (d != d || d - d != 0) {
+		buf_adds(b, "null"); /* NaN or an infinity: JSON has no word for them */
+		return;
+	}
+	n = snprintf(tmp, sizeof tmp, "%1.15g", d);
+	if (!close_enough(strtod(tmp, NULL), d))
+		n = snprintf(tmp, sizeof tmp, "%1.17g", d);
+	for (i = 0; i < (size_t)n; i++) {
+		if (tmp[i] == point)
+			tmp[i] = '.';
+	}
+	buf_add(b, tmp, (size_t)n);
+}
+
+void
+jsonr_print(struct buf *b, const struct jsonr *v)
+{
+	const struct jsonr *m;
+
+	switch (v->type) {
+	case JSONR_NULL:
+		buf_adds(b, "null");
+		break;
+	case JSONR_FALSE:
+		buf_adds(b, "false");
+		break;
+	case JSONR_TRUE:
+		buf_adds(b, "true");
+		break;
+	case JSONR_NUMBER:
+		jsonr_print_num(b, v->u.num);
+		break;
+	case JSONR_STRING:
+		jsonr_print_str(b, v->u.str, v->len);
+		break;
+	case JSONR_ARRAY:
+	case JSONR_OBJECT:
+		buf_addc(b, v->type == JSONR_ARRAY ? '[' : '{');
+		for (m = v->u.child; m != NULL; m = m->next) {
+			if (m != v->u.child)
+				buf_addc(b, ',');
+			if (v->type == JSONR_OBJECT) {
+				jsonr_print_str(b, m->key, m->key_len);
+				buf_addc(b, ':');
+			}
+			jsonr_print(b, m);
+		}
+		buf_addc(b, v->type == JSONR_ARRAY ? ']' : '}');
+		break;
+	}
+}
