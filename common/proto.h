@@ -1,7 +1,8 @@
 /*
  * The wire protocol, version 1 (DESIGN.md, "Protocol"): newline-delimited JSON
  * requests and replies over a Unix stream socket. Requests are decoded with
- * cJSON; requests and replies are encoded directly into a struct buf.
+ * cJSON (proto_decode.c); requests and replies are encoded directly into a
+ * struct buf (proto.c), which is all the client needs.
  */
 #ifndef CCR_PROTO_H
 #define CCR_PROTO_H
@@ -10,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "buf.h"
+
+struct cJSON;
 
 #define PROTO_VERSION 1
 #define PROTO_LINE_MAX (64 * 1024)
@@ -52,13 +53,13 @@ enum proto_err {
 /* A decoded request. Its strings point into doc and live until proto_request_free. */
 struct proto_request {
 	enum proto_op op;
-	cJSON *doc;
+	struct cJSON *doc;
 	char id[PROTO_ID_MAX]; /* the "id" member as JSON text, "" when absent */
 	const char *name;      /* get, set, delete */
 	const char *env;       /* set: optional env name; resolve: a single name */
 	const char *value;     /* set, unlock, passphrase */
 	size_t value_len;
-	const cJSON *envs; /* resolve: the array form, each a valid env name */
+	const struct cJSON *envs; /* resolve: the array form, each a valid env name */
 	const char *action; /* passphrase: "set", "change" or "remove" */
 	const char *new_value; /* passphrase change/set: the new passphrase */
 	double seconds;        /* unlock: "for", 0 when absent */

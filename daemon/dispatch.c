@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "audit.h"
 #include "keyd.h"
 #include "log.h"

@@ -1,0 +1,312 @@
+/*
+ * Decoding request lines for protocol version 1 (the daemon's side), with cJSON.
+ * Kept apart from proto.c so that the client, which only encodes requests,
+ * links no JSON library for it.
+ */
+#include "proto.h"
+
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "names.h"
+
+/* At most this many names in one resolve request. */
+#define RESOLVE_MAX 4096
+
+/* True when the line holds a \u0000 escape, which would cut a C string short. */
+bool
+proto_has_nul_escape(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len, *bs;
+
+	/* Jump from backslash to backslash; most requests have none. */
+	while ((bs = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - bs >= 6 && bs[1] == 'u' && memcmp(bs + 2, "0000", 4) == 0)
+			return true;
+		p = bs + 2; /* skip the escaped character */
+		if (p >= end)
+			break;
+	}
+	return false;
+}
+
+/* Record the request's id as JSON text; false when it is not a short string or a number. */
+static bool
+take_id(const cJSON *doc, struct proto_request *req)
+{
+	cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+	struct buf tmp = {0};
+	double v;
+
+	if (id == NULL)
+		return true;
+	if (cJSON_IsString(id)) {
+		size_t len = strlen(id->valuestring);
+
+		if (len > PROTO_ID_MAX / 2 - 8)
+			return false;
+		buf_add_json(&tmp, id->valuestring, len);
+		if (tmp.len >= sizeof req->id) {
+			buf_free(&tmp);
+			return false;
+		}
+		memcpy(req->id, tmp.data, tmp.len + 1);
+		buf_free(&tmp);
+		return true;
+	}
+	if (!cJSON_IsNumber(id))
+		return false;
+	/* Integers, the common case, without printf's floating-point path. */
+	v = id->valuedouble;
+	if (v >= -1e15 && v <= 1e15 && v == (double)(long long)v) {
+		char digits[24], *p = digits + sizeof digits;
+		long long n = (long long)v;
+		unsigned long long u = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
+		size_t k = 0;
+
+		*--p = '\0';
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u != 0);
+		if (n < 0)
+			*--p = '-';
+		while (p[k] != '\0') {
+			req->id[k] = p[k];
+			k++;
+		}
+		req->id[k] = '\0';
+		return true;
+	}
+	if (!cJSON_PrintPreallocated(id, req->id, sizeof req->id, 0)) {
+		req->id[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* Validate the value of a set request. */
+static enum proto_err
+check_value(struct proto_request *req, const char **msg)
+{
+	if (req->value == NULL) {
+		*msg = "set needs a string \"value\"";
+		return PE_BAD_REQUEST;
+	}
+	req->value_len = strlen(req->value);
+	if (req->value_len > PROTO_VALUE_MAX) {
+		*msg = "a value may be at most 16 KiB";
+		return PE_TOO_LARGE;
+	}
+	if (req->value_len == 0) {
+		*msg = "a value may not be empty";
+		return PE_INVALID_VALUE;
+	}
+	if (memchr(req->value, '\n', req->value_len) != NULL ||
+	    memchr(req->value, '\r', req->value_len) != NULL) {
+		*msg = "a value may not contain a newline";
+		return PE_INVALID_VALUE;
+	}
+	return PE_OK;
+}
+
+/* Validate the env member of a resolve request: a name or an array of names. */
+static enum proto_err
+check_resolve(struct proto_request *req, const char **msg)
+{
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(req->doc, "env");
+	const cJSON *e;
+	int n = 0;
+
+	if (cJSON_IsString(env)) {
+		req->env = env->valuestring;
+		if (!env_is_valid(req->env)) {
+			*msg = "an env name is [A-Z_][A-Z0-9_]*";
+			return PE_INVALID_NAME;
+		}
+		return PE_OK;
+	}
+	if (!cJSON_IsArray(env)) {
+		*msg = "resolve needs \"env\": a name or an array of names";
+		return PE_BAD_REQUEST;
+	}
+	cJSON_ArrayForEach(e, env)
+	{
+		if (!cJSON_IsString(e)) {
+			*msg = "resolve needs \"env\": a name or an array of names";
+			return PE_BAD_REQUEST;
+		}
+		if (!env_is_valid(e->valuestring)) {
+			*msg = "an env name is [A-Z_][A-Z0-9_]*";
+			return PE_INVALID_NAME;
+		}
+		if (++n > RESOLVE_MAX) {
+			*msg = "resolve takes at most 4096 names";
+			return PE_TOO_LARGE;
+		}
+	}
+	req->envs = env;
+	return PE_OK;
+}
+
+/* Fill the op-specific members of req and check them. */
+static enum proto_err
+decode_members(struct proto_request *req, const char **msg)
+{
+	bool bad = false;
+	const cJSON *secs, *m;
+	const char **slot;
+
+	/* One pass over the members; the first of a repeated key counts, as with cJSON's lookup. */
+	for (m = req->doc->child; m != NULL; m = m->next) {
+		const char *k = m->string;
+
+		slot = NULL;
+		if (strcmp(k, "name") == 0)
+			slot = &req->name;
+		else if (strcmp(k, "env") == 0 && req->op != OP_RESOLVE)
+			slot = &req->env;
+		else if (strcmp(k, "value") == 0)
+			slot = &req->value;
+		else if (strcmp(k, "action") == 0)
+			slot = &req->action;
+		else if (strcmp(k, "new_value") == 0)
+			slot = &req->new_value;
+		if (slot == NULL || *slot != NULL || cJSON_IsNull(m))
+			continue;
+		if (!cJSON_IsString(m))
+			bad = true;
+		else
+			*slot = m->valuestring;
+	}
+	if (bad) {
+		*msg = "name, env, value and action must be strings";
+		return PE_BAD_REQUEST;
+	}
+	switch (req->op) {
+	case OP_GET:
+	case OP_SET:
+	case OP_DELETE:
+		if (req->name == NULL) {
+			*msg = "this op needs a \"name\"";
+			return PE_BAD_REQUEST;
+		}
+		if (!name_is_valid(req->name)) {
+			*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
+			return PE_INVALID_NAME;
+		}
+		if (req->op != OP_SET)
+			return PE_OK;
+		if (req->env != NULL && !env_is_valid(req->env)) {
+			*msg = "an env name is [A-Z_][A-Z0-9_]*";
+			return PE_INVALID_NAME;
+		}
+		return check_value(req, msg);
+	case OP_RESOLVE:
+		return check_resolve(req, msg);
+	case OP_UNLOCK:
+		secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
+		if (secs != NULL && (!cJSON_IsNumber(secs) || secs->valuedouble < 0)) {
+			*msg = "\"for\" must be a number of seconds";
+			return PE_BAD_REQUEST;
+		}
+		req->seconds = secs != NULL ? secs->valuedouble : 0;
+		/* fall through */
+	case OP_PASSPHRASE:
+		if (req->value != NULL)
+			req->value_len = strlen(req->value);
+		return PE_OK;
+	default:
+		return PE_OK;
+	}
+}
+
+/* True when nothing but JSON whitespace lies between p and end. */
+bool
+proto_space_only(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	}
+	return true;
+}
+
+enum proto_err
+proto_decode(const char *line, size_t len, struct proto_request *req, const char **msg)
+{
+	const char *end = NULL;
+	const cJSON *op;
+	int i;
+
+	memset(req, 0, sizeof *req);
+	if (len > PROTO_LINE_MAX) {
+		*msg = "a request line may be at most 64 KiB";
+		return PE_TOO_LARGE;
+	}
+	if (!proto_utf8_valid(line, len) || memchr(line, '\0', len) != NULL) {
+		*msg = "a request must be UTF-8 JSON without NUL";
+		return PE_BAD_REQUEST;
+	}
+	req->doc = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (req->doc == NULL || !cJSON_IsObject(req->doc)) {
+		*msg = "a request is one JSON object on one line";
+		return PE_BAD_REQUEST;
+	}
+	/*
+	 * Know the op before anything can fail, so that proto_request_free wipes a
+	 * refused set, unlock or passphrase request too.
+	 */
+	op = cJSON_GetObjectItemCaseSensitive(req->doc, "op");
+	for (i = 0; cJSON_IsString(op) && i < OP_COUNT; i++) {
+		if (strcmp(op->valuestring, proto_op_name((enum proto_op)i)) == 0)
+			break;
+	}
+	if (i < OP_COUNT)
+		req->op = (enum proto_op)i;
+	if (!take_id(req->doc, req)) {
+		*msg = "\"id\" must be a number or a string of at most 72 bytes";
+		return PE_BAD_REQUEST;
+	}
+	if (!proto_space_only(end, line + len)) {
+		*msg = "a request is one JSON object on one line";
+		return PE_BAD_REQUEST;
+	}
+	if (proto_has_nul_escape(line, len)) {
+		*msg = "strings may not contain NUL";
+		return PE_INVALID_VALUE;
+	}
+	if (!cJSON_IsString(op)) {
+		*msg = "a request needs a string \"op\"";
+		return PE_BAD_REQUEST;
+	}
+	if (i == OP_COUNT) {
+		*msg = "unknown op; known: hello get resolve set delete list status lock unlock "
+		       "passphrase";
+		return PE_UNKNOWN_OP;
+	}
+	return decode_members(req, msg);
+}
+
+/* Wipe every string in a cJSON tree: requests may carry values and passphrases. */
+static void
+wipe_strings(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->valuestring != NULL)
+			wipe(item->valuestring, strlen(item->valuestring));
+		wipe_strings(item->child);
+	}
+}
+
+void
+proto_request_free(struct proto_request *req)
+{
+	if (req->doc != NULL) {
+		if (req->op == OP_SET || req->op == OP_UNLOCK || req->op == OP_PASSPHRASE)
+			wipe_strings(req->doc);
+		cJSON_Delete(req->doc);
+	}
+	req->doc = NULL;
+}
