@@ -1,6 +1,8 @@
 /*
  * Reading and writing the keystore document. The file I/O (ownership checks,
- * atomic replacement) lives in fileio.c; this file knows only the format.
+ * atomic replacement) lives in fileio.c; this file knows only the format. It
+ * reads with jsonr, so that the client can import a keystore file without a
+ * JSON library of its own.
  */
 #include "keystore.h"
 
@@ -8,8 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
+#include "jsonr.h"
 #include "names.h"
 #include "proto.h"
 
@@ -130,57 +131,57 @@ check_value(const char *name, const char *v, char *err, size_t errsize)
 
 /* Read a created/updated member: absent is 0, anything but a valid time is an error. */
 static int
-member_time(const cJSON *obj, const char *key, int64_t *out)
+member_time(const struct jsonr *obj, const char *key, int64_t *out)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const struct jsonr *m = jsonr_get(obj, key);
 
 	*out = 0;
 	if (m == NULL)
 		return 0;
-	if (!cJSON_IsString(m) || (*out = ks_time_parse(m->valuestring)) < 0)
+	if (!jsonr_is(m, JSONR_STRING) || (*out = ks_time_parse(m->u.str)) < 0)
 		return -1;
 	return 0;
 }
 
 /* Parse the "keys" object of a version-1 document. */
 static int
-parse_v1(const cJSON *keys, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
-	const cJSON *k;
+	const struct jsonr *k;
 	char env[ENV_MAX_LEN + 1];
 
-	if (!cJSON_IsObject(keys)) {
+	if (!jsonr_is(keys, JSONR_OBJECT)) {
 		snprintf(err, errsize, "\"keys\" is not an object");
 		return -1;
 	}
-	cJSON_ArrayForEach(k, keys)
+	jsonr_foreach(k, keys)
 	{
-		const cJSON *value = cJSON_GetObjectItemCaseSensitive(k, "value");
-		const cJSON *envm = cJSON_GetObjectItemCaseSensitive(k, "env");
-		struct ks_entry e = {.name = k->string};
+		const struct jsonr *value = jsonr_get(k, "value");
+		const struct jsonr *envm = jsonr_get(k, "env");
+		struct ks_entry e = {.name = k->key};
 
-		if (!name_is_valid(k->string)) {
-			snprintf(err, errsize, "\"%.128s\" is not a valid key name", k->string);
+		if (!name_is_valid(k->key)) {
+			snprintf(err, errsize, "\"%.128s\" is not a valid key name", k->key);
 			return -1;
 		}
-		if (!cJSON_IsObject(k) || !cJSON_IsString(value)) {
-			snprintf(err, errsize, "key %s has no string \"value\"", k->string);
+		if (!jsonr_is(k, JSONR_OBJECT) || !jsonr_is(value, JSONR_STRING)) {
+			snprintf(err, errsize, "key %s has no string \"value\"", k->key);
 			return -1;
 		}
-		if (check_value(k->string, value->valuestring, err, errsize) == -1)
+		if (check_value(k->key, value->u.str, err, errsize) == -1)
 			return -1;
-		if (envm != NULL && (!cJSON_IsString(envm) || !env_is_valid(envm->valuestring))) {
-			snprintf(err, errsize, "key %s has an invalid \"env\"", k->string);
+		if (envm != NULL && (!jsonr_is(envm, JSONR_STRING) || !env_is_valid(envm->u.str))) {
+			snprintf(err, errsize, "key %s has an invalid \"env\"", k->key);
 			return -1;
 		}
 		if (envm == NULL)
-			name_default_env(k->string, env);
-		e.env = envm != NULL ? envm->valuestring : env;
-		e.value = value->valuestring;
-		e.value_len = strlen(value->valuestring);
+			name_default_env(k->key, env);
+		e.env = envm != NULL ? envm->u.str : env;
+		e.value = value->u.str;
+		e.value_len = value->len;
 		if (member_time(k, "created", &e.created) == -1 ||
 		    member_time(k, "updated", &e.updated) == -1) {
-			snprintf(err, errsize, "key %s has an invalid created or updated time", k->string);
+			snprintf(err, errsize, "key %s has an invalid created or updated time", k->key);
 			return -1;
 		}
 		if (fn(arg, &e, err, errsize) == -1)
@@ -191,70 +192,82 @@ parse_v1(const cJSON *keys, ks_entry_fn fn, void *arg, char *err, size_t errsize
 
 /* Parse the flat {"name":"value"} form. */
 static int
-parse_flat(const cJSON *doc, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+parse_flat(const struct jsonr *doc, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
-	const cJSON *k;
+	const struct jsonr *k;
 	char env[ENV_MAX_LEN + 1];
 
-	cJSON_ArrayForEach(k, doc)
+	jsonr_foreach(k, doc)
 	{
-		struct ks_entry e = {.name = k->string, .env = env};
+		struct ks_entry e = {.name = k->key, .env = env};
 
-		if (!name_is_valid(k->string) || !cJSON_IsString(k)) {
+		if (!name_is_valid(k->key) || !jsonr_is(k, JSONR_STRING)) {
 			snprintf(err, errsize, "\"%.128s\" is not a valid key name with a string value",
-				 k->string);
+				 k->key);
 			return -1;
 		}
-		if (check_value(k->string, k->valuestring, err, errsize) == -1)
+		if (check_value(k->key, k->u.str, err, errsize) == -1)
 			return -1;
-		name_default_env(k->string, env);
-		e.value = k->valuestring;
-		e.value_len = strlen(k->valuestring);
+		name_default_env(k->key, env);
+		e.value = k->u.str;
+		e.value_len = k->len;
 		if (fn(arg, &e, err, errsize) == -1)
 			return -1;
 	}
 	return 0;
 }
 
-/* Wipe every string in a parsed document before it is freed. */
-static void
-wipe_tree(cJSON *item)
+/*
+ * True when the document holds a \u0000 escape: a name or value with a NUL in
+ * it cannot be a C string, so the file would not mean what it says.
+ */
+static bool
+has_nul_escape(const char *s, size_t len)
 {
-	for (; item != NULL; item = item->next) {
-		if (item->valuestring != NULL)
-			wipe(item->valuestring, strlen(item->valuestring));
-		wipe_tree(item->child);
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 6 <= len && memcmp(s + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character */
 	}
+	return false;
 }
 
 int
 ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
-	const cJSON *version, *keys;
-	const char *end = NULL;
-	cJSON *doc;
+	const struct jsonr *version, *keys;
+	struct jsonr *doc;
 	int form = -1;
 
 	if (len == 0 || memchr(text, '\0', len) != NULL || !proto_utf8_valid(text, len)) {
 		snprintf(err, errsize, "not a UTF-8 JSON document");
 		return -1;
 	}
-	if (proto_has_nul_escape(text, len)) {
+	if (has_nul_escape(text, len)) {
 		snprintf(err, errsize, "a name or value holds \\u0000");
 		return -1;
 	}
-	doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (doc == NULL || !cJSON_IsObject(doc) || !proto_space_only(end, text + len)) {
+	/* A byte-order mark, as some editors write one: read what follows it. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
+	doc = jsonr_parse(text, len, NULL, 0);
+	if (doc == NULL || !jsonr_is(doc, JSONR_OBJECT)) {
 		snprintf(err, errsize, "not valid JSON (or not an object)");
 		goto done;
 	}
-	version = cJSON_GetObjectItemCaseSensitive(doc, "version");
+	version = jsonr_get(doc, "version");
 	if (version == NULL) {
 		if (parse_flat(doc, fn, arg, err, errsize) == 0)
 			form = KS_FORM_FLAT;
 		goto done;
 	}
-	if (!cJSON_IsNumber(version) || version->valuedouble != KS_VERSION) {
+	if (!jsonr_is(version, JSONR_NUMBER) || version->u.num != KS_VERSION) {
 		snprintf(err, errsize, "unsupported keystore version (this ccr-keyd reads version 1)");
 		goto done;
 	}
@@ -263,26 +276,23 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 	 * file with one damaged byte in "sealed" must not pass for an empty plain
 	 * keystore, which the next write would put in its place.
 	 */
-	if (cJSON_GetArraySize(doc) != 2) {
+	if (jsonr_count(doc) != 2) {
 		snprintf(err, errsize, "a version-1 keystore has exactly \"version\" and \"keys\" "
 				       "(or \"sealed\")");
 		goto done;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(doc, "sealed") != NULL) {
+	if (jsonr_get(doc, "sealed") != NULL) {
 		form = KS_FORM_SEALED;
 		goto done;
 	}
-	keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
+	keys = jsonr_get(doc, "keys");
 	if (keys == NULL)
 		snprintf(err, errsize, "a version-1 keystore has exactly \"version\" and \"keys\" "
 				       "(or \"sealed\")");
 	else if (parse_v1(keys, fn, arg, err, errsize) == 0)
 		form = KS_FORM_V1;
 done:
-	if (doc != NULL) {
-		wipe_tree(doc);
-		cJSON_Delete(doc);
-	}
+	jsonr_free(doc); /* wipes every name and value it decoded */
 	return form;
 }
 
