@@ -574,6 +574,32 @@ test_encode_omits_unknown_times(void **state)
 }
 
 static void
+test_a_leading_byte_order_mark_is_skipped(void **state)
+{
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("\xef\xbb\xbf{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-1\"}}}",
+			       &s, err, sizeof err),
+			 KS_FORM_V1);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.k[0].value, "csk-1");
+	seen_free(&s);
+}
+
+static void
+test_json_that_is_not_strict_is_refused(void **state)
+{
+	(void)state;
+	assert_refused("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk\t1\"}}}"); /* raw tab */
+	assert_refused("{\"version\":01,\"keys\":{}}");
+	assert_refused("{\"version\":1,\"keys\":{}}\f");
+	assert_refused("{\"a\":\"csk-1\",}");
+	assert_refused("{\"version\":1,\"keys\":{}} {}");
+}
+
+static void
 test_encode_of_no_keys_parses_as_an_empty_v1_store(void **state)
 {
 	struct buf b = {0};
@@ -623,6 +649,8 @@ main(void)
 	    cmocka_unit_test(test_encoded_times_use_the_file_format),
 	    cmocka_unit_test(test_encode_omits_unknown_times),
 	    cmocka_unit_test(test_encode_of_no_keys_parses_as_an_empty_v1_store),
+	    cmocka_unit_test(test_a_leading_byte_order_mark_is_skipped),
+	    cmocka_unit_test(test_json_that_is_not_strict_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
