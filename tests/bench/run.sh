@@ -134,7 +134,7 @@ wait_hello() {
 		[ -S "$1" ] && break
 		sleep 0.01
 	done
-	"$B/loadgen" --socket "$1" --clients 1 --depth 1 --seconds 0.02 --warmup 0 \
+	"$B/loadgen" --socket "$1" --clients 1 --depth 1 --requests 1 --warmup 0 \
 		--request "$HELLO_REQ" >/dev/null 2>"$WORK/hello.err"
 }
 
