@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# ccr-config exec: which names it injects, what wins, what it warns about,
+# and that it asks the daemon once.
+
+load helpers
+
+setup() {
+	common_setup
+	mkdir -p "$CCR_HOME"
+	AUDIT=$BATS_TEST_TMPDIR/audit.log
+	start_daemon --audit-log "$AUDIT"
+	set_key cerebras "$KEY1"
+	set_key openrouter "$KEY2"
+	set_key unused "$KEY3"
+}
+
+teardown() {
+	common_teardown
+}
+
+# config TEXT: the router's config.json.
+config() {
+	printf '%s\n' "$1" >"$CCR_HOME/config.json"
+}
+
+@test "exec injects exactly the names config.json references, with one resolve request" {
+	config '{ "Providers": [ {"name":"c","api_key":"$CEREBRAS_API_KEY"}, {"name":"o","api_key":"${OPENROUTER_API_KEY}"} ] }'
+	: >"$AUDIT"
+	run --separate-stderr "$CLI" exec -- sh -c 'echo "c=$CEREBRAS_API_KEY o=$OPENROUTER_API_KEY u=${UNUSED_API_KEY-none}"'
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "c=$KEY1 o=$KEY2 u=none" ] || fail "$output"
+	[ "$(grep -c '"op":"resolve"' "$AUDIT")" -eq 1 ] || fail "$(cat "$AUDIT")"
+	[ "$(grep -vc '"op":"resolve"' "$AUDIT")" -eq 0 ] || fail "other requests: $(cat "$AUDIT")"
+}
+
+@test "exec --all, or no config.json at all, injects every key" {
+	run "$CLI" exec --all -- sh -c 'echo "$UNUSED_API_KEY"'
+	[ "$output" = "$KEY3" ]
+	run "$CLI" exec -- sh -c 'echo "$UNUSED_API_KEY"'
+	[ "$output" = "$KEY3" ]
+}
+
+@test "the keystore wins over the environment, with a warning naming only the variable" {
+	config '{"api_key":"$CEREBRAS_API_KEY"}'
+	CEREBRAS_API_KEY=csk-test-from-the-environment run --separate-stderr "$CLI" exec -- sh -c 'echo "$CEREBRAS_API_KEY"'
+	[ "$output" = "$KEY1" ]
+	[[ "$stderr" == *'$CEREBRAS_API_KEY'*keystore* ]] || fail "no warning: $stderr"
+	refute_secret "$stderr" "$KEY1" csk-test-from-the-environment
+}
+
+@test "an equal value in the environment is not warned about" {
+	config '{"api_key":"$CEREBRAS_API_KEY"}'
+	CEREBRAS_API_KEY=$KEY1 run --separate-stderr "$CLI" exec -- true
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ] || fail "unexpected: $stderr"
+}
+
+@test "a name found nowhere is warned about and the command still runs" {
+	config '{"api_key":"$NOWHERE_API_KEY","other":"$CEREBRAS_API_KEY"}'
+	run --separate-stderr "$CLI" exec -- sh -c 'echo "[${NOWHERE_API_KEY-unset}]"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "[unset]" ]
+	[[ "$stderr" == *'$NOWHERE_API_KEY'*"neither in the keystore nor in the environment"* ]] || fail "$stderr"
+}
+
+@test "a name only in the environment passes through without a warning" {
+	config '{"api_key":"$ONLY_ENV_API_KEY"}'
+	ONLY_ENV_API_KEY=csk-test-env-only run --separate-stderr "$CLI" exec -- sh -c 'echo "$ONLY_ENV_API_KEY"'
+	[ "$output" = csk-test-env-only ]
+	[ -z "$stderr" ] || fail "$stderr"
+}
+
+@test "the command's exit status is exec's; a missing command is 127" {
+	config '{}'
+	run "$CLI" exec -- sh -c 'exit 9'
+	[ "$status" -eq 9 ]
+	run -127 "$CLI" exec -- /nonexistent/ccr-test-command
+	[ "$status" -eq 127 ]
+}
+
+@test "a config without references needs no daemon" {
+	config '{"Providers":[]}'
+	stop_daemon "$KEYD_PID"
+	run "$CLI" exec -- sh -c 'echo ran'
+	[ "$status" -eq 0 ]
+	[ "$output" = ran ]
+}
+
+@test "exec without a command is a usage error" {
+	run "$CLI" exec --
+	[ "$status" -eq 2 ]
+}
