@@ -57,11 +57,11 @@ cli_usage(struct cli *cli)
 }
 
 const char *
-cli_str(const cJSON *obj, const char *key)
+cli_str(const struct jsonr *obj, const char *key)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const struct jsonr *m = jsonr_get(obj, key);
 
-	return cJSON_IsString(m) ? m->valuestring : "";
+	return jsonr_is(m, JSONR_STRING) ? m->u.str : "";
 }
 
 int
@@ -83,7 +83,7 @@ cli_exit_for(enum proto_err err)
 }
 
 int
-cli_reply_failed(const cJSON *reply)
+cli_reply_failed(const struct jsonr *reply)
 {
 	const char *msg;
 	enum proto_err err = conn_reply_error(reply, &msg);
@@ -126,11 +126,11 @@ cli_connect(struct cli *cli)
 	return 0;
 }
 
-cJSON *
+struct jsonr *
 cli_call(struct cli *cli, const struct buf *req, int *code)
 {
 	char err[1024];
-	cJSON *reply;
+	struct jsonr *reply;
 
 	*code = cli_connect(cli);
 	if (*code != 0)
@@ -142,10 +142,10 @@ cli_call(struct cli *cli, const struct buf *req, int *code)
 }
 
 /* Send req and return its reply when it succeeded, else NULL with *code set. */
-static cJSON *
+static struct jsonr *
 call_checked(struct cli *cli, struct buf *req, int *code)
 {
-	cJSON *reply = cli_call(cli, req, code);
+	struct jsonr *reply = cli_call(cli, req, code);
 
 	buf_free(req);
 	if (reply != NULL && conn_reply_error(reply, NULL) != PE_OK) {
@@ -156,7 +156,7 @@ call_checked(struct cli *cli, struct buf *req, int *code)
 	return reply;
 }
 
-cJSON *
+struct jsonr *
 cli_list(struct cli *cli, int *code)
 {
 	struct buf req = {0};
@@ -166,7 +166,7 @@ cli_list(struct cli *cli, int *code)
 	return call_checked(cli, &req, code);
 }
 
-cJSON *
+struct jsonr *
 cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code)
 {
 	struct buf req = {0};
@@ -185,12 +185,12 @@ cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code)
 	return call_checked(cli, &req, code);
 }
 
-cJSON *
+struct jsonr *
 cli_store(struct cli *cli, const char *name, const char *env, const char *value, size_t len,
 	  int *code)
 {
 	struct buf req = {0};
-	cJSON *reply;
+	struct jsonr *reply;
 
 	proto_request_begin(&req, OP_SET);
 	proto_field_str(&req, "name", name, strlen(name));
@@ -339,7 +339,7 @@ int
 cli_unlock(struct cli *cli, double seconds, bool from_stdin)
 {
 	struct buf pass = {0}, req = {0};
-	cJSON *reply = NULL;
+	struct jsonr *reply = NULL;
 	int rc, saved = cli->timeout_ms;
 
 	cli_protect();

@@ -9,8 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "buf.h"
 #include "conn.h"
 #include "paths.h"
@@ -63,40 +61,40 @@ int cli_connect(struct cli *cli);
  * Send one request and read its reply. Returns the reply, or NULL after
  * printing why, with *code set to the exit code.
  */
-cJSON *cli_call(struct cli *cli, const struct buf *req, int *code);
+struct jsonr *cli_call(struct cli *cli, const struct buf *req, int *code);
 
 /*
  * Report a failed reply as "ccr-config: MESSAGE" (with what to do) and return
  * its exit code: not_found 1, locked or denied 4, busy 3, others 5.
  */
-int cli_reply_failed(const cJSON *reply);
+int cli_reply_failed(const struct jsonr *reply);
 
 /*
  * Ask for every key's name and env name with one "list". Returns the checked
  * reply (its "keys" array), or NULL with *code set after printing why.
  */
-cJSON *cli_list(struct cli *cli, int *code);
+struct jsonr *cli_list(struct cli *cli, int *code);
 
 /*
  * Ask for the values of the n env names in envs with one "resolve". Returns the
  * checked reply, whose "values" object maps each env name found to its value,
  * or NULL with *code set after printing why. Release it with conn_reply_free.
  */
-cJSON *cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code);
+struct jsonr *cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code);
 
 /*
  * Send one "set" of name, env (NULL for the default) and len bytes of value.
  * Returns the reply, success or failure, for the caller to judge, or NULL with
  * *code set after printing why the daemon could not be asked.
  */
-cJSON *cli_store(struct cli *cli, const char *name, const char *env, const char *value,
-		 size_t len, int *code);
+struct jsonr *cli_store(struct cli *cli, const char *name, const char *env, const char *value,
+			size_t len, int *code);
 
 /* The exit code for a protocol error code. */
 int cli_exit_for(enum proto_err err);
 
 /* The string member key of obj, or "" when absent. */
-const char *cli_str(const cJSON *obj, const char *key);
+const char *cli_str(const struct jsonr *obj, const char *key);
 
 /*
  * Read a key into out: from stdin when it is not a terminal (one trailing

@@ -43,10 +43,10 @@ struct ref {
 
 /* What the keystore answered, kept for the whole check. */
 struct keystore_view {
-	int rc;            /* 0, or the exit code of the failure (3 unreachable, 4 locked …) */
-	const char *state; /* "ok", "unreachable", "locked", "denied", "failed", "not asked" */
-	cJSON *list;       /* the list reply: env ↔ key name */
-	cJSON *resolved;   /* the resolve reply: the values found */
+	int rc;                 /* 0, or the exit code of the failure (3 unreachable, 4 locked …) */
+	const char *state;      /* "ok", "unreachable", "locked", "denied", "failed", "not asked" */
+	struct jsonr *list;     /* the list reply: env ↔ key name */
+	struct jsonr *resolved; /* the resolve reply: the values found */
 };
 
 /* The logger levels pino knows (lower-cased by the router's logger). */
@@ -98,22 +98,21 @@ env_value(const char *name)
 static const char *
 keystore_value(const struct keystore_view *ks, const char *env)
 {
-	const cJSON *v;
+	const struct jsonr *v;
 
 	if (ks->resolved == NULL)
 		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(ks->resolved, "values"), env);
-	return cJSON_IsString(v) && v->valuestring[0] != '\0' ? v->valuestring : NULL;
+	v = jsonr_get(jsonr_get(ks->resolved, "values"), env);
+	return jsonr_is(v, JSONR_STRING) && v->u.str[0] != '\0' ? v->u.str : NULL;
 }
 
 /* The keystore name whose env name is env, or NULL. */
 static const char *
 keystore_name(const struct keystore_view *ks, const char *env)
 {
-	const cJSON *k;
+	const struct jsonr *k;
 
-	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(ks->list, "keys"))
+	jsonr_foreach(k, jsonr_get(ks->list, "keys"))
 	{
 		if (strcmp(cli_str(k, "env"), env) == 0)
 			return cli_str(k, "name");
@@ -124,11 +123,11 @@ keystore_name(const struct keystore_view *ks, const char *env)
 /* Send one request, with env as its "env" when not NULL; fill *reply, or ks->rc and ks->state. */
 static void
 ask(struct cli *cli, struct keystore_view *ks, enum proto_op op, const struct names *env,
-    cJSON **reply)
+    struct jsonr **reply)
 {
 	struct buf req = {0};
 	enum proto_err err;
-	cJSON *r;
+	struct jsonr *r;
 	size_t i;
 	int rc;
 
@@ -261,20 +260,22 @@ print_table(const struct ref *refs, size_t n, const struct keystore_view *ks, co
 
 /* One warning: on stderr, and into the list that --json prints. */
 static void __attribute__((format(printf, 3, 4)))
-warn(cJSON *warnings, const char *code, const char *fmt, ...)
+warn(struct buf *warnings, const char *code, const char *fmt, ...)
 {
 	char msg[1024];
-	cJSON *w;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	cli_warn("%s", msg);
-	w = cJSON_CreateObject();
-	cJSON_AddStringToObject(w, "warning", code);
-	cJSON_AddStringToObject(w, "message", msg);
-	cJSON_AddItemToArray(warnings, w);
+	if (warnings->len > 0)
+		buf_addc(warnings, ',');
+	buf_adds(warnings, "{\"warning\":");
+	jsonr_print_str(warnings, code, strlen(code));
+	buf_adds(warnings, ",\"message\":");
+	jsonr_print_str(warnings, msg, strlen(msg));
+	buf_addc(warnings, '}');
 }
 
 /* True when a JSON5 literal token (null, true, false, a number) is falsy in JavaScript. */
@@ -311,7 +312,7 @@ lookup(void *arg, const char *name, size_t *len)
 
 /* Warn when the config has no APIKEY, or a falsy one. */
 static void
-check_apikey(const struct json5edit_field *f, const char *path, cJSON *warnings)
+check_apikey(const struct json5edit_field *f, const char *path, struct buf *warnings)
 {
 	const char *why;
 
@@ -334,7 +335,7 @@ check_apikey(const struct json5edit_field *f, const char *path, cJSON *warnings)
 /* Warn when the router would log at debug level, or not start for an unknown level. */
 static void
 check_log_level(const struct json5edit_field *log, const struct json5edit_field *level,
-                const struct keystore_view *ks, cJSON *warnings)
+                const struct keystore_view *ks, struct buf *warnings)
 {
 	struct buf exp = {0};
 	const char *why = NULL;
@@ -381,7 +382,7 @@ check_log_level(const struct json5edit_field *log, const struct json5edit_field 
 
 /* Warn when the router, which reads only $HOME/.claude-code-router, would read another config. */
 static void
-check_router_home(const char *path, cJSON *warnings)
+check_router_home(const char *path, struct buf *warnings)
 {
 	char home[PATHS_MAX], router[PATHS_MAX], a[PATH_MAX], b[PATH_MAX], err[1024];
 	const char *h = getenv("HOME");
@@ -399,43 +400,54 @@ check_router_home(const char *path, cJSON *warnings)
 	     path, router, router);
 }
 
+/* Append ,"key": and the string s. */
+static void
+field_str(struct buf *b, const char *key, const char *s)
+{
+	buf_addc(b, ',');
+	jsonr_print_str(b, key, strlen(key));
+	buf_addc(b, ':');
+	jsonr_print_str(b, s, strlen(s));
+}
+
 /* Print the machine-readable report. */
 static void
 print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, const char *path,
-           size_t missing, const char *config_error, cJSON *warnings)
+           size_t missing, const char *config_error, const struct buf *warnings)
 {
-	cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
-	char *text;
+	struct buf out = {0};
 	size_t i;
 
-	cJSON_AddStringToObject(doc, "config", path);
-	cJSON_AddStringToObject(doc, "keystore", ks->state);
+	buf_adds(&out, "{\"config\":");
+	jsonr_print_str(&out, path, strlen(path));
+	field_str(&out, "keystore", ks->state);
+	buf_adds(&out, ",\"names\":[");
 	for (i = 0; i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", refs[i].env);
-		cJSON_AddStringToObject(o, "source", source_names[refs[i].source]);
+		if (i > 0)
+			buf_addc(&out, ',');
+		buf_adds(&out, "{\"name\":");
+		jsonr_print_str(&out, refs[i].env, strlen(refs[i].env));
+		field_str(&out, "source", source_names[refs[i].source]);
 		if (refs[i].key != NULL)
-			cJSON_AddStringToObject(o, "key", refs[i].key);
+			field_str(&out, "key", refs[i].key);
 		else
-			cJSON_AddNullToObject(o, "key");
+			buf_adds(&out, ",\"key\":null");
 		if (refs[i].source == SRC_BOTH)
-			cJSON_AddBoolToObject(o, "same_value", refs[i].same);
+			buf_adds(&out, refs[i].same ? ",\"same_value\":true" : ",\"same_value\":false");
 		if (refs[i].env_only)
-			cJSON_AddBoolToObject(o, "environment_only", true);
-		cJSON_AddItemToArray(list, o);
+			buf_adds(&out, ",\"environment_only\":true");
+		buf_addc(&out, '}');
 	}
-	cJSON_AddItemToObject(doc, "names", list);
-	cJSON_AddNumberToObject(doc, "missing", (double)missing);
+	buf_adds(&out, "],\"missing\":");
+	jsonr_print_num(&out, (double)missing);
 	if (config_error != NULL)
-		cJSON_AddStringToObject(doc, "config_error", config_error);
-	cJSON_AddItemReferenceToObject(doc, "warnings", warnings);
-	text = cJSON_PrintUnformatted(doc);
-	if (text == NULL)
-		abort();
-	printf("%s\n", text);
-	free(text);
-	cJSON_Delete(doc);
+		field_str(&out, "config_error", config_error);
+	buf_adds(&out, ",\"warnings\":[");
+	if (warnings->len > 0)
+		buf_add(&out, warnings->data, warnings->len);
+	buf_adds(&out, "]}\n");
+	fputs(out.data, stdout);
+	buf_free(&out);
 }
 
 /*
@@ -444,7 +456,7 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
  */
 static int
 check_exposure(const struct buf *text, const char *path, const struct keystore_view *ks,
-               cJSON *warnings, char *err, size_t errsize)
+               struct buf *warnings, char *err, size_t errsize)
 {
 	struct json5edit_field apikey, log, level;
 
@@ -473,7 +485,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	struct buf text = {0};
 	struct ref *refs;
 	char path[PATHS_MAX], err[1024];
-	cJSON *warnings;
+	struct buf warnings = {0}; /* the elements of the --json "warnings" array */
 	size_t i, n, missing = 0;
 	int rc;
 
@@ -492,7 +504,6 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	cli_protect(); /* the resolve reply holds keys */
-	warnings = cJSON_CreateArray();
 	config_refs(text.data, text.len, &env);
 	interp_scan(text.data, text.len, add_other_ref, &other);
 	ask_keystore(cli, &env, &ks);
@@ -510,11 +521,11 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	if (!cli->json)
 		print_table(refs, n, &ks, path);
 	if (optind >= argc)
-		check_router_home(path, warnings);
+		check_router_home(path, &warnings);
 	err[0] = '\0';
-	rc = check_exposure(&text, path, &ks, warnings, err, sizeof err);
+	rc = check_exposure(&text, path, &ks, &warnings, err, sizeof err);
 	if (cli->json)
-		print_json(refs, n, &ks, path, missing, err[0] ? err : NULL, warnings);
+		print_json(refs, n, &ks, path, missing, err[0] ? err : NULL, &warnings);
 	if (ks.rc != 0)
 		rc = ks.rc;
 	else if (rc == 0 && missing > 0)
@@ -522,7 +533,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	free(refs);
 	conn_reply_free(ks.list);
 	conn_reply_free(ks.resolved);
-	cJSON_Delete(warnings);
+	buf_free(&warnings);
 	names_free(&env);
 	names_free(&other);
 	buf_free(&text);

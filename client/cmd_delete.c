@@ -13,7 +13,7 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 {
 	struct buf req = {0};
 	const char *name = argc == 2 ? argv[1] : NULL;
-	cJSON *reply;
+	struct jsonr *reply;
 	int rc;
 
 	if (name == NULL || name[0] == '-')

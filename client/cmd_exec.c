@@ -22,8 +22,8 @@ static int
 all_names(struct cli *cli, struct names *names)
 {
 	struct buf req = {0};
-	const cJSON *k;
-	cJSON *reply;
+	const struct jsonr *k;
+	struct jsonr *reply;
 	int rc;
 
 	proto_request_begin(&req, OP_LIST);
@@ -37,7 +37,7 @@ all_names(struct cli *cli, struct names *names)
 		conn_reply_free(reply);
 		return rc;
 	}
-	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(reply, "keys"))
+	jsonr_foreach(k, jsonr_get(reply, "keys"))
 	{
 		names_add(names, cli_str(k, "env"), strlen(cli_str(k, "env")));
 	}
@@ -46,11 +46,11 @@ all_names(struct cli *cli, struct names *names)
 }
 
 /* Ask for the values of names. Returns the reply, or NULL with *rc set. */
-static cJSON *
+static struct jsonr *
 resolve(struct cli *cli, const struct names *names, int *rc)
 {
 	struct buf req = {0};
-	cJSON *reply;
+	struct jsonr *reply;
 	size_t i;
 
 	proto_request_begin(&req, OP_RESOLVE);
@@ -85,20 +85,20 @@ resolve(struct cli *cli, const struct names *names, int *rc)
 
 /* Put the resolved values into our environment, warning where the environment disagrees. */
 static void
-inject(const struct names *names, const cJSON *values, bool all)
+inject(const struct names *names, const struct jsonr *values, bool all)
 {
 	size_t i;
 
 	for (i = 0; i < names->n; i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(values, names->v[i]);
+		const struct jsonr *v = jsonr_get(values, names->v[i]);
 		const char *have = getenv(names->v[i]);
 
-		if (cJSON_IsString(v)) {
-			if (have != NULL && have[0] != '\0' && strcmp(have, v->valuestring) != 0)
+		if (jsonr_is(v, JSONR_STRING)) {
+			if (have != NULL && have[0] != '\0' && strcmp(have, v->u.str) != 0)
 				cli_warn("$%s is set in the environment and in the keystore with "
 					 "different values; using the keystore's",
 					 names->v[i]);
-			setenv(names->v[i], v->valuestring, 1);
+			setenv(names->v[i], v->u.str, 1);
 		} else if (!all && (have == NULL || have[0] == '\0')) {
 			cli_warn("$%s is referenced in config.json but is neither in the keystore "
 				 "nor in the environment; store it with: ccr-config set NAME --env %s",
@@ -134,7 +134,7 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 	struct buf text = {0};
 	char path[PATHS_MAX];
 	bool all = false, fallback = false;
-	cJSON *reply = NULL;
+	struct jsonr *reply = NULL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "+af", longopts, NULL)) != -1) {
@@ -164,7 +164,7 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 	}
 	buf_free(&text);
 	if (rc == 0 && names.n > 0 && (reply = resolve(cli, &names, &rc)) != NULL)
-		inject(&names, cJSON_GetObjectItemCaseSensitive(reply, "values"), all);
+		inject(&names, jsonr_get(reply, "values"), all);
 	conn_reply_free(reply);
 	names_free(&names);
 	if (cli->connected) {

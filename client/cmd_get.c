@@ -15,7 +15,7 @@ cmd_get(struct cli *cli, int argc, char **argv)
 	struct buf req = {0}, out = {0};
 	const char *name = argc == 2 ? argv[1] : NULL, *value;
 	char masked[MASK_MAX], when[64];
-	cJSON *reply;
+	struct jsonr *reply;
 	int rc;
 
 	if (name == NULL || name[0] == '-')

@@ -25,8 +25,8 @@ struct item {
 	char name[NAME_MAX_LEN + 1];
 	char env[ENV_MAX_LEN + 1];
 	struct buf value;
-	const char *invalid; /* why the value cannot be stored, or NULL */
-	const cJSON *match;  /* the stored key it meets (same env, else same name), or NULL */
+	const char *invalid;       /* why the value cannot be stored, or NULL */
+	const struct jsonr *match; /* the stored key it meets (same env, else same name), or NULL */
 };
 
 struct items {
@@ -91,12 +91,12 @@ item_set_value(struct item *it, const char *v, size_t len)
 }
 
 /* The stored key whose member key (name or env) is s, or NULL. */
-static const cJSON *
-find_key(const cJSON *keys, const char *key, const char *s)
+static const struct jsonr *
+find_key(const struct jsonr *keys, const char *key, const char *s)
 {
-	const cJSON *k;
+	const struct jsonr *k;
 
-	cJSON_ArrayForEach(k, keys)
+	jsonr_foreach(k, keys)
 	{
 		if (strcmp(cli_str(k, key), s) == 0)
 			return k;
@@ -121,11 +121,11 @@ earlier_match(const struct items *items, const struct item *it)
  * Ask for the values of the stored keys the items meet, with one resolve.
  * Returns the reply (NULL when there is nothing to ask) or NULL with *rc set.
  */
-static cJSON *
+static struct jsonr *
 matched_values(struct cli *cli, const struct items *items, int *rc)
 {
 	struct names envs = {0};
-	cJSON *reply = NULL;
+	struct jsonr *reply = NULL;
 	size_t i;
 
 	*rc = 0;
@@ -155,7 +155,7 @@ store(struct cli *cli, const struct item *it, const char *name, const char *env,
       struct tally *t)
 {
 	const char *msg = "";
-	cJSON *reply;
+	struct jsonr *reply;
 	int rc;
 
 	reply = cli_store(cli, name, env, it->value.data, it->value.len, &rc);
@@ -178,8 +178,8 @@ store(struct cli *cli, const struct item *it, const char *name, const char *env,
 
 /* Import one item; have is the value of the stored key it meets, or NULL. */
 static void
-import_one(struct cli *cli, const struct items *items, const struct item *it, const cJSON *have,
-           const struct options *o, struct tally *t)
+import_one(struct cli *cli, const struct items *items, const struct item *it,
+           const struct jsonr *have, const struct options *o, struct tally *t)
 {
 	const char *mname = cli_str(it->match, "name"), *menv = cli_str(it->match, "env");
 	const struct item *twin;
@@ -204,8 +204,8 @@ import_one(struct cli *cli, const struct items *items, const struct item *it, co
 		tally_fail(t, EXIT_FAILURE_OTHER);
 		return;
 	}
-	if (cJSON_IsString(have) && strlen(have->valuestring) == it->value.len &&
-	    memcmp(have->valuestring, it->value.data, it->value.len) == 0) {
+	if (jsonr_is(have, JSONR_STRING) && strlen(have->u.str) == it->value.len &&
+	    memcmp(have->u.str, it->value.data, it->value.len) == 0) {
 		if (same_key)
 			printf("%s: unchanged\n", it->name);
 		else
@@ -236,15 +236,15 @@ static int
 import_items(struct cli *cli, struct items *items, const struct options *o)
 {
 	struct tally t = {0};
-	const cJSON *keys, *values;
-	cJSON *list, *resolved;
+	const struct jsonr *keys, *values;
+	struct jsonr *list, *resolved;
 	size_t i;
 	int rc;
 
 	list = cli_list(cli, &rc);
 	if (list == NULL)
 		return rc;
-	keys = cJSON_GetObjectItemCaseSensitive(list, "keys");
+	keys = jsonr_get(list, "keys");
 	for (i = 0; i < items->n; i++) {
 		struct item *it = &items->v[i];
 
@@ -257,11 +257,10 @@ import_items(struct cli *cli, struct items *items, const struct options *o)
 		conn_reply_free(list);
 		return rc;
 	}
-	values = cJSON_GetObjectItemCaseSensitive(resolved, "values");
+	values = jsonr_get(resolved, "values");
 	for (i = 0; i < items->n && !t.fatal; i++) {
 		const struct item *it = &items->v[i];
-		const cJSON *have =
-		    cJSON_GetObjectItemCaseSensitive(values, cli_str(it->match, "env"));
+		const struct jsonr *have = jsonr_get(values, cli_str(it->match, "env"));
 
 		import_one(cli, items, it, it->match != NULL ? have : NULL, o, &t);
 	}

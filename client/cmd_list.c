@@ -8,12 +8,12 @@
 
 /* Width of the widest string member key among the list's items (at least min). */
 static int
-column_width(const cJSON *keys, const char *key, int min)
+column_width(const struct jsonr *keys, const char *key, int min)
 {
-	const cJSON *k;
+	const struct jsonr *k;
 	int w = min;
 
-	cJSON_ArrayForEach(k, keys)
+	jsonr_foreach(k, keys)
 	{
 		int n = (int)strlen(cli_str(k, key));
 
@@ -28,8 +28,8 @@ static int
 cmd_list(struct cli *cli, int argc, char **argv)
 {
 	struct buf req = {0};
-	const cJSON *keys, *k;
-	cJSON *reply;
+	const struct jsonr *keys, *k;
+	struct jsonr *reply;
 	char when[64];
 	int rc, wn, we;
 
@@ -47,24 +47,25 @@ cmd_list(struct cli *cli, int argc, char **argv)
 		conn_reply_free(reply);
 		return rc;
 	}
-	keys = cJSON_GetObjectItemCaseSensitive(reply, "keys");
+	keys = jsonr_get(reply, "keys");
 	if (cli->json) {
-		cJSON *only = cJSON_CreateObject();
-		char *text;
+		struct buf out = {0};
 
-		cJSON_AddItemReferenceToObject(only, "keys", (cJSON *)keys);
-		text = cJSON_PrintUnformatted(only);
-		if (text != NULL)
-			printf("%s\n", text);
-		cJSON_free(text);
-		cJSON_Delete(only);
-	} else if (cJSON_GetArraySize(keys) == 0) {
+		buf_addc(&out, '{');
+		if (keys != NULL) {
+			buf_adds(&out, "\"keys\":");
+			jsonr_print(&out, keys);
+		}
+		buf_adds(&out, "}\n");
+		fputs(out.data, stdout);
+		buf_free(&out);
+	} else if (jsonr_count(keys) == 0) {
 		fprintf(stderr, "no keys stored; add one with: ccr-config set NAME\n");
 	} else {
 		wn = column_width(keys, "name", 4);
 		we = column_width(keys, "env", 3);
 		printf("%-*s  %-*s  %-11s  %s\n", wn, "NAME", we, "ENV", "KEY", "UPDATED");
-		cJSON_ArrayForEach(k, keys)
+		jsonr_foreach(k, keys)
 		{
 			cli_time_local(cli_str(k, "updated"), when, sizeof when);
 			/* The ellipsis is 3 bytes and 1 column: pad by bytes + 2. */

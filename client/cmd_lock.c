@@ -10,7 +10,7 @@ static int
 cmd_lock(struct cli *cli, int argc, char **argv)
 {
 	struct buf req = {0};
-	cJSON *reply;
+	struct jsonr *reply;
 	int rc;
 
 	(void)argv;

@@ -56,8 +56,8 @@ struct migration {
 	size_t n;
 	struct plan *plans;
 	struct names taken; /* env names the config references or this run chose */
-	const cJSON *keys;  /* the keystore's names and env names */
-	const cJSON *values;
+	const struct jsonr *keys; /* the keystore's names and env names */
+	const struct jsonr *values;
 };
 
 /* interp_scan callback: collect the env names a reference names. */
@@ -147,12 +147,12 @@ classify(struct migration *m, size_t i)
 }
 
 /* The stored key whose member key (name or env) is s, or NULL. */
-static const cJSON *
-find_key(const cJSON *keys, const char *key, const char *s)
+static const struct jsonr *
+find_key(const struct jsonr *keys, const char *key, const char *s)
 {
-	const cJSON *k;
+	const struct jsonr *k;
 
-	cJSON_ArrayForEach(k, keys)
+	jsonr_foreach(k, keys)
 	{
 		if (strcmp(cli_str(k, key), s) == 0)
 			return k;
@@ -177,10 +177,10 @@ names_has(const struct names *names, const char *env)
 static bool
 stored_equals(const struct migration *m, const char *env, const struct buf *value)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->values, env);
+	const struct jsonr *v = jsonr_get(m->values, env);
 
-	return cJSON_IsString(v) && strlen(v->valuestring) == value->len &&
-	       memcmp(v->valuestring, value->data, value->len) == 0;
+	return jsonr_is(v, JSONR_STRING) && strlen(v->u.str) == value->len &&
+	       memcmp(v->u.str, value->data, value->len) == 0;
 }
 
 /* Give pl the first env name EnvName_2, _3 … that nobody holds; false when none is free. */
@@ -211,7 +211,7 @@ needed_envs(const struct migration *m, struct names *envs)
 
 	for (i = 0; i < m->n; i++) {
 		const struct plan *pl = &m->plans[i];
-		const cJSON *k;
+		const struct jsonr *k;
 
 		if (pl->kind != PLAN_STORE)
 			continue;
@@ -233,7 +233,7 @@ static void
 place(struct migration *m, size_t i)
 {
 	struct plan *pl = &m->plans[i];
-	const cJSON *k;
+	const struct jsonr *k;
 	size_t j;
 
 	for (j = 0; j < i; j++) {
@@ -309,7 +309,7 @@ store_all(struct cli *cli, struct migration *m)
 	for (i = 0; i < m->n; i++) {
 		struct plan *pl = &m->plans[i];
 		const char *msg = "";
-		cJSON *reply;
+		struct jsonr *reply;
 
 		if (pl->kind != PLAN_STORE)
 			continue;
@@ -483,7 +483,7 @@ dry_lines(struct migration *m)
 
 /* Ask the keystore about the literals and place each. Returns 0 or an exit code. */
 static int
-place_all(struct cli *cli, struct migration *m, cJSON **list, cJSON **resolved)
+place_all(struct cli *cli, struct migration *m, struct jsonr **list, struct jsonr **resolved)
 {
 	struct names envs = {0};
 	size_t i;
@@ -492,11 +492,11 @@ place_all(struct cli *cli, struct migration *m, cJSON **list, cJSON **resolved)
 	*list = cli_list(cli, &rc);
 	if (*list == NULL)
 		return rc;
-	m->keys = cJSON_GetObjectItemCaseSensitive(*list, "keys");
+	m->keys = jsonr_get(*list, "keys");
 	needed_envs(m, &envs);
 	if (envs.n > 0) {
 		*resolved = cli_resolve(cli, (const char *const *)envs.v, envs.n, &rc);
-		m->values = cJSON_GetObjectItemCaseSensitive(*resolved, "values");
+		m->values = jsonr_get(*resolved, "values");
 	}
 	names_free(&envs);
 	if (rc != 0)
@@ -560,7 +560,7 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 	};
 	struct migration m = {0};
 	char path[PATHS_MAX], bak[PATHS_MAX + 64] = "";
-	cJSON *list = NULL, *resolved = NULL;
+	struct jsonr *list = NULL, *resolved = NULL;
 	size_t i, literals = 0, skipped = 0;
 	int c, rc;
 

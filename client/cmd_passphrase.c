@@ -44,7 +44,7 @@ cmd_passphrase(struct cli *cli, int argc, char **argv)
 	struct buf old = {0}, fresh = {0}, req = {0};
 	const char *action;
 	bool from_stdin = false;
-	cJSON *reply = NULL;
+	struct jsonr *reply = NULL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "s", longopts, NULL)) != -1) {

@@ -32,7 +32,7 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	const char *env = NULL, *from = NULL, *name, *v;
 	struct buf value = {0}, req = {0};
 	char prompt[NAME_MAX_LEN + 32];
-	cJSON *reply = NULL;
+	struct jsonr *reply = NULL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "e:f:", longopts, NULL)) != -1) {
@@ -86,9 +86,8 @@ cmd_set(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	printf("%s %s (as $%s)\n",
-	       cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply, "created")) ? "updated"
-										  : "stored",
-	       name, cli_str(reply, "env"));
+	       jsonr_is(jsonr_get(reply, "created"), JSONR_FALSE) ? "updated" : "stored", name,
+	       cli_str(reply, "env"));
 	rc = EXIT_OK;
 done:
 	conn_reply_free(reply);

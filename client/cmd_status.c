@@ -2,11 +2,58 @@
  * ccr-config status: is the daemon running, how was it started, where are its
  * socket and keystore, how many keys, is it locked. It never starts the daemon.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+
+/* A number member as an int, saturated at the int range, or otherwise when it is not a number. */
+static int
+member_int(const struct jsonr *reply, const char *key, int otherwise)
+{
+	const struct jsonr *m = jsonr_get(reply, key);
+	double d;
+
+	if (!jsonr_is(m, JSONR_NUMBER))
+		return otherwise;
+	d = m->u.num;
+	if (d >= INT_MAX)
+		return INT_MAX;
+	if (d <= INT_MIN)
+		return INT_MIN;
+	return (int)d;
+}
+
+/* Print the reply for --json: its members but "ok", then what only the client knows. */
+static void
+print_json(const struct jsonr *reply, const char *mode, const char *socket)
+{
+	struct buf out = {0};
+	const struct jsonr *m;
+	bool ok_seen = false;
+
+	buf_addc(&out, '{');
+	jsonr_foreach(m, reply)
+	{
+		if (!ok_seen && strcmp(m->key, "ok") == 0) {
+			ok_seen = true;
+			continue;
+		}
+		jsonr_print_str(&out, m->key, m->key_len);
+		buf_addc(&out, ':');
+		jsonr_print(&out, m);
+		buf_addc(&out, ',');
+	}
+	buf_adds(&out, "\"keystore_mode\":");
+	jsonr_print_str(&out, mode, strlen(mode));
+	buf_adds(&out, ",\"client_socket\":");
+	jsonr_print_str(&out, socket, strlen(socket));
+	buf_adds(&out, "}\n");
+	fputs(out.data, stdout);
+	buf_free(&out);
+}
 
 /* Report the daemon's state. */
 static int
@@ -16,7 +63,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	const char *keystore;
 	struct stat st;
 	char mode[32] = "missing";
-	cJSON *reply, *m;
+	struct jsonr *reply;
 	int rc;
 
 	(void)argv;
@@ -38,31 +85,18 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	if (lstat(keystore, &st) == 0)
 		snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
 	if (cli->json) {
-		char *text;
-
-		cJSON_AddStringToObject(reply, "keystore_mode", mode);
-		cJSON_AddStringToObject(reply, "client_socket", cli->socket);
-		cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
-		text = cJSON_PrintUnformatted(reply);
-		if (text != NULL)
-			printf("%s\n", text);
-		cJSON_free(text);
+		print_json(reply, mode, cli->socket);
 	} else {
-		m = cJSON_GetObjectItemCaseSensitive(reply, "pid");
 		printf("daemon     running (pid %d, version %s, started %s, up %d s)\n",
-		       cJSON_IsNumber(m) ? m->valueint : -1, cli_str(reply, "version"),
-		       cli_str(reply, "started"),
-		       cJSON_GetObjectItemCaseSensitive(reply, "uptime_s")
-			       ? cJSON_GetObjectItemCaseSensitive(reply, "uptime_s")->valueint
-			       : 0);
+		       member_int(reply, "pid", -1), cli_str(reply, "version"),
+		       cli_str(reply, "started"), member_int(reply, "uptime_s", 0));
 		printf("socket     %s\n", cli->socket);
 		printf("keystore   %s (mode %s)\n", keystore, mode);
-		m = cJSON_GetObjectItemCaseSensitive(reply, "keys");
-		printf("keys       %d\n", cJSON_IsNumber(m) ? m->valueint : 0);
+		printf("keys       %d\n", member_int(reply, "keys", 0));
 		printf("sealed     %s\n",
-		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "sealed")) ? "yes" : "no");
+		       jsonr_is(jsonr_get(reply, "sealed"), JSONR_TRUE) ? "yes" : "no");
 		printf("locked     %s\n",
-		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "locked")) ? "yes" : "no");
+		       jsonr_is(jsonr_get(reply, "locked"), JSONR_TRUE) ? "yes" : "no");
 	}
 	conn_reply_free(reply);
 	return EXIT_OK;

@@ -79,12 +79,12 @@ conn_send(struct conn *c, const struct buf *req, char *err, size_t errsize)
 	return 0;
 }
 
-cJSON *
+struct jsonr *
 conn_recv(struct conn *c, char *err, size_t errsize)
 {
 	size_t scanned = 0;
 	char *nl;
-	cJSON *reply;
+	struct jsonr *reply;
 
 	for (;;) {
 		ssize_t n;
@@ -116,9 +116,9 @@ conn_recv(struct conn *c, char *err, size_t errsize)
 		}
 		c->in.len += (size_t)n;
 	}
-	reply = cJSON_ParseWithLength(c->in.data, (size_t)(nl - c->in.data));
+	reply = jsonr_parse(c->in.data, (size_t)(nl - c->in.data), NULL, 0);
 	buf_consume(&c->in, (size_t)(nl - c->in.data) + 1);
-	if (reply == NULL || !cJSON_IsObject(reply)) {
+	if (reply == NULL || !jsonr_is(reply, JSONR_OBJECT)) {
 		conn_reply_free(reply);
 		snprintf(err, errsize, "ccr-keyd sent a reply that is not JSON");
 		return NULL;
@@ -126,11 +126,11 @@ conn_recv(struct conn *c, char *err, size_t errsize)
 	return reply;
 }
 
-cJSON *
+struct jsonr *
 conn_call(struct conn *c, const struct buf *req, char *err, size_t errsize)
 {
 	char unused[256];
-	cJSON *reply;
+	struct jsonr *reply;
 
 	if (conn_send(c, req, err, errsize) == -1) {
 		/* A daemon that refuses us (denied, busy) says why, then closes: read that. */
@@ -141,41 +141,24 @@ conn_call(struct conn *c, const struct buf *req, char *err, size_t errsize)
 }
 
 enum proto_err
-conn_reply_error(const cJSON *reply, const char **msg)
+conn_reply_error(const struct jsonr *reply, const char **msg)
 {
-	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(reply, "error");
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(reply, "message");
+	const char *code = jsonr_str(jsonr_get(reply, "error"));
+	const char *m = jsonr_str(jsonr_get(reply, "message"));
 	enum proto_err e;
 
 	if (msg != NULL)
-		*msg = cJSON_IsString(m) ? m->valuestring : "no message";
-	if (cJSON_IsTrue(ok))
+		*msg = m != NULL ? m : "no message";
+	if (jsonr_is(jsonr_get(reply, "ok"), JSONR_TRUE))
 		return PE_OK;
-	e = proto_err_from_name(cJSON_IsString(code) ? code->valuestring : NULL);
+	e = proto_err_from_name(code);
 	return e == PE_COUNT || e == PE_OK ? PE_IO_ERROR : e;
 }
 
-/* Wipe every string of a tree. */
-static void
-wipe_strings(cJSON *item)
-{
-	for (; item != NULL; item = item->next) {
-		if (item->valuestring != NULL)
-			wipe(item->valuestring, strlen(item->valuestring));
-		if (item->string != NULL)
-			wipe(item->string, strlen(item->string));
-		wipe_strings(item->child);
-	}
-}
-
 void
-conn_reply_free(cJSON *reply)
+conn_reply_free(struct jsonr *reply)
 {
-	if (reply == NULL)
-		return;
-	wipe_strings(reply);
-	cJSON_Delete(reply);
+	jsonr_free(reply); /* wipes the decoded strings with the rest of the block */
 }
 
 void

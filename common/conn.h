@@ -7,9 +7,8 @@
 
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "buf.h"
+#include "jsonr.h"
 #include "proto.h"
 
 struct conn {
@@ -28,23 +27,23 @@ int conn_open(struct conn *c, const char *path, int timeout_ms, char *err, size_
 int conn_send(struct conn *c, const struct buf *req, char *err, size_t errsize);
 
 /*
- * Read one reply line and parse it. Returns the reply, which the caller frees
- * with conn_reply_free, or NULL with err set when the connection failed or the
- * line was not a JSON object.
+ * Read one reply line and parse it (jsonr, strictly). Returns the reply, a JSON
+ * object, which the caller frees with conn_reply_free, or NULL with err set
+ * when the connection failed or the line was not one JSON object.
  */
-cJSON *conn_recv(struct conn *c, char *err, size_t errsize);
+struct jsonr *conn_recv(struct conn *c, char *err, size_t errsize);
 
 /* Send req and read its reply: conn_send then conn_recv. */
-cJSON *conn_call(struct conn *c, const struct buf *req, char *err, size_t errsize);
+struct jsonr *conn_call(struct conn *c, const struct buf *req, char *err, size_t errsize);
 
 /*
  * The error code of a reply: PE_OK when "ok" is true, else the code it names
  * (PE_IO_ERROR when it names none we know). *msg, when not NULL, gets the message.
  */
-enum proto_err conn_reply_error(const cJSON *reply, const char **msg);
+enum proto_err conn_reply_error(const struct jsonr *reply, const char **msg);
 
-/* Wipe every string in a reply (it may hold values) and free it. */
-void conn_reply_free(cJSON *reply);
+/* Wipe every string in a reply (it may hold values) and free it; reply may be NULL. */
+void conn_reply_free(struct jsonr *reply);
 
 /* Close the connection and wipe what it buffered. */
 void conn_close(struct conn *c);

@@ -231,6 +231,15 @@ script_garbage_then_good(int fd)
 	drain(fd);
 }
 
+/* A reply with something after its object, then a good one with escapes. */
+static void
+script_trailing_then_escaped(int fd)
+{
+	put(fd, "{\"ok\":true,\"n\":1} x\n{\"ok\":true,\"n\":1}{}\n"
+		"{\"ok\":true,\"value\":\"csk-\\u00e9\\ud83d\\ude00\\n\\\"\"}\n");
+	drain(fd);
+}
+
 /* A reply much larger than one read. */
 static void
 script_large(int fd)
@@ -304,7 +313,7 @@ test_a_request_line_gets_its_reply(void **state)
 {
 	struct fixture *f = *state;
 	struct buf req = {0};
-	cJSON *reply;
+	struct jsonr *reply;
 
 	serve(f, script_echo);
 	connect_client(f, 2000);
@@ -315,10 +324,10 @@ test_a_request_line_gets_its_reply(void **state)
 	assert_int_equal(conn_send(&f->c, &req, f->err, sizeof f->err), 0);
 	reply = conn_recv(&f->c, f->err, sizeof f->err);
 	assert_non_null(reply);
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(reply, "op")->valuestring, "get");
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(reply, "name")->valuestring,
+	assert_string_equal(jsonr_str(jsonr_get(reply, "op")), "get");
+	assert_string_equal(jsonr_str(jsonr_get(reply, "name")),
 	                    "cerebras");
-	assert_int_equal(cJSON_GetObjectItemCaseSensitive(reply, "id")->valueint, 5);
+	assert_int_equal(jsonr_num(jsonr_get(reply, "id"), -1), 5);
 	conn_reply_free(reply);
 	buf_free(&req);
 }
@@ -339,10 +348,10 @@ test_pipelined_requests_get_their_replies_in_order(void **state)
 	}
 	assert_int_equal(conn_send(&f->c, &req, f->err, sizeof f->err), 0);
 	for (i = 0; i < 10; i++) {
-		cJSON *reply = conn_recv(&f->c, f->err, sizeof f->err);
+		struct jsonr *reply = conn_recv(&f->c, f->err, sizeof f->err);
 
 		assert_non_null(reply);
-		assert_int_equal(cJSON_GetObjectItemCaseSensitive(reply, "id")->valueint, i);
+		assert_int_equal(jsonr_num(jsonr_get(reply, "id"), -1), i);
 		conn_reply_free(reply);
 	}
 	buf_free(&req);
@@ -353,14 +362,14 @@ test_call_sends_and_receives(void **state)
 {
 	struct fixture *f = *state;
 	struct buf req = {0};
-	cJSON *reply;
+	struct jsonr *reply;
 
 	serve(f, script_echo);
 	connect_client(f, 2000);
 	buf_adds(&req, "{\"ok\":true,\"value\":\"csk-test-call\"}\n");
 	reply = conn_call(&f->c, &req, f->err, sizeof f->err);
 	assert_non_null(reply);
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(reply, "value")->valuestring,
+	assert_string_equal(jsonr_str(jsonr_get(reply, "value")),
 	                    "csk-test-call");
 	conn_reply_free(reply);
 	buf_free(&req);
@@ -371,7 +380,7 @@ test_a_reply_split_across_reads_is_put_together(void **state)
 {
 	struct fixture *f = *state;
 	struct buf req = {0};
-	cJSON *reply;
+	struct jsonr *reply;
 
 	serve(f, script_split);
 	connect_client(f, 2000);
@@ -379,8 +388,8 @@ test_a_reply_split_across_reads_is_put_together(void **state)
 	reply = conn_call(&f->c, &req, f->err, sizeof f->err);
 	if (reply == NULL)
 		fail_msg("conn_call: %s", f->err);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok")));
-	assert_string_equal(cJSON_GetObjectItemCaseSensitive(reply, "value")->valuestring,
+	assert_true(jsonr_is(jsonr_get(reply, "ok"), JSONR_TRUE));
+	assert_string_equal(jsonr_str(jsonr_get(reply, "value")),
 	                    "csk-test-split");
 	conn_reply_free(reply);
 	buf_free(&req);
@@ -390,16 +399,16 @@ static void
 test_two_replies_in_one_read_are_returned_one_at_a_time(void **state)
 {
 	struct fixture *f = *state;
-	cJSON *a, *b;
+	struct jsonr *a, *b;
 
 	serve(f, script_two_at_once);
 	connect_client(f, 2000);
 	a = conn_recv(&f->c, f->err, sizeof f->err);
 	assert_non_null(a);
-	assert_int_equal(cJSON_GetObjectItemCaseSensitive(a, "n")->valueint, 1);
+	assert_int_equal(jsonr_num(jsonr_get(a, "n"), -1), 1);
 	b = conn_recv(&f->c, f->err, sizeof f->err);
 	assert_non_null(b);
-	assert_int_equal(cJSON_GetObjectItemCaseSensitive(b, "n")->valueint, 2);
+	assert_int_equal(jsonr_num(jsonr_get(b, "n"), -1), 2);
 	assert_int_equal(f->c.in.len, 0);
 	conn_reply_free(a);
 	conn_reply_free(b);
@@ -409,17 +418,17 @@ static void
 test_a_reply_larger_than_one_read_arrives_whole(void **state)
 {
 	struct fixture *f = *state;
-	const cJSON *value;
-	cJSON *reply;
+	const struct jsonr *value;
+	struct jsonr *reply;
 
 	serve(f, script_large);
 	connect_client(f, 5000);
 	reply = conn_recv(&f->c, f->err, sizeof f->err);
 	if (reply == NULL)
 		fail_msg("conn_recv: %s", f->err);
-	value = cJSON_GetObjectItemCaseSensitive(reply, "value");
-	assert_true(cJSON_IsString(value));
-	assert_int_equal(strlen(value->valuestring), 200000);
+	value = jsonr_get(reply, "value");
+	assert_true(jsonr_is(value, JSONR_STRING));
+	assert_int_equal(value->len, 200000);
 	conn_reply_free(reply);
 }
 
@@ -484,7 +493,7 @@ static void
 test_a_line_that_is_not_a_json_object_is_refused_and_skipped(void **state)
 {
 	struct fixture *f = *state;
-	cJSON *reply;
+	struct jsonr *reply;
 
 	serve(f, script_garbage_then_good);
 	connect_client(f, 2000);
@@ -496,7 +505,46 @@ test_a_line_that_is_not_a_json_object_is_refused_and_skipped(void **state)
 	assert_non_null(strstr(f->err, "not JSON"));
 	reply = conn_recv(&f->c, f->err, sizeof f->err);
 	assert_non_null(reply);
-	assert_int_equal(cJSON_GetObjectItemCaseSensitive(reply, "n")->valueint, 3);
+	assert_int_equal(jsonr_num(jsonr_get(reply, "n"), -1), 3);
+	conn_reply_free(reply);
+}
+
+static void
+test_a_reply_with_text_after_its_object_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct jsonr *reply;
+
+	serve(f, script_trailing_then_escaped);
+	connect_client(f, 2000);
+	f->err[0] = '\0';
+	assert_null(conn_recv(&f->c, f->err, sizeof f->err));
+	assert_non_null(strstr(f->err, "not JSON"));
+	f->err[0] = '\0';
+	assert_null(conn_recv(&f->c, f->err, sizeof f->err));
+	assert_non_null(strstr(f->err, "not JSON"));
+	reply = conn_recv(&f->c, f->err, sizeof f->err);
+	if (reply == NULL)
+		fail_msg("conn_recv: %s", f->err);
+	conn_reply_free(reply);
+}
+
+static void
+test_escapes_in_a_reply_are_decoded(void **state)
+{
+	struct fixture *f = *state;
+	struct jsonr *reply;
+	int i;
+
+	serve(f, script_trailing_then_escaped);
+	connect_client(f, 2000);
+	for (i = 0; i < 2; i++)
+		assert_null(conn_recv(&f->c, f->err, sizeof f->err));
+	reply = conn_recv(&f->c, f->err, sizeof f->err);
+	if (reply == NULL)
+		fail_msg("conn_recv: %s", f->err);
+	assert_string_equal(jsonr_str(jsonr_get(reply, "value")),
+	                    "csk-\xc3\xa9\xf0\x9f\x98\x80\n\"");
 	conn_reply_free(reply);
 }
 
@@ -520,7 +568,7 @@ test_close_forgets_the_fd_and_the_buffer(void **state)
 static enum proto_err
 reply_error(const char *text, const char **msg)
 {
-	cJSON *r = cJSON_Parse(text);
+	struct jsonr *r = jsonr_parse(text, strlen(text), NULL, 0);
 	enum proto_err e;
 	static char copy[256];
 
@@ -530,7 +578,7 @@ reply_error(const char *text, const char **msg)
 		snprintf(copy, sizeof copy, "%s", *msg);
 		*msg = copy;
 	}
-	cJSON_Delete(r);
+	jsonr_free(r);
 	return e;
 }
 
@@ -612,6 +660,8 @@ main(void)
 	    T(test_send_to_a_closed_peer_fails_without_killing_the_client),
 	    T(test_a_silent_daemon_times_out),
 	    T(test_a_line_that_is_not_a_json_object_is_refused_and_skipped),
+	    T(test_a_reply_with_text_after_its_object_is_refused),
+	    T(test_escapes_in_a_reply_are_decoded),
 	    T(test_close_forgets_the_fd_and_the_buffer),
 #undef T
 	    cmocka_unit_test(test_reply_error_of_a_success_is_ok),
