@@ -86,11 +86,43 @@ $(BUILD)/ccr-keyd: $(DAEMON_OBJ) $(LIBCOMMON)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
 
-# The client is started for every `ccr config …` and every router start: it links
-# only libc and cJSON (no libuv, no libsodium) so that it starts as fast as /bin/true.
-$(BUILD)/ccr-config: $(CLIENT_OBJ) $(LIBCOMMON)
+# The client is started for every `ccr config …` and every router start, so it
+# must cost next to nothing (DESIGN.md: `ccr-config get` <= 1.25 x /bin/true).
+# It links libc alone: jsonr reads the replies, so no cJSON, libuv or libsodium.
+# And it is a static PIE, since mapping and relocating even libc.so alone is most
+# of what is left: measured here (tests/bench/proctime, pinned, medians of 600
+# runs), `ccr-config get` took 0.97 x /bin/true and 0.68 x `keyctl print` static,
+# against 1.37 x /bin/true dynamic (libc only) with -z now, 1.35 x with -z lazy,
+# and 1.58 x with libcjson too. Lazy binding buys ~20 us and costs full RELRO, so
+# the dynamic fallback keeps -z now. The static PIE keeps ASLR and RELRO (it is
+# relocated by its own start code), and like any static program it picks up a
+# libc update only when rebuilt.
+# Static glibc has one trap: getpwuid dlopens the NSS modules nsswitch.conf names
+# (systemd, sss …), and a module loaded into a static program crashes it (a uid
+# missing from /etc/passwd with HOME unset did, here). So the client gets its
+# own paths.o, built with PATHS_NO_NSS, which reads /etc/passwd itself. Without
+# a static libc (libc.a, rcrt1.o), in sanitizer builds and off Linux, or with
+# CLIENT_STATIC=0, the client is linked dynamically, still against libc alone.
+ifeq ($(filter 1,$(SANITIZE))$(UNAME_S),Linux)
+CLIENT_STATIC ?= 1
+else
+CLIENT_STATIC ?= 0
+endif
+CLIENT_NONSS_OBJ := $(BUILD)/obj/client-static/paths.o
+# Asked only when the client is linked: can this toolchain link a static PIE?
+static_pie_ok = $(shell printf 'int main(void){return 0;}\n' | \
+	$(CC) -static-pie -x c - -o /dev/null 2>/dev/null && echo yes)
+client_static = $(and $(filter 1,$(CLIENT_STATIC)),$(static_pie_ok))
+
+$(CLIENT_NONSS_OBJ): common/paths.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (PATHS_NO_NSS)")
+	$(Q)$(CC) $(CPPFLAGS) -DPATHS_NO_NSS $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/ccr-config: $(CLIENT_OBJ) $(CLIENT_NONSS_OBJ) $(LIBCOMMON)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CJSON_LIBS)
+	$(Q)$(CC) $(if $(client_static),$(patsubst -pie,-static-pie,$(LDFLAGS)) \
+		$(CLIENT_NONSS_OBJ),$(LDFLAGS)) -o $@ $(CLIENT_OBJ) $(LIBCOMMON)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -109,7 +141,7 @@ test: all $(UNIT_BIN) $(TOOL_BIN)
 clean:
 	rm -rf build
 
--include $(COMMON_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(CLIENT_NONSS_OBJ:.o=.d)
 
 # Fragments owned by their areas: benchmarks, fuzzing, installation.
 -include tests/bench/bench.mk

@@ -24,6 +24,54 @@ join(char *out, size_t size, const char *a, const char *b, char *err, size_t err
 	return 0;
 }
 
+#ifdef PATHS_NO_NSS
+/*
+ * The home directory of uid as /etc/passwd gives it, in out; NULL when it is
+ * not there. For the statically linked client (Makefile): there glibc's
+ * getpwuid would dlopen the NSS modules nsswitch.conf names (systemd, sss …),
+ * and a module loaded into a static program crashes it. A user whom only such
+ * a module knows has to set HOME, which every login does.
+ */
+static const char *
+passwd_home(uid_t uid, char *out, size_t size)
+{
+	char line[4096], *field[7], *p, *end;
+	const char *found = NULL;
+	FILE *f = fopen("/etc/passwd", "re");
+	unsigned long id;
+	int n;
+
+	if (f == NULL)
+		return NULL;
+	while (found == NULL && fgets(line, sizeof line, f) != NULL) {
+		p = strchr(line, '\n');
+		if (p == NULL && !feof(f)) {
+			int c;
+
+			while ((c = getc(f)) != EOF && c != '\n')
+				; /* too long to be anybody's: skip it whole */
+			continue;
+		}
+		if (p != NULL)
+			*p = '\0';
+		for (n = 0, p = line; n < 7 && p != NULL; n++) {
+			field[n] = p;
+			p = strchr(p, ':');
+			if (p != NULL)
+				*p++ = '\0';
+		}
+		if (n < 6 || field[2][0] < '0' || field[2][0] > '9')
+			continue;
+		id = strtoul(field[2], &end, 10);
+		if (*end == '\0' && id == (unsigned long)uid && field[5][0] == '/' &&
+		    (size_t)snprintf(out, size, "%s", field[5]) < size)
+			found = out;
+	}
+	fclose(f);
+	return found;
+}
+#endif
+
 /* The value of an environment variable, or NULL when unset or empty. */
 static const char *
 env_nonempty(const char *name)
@@ -37,18 +85,26 @@ int
 paths_home(char *out, size_t size, char *err, size_t errsize)
 {
 	const char *home = env_nonempty("CCR_HOME");
+#ifdef PATHS_NO_NSS
+	char dir[PATHS_MAX];
+#else
 	struct passwd *pw;
+#endif
 
 	if (home != NULL)
 		return join(out, size, home, "", err, errsize);
 	home = env_nonempty("HOME");
 	if (home == NULL) {
+#ifdef PATHS_NO_NSS
+		home = passwd_home(geteuid(), dir, sizeof dir);
+#else
 		pw = getpwuid(geteuid());
-		if (pw == NULL || pw->pw_dir == NULL) {
+		home = pw != NULL ? pw->pw_dir : NULL;
+#endif
+		if (home == NULL) {
 			snprintf(err, errsize, "cannot find the home directory; set HOME or CCR_HOME");
 			return -1;
 		}
-		home = pw->pw_dir;
 	}
 	return join(out, size, home, "/.claude-code-router", err, errsize);
 }

@@ -395,3 +395,27 @@ raw_value() {
 	[[ "$output" != *ключ* ]]
 	[[ "$output" != *back* ]]
 }
+
+@test "without HOME or CCR_HOME the client takes the home directory from /etc/passwd" {
+	home=$(awk -F: -v u="$(id -u)" '$3 == u { print $6; exit }' /etc/passwd)
+	[ -n "$home" ] || skip "uid $(id -u) is not in /etc/passwd"
+	run --separate-stderr env -u HOME -u CCR_HOME -u CCR_KEYD_SOCKET -u XDG_RUNTIME_DIR \
+		"$CLI" status
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"no answer on $home/.claude-code-router/keyd.sock"* ]]
+}
+
+# The client is a static PIE: glibc's getpwuid there would load an NSS module
+# (nsswitch.conf: files systemd) for a uid /etc/passwd lacks, and crash.
+@test "without HOME a uid /etc/passwd does not know is told to set HOME, not crashed" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run the client as another uid"
+	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+	uid=54321
+	while awk -F: -v u="$uid" '$3 == u { found = 1 } END { exit !found }' /etc/passwd; do
+		uid=$((uid + 1))
+	done
+	run --separate-stderr env -u HOME -u CCR_HOME -u CCR_KEYD_SOCKET -u XDG_RUNTIME_DIR \
+		setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$CLI" status
+	[ "$status" -eq 5 ]
+	[ "$stderr" = "ccr-config: cannot find the home directory; set HOME or CCR_HOME" ]
+}
