@@ -109,3 +109,37 @@ raw_get() {
 		echo "<absent>"
 	fi
 }
+
+# peer_start ARGS...: run torture-peer ARGS in the background with its stdin on
+# a pipe the test holds (the peer stays until peer_release); its output goes
+# to $PEER_OUT. One such peer at a time.
+peer_start() {
+	local fifo=$BATS_TEST_TMPDIR/peer.in.$RANDOM
+	PEER_OUT=$BATS_TEST_TMPDIR/peer.out.$RANDOM
+	mkfifo "$fifo"
+	"$TPEER" "$@" <"$fifo" >"$PEER_OUT" 2>&1 3>&- &
+	PEER_PID=$!
+	CHILD_PIDS+=("$PEER_PID")
+	exec {PEER_FD}>"$fifo"
+}
+
+# peer_line [SECONDS]: wait up to SECONDS (default 60) for the peer's first
+# line and print it.
+peer_line() {
+	local i
+	for ((i = 0; i < ${1:-60} * 50; i++)); do
+		if [ -s "$PEER_OUT" ] && grep -q . "$PEER_OUT"; then
+			head -n 1 "$PEER_OUT"
+			return 0
+		fi
+		alive "$PEER_PID" || break
+		sleep 0.02
+	done
+	fail "torture-peer printed nothing:" "$(cat "$PEER_OUT")"
+}
+
+# peer_release: end the peer's stdin and wait for it to exit.
+peer_release() {
+	exec {PEER_FD}>&-
+	wait "$PEER_PID"
+}

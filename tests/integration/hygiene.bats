@@ -154,8 +154,8 @@ setid_copy() {
 		echo "{\"op\":\"delete\",\"name\":\"k$i\"}"
 	done | "$SOCKCAT" --half-close --lines 40 "$CCR_KEYD_SOCKET" >/dev/null
 	# Refused (busy) connections, and connections closed as idle.
-	coproc HOLD { "$TPEER" hold "$CCR_KEYD_SOCKET" 256 3>&-; }
-	read -r -t 60 held <&"${HOLD[0]}"
+	peer_start hold "$CCR_KEYD_SOCKET" 256
+	peer_line >/dev/null
 	for _ in 1 2 3; do
 		"$SOCKCAT" --timeout 5000 "$CCR_KEYD_SOCKET" </dev/null >/dev/null
 	done
@@ -164,8 +164,7 @@ setid_copy() {
 		[ "$(jget connections "$(req '{"op":"status"}')")" -eq 1 ] && break
 		sleep 0.02
 	done
-	exec {HOLD[1]}>&-
-	wait "$HOLD_PID" || true
+	peer_release
 	for _ in $(seq 1 150); do
 		[ "$(fd_count "$KEYD_PID")" -eq "$before" ] && break
 		sleep 0.02

@@ -41,17 +41,15 @@ generate_keystore() {
 @test "256 connections are held and served; one more gets busy and is closed" {
 	keyd_start
 	before=$(rss "$KEYD_PID")
-	coproc HOLD { "$TPEER" hold "$CCR_KEYD_SOCKET" 256 3>&-; }
-	read -r -t 60 held <&"${HOLD[0]}"
+	peer_start hold "$CCR_KEYD_SOCKET" 256
+	held=$(peer_line)
 	[ "$held" = "hold: open 256 served 256" ] || fail "got: $held"
 	during=$(rss "$KEYD_PID")
 	run "$SOCKCAT" --timeout 5000 "$CCR_KEYD_SOCKET" </dev/null
 	[ "$status" -eq 0 ] || fail "the 257th connection was not closed (sockcat status $status)"
 	assert_error "$output" busy
-	exec {HOLD[1]}>&-
-	read -r -t 10 released <&"${HOLD[0]}"
-	[ "$released" = released ]
-	wait "$HOLD_PID"
+	peer_release
+	[ "$(tail -n 1 "$PEER_OUT")" = released ]
 	for _ in $(seq 1 250); do
 		run req '{"op":"hello"}'
 		[[ "$output" == *'"ok":true'* ]] && break
@@ -87,8 +85,8 @@ generate_keystore() {
 	req "{\"op\":\"set\",\"name\":\"big\",\"value\":\"csk-test-$big\"}" >/dev/null
 	before=$(rss "$KEYD_PID")
 	# 10,000 replies of 8 KiB would be 80 MB if the daemon queued them all.
-	coproc FLOOD { "$TPEER" flood "$CCR_KEYD_SOCKET" 10000 '{"op":"get","name":"big"}' 3>&-; }
-	read -r -t 60 sent <&"${FLOOD[0]}"
+	peer_start flood "$CCR_KEYD_SOCKET" 10000 '{"op":"get","name":"big"}'
+	sent=$(peer_line)
 	during=$(rss "$KEYD_PID")
 	note "$sent requests were taken before the daemon stopped reading"
 	# Everyone else is still served, at once.
@@ -96,8 +94,7 @@ generate_keystore() {
 	assert_ok "${lines[0]}"
 	[ "$(jget value "${lines[1]}")" = "csk-test-$big" ]
 	assert_ok "${lines[2]}"
-	exec {FLOOD[1]}>&-
-	wait "$FLOOD_PID"
+	peer_release
 	sleep 0.2
 	after=$(rss "$KEYD_PID")
 	rss_note "10,000 pipelined unread gets of 8 KiB" "$before" "$after" "while flooding $during kB"
