@@ -46,6 +46,27 @@ peek(const struct parser *p)
 	return p->at < p->len ? p->s[p->at] : -1;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The high bit of each byte of w that equals c, and no other bit. */
+static uint64_t
+bytes_equal(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+
+	return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
+
+/* True when one of the 8 bytes of w ends a plain run: below 0x20, '"', '\\' or non-ASCII. */
+static bool
+has_special(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
+
+	return ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) | w) & HIGHS;
+}
+
 /* Step over JSON whitespace: space, tab, LF, CR and nothing else. */
 static void
 skip_space(struct parser *p)
@@ -188,7 +209,20 @@ parse_string(struct parser *p, const char **out, uint32_t *outlen)
 	for (;;) {
 		unsigned char c;
 
-		/* A run of plain ASCII, the usual string, without the checks below. */
+		/*
+		 * A run of plain ASCII, the usual string, 8 bytes at a time and then
+		 * byte by byte. The arena has room: decoding never outgrows the text.
+		 */
+		while (p->len - p->at >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p->s + p->at, 8);
+			if (has_special(w))
+				break;
+			memcpy(o, &w, 8);
+			o += 8;
+			p->at += 8;
+		}
 		while (p->at < p->len && (c = p->s[p->at]) >= 0x20 && c < 0x80 && c != '"' &&
 		       c != '\\') {
 			*o++ = (char)c;
@@ -423,9 +457,16 @@ parse_value(struct parser *p, struct jsonr *v, int depth)
 static size_t
 count_bound(const char *text, size_t len)
 {
-	size_t i, n = 1;
+	size_t i = 0, n = 1;
 
-	for (i = 0; i < len; i++)
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, m;
+
+		memcpy(&w, text + i, 8);
+		m = bytes_equal(w, ',') | bytes_equal(w, '[') | bytes_equal(w, '{');
+		n += (size_t)(((m >> 7) * ONES) >> 56); /* one bit per byte: add them up */
+	}
+	for (; i < len; i++)
 		n += text[i] == ',' || text[i] == '[' || text[i] == '{';
 	return n;
 }

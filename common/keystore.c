@@ -224,14 +224,15 @@ parse_flat(const struct jsonr *doc, ks_entry_fn fn, void *arg, char *err, size_t
 static bool
 has_nul_escape(const char *s, size_t len)
 {
-	size_t i;
+	const char *p = s, *end = s + len, *bs;
 
-	for (i = 0; i + 1 < len; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u' && i + 6 <= len && memcmp(s + i + 2, "0000", 4) == 0)
+	/* Jump from backslash to backslash: a keystore has few. */
+	while ((bs = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - bs >= 6 && bs[1] == 'u' && memcmp(bs + 2, "0000", 4) == 0)
 			return true;
-		i++; /* skip the escaped character */
+		if (end - bs <= 2)
+			break;
+		p = bs + 2; /* skip the escaped character */
 	}
 	return false;
 }

@@ -129,7 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	doc = jsonr_parse((const char *)data, size, err, sizeof err);
 	if (doc == NULL) {
-		if (strncmp(err, "byte ", 5) != 0)
+		/* Refused for what the text says, never for want of room the bound promised. */
+		if (strncmp(err, "byte ", 5) != 0 || strstr(err, "too many values") != NULL)
 			abort();
 		return 0;
 	}

@@ -246,6 +246,32 @@ test_raw_utf8_is_kept_as_written(void **state)
 }
 
 static void
+test_an_escape_or_a_raw_byte_decodes_at_any_position_of_a_long_string(void **state)
+{
+	static const char *const in[] = {"\\n", "\\\"", "\xc3\xa9", "\\u00e9", "~"};
+	static const char *const want[] = {"\n", "\"", "\xc3\xa9", "\xc3\xa9", "~"};
+	char text[64], expect[64];
+	size_t k, pos, len;
+
+	(void)state;
+	for (k = 0; k < sizeof in / sizeof in[0]; k++) {
+		for (pos = 0; pos <= 24; pos++) {
+			len = (size_t)snprintf(text, sizeof text, "\"%.*s%s%.*s\"", (int)pos,
+			                       "abcdefghijklmnopqrstuvwxyz", in[k], (int)(24 - pos),
+			                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			snprintf(expect, sizeof expect, "%.*s%s%.*s", (int)pos,
+			         "abcdefghijklmnopqrstuvwxyz", want[k], (int)(24 - pos),
+			         "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			assert_true(len < sizeof text);
+			assert_decodes(text, expect, strlen(expect));
+			/* The same with a control character there instead: refused. */
+			text[pos + 1] = '\x01';
+			assert_refused(text);
+		}
+	}
+}
+
+static void
 test_unpaired_surrogates_are_refused(void **state)
 {
 	(void)state;
@@ -689,6 +715,7 @@ main(void)
 	    cmocka_unit_test(test_every_simple_escape_decodes),
 	    cmocka_unit_test(test_unicode_escapes_decode_to_utf8),
 	    cmocka_unit_test(test_raw_utf8_is_kept_as_written),
+	    cmocka_unit_test(test_an_escape_or_a_raw_byte_decodes_at_any_position_of_a_long_string),
 	    cmocka_unit_test(test_unpaired_surrogates_are_refused),
 	    cmocka_unit_test(test_bad_escapes_are_refused),
 	    cmocka_unit_test(test_unterminated_strings_are_refused),
