@@ -77,6 +77,15 @@ session_close(struct session *s)
 	uv_close((uv_handle_t *)&s->pipe, on_session_closed);
 }
 
+/* True when a session has nothing left to do: its replies are out and it is closing or done. */
+static bool
+finished(const struct session *s)
+{
+	return s->queued == 0 && s->out.len == 0 &&
+	       (s->close_after_flush || (s->eof && s->waiting == NULL &&
+					 s->in.len == s->in_off));
+}
+
 /* A queued write finished: release it, and resume a paused or finished session. */
 static void
 on_write(uv_write_t *req, int status)
@@ -93,7 +102,7 @@ on_write(uv_write_t *req, int status)
 		session_close(s);
 		return;
 	}
-	if (s->queued == 0 && s->close_after_flush) {
+	if (finished(s)) {
 		session_close(s);
 		return;
 	}
@@ -144,7 +153,7 @@ flush(struct session *s)
 			return;
 		}
 	}
-	if (s->queued == 0 && s->out.len == 0 && (s->close_after_flush || (s->eof && !s->waiting)))
+	if (finished(s))
 		session_close(s);
 }
 
