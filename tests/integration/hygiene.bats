@@ -161,7 +161,7 @@ setid_copy() {
 	done
 	# The held connections are closed by the daemon after 1 s idle.
 	for _ in $(seq 1 150); do
-		[ "$(jget connections "$(req '{"op":"status"}')")" -eq 1 ] && break
+		[ "$(req '{"op":"status"}' | jget connections)" = 1 ] && break
 		sleep 0.02
 	done
 	peer_release

@@ -105,8 +105,10 @@ flood(const char *path, long n, const char *req)
 	char *line = malloc(len + 2);
 	int fd = dial(path);
 
-	if (fd == -1 || line == NULL)
+	if (fd == -1 || line == NULL) {
+		free(line);
 		return 1;
+	}
 	memcpy(line, req, len);
 	line[len++] = '\n';
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -149,6 +151,7 @@ hold(const char *path, long n)
 		fds[i] = dial(path);
 		if (fds[i] == -1) {
 			printf("hold: open %ld served 0\n", i);
+			free(fds);
 			return 1;
 		}
 	}
@@ -161,6 +164,7 @@ hold(const char *path, long n)
 	wait_stdin();
 	for (i = 0; i < n; i++)
 		close(fds[i]);
+	free(fds);
 	printf("released\n");
 	return 0;
 }
@@ -243,6 +247,8 @@ halfclose(const char *path, long n, long k)
 		}
 	}
 	printf("halfclose: %ld complete %ld replies %ld\n", n, complete, replies);
+	free(p);
+	free(lines);
 	return 0;
 }
 
