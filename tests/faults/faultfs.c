@@ -24,10 +24,11 @@
  * read (read of a file under DIR opened read-only). ERRNO is ENOSPC, EIO,
  * EDQUOT, EROFS, EACCES or 0 (no failure: only the delay). The Nth matching
  * call (default 1st) and the C-1 after it (default C = 1; 0 for every one
- * from the Nth on) fail; delay=MS sleeps before each of them. partial, for
- * write: the faulted call writes half its bytes and returns that count, and
- * the next write on that descriptor fails — a disk filling mid-file. Once its
- * count is spent a fault is off and the calls pass through.
+ * from the Nth on) fail; delay=MS holds each of them that long first, after
+ * logging it, so that a test can kill the daemon in the middle of a step.
+ * partial, for write: the faulted call writes half its bytes and returns
+ * that count, and the next write on that descriptor fails — a disk filling
+ * mid-file. Once its count is spent a fault is off and the calls pass through.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -246,12 +247,13 @@ should_fail(enum step step, int *partial)
 		n = __atomic_add_fetch(&f->seen, 1, __ATOMIC_SEQ_CST);
 		if (n < f->nth || (f->count > 0 && n >= f->nth + f->count))
 			continue;
+		/* Logged first, so a test can act (kill the daemon) while the call is held. */
+		note(step, f, f->partial ? "partial" : NULL);
 		if (f->delay_ms > 0) {
 			struct timespec ts = {f->delay_ms / 1000, (f->delay_ms % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);
 		}
-		note(step, f, f->partial ? "partial" : NULL);
 		if (f->err != 0 && err == 0) {
 			err = f->err;
 			if (partial != NULL)

@@ -143,3 +143,21 @@ peer_release() {
 	exec {PEER_FD}>&-
 	wait "$PEER_PID"
 }
+
+# use_faultfs SPEC: daemons started next get the fault shim with CCR_FAULT=SPEC
+# for files under $CCR_HOME. (ASan wants to come first among the libraries;
+# the shim is plain C and may precede it.)
+use_faultfs() {
+	KEYD_ENV=("LD_PRELOAD=$FAULTFS" "CCR_FAULT_DIR=$CCR_HOME" "CCR_FAULT=$1"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+}
+
+# wait_log PATTERN [MS]: wait up to MS (default KEYD_WAIT_MS) for PATTERN in $KEYD_LOG.
+wait_log() {
+	local i
+	for ((i = 0; i < ${2:-$KEYD_WAIT_MS} / 20; i++)); do
+		grep -q -- "$1" "$KEYD_LOG" && return 0
+		sleep 0.02
+	done
+	fail "no '$1' in the daemon log within ${2:-$KEYD_WAIT_MS} ms"
+}

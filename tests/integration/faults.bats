@@ -15,9 +15,6 @@ setup() {
 	lib_setup
 	write_keystore "{\"version\":1,\"keys\":{\"a\":{\"value\":\"$OLD\",\"env\":\"A_API_KEY\"}}}"
 	cp -p "$CCR_KEYS" "$BATS_TEST_TMPDIR/keys.orig"
-	# ASan wants to come first among the libraries; the shim is plain C and may precede it.
-	KEYD_ENV=("LD_PRELOAD=$FAULTFS" "CCR_FAULT_DIR=$CCR_HOME"
-		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 }
 
 teardown() {
@@ -36,7 +33,7 @@ strerror_of() {
 # start_with_faults STEP: a daemon whose first three saves fail at STEP with
 # ENOSPC, EIO and EDQUOT, then a fourth with EIO; later saves succeed.
 start_with_faults() {
-	KEYD_ENV+=("CCR_FAULT=$1:ENOSPC:nth=1;$1:EIO:nth=2;$1:EDQUOT:nth=3;$1:EIO:nth=4")
+	use_faultfs "$1:ENOSPC:nth=1;$1:EIO:nth=2;$1:EDQUOT:nth=3;$1:EIO:nth=4"
 	keyd_start
 }
 
@@ -98,7 +95,7 @@ fault_each_errno() {
 }
 
 @test "a disk filling mid-file (short write, then ENOSPC) is io_error and leaves nothing behind" {
-	KEYD_ENV+=("CCR_FAULT=write:ENOSPC:nth=1:partial")
+	use_faultfs write:ENOSPC:nth=1:partial
 	keyd_start
 	run -5 bash -c "printf '%s\n' 'csk-test-partial-write-value' | '$CLI' set a"
 	[[ "$output" == *'No space left on device'* ]]
@@ -150,7 +147,7 @@ dir_step_keeps_memory_and_disk_agreed() {
 	under_memcheck && delay=3000
 	# The first save is held in fsync while five more sets queue up behind it;
 	# they are written together, and that second save fails.
-	KEYD_ENV+=("CCR_FAULT=fsync:0:nth=1:delay=$delay;fsync:EIO:nth=2")
+	use_faultfs "fsync:0:nth=1:delay=$delay;fsync:EIO:nth=2"
 	keyd_start
 	req '{"op":"set","name":"first","value":"csk-test-first-held"}' >"$BATS_TEST_TMPDIR/first" &
 	local held=$!
@@ -182,7 +179,7 @@ dir_step_keeps_memory_and_disk_agreed() {
 }
 
 @test "a read error at start-up is refused with a message and the file is untouched" {
-	KEYD_ENV+=("CCR_FAULT=read:EIO:nth=1")
+	use_faultfs read:EIO:nth=1
 	keyd_spawn
 	wait_gone "$KEYD_PID" "$KEYD_WAIT_MS"
 	run -1 wait "$KEYD_PID"
@@ -193,7 +190,7 @@ dir_step_keeps_memory_and_disk_agreed() {
 
 @test "a read error during a SIGHUP reload keeps the keys in memory and the daemon serving" {
 	# Start-up reads the file in two calls (the data, then end of file): the reload's first is the third.
-	KEYD_ENV+=("CCR_FAULT=read:EIO:nth=3")
+	use_faultfs read:EIO:nth=3
 	keyd_start
 	kill -HUP "$KEYD_PID"
 	for _ in $(seq 1 250); do

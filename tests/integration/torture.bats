@@ -62,3 +62,58 @@ teardown() {
 	[ "$acks" -ge "$cycles" ] || fail "only $acks changes were acknowledged in $cycles cycles"
 	[ "$(stat -c %a "$CCR_KEYS")" = 600 ]
 }
+
+OLD=csk-test-before-the-crash-0000
+NEW=csk-test-sent-when-it-crashed-1111
+
+# crash_at STEP: a daemon whose first save is held at STEP gets a set of a to
+# NEW and is killed with SIGKILL while held; then it is restarted without the
+# shim. Sets TEMPS to the temp files the crash left behind.
+crash_at() {
+	local sender
+	write_keystore "{\"version\":1,\"keys\":{\"a\":{\"value\":\"$OLD\",\"env\":\"A_API_KEY\"}}}"
+	rm -f "$CCR_HOME"/.keys.tmp-* # only this crash's leftovers count
+	use_faultfs "$1:0:nth=1:delay=10000"
+	keyd_start
+	req "{\"op\":\"set\",\"name\":\"a\",\"value\":\"$NEW\"}" >/dev/null 2>&1 3>&- &
+	sender=$!
+	wait_log "faultfs: injected $1 delay"
+	kill9_daemon "$KEYD_PID"
+	wait "$sender" || true
+	TEMPS=$(temp_files "$CCR_HOME")
+	KEYD_ENV=()
+	keyd_start
+	[ "$(stat -c %a "$CCR_KEYS")" = 600 ]
+}
+
+@test "SIGKILL in the middle of each step of a save leaves the old file or the new one, whole" {
+	under_memcheck && skip "a SIGKILLed daemon leaves no valgrind report"
+	local step want left=()
+	for step in open write fsync close rename diropen dirfsync; do
+		crash_at "$step"
+		# Before the rename the old file stands; after it, the new one.
+		case $step in
+		diropen | dirfsync) want=$NEW ;;
+		*) want=$OLD ;;
+		esac
+		[ "$(raw_get a)" = "$want" ] || fail "killed in $step: a is $(raw_get a), not $want"
+		grep -q "\"value\":\"$want\"" "$CCR_KEYS"
+		[ -z "$TEMPS" ] || left+=("$step")
+		keyd_stop "$KEYD_PID"
+		: >"$KEYD_LOG"
+	done
+	note "killed in each step of a save: open write fsync close rename diropen dirfsync;" \
+		"the file was whole every time; the kill left a temp file in: ${left[*]:-none}"
+}
+
+@test "a restart removes the temp file a killed save left behind, and the key it held" {
+	under_memcheck && skip "a SIGKILLed daemon leaves no valgrind report"
+	crash_at fsync
+	# The temp file held the whole keystore, with the value that was never acknowledged.
+	[ -n "$TEMPS" ]
+	after=$(temp_files "$CCR_HOME")
+	[ -z "$after" ] || fail "after the restart $CCR_HOME still holds $after, a full copy of the" \
+		"keystore with the unacknowledged value (grep: $(grep -l "$NEW" "$CCR_HOME"/.keys.tmp-* | wc -l) file)"
+	! grep -rqF "$NEW" "$CCR_HOME"
+	keyd_stop "$KEYD_PID"
+}
