@@ -22,7 +22,7 @@ teardown() {
 	under_memcheck && skip "a SIGKILLed daemon leaves no valgrind report"
 	local cycles=${CCR_TORTURE_CYCLES:-200} seed=${CCR_TORTURE_SEED:-$$$RANDOM}
 	local log=$BATS_TEST_TMPDIR/acks.log out=$BATS_TEST_TMPDIR/check.out
-	local i ms losses=0 midwrite=0 temps=0 landed=0 line writer
+	local i ms losses=0 midwrite=0 temps=0 landed=0 reloads=0 line writer
 	RANDOM=$seed
 	note "torture: $cycles cycles, seed $seed (CCR_TORTURE_SEED=$seed replays the timings)"
 	start=$(date +%s%N)
@@ -44,8 +44,14 @@ teardown() {
 		"$TWRITER" run "$CCR_KEYD_SOCKET" "$log" --conns 4 --names 8 --tag "$i" \
 			--seed "$RANDOM" >/dev/null 3>&- &
 		writer=$!
-		# Kill anywhere from before the first request to well into a burst of writes.
+		# Kill anywhere from before the first request to well into a burst of writes;
+		# one cycle in five, with a SIGHUP reload in flight too.
 		ms=$((RANDOM % 60))
+		if ((RANDOM % 5 == 0)); then
+			sleep "0.0$(printf '%02d' $((ms / 2)))"
+			kill -HUP "$KEYD_PID"
+			reloads=$((reloads + 1))
+		fi
 		sleep "0.0$(printf '%02d' "$ms")"
 		kill9_daemon "$KEYD_PID"
 		wait "$writer" || fail "cycle $i: the writer failed"
@@ -54,7 +60,8 @@ teardown() {
 	acks=$(grep -c '^ack ' "$log" || true)
 	sent=$(grep -c '^sent ' "$log" || true)
 	elapsed=$((($(date +%s%N) - start) / 1000000))
-	note "torture: cycles $cycles, changes sent $sent, acknowledged $acks, losses $losses"
+	note "torture: cycles $cycles ($reloads with a SIGHUP reload in flight), changes sent $sent," \
+		"acknowledged $acks, losses $losses"
 	note "torture: unanswered changes that landed anyway $landed; kills that left a temp file $midwrite;" \
 		"temp files left in the directory $temps; $elapsed ms"
 	[ "$losses" -eq 0 ]
