@@ -20,6 +20,7 @@ fi
 
 # lib_setup: common_setup plus this library's tools.
 lib_setup() {
+	[ "$(uname -s)" = Linux ] || skip "needs Linux (LD_PRELOAD, /proc)"
 	common_setup
 	local bin
 	for bin in "$TWRITER" "$TPEER" "$FAULTFS"; do
