@@ -204,3 +204,23 @@ dir_step_keeps_memory_and_disk_agreed() {
 	[ "$(raw_get a)" = csk-test-after-reload-fault ]
 	keyd_stop "$KEYD_PID"
 }
+
+@test "SIGTERM in the middle of a save finishes it and the one queued behind it, then exits 0" {
+	local delay=1000 settle=0.2
+	under_memcheck && delay=6000 settle=2
+	use_faultfs "fsync:0:nth=1:delay=$delay"
+	keyd_start
+	req '{"op":"set","name":"a","value":"csk-test-in-flight"}' >"$BATS_TEST_TMPDIR/first" 3>&- &
+	first=$!
+	wait_log 'faultfs: injected fsync delay'
+	req '{"op":"set","name":"b","value":"csk-test-queued"}' >"$BATS_TEST_TMPDIR/second" 3>&- &
+	second=$!
+	sleep "$settle" # the second set is read and queued behind the held save
+	keyd_stop "$KEYD_PID"
+	wait "$first" "$second"
+	assert_ok "$(cat "$BATS_TEST_TMPDIR/first")"
+	assert_ok "$(cat "$BATS_TEST_TMPDIR/second")"
+	grep -q csk-test-in-flight "$CCR_KEYS"
+	grep -q csk-test-queued "$CCR_KEYS"
+	[ -z "$(temp_files "$CCR_HOME")" ]
+}
