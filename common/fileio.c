@@ -4,6 +4,7 @@
  */
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -185,4 +186,34 @@ fail:
 	snprintf(err, errsize, "cannot %s %s: %s", step, path, strerror(saved));
 	errno = saved;
 	return -1;
+}
+
+int
+fileio_remove_temps(const char *path)
+{
+	char dir[PATHS_MAX], prefix[PATHS_MAX], victim[PATHS_MAX * 2];
+	const char *base = strrchr(path, '/');
+	struct dirent *d;
+	struct stat st;
+	size_t plen;
+	int n = 0;
+	DIR *dp;
+
+	paths_dirname(path, dir, sizeof dir);
+	base = base != NULL ? base + 1 : path;
+	snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
+	plen = strlen(prefix);
+	dp = opendir(dir);
+	if (dp == NULL)
+		return 0;
+	while ((d = readdir(dp)) != NULL) {
+		if (strncmp(d->d_name, prefix, plen) != 0)
+			continue;
+		snprintf(victim, sizeof victim, "%s/%s", dir, d->d_name);
+		if (lstat(victim, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    unlink(victim) == 0)
+			n++;
+	}
+	closedir(dp);
+	return n;
 }

@@ -35,4 +35,12 @@ int fileio_read(const char *path, int private_only, struct buf *out, struct stat
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
 			size_t errsize);
 
+/*
+ * Remove the temporary files that fileio_write_atomic calls for path left
+ * behind when the process was killed mid-save (they may hold secrets). Call it
+ * only while no one else can be saving path (the daemon holds its lock).
+ * Returns how many were removed.
+ */
+int fileio_remove_temps(const char *path);
+
 #endif

@@ -229,6 +229,18 @@ lock_keystore(struct keyd *k, char *err, size_t errsize)
 	return 0;
 }
 
+/* Under the keystore lock: remove what a save killed midway left behind. Returns 0. */
+static int
+remove_temps(struct keyd *k)
+{
+	int n = fileio_remove_temps(k->opt.keys);
+
+	if (n > 0)
+		log_info("removed %d temporary file%s that a killed save left beside %s", n,
+			 n == 1 ? "" : "s", k->opt.keys);
+	return 0;
+}
+
 /*
  * Load the keystore file into a fresh store s and note the file's identity in
  * *st (st_nlink 0 when absent). Returns the form, or -1 with err set.
@@ -485,7 +497,7 @@ main(int argc, char **argv)
 						 : STARTED_BY_HAND;
 	paths_dirname(k.opt.keys, dir, sizeof dir);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
-	    lock_keystore(&k, err, sizeof err) == -1 ||
+	    lock_keystore(&k, err, sizeof err) == -1 || remove_temps(&k) ||
 	    (k.form = load_store(&k, &k.store, &st, err, sizeof err)) == -1)
 		goto fail;
 	k.sealed = k.form == KS_FORM_SEALED;
