@@ -43,7 +43,7 @@ run_suite() {
 if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/@musistudio ] &&
 	command -v npm >/dev/null; then
 	echo "# installing the router for the end-to-end tests: npm ci --prefix tests/e2e"
-	npm ci --prefix tests/e2e --no-audit --no-fund >"$logdir/npm.log" 2>&1 ||
+	timeout 300 npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund >"$logdir/npm.log" 2>&1 ||
 		sed 's/^/# npm: /' "$logdir/npm.log" | tail -5
 fi
 
