@@ -59,7 +59,7 @@ struct fault {
 };
 
 static const char *const step_names[S_COUNT] = {
-	"open", "write", "fsync", "close", "rename", "diropen", "dirfsync", "read",
+    "open", "write", "fsync", "close", "rename", "diropen", "dirfsync", "read",
 };
 
 static struct fault faults[MAX_FAULTS];
@@ -107,7 +107,7 @@ parse_errno(const char *s)
 		const char *name;
 		int value;
 	} known[] = {{"ENOSPC", ENOSPC}, {"EIO", EIO},       {"EDQUOT", EDQUOT},
-		     {"EROFS", EROFS},   {"EACCES", EACCES}, {"0", 0}};
+	             {"EROFS", EROFS},   {"EACCES", EACCES}, {"0", 0}};
 	size_t i;
 
 	for (i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -218,8 +218,8 @@ note(enum step step, const struct fault *f, const char *what)
 {
 	char line[256];
 	int n = snprintf(line, sizeof line, "faultfs: injected %s %s (call %ld)%s%s\n",
-			 step_names[step], f->err != 0 ? strerrorname_np(f->err) : "delay",
-			 f->seen, what != NULL ? " " : "", what != NULL ? what : "");
+	                 step_names[step], f->err != 0 ? strerrorname_np(f->err) : "delay", f->seen,
+	                 what != NULL ? " " : "", what != NULL ? what : "");
 
 	if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* Nowhere to report it. */

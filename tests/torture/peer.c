@@ -156,7 +156,8 @@ hold(const char *path, long n)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (send(fds[i], hello, sizeof hello - 1, MSG_NOSIGNAL) > 0 && read_ok(fds[i], 5000))
+		if (send(fds[i], hello, sizeof hello - 1, MSG_NOSIGNAL) > 0 &&
+		    read_ok(fds[i], 5000))
 			served++;
 	}
 	printf("hold: open %ld served %ld\n", n, served);
@@ -184,7 +185,8 @@ churn(const char *path, long n)
 		case 0: /* connect and go */
 			break;
 		case 1: /* a normal request */
-			if (send(fd, hello, sizeof hello - 1, MSG_NOSIGNAL) > 0 && read_ok(fd, 5000))
+			if (send(fd, hello, sizeof hello - 1, MSG_NOSIGNAL) > 0 &&
+			    read_ok(fd, 5000))
 				answered++;
 			break;
 		case 2: /* half a line, then gone */

@@ -64,8 +64,7 @@ static int log_fd = -1;
 static bool log_sync = true;
 
 /* Exit with a message. */
-static void __attribute__((noreturn))
-die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	fprintf(stderr, "torture-writer: %s: %s\n", what, strerror(errno));
 	exit(2);
@@ -148,12 +147,13 @@ send_next(struct conn *c, int ci, int names, const char *tag)
 	snprintf(c->name, sizeof c->name, "t%d-%d", ci, rand() % names);
 	if (rand() % 10 < 7) {
 		snprintf(c->value, sizeof c->value, "csk-test-torture-%s-%d-%ld", tag, ci, c->seq);
-		n = snprintf(req, sizeof req, "{\"op\":\"set\",\"name\":\"%s\",\"value\":\"%s\",\"id\":%ld}\n",
-			     c->name, c->value, c->seq);
+		n = snprintf(req, sizeof req,
+		             "{\"op\":\"set\",\"name\":\"%s\",\"value\":\"%s\",\"id\":%ld}\n",
+		             c->name, c->value, c->seq);
 	} else {
 		snprintf(c->value, sizeof c->value, ABSENT);
-		n = snprintf(req, sizeof req, "{\"op\":\"delete\",\"name\":\"%s\",\"id\":%ld}\n", c->name,
-			     c->seq);
+		n = snprintf(req, sizeof req, "{\"op\":\"delete\",\"name\":\"%s\",\"id\":%ld}\n",
+		             c->name, c->seq);
 	}
 	log_line("sent", c->name, c->value);
 	return send_all(c->fd, req, (size_t)n);
@@ -175,7 +175,7 @@ take_reply(struct conn *c, const char *line)
 	if (cJSON_IsTrue(ok))
 		log_line("ack", c->name, c->value);
 	else if (strcmp(c->value, ABSENT) == 0 && cJSON_IsString(err) &&
-		 strcmp(err->valuestring, "not_found") == 0)
+	         strcmp(err->valuestring, "not_found") == 0)
 		log_line("ack", c->name, ABSENT);
 	else
 		log_line("nack", c->name, cJSON_IsString(err) ? err->valuestring : "?");
@@ -311,13 +311,15 @@ read_keystore(const char *path, struct name_state *v, size_t *n, long *unexpecte
 	if (lstat(path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600 || st.st_uid != geteuid()) {
-		fprintf(stderr, "check: %s is not a regular file of ours with mode 0600 (mode %04o)\n",
-			path, (unsigned)(st.st_mode & 07777));
+		fprintf(stderr,
+		        "check: %s is not a regular file of ours with mode 0600 (mode %04o)\n",
+		        path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	text = calloc(1, (size_t)st.st_size + 1);
 	f = fopen(path, "r");
-	if (text == NULL || f == NULL || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+	if (text == NULL || f == NULL ||
+	    fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
 		die(path);
 	fclose(f);
 	doc = cJSON_Parse(text);
@@ -362,7 +364,7 @@ count_temps(const char *keys)
 	DIR *d;
 
 	snprintf(dir, sizeof dir, "%.*s", slash != NULL ? (int)(slash - keys) : 1,
-		 slash != NULL ? keys : ".");
+	         slash != NULL ? keys : ".");
 	snprintf(prefix, sizeof prefix, ".%s.tmp-", slash != NULL ? slash + 1 : keys);
 	d = opendir(dir);
 	if (d == NULL)
@@ -391,7 +393,8 @@ compare_daemon(const char *sock, struct name_state *v, size_t n)
 	}
 	f = open_memstream(&reqs, &len);
 	for (i = 0; i < n; i++) {
-		snprintf(line, sizeof line, "{\"op\":\"get\",\"name\":\"%s\",\"id\":%zu}\n", v[i].name, i);
+		snprintf(line, sizeof line, "{\"op\":\"get\",\"name\":\"%s\",\"id\":%zu}\n",
+		         v[i].name, i);
 		fputs(line, f);
 	}
 	fclose(f);
@@ -429,8 +432,8 @@ compare_daemon(const char *sock, struct name_state *v, size_t n)
 		val = cJSON_GetObjectItemCaseSensitive(doc, "value");
 		have = cJSON_IsString(val) ? val->valuestring : ABSENT;
 		if (strcmp(have, v[i].disk) != 0) {
-			fprintf(stderr, "check: DAEMON DISAGREES on %s: file %s, daemon %s\n", v[i].name,
-				v[i].disk, have);
+			fprintf(stderr, "check: DAEMON DISAGREES on %s: file %s, daemon %s\n",
+			        v[i].name, v[i].disk, have);
 			mismatch++;
 		}
 		cJSON_Delete(doc);
@@ -498,7 +501,7 @@ cmd_check(int argc, char **argv)
 		}
 		if (!as_acked && !as_sent) {
 			fprintf(stderr, "check: LOST %s: acknowledged %s, on disk %s\n", s->name,
-				s->acked, s->disk);
+			        s->acked, s->disk);
 			losses++;
 		} else if (s->pending != NULL) {
 			log_line("seen", s->name, s->disk);
