@@ -149,13 +149,16 @@ dir_step_keeps_memory_and_disk_agreed() {
 	# they are written together, and that second save fails.
 	use_faultfs "fsync:0:nth=1:delay=$delay;fsync:EIO:nth=2"
 	keyd_start
-	req '{"op":"set","name":"first","value":"csk-test-first-held"}' >"$BATS_TEST_TMPDIR/first" &
+	echo '{"op":"set","name":"first","value":"csk-test-first-held"}' |
+		"$SOCKCAT" --half-close --lines 1 --timeout 30000 "$CCR_KEYD_SOCKET" \
+			>"$BATS_TEST_TMPDIR/first" 3>&- &
 	local held=$!
 	sleep 0.15
 	pids=()
 	for i in 1 2 3 4 5; do
-		req "{\"op\":\"set\",\"name\":\"b$i\",\"value\":\"csk-test-batch-$i\"}" \
-			>"$BATS_TEST_TMPDIR/b$i" 3>&- &
+		echo "{\"op\":\"set\",\"name\":\"b$i\",\"value\":\"csk-test-batch-$i\"}" |
+			"$SOCKCAT" --half-close --lines 1 --timeout 30000 "$CCR_KEYD_SOCKET" \
+				>"$BATS_TEST_TMPDIR/b$i" 3>&- &
 		pids+=($!)
 	done
 	wait "$held"
@@ -210,10 +213,14 @@ dir_step_keeps_memory_and_disk_agreed() {
 	under_memcheck && delay=6000 settle=2
 	use_faultfs "fsync:0:nth=1:delay=$delay"
 	keyd_start
-	req '{"op":"set","name":"a","value":"csk-test-in-flight"}' >"$BATS_TEST_TMPDIR/first" 3>&- &
+	echo '{"op":"set","name":"a","value":"csk-test-in-flight"}' |
+		"$SOCKCAT" --half-close --lines 1 --timeout 30000 "$CCR_KEYD_SOCKET" \
+			>"$BATS_TEST_TMPDIR/first" 3>&- &
 	first=$!
 	wait_log 'faultfs: injected fsync delay'
-	req '{"op":"set","name":"b","value":"csk-test-queued"}' >"$BATS_TEST_TMPDIR/second" 3>&- &
+	echo '{"op":"set","name":"b","value":"csk-test-queued"}' |
+		"$SOCKCAT" --half-close --lines 1 --timeout 30000 "$CCR_KEYD_SOCKET" \
+			>"$BATS_TEST_TMPDIR/second" 3>&- &
 	second=$!
 	sleep "$settle" # the second set is read and queued behind the held save
 	keyd_stop "$KEYD_PID"
