@@ -114,6 +114,17 @@ table_del(struct table *t, const char *key)
 }
 
 void
+table_reserve(struct table *t, size_t n)
+{
+	size_t cap = t->cap;
+
+	while ((n + 1) * 4 >= cap * 3)
+		cap *= 2;
+	if (cap != t->cap)
+		rehash(t, cap);
+}
+
+void
 table_free(struct table *t)
 {
 	free(t->slots);

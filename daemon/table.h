@@ -31,6 +31,9 @@ void table_put(struct table *t, const char *key, void *value);
 /* Remove key; returns its value or NULL. */
 void *table_del(struct table *t, const char *key);
 
+/* Grow an empty or small table to hold n keys without rehashing on the way. */
+void table_reserve(struct table *t, size_t n);
+
 /* Release the slots (not the keys or values). */
 void table_free(struct table *t);
 
