@@ -215,9 +215,10 @@ cmd_run(int argc, char **argv)
 		die(argv[3]);
 	memset(conns, 0, sizeof conns);
 	for (i = 0; i < nconns; i++) {
-		conns[i].fd = dial(argv[2], 5000);
+		/* check has seen the daemon up: no retrying, it may already be killed. */
+		conns[i].fd = dial(argv[2], 0);
 		if (conns[i].fd == -1) {
-			/* The daemon may already be dead: that is a cycle with nothing sent. */
+			/* A cycle whose kill came first: nothing is sent on this connection. */
 			conns[i].fd = -1;
 			continue;
 		}
