@@ -142,8 +142,8 @@ cli_call(struct cli *cli, const struct buf *req, int *code)
 }
 
 /* Send req and return its reply when it succeeded, else NULL with *code set. */
-static struct jsonr *
-call_checked(struct cli *cli, struct buf *req, int *code)
+struct jsonr *
+cli_call_ok(struct cli *cli, struct buf *req, int *code)
 {
 	struct jsonr *reply = cli_call(cli, req, code);
 
@@ -163,7 +163,7 @@ cli_list(struct cli *cli, int *code)
 
 	proto_request_begin(&req, OP_LIST);
 	proto_end(&req);
-	return call_checked(cli, &req, code);
+	return cli_call_ok(cli, &req, code);
 }
 
 struct jsonr *
@@ -182,7 +182,7 @@ cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code)
 	}
 	buf_addc(&req, ']');
 	proto_end(&req);
-	return call_checked(cli, &req, code);
+	return cli_call_ok(cli, &req, code);
 }
 
 struct jsonr *

@@ -64,6 +64,12 @@ int cli_connect(struct cli *cli);
 struct jsonr *cli_call(struct cli *cli, const struct buf *req, int *code);
 
 /*
+ * Send req (freeing it) and return the reply when it succeeded; else NULL
+ * after printing why, with *code set to the exit code.
+ */
+struct jsonr *cli_call_ok(struct cli *cli, struct buf *req, int *code);
+
+/*
  * Report a failed reply as "ccr-config: MESSAGE" (with what to do) and return
  * its exit code: not_found 1, locked or denied 4, busy 3, others 5.
  */

@@ -19,14 +19,10 @@ cmd_lock(struct cli *cli, int argc, char **argv)
 	cli->autostart = false;
 	proto_request_begin(&req, OP_LOCK);
 	proto_end(&req);
-	reply = cli_call(cli, &req, &rc);
-	buf_free(&req);
+	reply = cli_call_ok(cli, &req, &rc);
 	if (reply == NULL)
 		return rc;
-	if (conn_reply_error(reply, NULL) != PE_OK)
-		rc = cli_reply_failed(reply);
-	else
-		printf("locked: the key and every value are wiped from ccr-keyd's memory\n");
+	printf("locked: the key and every value are wiped from ccr-keyd's memory\n");
 	conn_reply_free(reply);
 	return rc;
 }

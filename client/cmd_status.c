@@ -72,15 +72,9 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	cli->autostart = false;
 	proto_request_begin(&req, OP_STATUS);
 	proto_end(&req);
-	reply = cli_call(cli, &req, &rc);
-	buf_free(&req);
+	reply = cli_call_ok(cli, &req, &rc);
 	if (reply == NULL)
 		return rc;
-	if (conn_reply_error(reply, NULL) != PE_OK) {
-		rc = cli_reply_failed(reply);
-		conn_reply_free(reply);
-		return rc;
-	}
 	keystore = cli_str(reply, "keystore");
 	if (lstat(keystore, &st) == 0)
 		snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
