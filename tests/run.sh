@@ -4,6 +4,11 @@
 # Each suite speaks TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, bats --tap,
 # node --test --test-reporter=tap). A suite that exits non-zero without reporting
 # a failing test counts as one failure, so a crash is never read as a pass.
+#
+# Every suite runs in a sandbox (tests/sandbox.bash): HOME, XDG_RUNTIME_DIR and
+# CCR_HOME point at a temporary directory, so nothing a test starts can reach
+# the user's keystore or daemon; after each suite the user's own directories
+# are compared with how they were, and a change fails that suite.
 set -u
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
@@ -12,7 +17,9 @@ export CCR_BUILD=$PWD/$BUILD
 
 passed=0 failed=0 skipped=0
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/ccr-tests.XXXXXX")
-trap 'rm -rf "$logdir"' EXIT
+. tests/sandbox.bash
+sandbox_enter
+trap 'rm -rf "$logdir"; sandbox_leave' EXIT
 
 # run_suite NAME CMD...: run one suite, echo its TAP, add up its results.
 run_suite() {
@@ -35,6 +42,7 @@ run_suite() {
 		printf '  not ok - suite %s reported no test\n' "$name"
 		f=1
 	fi
+	sandbox_check "suite $name" || f=$((f + 1))
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 

@@ -17,11 +17,15 @@ TOP=${TOP:-15}
 command -v valgrind >/dev/null 2>&1 || { echo "bench-profile: valgrind is not installed" >&2; exit 2; }
 [ -x "$BUILD/ccr-keyd" ] || { echo "bench-profile: $BUILD/ccr-keyd is not built" >&2; exit 2; }
 mkdir -p "$OUT"
+# Nothing here may reach the user's own keys or daemon.
+. tests/sandbox.bash
+sandbox_enter
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ccr-profile.XXXXXX")
 VPID=
 cleanup() {
 	[ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
 	rm -rf "$WORK"
+	sandbox_leave
 }
 trap cleanup EXIT
 

@@ -45,6 +45,9 @@ done
 
 T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
+# Nothing here may reach the user's own keys or daemon.
+. tests/sandbox.bash
+sandbox_enter
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ccr-bench.XXXXXX")
 RES=$WORK/res
 mkdir -p "$RES" "$WORK/ks" "$WORK/ks1" "$WORK/ks10k" "$WORK/home" "$WORK/dw"
@@ -59,6 +62,8 @@ cleanup() {
 	done
 	[ -n "$KEYCTL_ID" ] && keyctl unlink "$KEYCTL_ID" @u >/dev/null 2>&1
 	rm -rf "$WORK"
+	sandbox_check "make bench" || true
+	sandbox_leave
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -39,8 +39,11 @@ KNOWN=(
 	"sealed: other peers are answered while passphrase set, unlock or change derives a key"
 )
 
+# Nothing here may reach the user's own keys or daemon.
+. tests/sandbox.bash
+sandbox_enter
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccr-memcheck.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; sandbox_leave' EXIT
 mkdir -p "$work/build/tools" "$work/vg"
 # Suites run daemons as nobody too (peer.bats): let them reach the wrapper and write a log.
 chmod 755 "$work" "$work/build" "$work/build/tools"
@@ -95,6 +98,7 @@ for t in "${suites[@]}"; do
 			failed=$((failed + 1))
 		fi
 	done < <(sed -n 's/^not ok [0-9]* //p' <<<"$out")
+	sandbox_check "memcheck suite $name" || failed=$((failed + 1))
 done
 
 runs=0 errors=0 leaks=0 killed=0 bad=()

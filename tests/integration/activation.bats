@@ -15,6 +15,7 @@ KEY1=csk-test-0123456789abcdef0123f2a9
 
 setup() {
 	export TZ=UTC CCR_KEYD_NO_AUTOSTART=1
+	export HOME=$BATS_TEST_TMPDIR/user
 	export CCR_HOME=$BATS_TEST_TMPDIR/home
 	export CCR_KEYS=$CCR_HOME/keys
 	unset XDG_RUNTIME_DIR CCR_KEYD_SOCKET CCR_KEYD_BIN LISTEN_PID LISTEN_FDS LISTEN_FDNAMES
@@ -22,7 +23,7 @@ setup() {
 	SOCK=$RUN/sock
 	LOG=$BATS_TEST_TMPDIR/keyd.log
 	PIDS=()
-	mkdir -p -m 700 "$RUN"
+	mkdir -p -m 700 "$RUN" "$HOME"
 	[ -x "$KEYD" ] && [ -x "$CLI" ] || fail "build the binaries first: make"
 }
 
@@ -87,11 +88,25 @@ exec_args() {
 	sed -n 's/^ExecStart=@BINDIR@\/ccr-keyd *//p' "$ROOT/systemd/ccr-keyd.service.in"
 }
 
+# The environment systemd-socket-activate passes on. It starts the daemon with
+# an empty environment plus what -E names, so without these the daemon would
+# find the real home in /etc/passwd and serve the user's own keystore.
+sandbox_env() {
+	local v
+	for v in HOME CCR_HOME CCR_KEYS XDG_RUNTIME_DIR; do
+		[ -n "${!v:-}" ] && printf -- '-E\n%s=%s\n' "$v" "${!v}"
+	done
+	return 0
+}
+
 # activate ARGS...: run the unit's ExecStart behind systemd-socket-activate on
 # $SOCK, ARGS appended; sets PID (systemd-socket-activate becomes the daemon).
 activate() {
+	local env
+	mapfile -t env < <(sandbox_env)
 	# shellcheck disable=SC2046
-	systemd-socket-activate -l "$SOCK" "$KEYD" $(exec_args) "$@" >>"$LOG" 2>&1 </dev/null &
+	systemd-socket-activate "${env[@]}" -l "$SOCK" "$KEYD" $(exec_args) "$@" \
+		>>"$LOG" 2>&1 </dev/null &
 	PID=$!
 	PIDS+=("$PID")
 	wait_socket "$SOCK" "$PID"
@@ -270,13 +285,14 @@ allowed_syscalls() {
 # itself, through set/get/list/status/delete, SIGHUP and its end; leaves the
 # trace of the daemon (after its execve) in $BATS_TEST_TMPDIR/trace.MODE.
 trace_workload() {
-	local mode=$1 out=$BATS_TEST_TMPDIR/trace.$1 sock=$RUN/$1.sock pid rc=0
+	local mode=$1 out=$BATS_TEST_TMPDIR/trace.$1 sock=$RUN/$1.sock pid rc=0 env
 	# LeakSanitizer cannot run under ptrace, and the sanitizer runtime's own
 	# calls and mappings are not the installed daemon's: trace the plain build.
 	[ "${SANITIZE:-}" != 1 ] || skip "traced in the plain build (make test without SANITIZE)"
 	command -v strace >/dev/null || fail "strace is missing: add it to .ci/deps"
 	if [ "$mode" = activated ]; then
-		strace -f -qq -o "$out.raw" systemd-socket-activate -l "$sock" "$KEYD" \
+		mapfile -t env < <(sandbox_env)
+		strace -f -qq -o "$out.raw" systemd-socket-activate "${env[@]}" -l "$sock" "$KEYD" \
 			--keys "$CCR_KEYS" --idle-exit 1 >>"$LOG" 2>&1 </dev/null &
 	else
 		strace -f -qq -o "$out.raw" "$KEYD" --socket "$sock" --keys "$CCR_KEYS" \

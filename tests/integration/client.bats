@@ -396,13 +396,18 @@ raw_value() {
 	[[ "$output" != *back* ]]
 }
 
+# Run as another user that /etc/passwd knows (nobody): as ourselves the client
+# would ask the user's own daemon in the user's own home.
 @test "without HOME or CCR_HOME the client takes the home directory from /etc/passwd" {
-	home=$(awk -F: -v u="$(id -u)" '$3 == u { print $6; exit }' /etc/passwd)
-	[ -n "$home" ] || skip "uid $(id -u) is not in /etc/passwd"
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run the client as a user other than you"
+	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+	read -r uid home < <(awk -F: -v me="$(id -u)" \
+		'$3 != me && $3 > 0 && $6 != "" { print $3, $6; exit }' /etc/passwd)
+	[ -n "$home" ] || skip "no other user in /etc/passwd"
 	run --separate-stderr env -u HOME -u CCR_HOME -u CCR_KEYD_SOCKET -u XDG_RUNTIME_DIR \
-		"$CLI" status
-	[ "$status" -eq 3 ]
-	[[ "$stderr" == *"no answer on $home/.claude-code-router/keyd.sock"* ]]
+		setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$CLI" status
+	[ "$status" -eq 3 ] || fail "exit $status: $stderr"
+	[[ "$stderr" == *"no answer on $home/.claude-code-router/keyd.sock"* ]] || fail "$stderr"
 }
 
 # The client is a static PIE: glibc's getpwuid there would load an NSS module
