@@ -13,7 +13,8 @@ for bin in "$dir"/fuzz_*; do
 	log=$(mktemp)
 	if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/" "$work" >"$log" 2>&1; then
-		execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+|#[0-9]+' "$log" | tail -1 | tr -dc 0-9)
+		# libFuzzer ends with "Done N runs in S second(s)".
+		execs=$(sed -n 's/^Done \([0-9][0-9]*\) runs.*/\1/p' "$log" | tail -1)
 		echo "ok $n - fuzz $name: ${execs:-?} executions in ${seconds}s, no crash"
 	else
 		failed=$((failed + 1))
