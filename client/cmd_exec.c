@@ -2,7 +2,8 @@
  * ccr-config exec [--all] [--fallback-env] -- CMD [ARGS…]: put the keys the
  * router's config references into the environment and become CMD. One resolve
  * request; the keystore wins over an inherited variable (with a warning that
- * names the variable, never a value); execvp, so no shell and no child.
+ * names the variable, never a value); execvp, so no shell and no child. A name
+ * that changes how programs load (env_is_refused) is never injected.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "names.h"
 
 /* Fill names with every env name in the keystore (--all, or no config). */
 static int
@@ -39,10 +41,32 @@ all_names(struct cli *cli, struct names *names)
 	}
 	jsonr_foreach(k, jsonr_get(reply, "keys"))
 	{
-		names_add(names, cli_str(k, "env"), strlen(cli_str(k, "env")));
+		const char *env = cli_str(k, "env");
+
+		if (env_is_refused(env))
+			cli_warn("not injecting %s: its env name $%s changes how programs load or "
+				 "where they look; give it another with: ccr-config set %s --env VAR",
+				 cli_str(k, "name"), env, cli_str(k, "name"));
+		else
+			names_add(names, env, strlen(env));
 	}
 	conn_reply_free(reply);
 	return 0;
+}
+
+/* Forget the names the config references that are never injected: those come from the environment. */
+static void
+drop_refused(struct names *names)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < names->n; i++) {
+		if (env_is_refused(names->v[i]))
+			free(names->v[i]);
+		else
+			names->v[n++] = names->v[i];
+	}
+	names->n = n;
 }
 
 /* Ask for the values of names. Returns the reply, or NULL with *rc set. */
@@ -93,6 +117,8 @@ inject(const struct names *names, const struct jsonr *values, bool all)
 		const struct jsonr *v = jsonr_get(values, names->v[i]);
 		const char *have = getenv(names->v[i]);
 
+		if (env_is_refused(names->v[i]))
+			continue; /* never: the keystore (or a planted daemon) may not choose these */
 		if (jsonr_is(v, JSONR_STRING)) {
 			if (have != NULL && have[0] != '\0' && strcmp(have, v->u.str) != 0)
 				cli_warn("$%s is set in the environment and in the keystore with "
@@ -160,7 +186,7 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = all_names(cli, &names);
 	} else {
 		config_refs(text.data, text.len, &names);
-		rc = 0;
+		drop_refused(&names);
 	}
 	buf_free(&text);
 	if (rc == 0 && names.n > 0 && (reply = resolve(cli, &names, &rc)) != NULL)

@@ -4,7 +4,8 @@
  * the environment or in an old keystore file into ccr-keyd. A key the keystore
  * already holds with the same value is left alone; a different value is replaced
  * only with --overwrite. Values go to the daemon over the socket and nowhere else:
- * they are compared in memory, never printed, never written to a file.
+ * they are compared in memory, never printed, never written to a file. A key
+ * whose env name changes how programs load (env_is_refused) is skipped, named.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -190,6 +191,14 @@ import_one(struct cli *cli, const struct items *items, const struct item *it,
 		tally_fail(t, EXIT_FAILURE_OTHER);
 		return;
 	}
+	if (env_is_refused(it->env)) {
+		printf("%s: skipped: $%s changes how programs load or where they look, so "
+		       "ccr-keyd never stores it; store the key under another env name with: "
+		       "ccr-config set NAME --env VAR\n",
+		       it->name, it->env);
+		tally_fail(t, EXIT_FAILURE_OTHER);
+		return;
+	}
 	if (it->match == NULL) {
 		if (o->dry_run)
 			printf("%s: would store (as $%s)\n", it->name, it->env);
@@ -309,6 +318,12 @@ collect_only(char *only, struct items *items)
 			                 "--only takes variable names (A-Z 0-9 _), such "
 			                 "as CEREBRAS_API_KEY; '%s' is not one",
 			                 var);
+		if (env_is_refused(var)) {
+			char why[ENV_MAX_LEN + 160];
+
+			env_refused_message(var, why, sizeof why);
+			return cli_error(EXIT_USAGE, "%s; nothing imported", why);
+		}
 		if (!name_for_var(var, name))
 			return cli_error(EXIT_USAGE,
 			                 "$%s does not give a key name; store it with: "

@@ -5,7 +5,8 @@
  * are stored first; the file is rewritten only once all of them are durable,
  * after a 0600 backup of the original, atomically and with the original's mode,
  * so the config never names a key the keystore lacks. A second run finds only
- * references and changes nothing.
+ * references and changes nothing. A provider whose env name would change how
+ * programs load (env_is_refused) is skipped, named.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,6 +144,14 @@ classify(struct migration *m, size_t i)
 		pl->value = &key->value;
 		snprintf(pl->name, sizeof pl->name, "%s", name->value.data);
 		name_default_env(pl->name, pl->env);
+	}
+	if (pl->kind == PLAN_STORE && env_is_refused(pl->env)) {
+		pl->kind = PLAN_SKIP;
+		snprintf(pl->line, sizeof pl->line,
+		         "its env name $%s changes how programs load or where they look, so "
+		         "ccr-keyd never stores it; skipped (store the key by hand with: ccr-config "
+		         "set NAME --env VAR, and write $VAR in the config)",
+		         pl->env);
 	}
 }
 

@@ -1,6 +1,8 @@
 /*
  * ccr-config set NAME [--env VAR] [--from-env VAR]: store a key read from stdin,
  * a prompt with echo off, or a variable of our own environment — never argv.
+ * An env name that changes how programs load (env_is_refused) is refused here,
+ * before the key is read; the daemon refuses a default env name that is one.
  */
 #include <stdio.h>
 #include <getopt.h>
@@ -31,7 +33,7 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	};
 	const char *env = NULL, *from = NULL, *name, *v;
 	struct buf value = {0}, req = {0};
-	char prompt[NAME_MAX_LEN + 32];
+	char prompt[NAME_MAX_LEN + 32], why[ENV_MAX_LEN + 160];
 	struct jsonr *reply = NULL;
 	int c, rc;
 
@@ -55,6 +57,10 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	if (env != NULL && !env_is_valid(env))
 		return cli_error(EXIT_USAGE, "'%s' is not an env name: use A-Z 0-9 _, not starting "
 					     "with a digit", env);
+	if (env != NULL && env_is_refused(env)) {
+		env_refused_message(env, why, sizeof why);
+		return cli_error(EXIT_USAGE, "%s; nothing stored", why);
+	}
 	cli_protect();
 	if (from != NULL) {
 		v = getenv(from);

@@ -1,9 +1,51 @@
 /*
- * The naming rules shared by the daemon, the client and the import commands.
+ * The naming rules shared by the daemon, the client and the import commands,
+ * and the one list of environment names that are never stored or injected.
  */
 #include "names.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/*
+ * Names that make a program load code, or look for code, configuration or trust
+ * somewhere else: a key stored under one of them would let whoever writes the
+ * keystore (or plants a daemon) run code in every process `exec` starts. The
+ * Node module keeps a copy (client/node/index.cjs, REFUSED_ENV), and a test
+ * proves the two equal (tests/integration/trust.bats). Keep the docs in step:
+ * README.md, docs/ccr-config.1, docs/PROTOCOL.md (tests/integration/docs.bats).
+ */
+/* clang-format off */
+const char *const env_refused_list[] = {
+	/* the dynamic loader and the C library */
+	"LD_*", "DYLD_*", "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES",
+	"LOCALDOMAIN", "LOCPATH", "MALLOC_*", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+	"RES_OPTIONS", "TZDIR",
+	/* where everything looks */
+	"PATH", "HOME", "SHELL", "TMPDIR", "TMP", "TEMP", "XDG_*",
+	/* shells: start-up files, prompts and word splitting run or reshape commands */
+	"BASH_*", "BASHOPTS", "CDPATH", "ENV", "FPATH", "GLOBIGNORE", "IFS", "INPUTRC",
+	"PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4", "SHELLOPTS", "ZDOTDIR",
+	/* language run-times: options, module paths, start-up scripts */
+	"NODE_*", "NPM_CONFIG_*", "ELECTRON_RUN_AS_NODE", "PYTHON*", "PERL*", "RUBY*",
+	"GEM_HOME", "GEM_PATH", "BUNDLE_GEMFILE", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+	"JDK_JAVA_OPTIONS", "JAVA_HOME", "CLASSPATH", "LUA_*", "PHPRC", "PHP_INI_SCAN_DIR",
+	"GOENV", "GOFLAGS", "GOPATH", "GOPROXY", "GOROOT", "GOTOOLCHAIN",
+	/* whom TLS trusts */
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
+	"CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
+	/* git, ssh, gpg: helpers they run, agents they ask */
+	"GIT_*", "SSH_*", "GNUPGHOME", "GPG_AGENT_INFO",
+	/* commands other programs run for you */
+	"EDITOR", "VISUAL", "PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER",
+	/* modules that terminal and desktop libraries load */
+	"TERMINFO", "TERMINFO_DIRS", "GTK_MODULES", "GTK_PATH", "GIO_MODULE_DIR",
+	"QT_PLUGIN_PATH", "DBUS_SESSION_BUS_ADDRESS",
+	/* our own: where the router, the keystore and the daemon live */
+	"CCR_HOME", "CCR_KEYS", "CCR_KEYD_*",
+	NULL,
+};
+/* clang-format on */
 
 /* Which bytes may appear in a key name: [A-Za-z0-9._-]. */
 static const bool name_chars[256] = {
@@ -104,4 +146,30 @@ name_from_env(const char *env, char *out)
 	}
 	out[stem] = '\0';
 	return name_is_valid(out);
+}
+
+bool
+env_is_refused(const char *env)
+{
+	size_t i, n;
+
+	for (i = 0; env_refused_list[i] != NULL; i++) {
+		const char *r = env_refused_list[i];
+
+		if (r[0] != env[0])
+			continue;
+		n = strlen(r);
+		if (r[n - 1] == '*' ? strncmp(env, r, n - 1) == 0 : strcmp(env, r) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+env_refused_message(const char *env, char *out, size_t size)
+{
+	snprintf(out, size,
+	         "$%s changes how programs load or where they look, so ccr-keyd never stores "
+	         "or injects it; choose another env name with --env",
+	         env);
 }

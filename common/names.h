@@ -18,6 +18,23 @@ bool name_is_valid(const char *s);
 bool env_is_valid(const char *s);
 
 /*
+ * The one list of environment names that change how a program loads or where
+ * it looks (DESIGN.md, "Names and environment names"): none is ever accepted as
+ * a key's env name, nor injected into a process. An entry ending in '*' stands
+ * for every name it begins ("LD_*"); the others are exact. NULL-terminated.
+ */
+extern const char *const env_refused_list[];
+
+/* True when env is on env_refused_list: it is never stored, resolved or injected. */
+bool env_is_refused(const char *env);
+
+/*
+ * Write the one-line message that refuses env as a key's env name to out:
+ * "$LD_PRELOAD changes how programs load or where they look, …".
+ */
+void env_refused_message(const char *env, char *out, size_t size);
+
+/*
  * Write the default environment name of a valid key name to out (at least
  * ENV_MAX_LEN + 1 bytes): the name itself when it already is an env name, else
  * upper-cased with '.' and '-' mapped to '_' and "_API_KEY" appended; a name

@@ -111,6 +111,22 @@ check_value(struct proto_request *req, const char **msg)
 	return PE_OK;
 }
 
+/*
+ * Take the names that are never resolved (env_is_refused) out of a resolve's
+ * array, so that the daemon answers them as absent whatever its keystore holds.
+ */
+static void
+drop_refused(cJSON *envs)
+{
+	cJSON *e = envs->child, *next;
+
+	for (; e != NULL; e = next) {
+		next = e->next;
+		if (env_is_refused(e->valuestring))
+			cJSON_Delete(cJSON_DetachItemViaPointer(envs, e));
+	}
+}
+
 /* Validate the env member of a resolve request: a name or an array of names. */
 static enum proto_err
 check_resolve(struct proto_request *req, const char **msg)
@@ -124,6 +140,18 @@ check_resolve(struct proto_request *req, const char **msg)
 		if (!env_is_valid(req->env)) {
 			*msg = "an env name is [A-Z_][A-Z0-9_]*";
 			return PE_INVALID_NAME;
+		}
+		if (env_is_refused(req->env)) {
+			/* Never resolved: asked as an empty list, answered as absent. */
+			cJSON *none = cJSON_CreateArray();
+
+			req->env = NULL;
+			if (none == NULL || !cJSON_ReplaceItemViaPointer(req->doc, (cJSON *)env, none)) {
+				cJSON_Delete(none);
+				*msg = "out of memory";
+				return PE_IO_ERROR;
+			}
+			req->envs = none;
 		}
 		return PE_OK;
 	}
@@ -146,6 +174,7 @@ check_resolve(struct proto_request *req, const char **msg)
 			return PE_TOO_LARGE;
 		}
 	}
+	drop_refused((cJSON *)env);
 	req->envs = env;
 	return PE_OK;
 }

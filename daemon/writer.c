@@ -164,6 +164,10 @@ validate(struct writer *w, struct change *c)
 		else
 			name_default_env(c->name, c->env);
 	}
+	if (env_is_refused(c->env)) {
+		env_refused_message(c->env, c->message, sizeof c->message);
+		return PE_INVALID_NAME;
+	}
 	owner = view_env_owner(w, c->env);
 	if (owner != NULL && strcmp(owner, c->name) != 0) {
 		snprintf(c->message, sizeof c->message,
