@@ -2,7 +2,8 @@
  * ccr-config exec [--all] [--fallback-env] -- CMD [ARGS…]: put the keys the
  * router's config references into the environment and become CMD. One resolve
  * request; the keystore wins over an inherited variable (with a warning that
- * names the variable, never a value); execvp, so no shell and no child. A name
+ * names the variable, never a value); execvp, so no shell and no child. Without
+ * a config.json nothing is injected unless --all asks for every key, and a name
  * that changes how programs load (env_is_refused) is never injected.
  */
 #include <errno.h>
@@ -181,9 +182,13 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = config_read(path, &text);
 	if (rc > 1)
 		return rc;
-	if (all || rc == 1) {
-		all = true;
+	if (all) {
 		rc = all_names(cli, &names);
+	} else if (rc == 1) {
+		cli_warn("%s does not exist, so no key is injected; run with --all to inject "
+			 "every key",
+			 path);
+		rc = 0;
 	} else {
 		config_refs(text.data, text.len, &names);
 		drop_refused(&names);
@@ -208,6 +213,6 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 const struct command cmd_exec_entry = {
 	.name = "exec",
 	.usage = "[--all] [--fallback-env] -- CMD [ARGS...]",
-	.summary = "run CMD with the keys the router's config references in its environment",
+	.summary = "run CMD with the keys the router's config references (every key with --all)",
 	.run = cmd_exec,
 };

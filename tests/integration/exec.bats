@@ -33,11 +33,16 @@ config() {
 	[ "$(grep -vc '"op":"resolve"' "$AUDIT")" -eq 0 ] || fail "other requests: $(cat "$AUDIT")"
 }
 
-@test "exec --all, or no config.json at all, injects every key" {
+@test "exec --all injects every key; with no config.json and no --all, none" {
 	run "$CLI" exec --all -- sh -c 'echo "$UNUSED_API_KEY"'
 	[ "$output" = "$KEY3" ]
-	run "$CLI" exec -- sh -c 'echo "$UNUSED_API_KEY"'
-	[ "$output" = "$KEY3" ]
+	: >"$AUDIT"
+	run --separate-stderr "$CLI" exec -- sh -c 'echo "[${UNUSED_API_KEY-unset}] [${CEREBRAS_API_KEY-unset}]"'
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "[unset] [unset]" ] || fail "$output"
+	[[ "$stderr" == *"config.json does not exist, so no key is injected; run with --all"* ]] ||
+		fail "$stderr"
+	[ ! -s "$AUDIT" ] || fail "the daemon was asked: $(cat "$AUDIT")"
 }
 
 @test "the keystore wins over the environment, with a warning naming only the variable" {
