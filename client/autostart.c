@@ -3,7 +3,8 @@
  * daemon missing at once: each takes a lock file beside the socket, tries the
  * socket again under the lock, and only then spawns, so exactly one daemon
  * starts. `ccr-keyd --daemon` exits once its child listens, so waiting for it
- * is waiting for the socket.
+ * is waiting for the socket. The socket's directory must pass the client's
+ * trust check (conn_trust_dir) before anything is spawned or locked there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,11 +148,17 @@ autostart_daemon(const char *socket, char *err, size_t errsize)
 {
 	long long deadline = now_ms() + START_TIMEOUT_MS;
 	char dir[PATHS_MAX];
+	struct stat st;
 	int lock, rc = 0;
 
 	paths_dirname(socket, dir, sizeof dir);
-	if (paths_private_dir(dir, 0, err, errsize) == -1)
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsize, "cannot create directory %s: %s", dir, strerror(errno));
 		return -1;
+	}
+	rc = conn_trust_dir(socket, &st, err, errsize);
+	if (rc != 0)
+		return rc;
 	lock = take_lock(socket, deadline, err, errsize);
 	if (lock == -1)
 		return -1;

@@ -97,13 +97,16 @@ int
 cli_connect(struct cli *cli)
 {
 	char err[1024], why[1024];
-	int saved;
+	int saved, rc;
 
 	if (cli->connected)
 		return 0;
 	int timeout = cli->timeout_ms > 0 ? cli->timeout_ms : CALL_TIMEOUT_MS;
 
-	if (conn_open(&cli->conn, cli->socket, timeout, err, sizeof err) == 0) {
+	rc = conn_open(&cli->conn, cli->socket, timeout, err, sizeof err);
+	if (rc == CONN_UNTRUSTED)
+		return cli_error(EXIT_DENIED, "%s", err);
+	if (rc == 0) {
 		cli->connected = true;
 		return 0;
 	}
@@ -117,10 +120,16 @@ cli_connect(struct cli *cli)
 				 "ccr-keyd is not running (no answer on %s); start it with: "
 				 "ccr-keyd --daemon",
 				 cli->socket);
-	if (autostart_daemon(cli->socket, why, sizeof why) == -1)
+	rc = autostart_daemon(cli->socket, why, sizeof why);
+	if (rc == CONN_UNTRUSTED)
+		return cli_error(EXIT_DENIED, "%s", why);
+	if (rc == -1)
 		return cli_error(EXIT_UNREACHABLE, "ccr-keyd is not running and could not be "
 						   "started: %s", why);
-	if (conn_open(&cli->conn, cli->socket, timeout, err, sizeof err) == -1)
+	rc = conn_open(&cli->conn, cli->socket, timeout, err, sizeof err);
+	if (rc == CONN_UNTRUSTED)
+		return cli_error(EXIT_DENIED, "%s", err);
+	if (rc == -1)
 		return cli_error(EXIT_UNREACHABLE, "started ccr-keyd, but %s", err);
 	cli->connected = true;
 	return 0;

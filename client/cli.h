@@ -128,7 +128,11 @@ void cli_protect(void);
 /* Format an ISO 8601 UTC time for people: "2026-11-28 21:04" in local time, or "-". */
 void cli_time_local(const char *iso, char *out, size_t size);
 
-/* Start ccr-keyd for socket (autostart.c). Returns 0, or -1 with err set. */
+/*
+ * Start ccr-keyd for socket (autostart.c), once its directory passes the same
+ * trust check as a connection's. Returns 0, CONN_UNTRUSTED with err set when
+ * the directory is not ours, or -1 with err set.
+ */
 int autostart_daemon(const char *socket, char *err, size_t errsize);
 
 /* Run ccr-config with the given table; the body of main(). */

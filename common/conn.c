@@ -1,6 +1,11 @@
 /*
  * Blocking client connections. Every line read may carry a key, so the input
  * buffer is wiped as lines are consumed and replies are wiped when freed.
+ *
+ * Before a byte is sent the client makes sure the socket is its own daemon's
+ * (DESIGN.md, "Peer check": the check runs both ways): otherwise a user who
+ * plants a socket where we look (a shared XDG_RUNTIME_DIR, a directory others
+ * may write) would receive our keys and passphrases and choose what exec injects.
  */
 #include "conn.h"
 
@@ -13,11 +18,126 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "paths.h"
+
+int
+conn_trust_dir(const char *path, struct stat *st, char *err, size_t errsize)
+{
+	char dir[PATHS_MAX];
+	const char *why = NULL;
+
+	paths_dirname(path, dir, sizeof dir);
+	if (lstat(dir, st) == -1) {
+		int saved = errno;
+
+		snprintf(err, errsize, "cannot connect to %s: %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (S_ISLNK(st->st_mode))
+		why = "is a symlink";
+	else if (!S_ISDIR(st->st_mode))
+		why = "is not a directory";
+	else if (st->st_uid != geteuid())
+		why = "is not yours";
+	else if (st->st_mode & 022)
+		why = "is writable by others";
+	if (why == NULL)
+		return 0;
+	snprintf(err, errsize,
+	         "refusing to talk to %s: its directory %s %s (owner uid %ld, mode %04o; you are "
+	         "uid %ld); nothing was sent; use a socket in a private directory of your own",
+	         path, dir, why, (long)st->st_uid, (unsigned)(st->st_mode & 07777),
+	         (long)geteuid());
+	return CONN_UNTRUSTED;
+}
+
+/*
+ * The uid of the process listening on the other end of fd: SO_PEERCRED on
+ * Linux, getpeereid on macOS and the BSDs. Returns 0, or -1 where the system
+ * cannot tell: then the peer is not trusted.
+ */
+static int
+server_uid(int fd, uid_t *uid)
+{
+#if defined(SO_PEERCRED) && defined(__linux__)
+	struct ucred uc;
+	socklen_t len = sizeof uc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 || len != sizeof uc)
+		return -1;
+	*uid = uc.uid;
+	return 0;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+	gid_t gid;
+
+	return getpeereid(fd, uid, &gid);
+#else
+	(void)fd;
+	(void)uid;
+	return -1;
+#endif
+}
+
+/*
+ * Whether a server of uid may hear us: our own uid. On macOS launchd, which
+ * runs as root, listens on an activated socket for the agent, so root is
+ * accepted there (root can read our keystore anyway).
+ */
+static int
+server_trusted(uid_t uid)
+{
+#ifdef __APPLE__
+	if (uid == 0)
+		return 1;
+#endif
+	return uid == geteuid();
+}
+
+/*
+ * After the connect: the server runs as us and the directory is still the one
+ * checked before. Returns 0 or CONN_UNTRUSTED with err set.
+ */
+static int
+trust_server(int fd, const char *path, const struct stat *before, char *err, size_t errsize)
+{
+	struct stat now;
+	uid_t uid;
+	int rc;
+
+	if (server_uid(fd, &uid) == -1) {
+		snprintf(err, errsize,
+		         "refusing to talk to %s: cannot tell which user listens there (%s); "
+		         "nothing was sent",
+		         path, strerror(errno));
+		return CONN_UNTRUSTED;
+	}
+	if (!server_trusted(uid)) {
+		snprintf(
+		    err, errsize,
+		    "refusing to talk to %s: the process listening there runs as uid %ld, not "
+		    "as you (uid %ld); nothing was sent; stop it, or use a socket in a private "
+		    "directory of your own",
+		    path, (long)uid, (long)geteuid());
+		return CONN_UNTRUSTED;
+	}
+	rc = conn_trust_dir(path, &now, err, errsize);
+	if (rc == 0 && (now.st_dev != before->st_dev || now.st_ino != before->st_ino)) {
+		snprintf(err, errsize,
+		         "refusing to talk to %s: its directory was replaced while connecting; "
+		         "nothing was sent",
+		         path);
+		rc = CONN_UNTRUSTED;
+	}
+	return rc == -1 ? CONN_UNTRUSTED : rc;
+}
+
 int
 conn_open(struct conn *c, const char *path, int timeout_ms, char *err, size_t errsize)
 {
 	struct sockaddr_un sun;
-	int saved;
+	struct stat dir;
+	int saved, rc;
 
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
@@ -29,6 +149,9 @@ conn_open(struct conn *c, const char *path, int timeout_ms, char *err, size_t er
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	rc = conn_trust_dir(path, &dir, err, errsize);
+	if (rc != 0)
+		return rc;
 #ifdef SOCK_CLOEXEC
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 #else
@@ -42,7 +165,7 @@ conn_open(struct conn *c, const char *path, int timeout_ms, char *err, size_t er
 	}
 	if (timeout_ms > 0) {
 		struct timeval tv = {.tv_sec = timeout_ms / 1000,
-				     .tv_usec = (timeout_ms % 1000) * 1000};
+		                     .tv_usec = (timeout_ms % 1000) * 1000};
 
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -50,12 +173,17 @@ conn_open(struct conn *c, const char *path, int timeout_ms, char *err, size_t er
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		saved = errno;
 		snprintf(err, errsize, "cannot connect to %s: %s", path, strerror(saved));
+		rc = -1;
+	} else {
+		rc = trust_server(c->fd, path, &dir, err, errsize);
+		saved = EPERM;
+	}
+	if (rc != 0) {
 		close(c->fd);
 		c->fd = -1;
 		errno = saved;
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 int
@@ -90,7 +218,7 @@ conn_recv(struct conn *c, char *err, size_t errsize)
 		ssize_t n;
 
 		nl = c->in.len > scanned ? memchr(c->in.data + scanned, '\n', c->in.len - scanned)
-					 : NULL;
+		                         : NULL;
 		if (nl != NULL)
 			break;
 		scanned = c->in.len;

@@ -6,6 +6,7 @@
 #define CCR_CONN_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "jsonr.h"
@@ -16,12 +17,27 @@ struct conn {
 	struct buf in;
 };
 
+/* conn_open's answer when the socket is not our own daemon's: nothing was sent. */
+#define CONN_UNTRUSTED (-2)
+
 /*
  * Connect to the daemon's socket at path, with a receive timeout of timeout_ms
- * (0 for none). Returns 0, or -1 with errno set (ENOENT or ECONNREFUSED mean
- * nobody is listening) and err set.
+ * (0 for none), and make sure it is our own daemon before anything is sent: the
+ * socket's directory must be ours, not a symlink and not writable by group or
+ * others, before and after the connect (the same directory), and the process
+ * listening must run as our uid (SO_PEERCRED, getpeereid). Returns 0; or
+ * CONN_UNTRUSTED with err set to one line that names the path and its owner;
+ * or -1 with errno set (ENOENT or ECONNREFUSED mean nobody is listening) and
+ * err set.
  */
 int conn_open(struct conn *c, const char *path, int timeout_ms, char *err, size_t errsize);
+
+/*
+ * The trust check on the directory of the socket at path alone, as conn_open
+ * makes it; st gets the directory's lstat. Returns 0, CONN_UNTRUSTED with err
+ * set, or -1 with errno and err set when the directory cannot be examined.
+ */
+int conn_trust_dir(const char *path, struct stat *st, char *err, size_t errsize);
 
 /* Send the whole request line(s) in req. Returns 0, or -1 with err set. */
 int conn_send(struct conn *c, const struct buf *req, char *err, size_t errsize);
