@@ -4,7 +4,8 @@
  * socket again under the lock, and only then spawns, so exactly one daemon
  * starts. `ccr-keyd --daemon` exits once its child listens, so waiting for it
  * is waiting for the socket. The socket's directory must pass the client's
- * trust check (conn_trust_dir) before anything is spawned or locked there.
+ * trust check (conn_trust_dir) before anything is spawned or locked there, and
+ * the daemon inherits no descriptor but stdin, stdout and stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,6 +102,27 @@ find_daemon(char *out, size_t size)
 	snprintf(out, size, "ccr-keyd");
 }
 
+/*
+ * Close every descriptor above stderr (in the child, before exec): the daemon
+ * lives on, and must not hold a CI job's pipe or a caller's file for its life.
+ * close_range where the kernel has it (Linux 5.9, FreeBSD 12.2), else a loop.
+ */
+static void
+close_inherited(void)
+{
+	long fd, max;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+#endif
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		close((int)fd);
+}
+
 /* Run `ccr-keyd --daemon` and wait for it to report that it listens. */
 static int
 spawn(const char *socket, long long deadline, char *err, size_t errsize)
@@ -120,6 +143,7 @@ spawn(const char *socket, long long deadline, char *err, size_t errsize)
 			dup2(devnull, STDIN_FILENO);
 			dup2(devnull, STDOUT_FILENO);
 		}
+		close_inherited();
 		execlp(bin, "ccr-keyd", "--daemon", "--spawned-by-client", "--socket", socket,
 		       (char *)NULL);
 		fprintf(stderr, "ccr-config: cannot run %s: %s\n", bin, strerror(errno));
