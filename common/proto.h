@@ -63,6 +63,7 @@ struct proto_request {
 	const char *action; /* passphrase: "set", "change" or "remove" */
 	const char *new_value; /* passphrase change/set: the new passphrase */
 	double seconds;        /* unlock: "for", 0 when absent */
+	const char *proof;     /* hello: the path of a client's proof file (daemon/proof.c) */
 };
 
 /* The wire name of an op ("get"), or NULL. */

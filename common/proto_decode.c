@@ -202,6 +202,8 @@ decode_members(struct proto_request *req, const char **msg)
 			slot = &req->action;
 		else if (strcmp(k, "new_value") == 0)
 			slot = &req->new_value;
+		else if (strcmp(k, "proof") == 0 && req->op == OP_HELLO)
+			slot = &req->proof;
 		if (slot == NULL || *slot != NULL || cJSON_IsNull(m))
 			continue;
 		if (!cJSON_IsString(m))
@@ -210,7 +212,7 @@ decode_members(struct proto_request *req, const char **msg)
 			*slot = m->valuestring;
 	}
 	if (bad) {
-		*msg = "name, env, value and action must be strings";
+		*msg = "name, env, value, action and proof must be strings";
 		return PE_BAD_REQUEST;
 	}
 	switch (req->op) {

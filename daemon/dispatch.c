@@ -15,6 +15,7 @@
 #include "keyd.h"
 #include "log.h"
 #include "mask.h"
+#include "proof.h"
 #include "proto.h"
 #include "scratch.h"
 
@@ -39,6 +40,7 @@ op_hello(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_str(out, "version", CCR_KEYD_VERSION, strlen(CCR_KEYD_VERSION));
 	proto_field_int(out, "protocol", PROTO_VERSION);
 	proto_field_bool(out, "locked", k->locked);
+	proof_field(out, req->proof);
 	proto_end(out);
 }
 
