@@ -6,7 +6,8 @@
  * Zero dependencies: node:net, node:os, node:path, node:worker_threads only.
  *
  * Protocol (DESIGN.md, "Protocol"): newline-delimited JSON over a Unix stream
- * socket, one request line, one reply line, "id" echoed.
+ * socket, one request line, one reply line, "id" echoed. Names that change how
+ * programs load are never asked for or returned (REFUSED_ENV).
  */
 
 const net = require('node:net');
@@ -19,6 +20,29 @@ const LINE_MAX = 64 * 1024; /* the daemon's request line limit */
 const RESOLVE_MAX = 4096; /* the daemon's limit of names per resolve */
 const ENV_MAX_LEN = 136; /* common/names.h */
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/*
+ * Environment names that change how a program loads or where it looks: never
+ * asked for, returned or substituted from the keystore. A copy of
+ * env_refused_list in common/names.c, entry for entry ('LD_*' is a prefix);
+ * tests/integration/trust.bats proves the two equal.
+ */
+const REFUSED_ENV = Object.freeze([
+	'LD_*', 'DYLD_*', 'GCONV_PATH', 'GETCONF_DIR', 'GLIBC_TUNABLES', 'HOSTALIASES',
+	'LOCALDOMAIN', 'LOCPATH', 'MALLOC_*', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF',
+	'RES_OPTIONS', 'TZDIR', 'PATH', 'HOME', 'SHELL', 'TMPDIR', 'TMP', 'TEMP', 'XDG_*',
+	'BASH_*', 'BASHOPTS', 'CDPATH', 'ENV', 'FPATH', 'GLOBIGNORE', 'IFS', 'INPUTRC',
+	'PROMPT_COMMAND', 'PS0', 'PS1', 'PS2', 'PS3', 'PS4', 'SHELLOPTS', 'ZDOTDIR', 'NODE_*',
+	'NPM_CONFIG_*', 'ELECTRON_RUN_AS_NODE', 'PYTHON*', 'PERL*', 'RUBY*', 'GEM_HOME',
+	'GEM_PATH', 'BUNDLE_GEMFILE', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS',
+	'JAVA_HOME', 'CLASSPATH', 'LUA_*', 'PHPRC', 'PHP_INI_SCAN_DIR', 'GOENV', 'GOFLAGS',
+	'GOPATH', 'GOPROXY', 'GOROOT', 'GOTOOLCHAIN', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+	'OPENSSL_CONF', 'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'CURL_CA_BUNDLE',
+	'REQUESTS_CA_BUNDLE', 'GIT_*', 'SSH_*', 'GNUPGHOME', 'GPG_AGENT_INFO', 'EDITOR',
+	'VISUAL', 'PAGER', 'MANPAGER', 'LESSOPEN', 'LESSCLOSE', 'BROWSER', 'TERMINFO',
+	'TERMINFO_DIRS', 'GTK_MODULES', 'GTK_PATH', 'GIO_MODULE_DIR', 'QT_PLUGIN_PATH',
+	'DBUS_SESSION_BUS_ADDRESS', 'CCR_HOME', 'CCR_KEYS', 'CCR_KEYD_*',
+]);
+
 /* The router's own pattern (src/utils/index.ts, interpolateEnvVars). */
 const REF_SOURCE = '\\$\\{([^}]+)\\}|\\$([A-Z_][A-Z0-9_]*)';
 
@@ -119,6 +143,15 @@ function replyError(reply, sock) {
 		hint = '; try again shortly';
 	return new KeydError(code, `ccr-keyd: ${code}${msg ? ': ' + msg : ''}${hint}`,
 		{ socket: sock });
+}
+
+/* True when name is on REFUSED_ENV: never taken from the keystore. */
+function isRefusedEnv(name) {
+	for (const r of REFUSED_ENV) {
+		if (r.endsWith('*') ? name.startsWith(r.slice(0, -1)) : name === r)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -289,13 +322,15 @@ function resolveRequests(names) {
 /*
  * The values of those of envNames (a string or an array of strings) that the
  * keystore holds: {ENV: value}. One resolve request (more only past the daemon's
- * per-request limits, pipelined on the same connection).
+ * per-request limits, pipelined on the same connection). Names on REFUSED_ENV
+ * are neither asked for nor returned, nor is a name that was not asked for.
  */
 async function resolve(envNames, opts) {
 	const list = typeof envNames === 'string' ? [envNames] : envNames;
 	if (!Array.isArray(list) || list.some((n) => typeof n !== 'string'))
 		throw new TypeError('resolve: envNames must be a string or an array of strings');
-	const names = [...new Set(list)];
+	const names = [...new Set(list)].filter((n) => !isRefusedEnv(n));
+	const asked = new Set(names);
 	const out = {};
 	if (names.length === 0)
 		return out;
@@ -306,7 +341,7 @@ async function resolve(envNames, opts) {
 			throw new KeydError('protocol', 'ccr-keyd sent a resolve reply without "values"',
 				{ socket: optSocket(opts) });
 		for (const k of Object.keys(v)) {
-			if (typeof v[k] === 'string')
+			if (typeof v[k] === 'string' && asked.has(k))
 				Object.defineProperty(out, k, { value: v[k], enumerable: true, writable: true,
 					configurable: true });
 		}
@@ -334,9 +369,9 @@ function referencedNames(value) {
 	return [...seen];
 }
 
-/* Names the keystore could hold: env names the daemon accepts in a resolve. */
+/* Names the keystore could hold: env names the daemon accepts in a resolve, none refused. */
 function storable(name) {
-	return name.length <= ENV_MAX_LEN && ENV_NAME.test(name);
+	return name.length <= ENV_MAX_LEN && ENV_NAME.test(name) && !isRefusedEnv(name);
 }
 
 function defaultWarn(message) {
@@ -500,4 +535,6 @@ module.exports = {
 	homeDir,
 	KeydError,
 	DEFAULT_TIMEOUT_MS,
+	REFUSED_ENV,
+	isRefusedEnv,
 };

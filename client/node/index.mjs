@@ -12,5 +12,7 @@ export const {
 	homeDir,
 	KeydError,
 	DEFAULT_TIMEOUT_MS,
+	REFUSED_ENV,
+	isRefusedEnv,
 } = pkg;
 export default pkg;
