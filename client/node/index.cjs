@@ -3,13 +3,18 @@
  * @ccr-keyd/client — the Node side of ccr-keyd, for claude-code-router's own code.
  *
  * One implementation, CommonJS; index.mjs re-exports it for ES modules.
- * Zero dependencies: node:net, node:os, node:path, node:worker_threads only.
+ * Zero dependencies: node:crypto, node:fs, node:net, node:os, node:path and
+ * node:worker_threads only.
  *
  * Protocol (DESIGN.md, "Protocol"): newline-delimited JSON over a Unix stream
- * socket, one request line, one reply line, "id" echoed. Names that change how
- * programs load are never asked for or returned (REFUSED_ENV).
+ * socket, one request line, one reply line, "id" echoed. Before the first
+ * request the daemon proves that it runs as our user (README.md, "Whom it
+ * talks to"); names that change how programs load are never asked for or
+ * returned (REFUSED_ENV).
  */
 
+const crypto = require('node:crypto');
+const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -154,24 +159,116 @@ function isRefusedEnv(name) {
 	return false;
 }
 
+/* Refusing a daemon that is not our own user's. */
+function untrusted(sock, why, sent = 'nothing was sent') {
+	return new KeydError('untrusted', `refusing to talk to ccr-keyd at ${sock}: ${why}; ${sent}`,
+		{ socket: sock });
+}
+
+/*
+ * The checks before (and again after) the connect: the socket's directory is
+ * ours, not a symlink, not writable by group or others; the socket, when there
+ * is one, is ours (or root's: launchd). Returns the lstat of both (sock: null
+ * when there is no socket, and connect will say so). Throws a KeydError.
+ */
+function trustPath(sock) {
+	const dir = path.dirname(sock);
+	const me = process.geteuid();
+	let d, s = null;
+	try {
+		d = fs.lstatSync(dir);
+	} catch (e) {
+		throw connectError(e, sock);
+	}
+	let why = null;
+	if (d.isSymbolicLink())
+		why = 'is a symlink';
+	else if (!d.isDirectory())
+		why = 'is not a directory';
+	else if (d.uid !== me)
+		why = 'is not yours';
+	else if (d.mode & 0o022)
+		why = 'is writable by others';
+	if (why)
+		throw untrusted(sock, `its directory ${dir} ${why} (owner uid ${d.uid}, mode ` +
+			`${(d.mode & 0o7777).toString(8).padStart(4, '0')}; you are uid ${me})`);
+	try {
+		s = fs.lstatSync(sock);
+	} catch {
+		s = null;
+	}
+	if (s && s.isSocket() && s.uid !== me && s.uid !== 0)
+		throw untrusted(sock, `the socket is owned by uid ${s.uid}, not by you (uid ${me})`);
+	return { d, s: s && s.isSocket() ? s : null };
+}
+
+/* True when two trustPath results name the same directory and socket. */
+function samePath(a, b) {
+	return a.d.dev === b.d.dev && a.d.ino === b.d.ino && a.s !== null && b.s !== null &&
+		a.s.dev === b.s.dev && a.s.ino === b.s.ino;
+}
+
+/*
+ * The proof (README.md, "Whom it talks to"): a random token in a new file of
+ * ours, mode 0600, in the socket's verified directory. Only our uid (or root)
+ * can read it back. Returns {file, token}; throws a KeydError.
+ */
+function writeProof(sock) {
+	const token = crypto.randomBytes(32).toString('hex');
+	const file = path.join(path.resolve(path.dirname(sock)),
+		`.ccr-proof-${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
+	const c = fs.constants;
+	let fd;
+	try {
+		fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_EXCL | (c.O_NOFOLLOW || 0), 0o600);
+	} catch (e) {
+		throw untrusted(sock, `cannot write a proof file in ${path.dirname(file)} (${e.code || e.message})`);
+	}
+	try {
+		fs.fchmodSync(fd, 0o600);
+		fs.writeSync(fd, token);
+	} catch (e) {
+		fs.closeSync(fd);
+		fs.rmSync(file, { force: true });
+		throw untrusted(sock, `cannot write the proof file ${file} (${e.code || e.message})`);
+	}
+	fs.closeSync(fd);
+	return { file, token };
+}
+
+/* True when the hello reply echoes the token, compared in constant time. */
+function proven(reply, token) {
+	if (typeof reply.proof !== 'string' || reply.proof.length !== token.length)
+		return false;
+	return crypto.timingSafeEqual(Buffer.from(reply.proof), Buffer.from(token));
+}
+
 /*
  * Send requests (pipelined, on one connection) and resolve with their replies in
- * order. Rejects with a KeydError on the first failure reply, on a bad or
- * oversized reply, on a connection error and on timeout.
+ * order, once the daemon has proved that it runs as us: a hello with a proof
+ * goes first, and nothing else is written until its answer checks out. Rejects
+ * with a KeydError on the first failure reply, on an untrusted daemon, on a bad
+ * or oversized reply, on a connection error and on timeout.
  */
 function call(requests, opts) {
 	const sock = optSocket(opts);
-	let timeoutMs;
+	let timeoutMs, before;
 	try {
 		timeoutMs = optTimeout(opts);
+		before = trustPath(sock);
 	} catch (e) {
 		return Promise.reject(e);
 	}
-	const ids = [];
-	const lines = requests.map((r) => {
+	const takeId = () => {
 		const id = nextId++;
 		if (nextId > Number.MAX_SAFE_INTEGER)
 			nextId = 1;
+		return id;
+	};
+	const helloId = takeId();
+	const ids = [];
+	const lines = requests.map((r) => {
+		const id = takeId();
 		ids.push(id);
 		return JSON.stringify(Object.assign({}, r, { id })) + '\n';
 	});
@@ -182,6 +279,8 @@ function call(requests, opts) {
 		let pending = 0; /* bytes of the current, unfinished reply line */
 		let settled = false;
 		let timer = null;
+		let proof = null; /* {file, token} while the hello is out */
+		let trusted = false;
 		const conn = net.createConnection({ path: sock });
 
 		function wipe() {
@@ -190,6 +289,11 @@ function call(requests, opts) {
 			chunks = [];
 			pending = 0;
 		}
+		function dropProof() {
+			if (proof)
+				fs.rmSync(proof.file, { force: true });
+			proof = null;
+		}
 		function finish(err, value) {
 			if (settled)
 				return;
@@ -197,6 +301,7 @@ function call(requests, opts) {
 			if (timer)
 				clearTimeout(timer);
 			wipe();
+			dropProof();
 			conn.removeAllListeners('data');
 			conn.on('error', () => {});
 			conn.destroy();
@@ -207,6 +312,19 @@ function call(requests, opts) {
 		}
 		function protocol(what) {
 			return new KeydError('protocol', `ccr-keyd at ${sock} ${what}`, { socket: sock });
+		}
+		/* The first reply: the hello that must carry our token. */
+		function onHello(reply) {
+			/* busy / denied on accept come before any request was read: no id */
+			if (reply.ok === false && (reply.id === undefined || reply.id === helloId))
+				return finish(replyError(reply, sock));
+			if (reply.ok !== true || reply.id !== helloId || !proven(reply, proof.token))
+				return finish(untrusted(sock, 'the process listening there did not prove that ' +
+					`it runs as you (uid ${process.geteuid()}): it could not read back a ` +
+					'file only you can read', 'nothing but a hello was sent'));
+			trusted = true;
+			dropProof();
+			conn.write(lines.join(''));
 		}
 		function onLine(buf) {
 			let reply;
@@ -219,9 +337,10 @@ function call(requests, opts) {
 			if (reply === null || typeof reply !== 'object' || Array.isArray(reply) ||
 			    typeof reply.ok !== 'boolean')
 				return finish(protocol('sent a reply that is not a JSON object with "ok"'));
+			if (!trusted)
+				return onHello(reply);
 			const want = ids[replies.length];
 			if (reply.ok === false) {
-				/* busy / denied on accept come before any request was read: no id */
 				if (reply.id !== undefined && reply.id !== want)
 					return finish(protocol(`answered id ${JSON.stringify(reply.id)}, expected ${want}`));
 				return finish(replyError(reply, sock));
@@ -246,7 +365,14 @@ function call(requests, opts) {
 				{ socket: sock, errno: err.code })));
 		conn.on('connect', () => {
 			connected = true;
-			conn.write(lines.join(''));
+			try {
+				if (!samePath(before, trustPath(sock)))
+					throw untrusted(sock, 'the socket or its directory was replaced while connecting');
+				proof = writeProof(sock);
+			} catch (e) {
+				return finish(e);
+			}
+			conn.write(JSON.stringify({ op: 'hello', proof: proof.file, id: helloId }) + '\n');
 		});
 		conn.on('data', (data) => {
 			let start = 0;

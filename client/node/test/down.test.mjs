@@ -3,7 +3,7 @@
 // (the keystore itself is tested in keyd.test.mjs against build/ccr-keyd).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { cleanup, tmpdir } from '../testlib/keyd.mjs';
@@ -20,13 +20,40 @@ after(async () => {
 	cleanup(dir);
 }, { timeout: 10000 });
 
-// A Unix socket server in this process; handler(conn) decides what it says.
-async function server(name, handler) {
+// Answer the client's hello as ccr-keyd does (it runs as us: it can read the
+// proof file), then hand the connection to handler with whatever followed.
+function proving(handler) {
+	return (c) => {
+		let buf = Buffer.alloc(0);
+		const onData = (d) => {
+			buf = Buffer.concat([buf, d]);
+			const nl = buf.indexOf(0x0a);
+			if (nl < 0) return;
+			c.removeListener('data', onData);
+			const hello = JSON.parse(buf.subarray(0, nl).toString());
+			let proof;
+			try {
+				proof = readFileSync(hello.proof, 'utf8');
+			} catch {
+				return c.destroy(); // the client gave up (a timeout test) and removed it
+			}
+			c.write(JSON.stringify({ ok: true, id: hello.id, server: 'test', proof }) + '\n');
+			handler(c);
+			if (buf.length > nl + 1) c.emit('data', buf.subarray(nl + 1));
+		};
+		c.on('data', onData);
+	};
+}
+
+// A Unix socket server in this process; handler(conn) decides what it says
+// after the hello (or from the first byte, with prove false).
+async function server(name, handler, prove = true) {
 	const sock = path.join(dir, name);
+	const serve = prove ? proving(handler) : handler;
 	const s = net.createServer((c) => {
 		sockets.add(c);
 		c.on('close', () => sockets.delete(c));
-		handler(c);
+		serve(c);
 	});
 	servers.push(s);
 	await new Promise((r, j) => { s.once('error', j); s.listen(sock, r); });
@@ -161,7 +188,7 @@ test('a reply with another id, or not JSON, or no reply at all, is a protocol er
 });
 
 test('an error reply without an id (busy, denied on accept) keeps its code', async () => {
-	const busy = await server('busy', (c) => { c.on('error', () => {}); c.end('{"ok":false,"error":"busy","message":"too many connections"}\n'); });
+	const busy = await server('busy', (c) => { c.on('error', () => {}); c.end('{"ok":false,"error":"busy","message":"too many connections"}\n'); }, false);
 	await assert.rejects(getKey('cerebras', { socket: busy }), (e) => {
 		isKeyd('busy')(e);
 		assert.match(e.message, /too many connections/);
