@@ -169,7 +169,7 @@ void
 env_refused_message(const char *env, char *out, size_t size)
 {
 	snprintf(out, size,
-	         "$%s changes how programs load or where they look, so ccr-keyd never stores "
-	         "or injects it; choose another env name with --env",
+	         "$%s changes how programs load or where they look; ccr-keyd never stores or "
+	         "injects it; use another name with --env",
 	         env);
 }

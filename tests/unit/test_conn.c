@@ -8,11 +8,13 @@
 #include <stdint.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -641,6 +643,127 @@ test_reply_free_of_null_is_harmless(void **state)
 	conn_reply_free(NULL);
 }
 
+
+/* ---- trust: the daemon must be ours before anything is sent ---- */
+
+/* True when a client connected to the fixture's listening socket (and is waiting). */
+static int
+someone_connected(struct fixture *f)
+{
+	struct pollfd p = {.fd = f->lfd, .events = POLLIN};
+	int fd;
+
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	fd = accept(f->lfd, NULL, NULL);
+	if (fd != -1)
+		close(fd);
+	return 1;
+}
+
+static void
+test_open_refuses_a_socket_directory_others_may_write(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(chmod(f->dir, 01777), 0);
+	assert_int_equal(conn_open(&f->c, f->sock, 0, f->err, sizeof f->err), CONN_UNTRUSTED);
+	assert_int_equal(f->c.fd, -1);
+	assert_non_null(strstr(f->err, f->sock));
+	assert_non_null(strstr(f->err, "is writable by others (owner uid"));
+	assert_non_null(strstr(f->err, "mode 1777"));
+	assert_non_null(strstr(f->err, "nothing was sent"));
+	assert_false(someone_connected(f));
+	assert_int_equal(chmod(f->dir, 0720), 0); /* group-writable is refused too */
+	assert_int_equal(conn_open(&f->c, f->sock, 0, f->err, sizeof f->err), CONN_UNTRUSTED);
+	assert_false(someone_connected(f));
+}
+
+static void
+test_open_refuses_a_socket_directory_that_is_a_symlink(void **state)
+{
+	struct fixture *f = *state;
+	char link[128], path[160];
+
+	snprintf(link, sizeof link, "%s-link", f->dir);
+	snprintf(path, sizeof path, "%s/sock", link);
+	unlink(link);
+	assert_int_equal(symlink(f->dir, link), 0);
+	assert_int_equal(conn_open(&f->c, path, 0, f->err, sizeof f->err), CONN_UNTRUSTED);
+	unlink(link);
+	assert_non_null(strstr(f->err, "is a symlink"));
+	assert_false(someone_connected(f));
+}
+
+static void
+test_open_accepts_a_private_directory_of_ours_and_a_server_of_ours(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(conn_open(&f->c, f->sock, 0, f->err, sizeof f->err), 0);
+	assert_true(someone_connected(f));
+}
+
+static void
+test_open_refuses_a_socket_directory_of_another_uid(void **state)
+{
+	struct fixture *f = *state;
+
+	if (geteuid() != 0)
+		skip(); /* needs root to give the directory away */
+	assert_int_equal(chown(f->dir, 65534, 65534), 0);
+	assert_int_equal(conn_open(&f->c, f->sock, 0, f->err, sizeof f->err), CONN_UNTRUSTED);
+	assert_non_null(strstr(f->err, "is not yours (owner uid 65534"));
+	assert_false(someone_connected(f));
+}
+
+static void
+test_open_refuses_a_server_of_another_uid_and_sends_it_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sun;
+	char path[160];
+	int status, ready[2];
+	pid_t pid;
+	char c;
+
+	if (geteuid() != 0)
+		skip(); /* needs root to listen as another uid */
+	snprintf(path, sizeof path, "%s/other", f->dir);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Bound as root in our directory, listening as uid 65534: the peer's uid. */
+		int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+		char buf[64];
+		ssize_t n, got = 0;
+
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+		if (lfd == -1 || bind(lfd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+		    setgid(65534) == -1 || setuid(65534) == -1 || listen(lfd, 1) == -1)
+			_exit(100);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(101);
+		fd = accept(lfd, NULL, NULL);
+		while (fd != -1 && (n = read(fd, buf, sizeof buf)) > 0)
+			got += n;
+		_exit(got > 99 ? 99 : (int)got); /* how many bytes the client sent */
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_int_equal(conn_open(&f->c, path, 0, f->err, sizeof f->err), CONN_UNTRUSTED);
+	assert_non_null(strstr(f->err, "the process listening there runs as uid 65534, not as you"));
+	assert_non_null(strstr(f->err, path));
+	assert_int_equal(f->c.fd, -1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0); /* connected, then closed: not a byte */
+}
+
 int
 main(void)
 {
@@ -663,6 +786,11 @@ main(void)
 	    T(test_a_reply_with_text_after_its_object_is_refused),
 	    T(test_escapes_in_a_reply_are_decoded),
 	    T(test_close_forgets_the_fd_and_the_buffer),
+	    T(test_open_refuses_a_socket_directory_others_may_write),
+	    T(test_open_refuses_a_socket_directory_that_is_a_symlink),
+	    T(test_open_accepts_a_private_directory_of_ours_and_a_server_of_ours),
+	    T(test_open_refuses_a_socket_directory_of_another_uid),
+	    T(test_open_refuses_a_server_of_another_uid_and_sends_it_nothing),
 #undef T
 	    cmocka_unit_test(test_reply_error_of_a_success_is_ok),
 	    cmocka_unit_test(test_reply_error_maps_every_wire_code),

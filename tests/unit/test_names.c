@@ -201,6 +201,107 @@ test_env_whose_stem_is_not_a_name_does_not_import(void **state)
 	assert_false(name_from_env("_X_API_KEY", out));
 }
 
+
+/* ---- names that change how programs load: never stored, never injected ---- */
+
+static void
+test_every_name_the_issue_lists_is_refused(void **state)
+{
+	static const char *const refused[] = {
+	    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "NODE_OPTIONS",
+	    "NODE_PATH", "PATH", "BASH_ENV", "ENV", "SHELLOPTS", "PS4", "IFS", "PYTHONPATH",
+	    "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "RUBYOPT", "RUBYLIB",
+	    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "HOME", "SHELL", "TMPDIR", "XDG_CONFIG_HOME",
+	    "XDG_RUNTIME_DIR", "CCR_HOME", "CCR_KEYD_SOCKET", "CCR_KEYD_BIN", "GIT_SSH_COMMAND",
+	    "GIT_EXEC_PATH", "SSH_AUTH_SOCK", "SSH_ASKPASS", "GCONV_PATH", "LOCPATH",
+	    "MALLOC_CHECK_", "NODE_EXTRA_CA_CERTS", "GLIBC_TUNABLES", "ZDOTDIR", "PROMPT_COMMAND",
+	    "PYTHONBREAKPOINT", "NODE_TLS_REJECT_UNAUTHORIZED",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		if (!env_is_refused(refused[i]))
+			fail_msg("%s is not refused", refused[i]);
+	}
+}
+
+static void
+test_names_that_only_look_alike_are_allowed(void **state)
+{
+	static const char *const allowed[] = {
+	    "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "GITHUB_TOKEN", "GITLAB_TOKEN",
+	    "PATHFINDER_API_KEY", "XPATH", "PATH_API_KEY", "HOME_API_KEY", "ENVOY_API_KEY",
+	    "LD", "SSH", "CCR_API_KEY", "CEREBRAS_API_KEY", "_1PASSWORD_API_KEY", "IFS2",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+		if (env_is_refused(allowed[i]))
+			fail_msg("%s is refused", allowed[i]);
+	}
+}
+
+static void
+test_every_entry_is_an_env_name_or_a_prefix_of_one(void **state)
+{
+	char tmp[ENV_MAX_LEN + 1];
+	size_t i, n;
+
+	(void)state;
+	assert_true(env_refused_list[0] != NULL);
+	for (i = 0; env_refused_list[i] != NULL; i++) {
+		const char *e = env_refused_list[i];
+
+		n = strlen(e);
+		assert_true(n > 0 && n <= ENV_MAX_LEN);
+		memcpy(tmp, e, n + 1);
+		if (tmp[n - 1] == '*')
+			tmp[n - 1] = 'X'; /* a prefix: any name it begins */
+		if (!env_is_valid(tmp) || strchr(tmp, '*') != NULL)
+			fail_msg("entry %s is not an env name or a prefix of one", e);
+		if (!env_is_refused(tmp))
+			fail_msg("entry %s does not refuse %s", e, tmp);
+	}
+}
+
+static void
+test_no_entry_is_repeated_or_covered_by_another(void **state)
+{
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; env_refused_list[i] != NULL; i++) {
+		for (j = 0; env_refused_list[j] != NULL; j++) {
+			const char *a = env_refused_list[i], *b = env_refused_list[j];
+
+			if (i == j)
+				continue;
+			if (strcmp(a, b) == 0)
+				fail_msg("%s is listed twice", a);
+			n = strlen(b);
+			if (b[n - 1] == '*' && strncmp(a, b, n - 1) == 0)
+				fail_msg("%s is already covered by %s", a, b);
+		}
+	}
+}
+
+static void
+test_refused_message_names_the_variable_and_fits_a_reply(void **state)
+{
+	char env[ENV_MAX_LEN + 1], msg[256];
+
+	(void)state;
+	env_refused_message("LD_PRELOAD", msg, sizeof msg);
+	assert_non_null(strstr(msg, "$LD_PRELOAD changes how programs load or where they look"));
+	memset(env, 'A', ENV_MAX_LEN);
+	env[ENV_MAX_LEN] = '\0';
+	env_refused_message(env, msg, sizeof msg);
+	assert_non_null(strstr(msg, env));
+	assert_non_null(strstr(msg, "--env")); /* the advice survives the longest name */
+}
+
 int
 main(void)
 {
@@ -221,6 +322,11 @@ main(void)
 	    cmocka_unit_test(test_env_with_api_key_suffix_imports_as_lower_case_name),
 	    cmocka_unit_test(test_env_without_api_key_suffix_does_not_import),
 	    cmocka_unit_test(test_env_whose_stem_is_not_a_name_does_not_import),
+	    cmocka_unit_test(test_every_name_the_issue_lists_is_refused),
+	    cmocka_unit_test(test_names_that_only_look_alike_are_allowed),
+	    cmocka_unit_test(test_every_entry_is_an_env_name_or_a_prefix_of_one),
+	    cmocka_unit_test(test_no_entry_is_repeated_or_covered_by_another),
+	    cmocka_unit_test(test_refused_message_names_the_variable_and_fits_a_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
