@@ -22,9 +22,12 @@ export interface Key {
   updated: string;
 }
 
-/** 'unreachable' | 'timeout' | 'protocol' | 'io_error' | a daemon code ('not_found', 'locked', 'denied', …). */
+/**
+ * 'unreachable' | 'untrusted' (the daemon is not our user's; nothing but at most a hello
+ * was sent) | 'timeout' | 'protocol' | 'io_error' | a daemon code ('not_found', 'locked', …).
+ */
 export type KeydErrorCode =
-  | 'unreachable' | 'timeout' | 'protocol'
+  | 'unreachable' | 'untrusted' | 'timeout' | 'protocol'
   | 'bad_request' | 'unknown_op' | 'invalid_name' | 'invalid_value' | 'not_found'
   | 'conflict' | 'too_large' | 'locked' | 'denied' | 'busy' | 'io_error'
   | (string & {});
@@ -39,6 +42,10 @@ export class KeydError extends Error {
 }
 
 export const DEFAULT_TIMEOUT_MS: number;
+/** Env names never taken from the keystore (common/names.c); 'LD_*' covers every LD_ name. */
+export const REFUSED_ENV: readonly string[];
+/** True when name is on REFUSED_ENV. */
+export function isRefusedEnv(name: string): boolean;
 
 /** The key called name, or null when the keystore has none. */
 export function getKey(name: string, opts?: KeydOptions): Promise<Key | null>;
@@ -68,5 +75,7 @@ declare const _default: {
   homeDir: typeof homeDir;
   KeydError: typeof KeydError;
   DEFAULT_TIMEOUT_MS: number;
+  REFUSED_ENV: readonly string[];
+  isRefusedEnv: typeof isRefusedEnv;
 };
 export default _default;
