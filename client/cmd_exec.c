@@ -20,7 +20,7 @@
 #include "config.h"
 #include "names.h"
 
-/* Fill names with every env name in the keystore (--all, or no config). */
+/* Fill names with every env name in the keystore that may be injected (--all). */
 static int
 all_names(struct cli *cli, struct names *names)
 {
