@@ -1,0 +1,386 @@
+'use strict';
+/*
+ * What keeps the keys the preload hands to claude-code-router inside the
+ * router's process: an environment that answers the router's lookups of those
+ * names but never lists them, so that no child inherits them; children that
+ * are the router itself start with the preload instead and fetch their own;
+ * and no file the process writes holds a key — each is written back as its
+ * `${NAME}` reference. Zero dependencies: node:fs, node:path, node:child_process.
+ */
+
+const fs = require('node:fs');
+const path = require('node:path');
+const childProcess = require('node:child_process');
+
+/* Values shorter than this are replaced only where a whole config string equals them. */
+const SCRUB_MIN = 8;
+
+/*
+ * Replace process.env with a view of it that also holds the names in hidden
+ * (a Map of name to value): a lookup finds them, a listing never shows them,
+ * so child_process, worker threads and {...process.env} copy none of them.
+ * A value set later that holds a secret (isSecret) joins the hidden names
+ * instead of the real environment. Each hidden name is removed from the real
+ * environment; /proc/PID/environ, written at exec, never held them.
+ */
+function veilEnvironment(hidden, isSecret) {
+	const real = process.env;
+	for (const name of hidden.keys())
+		delete real[name];
+	const view = new Proxy(real, {
+		get(target, key) {
+			if (typeof key === 'string' && hidden.has(key))
+				return hidden.get(key);
+			return Reflect.get(target, key);
+		},
+		has(target, key) {
+			return (typeof key === 'string' && hidden.has(key)) || Reflect.has(target, key);
+		},
+		set(target, key, value) {
+			if (typeof key === 'string' && (hidden.has(key) || isSecret(String(value)))) {
+				hidden.set(key, String(value));
+				delete target[key];
+				return true;
+			}
+			return Reflect.set(target, key, value);
+		},
+		defineProperty(target, key, desc) {
+			if (typeof key === 'string' && 'value' in desc &&
+			    (hidden.has(key) || isSecret(String(desc.value)))) {
+				hidden.set(key, String(desc.value));
+				delete target[key];
+				return true;
+			}
+			return Reflect.defineProperty(target, key, desc);
+		},
+		deleteProperty(target, key) {
+			if (typeof key === 'string')
+				hidden.delete(key);
+			return Reflect.deleteProperty(target, key);
+		},
+		getOwnPropertyDescriptor(target, key) {
+			if (typeof key === 'string' && hidden.has(key))
+				return { value: hidden.get(key), writable: true, enumerable: false,
+					configurable: true };
+			return Reflect.getOwnPropertyDescriptor(target, key);
+		},
+	});
+	Object.defineProperty(process, 'env', { value: view, writable: true, enumerable: true,
+		configurable: true });
+}
+
+/* envPairs ("NAME=value" strings, as child_process hands them down) with token in NODE_OPTIONS. */
+function withPreload(envPairs, token) {
+	const pairs = Array.isArray(envPairs) ? envPairs.slice() : [];
+	const i = pairs.findIndex((p) => typeof p === 'string' && p.startsWith('NODE_OPTIONS='));
+	if (i === -1) {
+		pairs.push(`NODE_OPTIONS=${token}`);
+	} else {
+		const have = pairs[i].slice('NODE_OPTIONS='.length);
+		if (!have.split(/\s+/).includes(token))
+			pairs[i] = `NODE_OPTIONS=${have ? have + ' ' : ''}${token}`;
+	}
+	return pairs;
+}
+
+/*
+ * Start every child that isRouter(file, args) recognises with token (the
+ * preload's --import option) in its NODE_OPTIONS, so that a router the router
+ * starts (`cli.js start`, `ccr restart`, POST /api/restart) fetches its own
+ * keys. spawn, exec, execFile and fork all pass through ChildProcess#spawn.
+ */
+function propagate(isRouter, token) {
+	const proto = childProcess.ChildProcess.prototype;
+	const spawn = proto.spawn;
+	proto.spawn = function spawnWithPreload(options) {
+		if (options && typeof options.file === 'string' && isRouter(options.file, options.args))
+			options = Object.assign({}, options, { envPairs: withPreload(options.envPairs, token) });
+		return spawn.call(this, options);
+	};
+}
+
+/* The reference written in place of a key. Braced, so that no following text joins the name. */
+function reference(name) {
+	return '${' + name + '}';
+}
+
+/*
+ * A scrubber for the keys in secrets (an array of {name, value}): text() and
+ * bytes() replace every occurrence of a value of SCRUB_MIN or more characters
+ * (and of its JSON-escaped form) with its reference; configText() also puts
+ * back the original string of every config value equal to a string the router
+ * interpolated (restore: a Map of interpolated to original), and a whole JSON
+ * string equal to a value of any length.
+ */
+function scrubber(secrets, restore) {
+	const patterns = [];
+	const exact = new Map();
+	for (const { name, value } of secrets) {
+		if (typeof value !== 'string' || value === '')
+			continue;
+		if (!exact.has(value))
+			exact.set(value, reference(name));
+		if (value.length < SCRUB_MIN)
+			continue;
+		const escaped = JSON.stringify(value).slice(1, -1);
+		for (const p of escaped === value ? [value] : [value, escaped])
+			patterns.push({ text: p, bytes: Buffer.from(p, 'utf8'), ref: reference(name),
+				refBytes: Buffer.from(reference(name), 'utf8') });
+	}
+	patterns.sort((a, b) => b.text.length - a.text.length);
+
+	function holds(s) {
+		if (exact.has(s))
+			return true;
+		return patterns.some((p) => s.includes(p.text));
+	}
+	function text(s) {
+		for (const p of patterns) {
+			if (s.includes(p.text))
+				s = s.split(p.text).join(p.ref);
+		}
+		return s;
+	}
+	function bytes(view) {
+		let buf = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+		let changed = false;
+		for (const p of patterns) {
+			let at = buf.indexOf(p.bytes);
+			if (at === -1)
+				continue;
+			const parts = [];
+			let from = 0;
+			while (at !== -1) {
+				parts.push(buf.subarray(from, at), p.refBytes);
+				from = at + p.bytes.length;
+				at = buf.indexOf(p.bytes, from);
+			}
+			parts.push(buf.subarray(from));
+			buf = Buffer.concat(parts);
+			changed = true;
+		}
+		return changed ? buf : null;
+	}
+	function configText(s) {
+		let doc;
+		try {
+			doc = JSON.parse(s);
+		} catch {
+			return text(s);
+		}
+		let changed = false;
+		const walk = (v) => {
+			if (typeof v === 'string') {
+				const back = restore.has(v) ? restore.get(v) : exact.get(v);
+				if (back !== undefined) {
+					changed = true;
+					return back;
+				}
+				return v;
+			}
+			if (Array.isArray(v))
+				return v.map(walk);
+			if (v !== null && typeof v === 'object') {
+				const out = {};
+				for (const [k, e] of Object.entries(v))
+					out[k] = walk(e);
+				return out;
+			}
+			return v;
+		};
+		const restored = walk(doc);
+		if (!changed)
+			return text(s);
+		const indent = /^[[{]\r?\n( +|\t)/.exec(s);
+		return text(JSON.stringify(restored, null, indent ? indent[1] : undefined));
+	}
+	return { holds, text, bytes, configText, empty: exact.size === 0 };
+}
+
+/* True for the data forms a write accepts that can carry bytes. */
+function isView(data) {
+	return ArrayBuffer.isView(data);
+}
+
+/* The path a write targets, resolved, or null for a file descriptor or a handle. */
+function targetPath(file) {
+	if (typeof file === 'string')
+		return path.resolve(file);
+	if (Buffer.isBuffer(file))
+		return path.resolve(file.toString());
+	if (file instanceof URL && file.protocol === 'file:')
+		return path.resolve(require('node:url').fileURLToPath(file));
+	return null;
+}
+
+/*
+ * How a positional write (fs.write, fs.writeSync, FileHandle#write) was called,
+ * from the arguments after the data: the bytes it sends, where, and how many
+ * it means to write. Forms: (buffer, offset, length, position), (buffer,
+ * {offset, length, position}), (string, position, encoding), each maybe
+ * followed by a callback.
+ */
+function positional(data, rest) {
+	const a = rest[0];
+	if (typeof data === 'string') {
+		const encoding = typeof rest[1] === 'string' ? rest[1] : 'utf8';
+		const bytes = Buffer.from(data, encoding);
+		return { bytes, position: typeof a === 'number' || typeof a === 'bigint' ? a : null,
+			want: bytes.length };
+	}
+	let off = 0;
+	let len;
+	let position = null;
+	if (a !== null && typeof a === 'object') {
+		off = a.offset || 0;
+		len = a.length;
+		position = a.position ?? null;
+	} else {
+		off = typeof a === 'number' ? a : 0;
+		len = typeof rest[1] === 'number' ? rest[1] : undefined;
+		position = typeof rest[2] === 'number' || typeof rest[2] === 'bigint' ? rest[2] : null;
+	}
+	if (len === undefined)
+		len = data.byteLength - off;
+	return { bytes: Buffer.from(data.buffer, data.byteOffset + off, len), position, want: len };
+}
+
+/* The byte count to report for a scrubbed write: the caller's, once all of clean went out. */
+function reported(want, written, clean) {
+	return written >= clean.length ? want : Math.min(written, want);
+}
+
+/* fs.write / fs.writeSync (fd, data, ...), sending the key-free bytes. */
+function patchPositional(mod, name, s, callback) {
+	const orig = mod[name];
+	mod[name] = function (fd, data, ...rest) {
+		if (typeof data !== 'string' && !isView(data))
+			return orig.call(this, fd, data, ...rest);
+		const w = positional(data, rest);
+		const clean = s.bytes(w.bytes);
+		if (clean === null)
+			return orig.call(this, fd, data, ...rest);
+		if (!callback)
+			return reported(w.want, orig.call(this, fd, clean, 0, clean.length, w.position), clean);
+		const cb = rest[rest.length - 1];
+		return orig.call(this, fd, clean, 0, clean.length, w.position, (err, n) =>
+			cb(err, err ? n : reported(w.want, n, clean), data));
+	};
+}
+
+/* The scrubbed copies of buffers when any holds a key, else null. */
+function vectorScrub(s, buffers) {
+	if (!Array.isArray(buffers))
+		return null;
+	let any = false;
+	const out = buffers.map((b) => {
+		const c = isView(b) ? s.bytes(b) : null;
+		if (c)
+			any = true;
+		return c || b;
+	});
+	return any ? out : null;
+}
+
+/* The byte count to report for a scrubbed vector write. */
+function vectorCount(buffers, clean, written) {
+	const want = buffers.reduce((n, b) => n + b.byteLength, 0);
+	const sent = clean.reduce((n, b) => n + b.byteLength, 0);
+	return written >= sent ? want : Math.min(written, want);
+}
+
+/* fs.writev / fs.writevSync (fd, buffers, position, cb), sending the key-free bytes. */
+function patchVector(mod, name, s, callback) {
+	const orig = mod[name];
+	mod[name] = function (fd, buffers, ...rest) {
+		const clean = vectorScrub(s, buffers);
+		if (clean === null)
+			return orig.call(this, fd, buffers, ...rest);
+		if (!callback)
+			return vectorCount(buffers, clean, orig.call(this, fd, clean, ...rest));
+		const cb = rest.pop();
+		return orig.call(this, fd, clean, ...rest, (err, n) =>
+			cb(err, err ? n : vectorCount(buffers, clean, n), buffers));
+	};
+}
+
+/* FileHandle#write and #writev, sending the key-free bytes. */
+function patchHandle(proto, s) {
+	const write = proto.write;
+	proto.write = async function (data, ...rest) {
+		if (typeof data !== 'string' && !isView(data))
+			return write.call(this, data, ...rest);
+		const w = positional(data, rest);
+		const clean = s.bytes(w.bytes);
+		if (clean === null)
+			return write.call(this, data, ...rest);
+		const r = await write.call(this, clean, 0, clean.length, w.position);
+		return { bytesWritten: reported(w.want, r.bytesWritten, clean), buffer: data };
+	};
+	const writev = proto.writev;
+	proto.writev = async function (buffers, ...rest) {
+		const clean = vectorScrub(s, buffers);
+		if (clean === null)
+			return writev.call(this, buffers, ...rest);
+		const r = await writev.call(this, clean, ...rest);
+		return { bytesWritten: vectorCount(buffers, clean, r.bytesWritten), buffers };
+	};
+}
+
+/*
+ * Patch every way this process writes a file — fs.writeFile/appendFile (callback,
+ * sync and promises), fs.write/writev (which fs.WriteStream and SyncWriteStream
+ * use) and FileHandle#write/writev/writeFile/appendFile — so that what reaches
+ * the disk holds references instead of keys; a write of the whole configFile
+ * gets s.configText. A key split across two writes is not caught.
+ */
+async function guardWrites(s, configFile) {
+	const whole = (file, data) => {
+		const config = file !== null && targetPath(file) === configFile;
+		if (typeof data === 'string')
+			return config ? s.configText(data) : s.text(data);
+		if (!isView(data))
+			return data;
+		if (config)
+			return Buffer.from(s.configText(Buffer.from(data.buffer, data.byteOffset,
+				data.byteLength).toString('utf8')), 'utf8');
+		return s.bytes(data) || data;
+	};
+	for (const name of ['writeFile', 'appendFile', 'writeFileSync', 'appendFileSync']) {
+		const orig = fs[name];
+		fs[name] = function (file, data, ...rest) {
+			return orig.call(this, file, whole(file, data), ...rest);
+		};
+	}
+	for (const name of ['writeFile', 'appendFile']) {
+		const orig = fs.promises[name];
+		fs.promises[name] = function (file, data, ...rest) {
+			return orig.call(this, file, whole(file, data), ...rest);
+		};
+	}
+	patchPositional(fs, 'write', s, true);
+	patchPositional(fs, 'writeSync', s, false);
+	patchVector(fs, 'writev', s, true);
+	patchVector(fs, 'writevSync', s, false);
+
+	const handle = await fs.promises.open(__filename, 'r');
+	const proto = Object.getPrototypeOf(handle);
+	await handle.close();
+	for (const name of ['writeFile', 'appendFile']) {
+		const orig = proto[name];
+		proto[name] = function (data, ...rest) {
+			return orig.call(this, whole(null, data), ...rest);
+		};
+	}
+	patchHandle(proto, s);
+}
+
+module.exports = {
+	veilEnvironment,
+	propagate,
+	withPreload,
+	scrubber,
+	guardWrites,
+	reference,
+	SCRUB_MIN,
+};
