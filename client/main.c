@@ -8,6 +8,7 @@ extern const struct command cmd_set_entry, cmd_get_entry, cmd_list_entry, cmd_de
 	cmd_passphrase_entry;
 extern const struct command cmd_check_entry;
 extern const struct command cmd_import_entry, cmd_migrate_entry;
+extern const struct command cmd_router_entry;
 
 static const struct command *const commands[] = {
 	&cmd_set_entry,
@@ -19,6 +20,7 @@ static const struct command *const commands[] = {
 	&cmd_import_entry,
 	&cmd_migrate_entry,
 	&cmd_shell_init_entry,
+	&cmd_router_entry,
 	&cmd_check_entry,
 	&cmd_unlock_entry,
 	&cmd_lock_entry,

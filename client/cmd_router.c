@@ -1,0 +1,437 @@
+/*
+ * ccr-config router [--keep-env] [--fallback-env] [--background] [--] [ARGS...]:
+ * claude-code-router's `ccr ARGS` with its keys reaching the router's server
+ * process and nothing else; the `ccr` shell function runs every `ccr …` but
+ * `ccr config …` through it. `start` and `restart` start the router with the
+ * preload (client/node/preload.mjs), which asks ccr-keyd in-process at the
+ * router's own config load; `code` and `ui` first make sure such a router runs
+ * (started as `ccr start` would be), then run without any key; every other
+ * command is the router's own, run as is without a word from ccr-keyd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "json5edit.h"
+#include "router.h"
+
+/* How long a router started in the background may take to listen (5-6 s seen under load). */
+#define START_TIMEOUT_MS 30000
+
+/* The options of the command. */
+struct router_opts {
+	bool keep_env;   /* code/ui: keep the provider names the user exported */
+	bool fallback;   /* start with the plain environment when ccr-keyd cannot help */
+	bool background; /* start: detach and return once the router listens */
+};
+
+/* True when s is one of the NULL-terminated list. */
+static bool
+one_of(const char *s, const char *const *list)
+{
+	for (; s != NULL && *list != NULL; list++) {
+		if (strcmp(s, *list) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Milliseconds on a monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Become the router's `ccr` with args; returns only on failure, as a shell would. */
+static int
+become(char **args)
+{
+	const char *ccr = router_command();
+	int saved;
+
+	args[0] = (char *)ccr;
+	fflush(stdout);
+	fflush(stderr);
+	execvp(ccr, args);
+	saved = errno;
+	return cli_error(saved == ENOENT ? 127 : 126,
+	                 "cannot run %s: %s; install claude-code-router (npm install -g "
+	                 "@musistudio/claude-code-router) or name it in CCR_ROUTER",
+	                 ccr, strerror(saved));
+}
+
+/*
+ * Make sure ccr-keyd can hand out keys now: reachable (started when allowed)
+ * and unlocked, offering to unlock on a terminal, as exec does. With
+ * --fallback-env a failure only means a router with the plain environment.
+ */
+static int
+preflight(struct cli *cli, const struct router_opts *o)
+{
+	struct buf req = {0};
+	struct jsonr *reply;
+	int rc;
+
+	proto_request_begin(&req, OP_HELLO);
+	proto_end(&req);
+	reply = cli_call_ok(cli, &req, &rc);
+	if (reply != NULL && jsonr_is(jsonr_get(reply, "locked"), JSONR_TRUE)) {
+		if (isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+			fprintf(stderr, "ccr-config: the keystore is locked.\n");
+			rc = cli_unlock(cli, 0, false);
+		} else {
+			rc = cli_error(EXIT_DENIED,
+			               "the keystore is locked; run: ccr-config unlock");
+		}
+	}
+	conn_reply_free(reply);
+	if (cli->connected) {
+		conn_close(&cli->conn);
+		cli->connected = false;
+	}
+	if (rc != 0 && o->fallback) {
+		cli_warn("starting the router with the plain environment (--fallback-env)");
+		setenv("CCR_KEYD_FALLBACK_ENV", "1", 1);
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Put the preload into NODE_OPTIONS, and tell it the socket when it is not the default. */
+static int
+with_preload(struct cli *cli)
+{
+	struct buf opt = {0};
+	const char *have = getenv("NODE_OPTIONS");
+	char sock[PATHS_MAX], err[1024];
+	int rc = 0;
+
+	if (have != NULL && have[0] != '\0') {
+		buf_adds(&opt, have);
+		buf_addc(&opt, ' ');
+	}
+	if (router_preload_option(&opt, err, sizeof err) == -1)
+		rc = cli_error(EXIT_FAILURE_OTHER, "%s", err);
+	else
+		setenv("NODE_OPTIONS", opt.data, 1);
+	buf_free(&opt);
+	if (paths_socket(sock, sizeof sock, err, sizeof err) == -1 ||
+	    strcmp(sock, cli->socket) != 0)
+		setenv("CCR_KEYD_SOCKET", cli->socket, 1);
+	return rc;
+}
+
+/*
+ * Start `ccr start` detached (its own session, stdio on /dev/null, as the
+ * router starts itself for `ccr code`), in a grandchild, so that no process
+ * of ours is left as its parent. Returns its pid, or -1 after printing why.
+ */
+static pid_t
+start_detached(void)
+{
+	char *args[] = {NULL, "start", NULL};
+	int fds[2], status, null;
+	pid_t mid, pid = -1;
+
+	if (pipe(fds) == -1) {
+		cli_error(EXIT_FAILURE_OTHER, "cannot start the router: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	mid = fork();
+	if (mid == 0) {
+		close(fds[0]);
+		setsid();
+		pid = fork();
+		if (pid == 0) {
+			close(fds[1]);
+			null = open("/dev/null", O_RDWR);
+			if (null != -1) {
+				dup2(null, STDIN_FILENO);
+				dup2(null, STDOUT_FILENO);
+				dup2(null, STDERR_FILENO);
+				if (null > STDERR_FILENO)
+					close(null);
+			}
+			args[0] = (char *)router_command();
+			execvp(args[0], args);
+			_exit(127);
+		}
+		if (write(fds[1], &pid, sizeof pid) != (ssize_t)sizeof pid)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (mid > 0 && read(fds[0], &pid, sizeof pid) != (ssize_t)sizeof pid)
+		pid = -1;
+	close(fds[0]);
+	if (mid > 0)
+		waitpid(mid, &status, 0);
+	if (pid <= 0)
+		cli_error(EXIT_FAILURE_OTHER, "cannot start the router: %s",
+		          mid == -1 ? strerror(errno) : "fork failed");
+	return pid;
+}
+
+/* Print the preload's warnings from a record, for a router whose stderr nobody sees. */
+static void
+relay_warnings(const struct router_record *rec)
+{
+	const struct jsonr *w;
+
+	jsonr_foreach(w, rec->warnings)
+	{
+		if (jsonr_str(w) != NULL)
+			fprintf(stderr, "ccr-keyd: %s\n", jsonr_str(w));
+	}
+}
+
+/*
+ * Wait until the router started as pid records that it listens. A router
+ * that exits first because another one runs already counts if that one has
+ * its keys. Returns 0, or an exit code after printing why.
+ */
+static int
+wait_listening(const char *home, pid_t pid)
+{
+	long long deadline = now_ms() + START_TIMEOUT_MS;
+	struct timespec nap = {0, 20 * 1000000};
+	struct router_record rec;
+	pid_t running;
+
+	for (;;) {
+		if (router_record_read(home, &rec) == 0 && rec.pid == pid) {
+			relay_warnings(&rec);
+			router_record_free(&rec);
+			return 0;
+		}
+		router_record_free(&rec);
+		if (kill(pid, 0) == -1 && errno == ESRCH) {
+			running = router_running(home);
+			if (running > 0 && router_record_read(home, &rec) == 0 &&
+			    rec.pid == running) {
+				router_record_free(&rec);
+				return 0;
+			}
+			router_record_free(&rec);
+			return cli_error(EXIT_FAILURE_OTHER,
+			                 "the router (pid %ld) exited before it listened; run `ccr "
+			                 "start` to see why",
+			                 (long)pid);
+		}
+		if (now_ms() > deadline)
+			return cli_error(EXIT_FAILURE_OTHER,
+			                 "the router (pid %ld) did not listen within %d s; see "
+			                 "%s/logs/",
+			                 (long)pid, START_TIMEOUT_MS / 1000, home);
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* Start the router in the background with its keys and wait until it listens. */
+static int
+start_background(struct cli *cli, const struct router_opts *o, const char *home, bool quiet)
+{
+	pid_t pid;
+	int rc;
+
+	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0)
+		return rc;
+	pid = start_detached();
+	if (pid <= 0)
+		return EXIT_FAILURE_OTHER;
+	rc = wait_listening(home, pid);
+	if (rc == 0 && !quiet)
+		fprintf(stderr,
+		        "ccr-config: the router runs in the background with its keys "
+		        "(pid %ld); stop it with: ccr stop\n",
+		        (long)router_running(home));
+	return rc;
+}
+
+/* `ccr start` / `ccr restart`: the router with the preload, keys fetched in-process. */
+static int
+serve(struct cli *cli, const struct router_opts *o, char **args)
+{
+	struct router_install r;
+	char home[PATHS_MAX], err[1024];
+	pid_t pid;
+	int rc;
+
+	if (router_find(&r) == 0 && !router_supported(&r)) {
+		/* The preload says in one line why this version gets no keys. */
+		if ((rc = with_preload(cli)) != 0)
+			return rc;
+		return become(args);
+	}
+	if (o->background && strcmp(args[1], "start") == 0) {
+		if (router_home(home, sizeof home, err, sizeof err) == -1)
+			return cli_error(EXIT_FAILURE_OTHER, "%s", err);
+		if ((pid = router_running(home)) > 0) {
+			fprintf(stderr, "ccr-config: the router already runs (pid %ld)\n",
+			        (long)pid);
+			return EXIT_OK;
+		}
+		return start_background(cli, o, home, false);
+	}
+	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0)
+		return rc;
+	return become(args);
+}
+
+/* Make sure a router runs for `code` / `ui`, started with its keys when none does. */
+static int
+ensure_router(struct cli *cli, const struct router_opts *o)
+{
+	struct router_record rec;
+	char home[PATHS_MAX], err[1024];
+	pid_t pid;
+
+	if (router_home(home, sizeof home, err, sizeof err) == -1)
+		return cli_error(EXIT_FAILURE_OTHER, "%s", err);
+	pid = router_running(home);
+	if (pid == 0)
+		return start_background(cli, o, home, true);
+	if (router_record_read(home, &rec) != 0 || rec.pid != pid)
+		cli_warn("the running router (pid %ld) was not started through ccr-config, so it "
+		         "has no keys from ccr-keyd; restart it with: ccr restart",
+		         (long)pid);
+	router_record_free(&rec);
+	return EXIT_OK;
+}
+
+/*
+ * From the router's config: the names its providers reference (the keys) and
+ * the names its APIKEY references (the token the router gives the agent).
+ */
+static void
+agent_names(struct names *providers, struct names *token)
+{
+	struct json5edit_field f;
+	struct buf text = {0};
+	char home[PATHS_MAX], path[PATHS_MAX + 16], err[1024];
+
+	if (router_home(home, sizeof home, err, sizeof err) == -1)
+		return;
+	snprintf(path, sizeof path, "%s/config.json", home);
+	if (config_read(path, &text) != 0)
+		goto done;
+	if (json5edit_top_member(text.data, text.len, "Providers", &f, NULL, 0) == 0 &&
+	    f.kind == JSON5EDIT_ABSENT)
+		json5edit_top_member(text.data, text.len, "providers", &f, NULL, 0);
+	if (f.kind == JSON5EDIT_OTHER)
+		config_refs(text.data + f.start, f.end - f.start, providers);
+	json5edit_field_free(&f);
+	if (json5edit_top_member(text.data, text.len, "APIKEY", &f, NULL, 0) == 0 &&
+	    f.kind == JSON5EDIT_STRING)
+		config_refs(f.value.data, f.value.len, token);
+	json5edit_field_free(&f);
+done:
+	buf_free(&text);
+}
+
+/*
+ * Run `ccr code` / `ccr ui` (args) for the agent: no stored value in its
+ * environment — ccr-config adds none — and, unless --keep-env, none of the
+ * provider keys the user exported either; the names APIKEY references go to
+ * the preload, which hands only the router's token on, as the router does.
+ */
+static int
+run_agent(struct cli *cli, const struct router_opts *o, char **args)
+{
+	struct names providers = {0}, token = {0};
+	struct buf list = {0};
+	size_t i, j;
+	int rc;
+
+	agent_names(&providers, &token);
+	for (i = 0; i < providers.n && !o->keep_env; i++) {
+		for (j = 0; j < token.n && strcmp(token.v[j], providers.v[i]) != 0; j++)
+			;
+		if (j == token.n)
+			unsetenv(providers.v[i]);
+	}
+	for (i = 0; i < token.n; i++) {
+		if (i > 0)
+			buf_addc(&list, ',');
+		buf_adds(&list, token.v[i]);
+	}
+	if (token.n > 0 && strcmp(args[1], "code") == 0)
+		setenv("CCR_KEYD_TOKEN_NAMES", list.data, 1);
+	buf_free(&list);
+	names_free(&providers);
+	names_free(&token);
+	rc = with_preload(cli);
+	return rc != 0 ? rc : become(args);
+}
+
+/* `ccr code` / `ccr ui`: a router with its keys first, then the command without them. */
+static int
+agent(struct cli *cli, const struct router_opts *o, char **args)
+{
+	struct router_install r;
+	int rc;
+
+	if (router_find(&r) == 0 && !router_supported(&r))
+		return become(args);
+	if ((rc = ensure_router(cli, o)) != 0)
+		return rc;
+	return run_agent(cli, o, args);
+}
+
+/* Run one router command the way that keeps its keys in its server. */
+static int
+cmd_router(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"keep-env", no_argument, NULL, 'k'},
+	    {"fallback-env", no_argument, NULL, 'f'},
+	    {"background", no_argument, NULL, 'b'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char *const serving[] = {"start", "restart", NULL};
+	static const char *const agents[] = {"code", "ui", NULL};
+	struct router_opts o = {0};
+	char **args;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (c == 'k')
+			o.keep_env = true;
+		else if (c == 'f')
+			o.fallback = true;
+		else if (c == 'b')
+			o.background = true;
+		else
+			return cli_usage(cli);
+	}
+	/* args[0] becomes the router's command; args[1] is its subcommand. */
+	args = argv + optind - 1;
+	if (one_of(args[1], serving))
+		return serve(cli, &o, args);
+	if (one_of(args[1], agents))
+		return agent(cli, &o, args);
+	return become(args);
+}
+
+const struct command cmd_router_entry = {
+    .name = "router",
+    .usage = "[--keep-env] [--fallback-env] [--background] -- [ROUTER-ARGS...]",
+    .summary = "run the router's ccr: keys only to its server (start, restart; code, ui "
+               "without keys)",
+    .run = cmd_router,
+};

@@ -1,0 +1,260 @@
+/*
+ * claude-code-router as ccr-config sees it: the installed router and its
+ * version, its home and pid file, the preload's record, and the preload itself.
+ */
+#include "router.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
+#endif
+
+#define ROUTER_PACKAGE "@musistudio/claude-code-router"
+#define SMALL_FILE_MAX (64 * 1024)
+
+/* Read a small file (at most SMALL_FILE_MAX bytes) into out. Returns 0, 1 when absent, -1. */
+static int
+read_small(const char *path, struct buf *out)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (f == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 1 : -1;
+	buf_reserve(out, SMALL_FILE_MAX + 1);
+	n = fread(out->data, 1, SMALL_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > SMALL_FILE_MAX)
+		return -1;
+	out->len = n;
+	out->data[n] = '\0';
+	return 0;
+}
+
+const char *
+router_command(void)
+{
+	const char *c = getenv("CCR_ROUTER");
+
+	return c != NULL && c[0] != '\0' ? c : "ccr";
+}
+
+/* Find name on PATH as execvp would; write its path to out. Returns 0 or -1. */
+static int
+which(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(name, '/') != NULL) {
+		snprintf(out, size, "%s", name);
+		return access(out, X_OK);
+	}
+	for (p = path != NULL ? path : "/usr/bin:/bin";; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		snprintf(out, size, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
+		if (access(out, X_OK) == 0)
+			return 0;
+		if (*end == '\0')
+			return -1;
+	}
+}
+
+int
+router_find(struct router_install *out)
+{
+	char found[PATHS_MAX], real[PATH_MAX], pkg[PATHS_MAX + 32];
+	struct buf text = {0};
+	struct jsonr *doc = NULL;
+	const char *name, *version, *base;
+	size_t len;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	out->major = -1;
+	if (which(router_command(), found, sizeof found) == -1 || realpath(found, real) == NULL)
+		return -1;
+	base = strrchr(real, '/');
+	if (base == NULL || strcmp(base + 1, "cli.js") != 0)
+		return -1;
+	snprintf(out->cli, sizeof out->cli, "%s", real);
+	/* .../claude-code-router/dist/cli.js → .../claude-code-router/package.json */
+	len = (size_t)(base - real);
+	while (len > 0 && real[len - 1] != '/')
+		len--;
+	snprintf(pkg, sizeof pkg, "%.*spackage.json", (int)len, real);
+	if (read_small(pkg, &text) != 0 ||
+	    (doc = jsonr_parse(text.data, text.len, NULL, 0)) == NULL)
+		goto done;
+	name = jsonr_str(jsonr_get(doc, "name"));
+	version = jsonr_str(jsonr_get(doc, "version"));
+	if (name == NULL || strcmp(name, ROUTER_PACKAGE) != 0 || version == NULL)
+		goto done;
+	snprintf(out->version, sizeof out->version, "%s", version);
+	if (version[0] >= '0' && version[0] <= '9')
+		out->major = atoi(version);
+	rc = 0;
+done:
+	jsonr_free(doc);
+	buf_free(&text);
+	return rc;
+}
+
+bool
+router_supported(const struct router_install *r)
+{
+	return r->major == 1 || r->major == 2;
+}
+
+int
+router_home(char *out, size_t size, char *err, size_t errsize)
+{
+	const char *home = getenv("HOME");
+
+	if (home == NULL || home[0] == '\0') {
+		snprintf(err, errsize, "no home directory: set HOME");
+		return -1;
+	}
+	if ((size_t)snprintf(out, size, "%s/.claude-code-router", home) >= size) {
+		snprintf(err, errsize, "the home directory's path is too long");
+		return -1;
+	}
+	return 0;
+}
+
+pid_t
+router_running(const char *home)
+{
+	char path[PATHS_MAX + 32];
+	struct buf text = {0};
+	char *end;
+	long pid;
+
+	snprintf(path, sizeof path, "%s/.claude-code-router.pid", home);
+	if (read_small(path, &text) != 0) {
+		buf_free(&text);
+		return 0;
+	}
+	pid = strtol(text.data, &end, 10);
+	if (end == text.data || pid <= 0 || pid > INT_MAX)
+		pid = 0;
+	buf_free(&text);
+	if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno != EPERM)
+		pid = 0;
+	return (pid_t)pid;
+}
+
+int
+router_record_read(const char *home, struct router_record *out)
+{
+	char path[PATHS_MAX + 32];
+	struct buf text = {0};
+	const struct jsonr *v;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	out->version = "";
+	snprintf(path, sizeof path, "%s/%s", home, ROUTER_RECORD);
+	rc = read_small(path, &text);
+	if (rc == 0 && (out->doc = jsonr_parse(text.data, text.len, NULL, 0)) == NULL)
+		rc = -1;
+	buf_free(&text);
+	if (rc != 0)
+		return rc;
+	out->pid = (pid_t)jsonr_num(jsonr_get(out->doc, "pid"), 0);
+	out->port = (int)jsonr_num(jsonr_get(out->doc, "port"), 0);
+	if ((v = jsonr_get(out->doc, "router")) != NULL && jsonr_str(v) != NULL)
+		out->version = jsonr_str(v);
+	v = jsonr_get(out->doc, "keyd");
+	out->fallback = jsonr_str(v) != NULL && strcmp(jsonr_str(v), "fallback") == 0;
+	out->keystore = jsonr_get(out->doc, "keystore");
+	out->environment = jsonr_get(out->doc, "environment");
+	out->missing = jsonr_get(out->doc, "missing");
+	out->warnings = jsonr_get(out->doc, "warnings");
+	return 0;
+}
+
+void
+router_record_free(struct router_record *r)
+{
+	jsonr_free(r->doc);
+	memset(r, 0, sizeof *r);
+}
+
+/* The directory this program was started from, or -1. */
+static int
+self_dir(char *out, size_t size)
+{
+	char exe[PATH_MAX];
+	char *slash;
+#ifdef __APPLE__
+	char raw[PATH_MAX];
+	uint32_t n = sizeof raw;
+
+	if (_NSGetExecutablePath(raw, &n) != 0 || realpath(raw, exe) == NULL)
+		return -1;
+#else
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+#endif
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	snprintf(out, size, "%s", exe);
+	return 0;
+}
+
+int
+router_preload_option(struct buf *out, char *err, size_t errsize)
+{
+	static const char *const where[] = {
+	    "../lib/ccr-keyd/node", /* make install */
+	    "../client/node",       /* build/ */
+	    "../../client/node",    /* build/san/ */
+	    NULL,
+	};
+	char dir[PATHS_MAX], path[PATHS_MAX * 2], real[PATH_MAX];
+	const unsigned char *p;
+	size_t i;
+
+	if (self_dir(dir, sizeof dir) == -1) {
+		snprintf(err, errsize, "cannot tell where ccr-config is installed");
+		return -1;
+	}
+	for (i = 0; where[i] != NULL; i++) {
+		snprintf(path, sizeof path, "%s/%s/preload.mjs", dir, where[i]);
+		if (realpath(path, real) != NULL)
+			break;
+	}
+	if (where[i] == NULL) {
+		snprintf(err, errsize,
+		         "the router preload is missing: %s/%s/preload.mjs; reinstall "
+		         "ccr-keyd (make install)",
+		         dir, where[0]);
+		return -1;
+	}
+	buf_adds(out, "--import=file://");
+	for (p = (const unsigned char *)real; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p) != NULL) {
+			buf_addc(out, (char)*p);
+		} else {
+			char hex[4];
+
+			snprintf(hex, sizeof hex, "%%%02X", *p);
+			buf_adds(out, hex);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * claude-code-router as ccr-config sees it: which one is installed and its
+ * version, where it keeps its state ($HOME/.claude-code-router, whatever
+ * CCR_HOME says), whether one is running (its pid file), what the preload
+ * recorded about the keys the running one got, and where the preload is.
+ */
+#ifndef CCR_ROUTER_H
+#define CCR_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "jsonr.h"
+#include "paths.h"
+
+/* The preload's record of a running router, beside its pid file (0600, no values). */
+#define ROUTER_RECORD ".ccr-keyd-router.json"
+
+/* The installed router: its cli.js and the version its package.json states. */
+struct router_install {
+	char cli[PATHS_MAX];
+	char version[64];
+	int major; /* -1 when the version does not start with a number */
+};
+
+/* What the preload recorded when a router's server started listening. */
+struct router_record {
+	pid_t pid;
+	int port;
+	const char *version; /* the router's version, or "" */
+	bool fallback;       /* started with the plain environment (--fallback-env) */
+	const struct jsonr *keystore, *environment, *missing, *warnings; /* arrays of names/lines */
+	struct jsonr *doc; /* owns the strings above */
+};
+
+/* The router's command: $CCR_ROUTER when set, else "ccr" (looked up on PATH). */
+const char *router_command(void);
+
+/*
+ * Find the installed router: router_command() on PATH, its real path a cli.js
+ * whose package.json beside its directory names @musistudio/claude-code-router.
+ * Returns 0, or -1 when there is none (or it is not that package).
+ */
+int router_find(struct router_install *out);
+
+/* True when the version of a found router gets keys from ccr-keyd (1.x and 2.x). */
+bool router_supported(const struct router_install *r);
+
+/* The router's home, $HOME/.claude-code-router. Returns 0, or -1 with err set. */
+int router_home(char *out, size_t size, char *err, size_t errsize);
+
+/* The pid its pid file names when that process is alive, else 0. */
+pid_t router_running(const char *home);
+
+/*
+ * Read the preload's record in home into out. Returns 0, 1 when there is none,
+ * -1 when it cannot be read or parsed. Release it with router_record_free.
+ */
+int router_record_read(const char *home, struct router_record *out);
+
+/* Release a record router_record_read filled. */
+void router_record_free(struct router_record *r);
+
+/*
+ * Append to out the NODE_OPTIONS option that loads the preload, --import=file://…
+ * (percent-encoded, so it holds no space or quote), found beside this program:
+ * installed (../lib/ccr-keyd/node) or in the source tree (../client/node).
+ * Returns 0, or -1 with err set when it is not there.
+ */
+int router_preload_option(struct buf *out, char *err, size_t errsize);
+
+#endif
