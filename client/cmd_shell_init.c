@@ -1,13 +1,20 @@
 /*
  * ccr-config shell-init bash|zsh|fish: print a `ccr` function for eval, so that
- * `ccr config …` is ccr-config and every other `ccr …` runs the real router
- * under `ccr-config exec --`.
+ * `ccr config …` is ccr-config and every other `ccr …` is the router run by
+ * `ccr-config router --` (keys to its server only), with completion for both:
+ * `ccr config <TAB>` completes as ccr-config does, `ccr <TAB>` offers the
+ * router's commands.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+/* The router's commands that `ccr <TAB>` offers, and `config`. */
+#define ROUTER_WORDS "config start stop restart status code ui model activate version help"
 
 /* Write s single-quoted for POSIX shells and fish ('\'' splices a quote in). */
 static void
@@ -37,6 +44,152 @@ self_path(char *out, size_t size)
 		snprintf(out, size, "ccr-config");
 }
 
+/*
+ * The completion file for a shell beside this program: installed (first
+ * candidate, under ../share) or in the source tree. Returns false when none.
+ */
+static bool
+completion_file(const char *self, const char *installed, const char *source, char *out, size_t size)
+{
+	const char *const where[] = {installed, source, NULL};
+	const char *const up[] = {"..", "../..", NULL};
+	char dir[PATHS_MAX], path[PATHS_MAX * 2];
+	const char *slash = strrchr(self, '/');
+	size_t i, j;
+
+	if (slash == NULL)
+		return false;
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - self), self);
+	for (i = 0; where[i] != NULL; i++) {
+		for (j = 0; up[j] != NULL; j++) {
+			snprintf(path, sizeof path, "%s/%s/%s", dir, up[j], where[i]);
+			if (access(path, R_OK) == 0 && realpath(path, out) != NULL &&
+			    strlen(out) < size)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The function and its completion for bash and zsh. */
+static void
+print_posix(const char *self, const char *shell)
+{
+	char comp[PATH_MAX];
+	bool zsh = strcmp(shell, "zsh") == 0;
+	bool have = zsh ? completion_file(self, "share/zsh/site-functions/_ccr-config",
+	                                  "completions/_ccr-config", comp, sizeof comp)
+	                : completion_file(self, "share/bash-completion/completions/ccr-config",
+	                                  "completions/ccr-config.bash", comp, sizeof comp);
+
+	printf("# ccr: claude-code-router with its keys from ccr-keyd "
+	       "(eval \"$(ccr-config shell-init %s)\")\n",
+	       shell);
+	printf("ccr() {\n"
+	       "  if [ \"$#\" -gt 0 ] && [ \"$1\" = config ]; then\n"
+	       "    shift\n"
+	       "    command ");
+	put_quoted(self, false);
+	printf(" \"$@\"\n"
+	       "  else\n"
+	       "    command ");
+	put_quoted(self, false);
+	printf(" router -- \"$@\"\n"
+	       "  fi\n"
+	       "}\n");
+	if (!zsh) {
+		printf("# ccr config <TAB> completes as ccr-config; ccr <TAB> offers the router's "
+		       "commands.\n"
+		       "_ccr_shell() {\n"
+		       "  if [ \"$COMP_CWORD\" -ge 2 ] && [ \"${COMP_WORDS[1]}\" = config ]; then\n"
+		       "    declare -F _ccr_config >/dev/null ||\n"
+		       "      { declare -F _completion_loader >/dev/null && _completion_loader "
+		       "ccr-config; }\n");
+		if (have) {
+			printf("    declare -F _ccr_config >/dev/null || . ");
+			put_quoted(comp, false);
+			printf("\n");
+		}
+		printf("    declare -F _ccr_config >/dev/null || return 0\n"
+		       "    local -a COMP_WORDS=(");
+		put_quoted(self, false);
+		printf(" \"${COMP_WORDS[@]:2}\")\n"
+		       "    local COMP_CWORD=$((COMP_CWORD - 1))\n"
+		       "    _ccr_config\n"
+		       "  elif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+		       "    COMPREPLY=($(compgen -W '" ROUTER_WORDS "' -- "
+		       "\"${COMP_WORDS[1]}\"))\n"
+		       "  fi\n"
+		       "}\n"
+		       "complete -F _ccr_shell ccr\n");
+		return;
+	}
+	printf(
+	    "# ccr config <TAB> completes as ccr-config; ccr <TAB> offers the router's commands.\n"
+	    "_ccr_shell() {\n"
+	    "  if (( CURRENT > 2 )) && [[ $words[2] == config ]]; then\n"
+	    "    (( $+functions[_ccr-config] )) || autoload -Uz +X _ccr-config 2>/dev/null");
+	if (have) {
+		printf(" ||\n      source ");
+		put_quoted(comp, false);
+	}
+	printf("\n"
+	       "    (( $+functions[_ccr-config] )) || return 1\n"
+	       "    words=(");
+	put_quoted(self, false);
+	printf(" \"${(@)words[3,-1]}\")\n"
+	       "    (( CURRENT-- ))\n"
+	       "    _ccr-config\n"
+	       "  elif (( CURRENT == 2 )); then\n"
+	       "    compadd -- " ROUTER_WORDS "\n"
+	       "  fi\n"
+	       "}\n"
+	       "(( $+functions[compdef] )) && compdef _ccr_shell ccr\n");
+}
+
+/* The function and its completion for fish, which cannot background a function. */
+static void
+print_fish(const char *self)
+{
+	char comp[PATH_MAX];
+	bool have = completion_file(self, "share/fish/vendor_completions.d/ccr-config.fish",
+	                            "completions/ccr-config.fish", comp, sizeof comp);
+
+	printf("# ccr: claude-code-router with its keys from ccr-keyd "
+	       "(ccr-config shell-init fish | source)\n"
+	       "# fish runs `ccr start &` in the foreground; for a router in the background type:\n"
+	       "#   ccr-config router --background start\n"
+	       "function ccr --description 'claude-code-router with keys from ccr-keyd'\n"
+	       "    if test (count $argv) -gt 0; and test \"$argv[1]\" = config\n"
+	       "        command ");
+	put_quoted(self, true);
+	printf(" $argv[2..-1]\n"
+	       "    else\n"
+	       "        command ");
+	put_quoted(self, true);
+	printf(
+	    " router -- $argv\n"
+	    "    end\n"
+	    "end\n"
+	    "# ccr config <TAB> completes as ccr-config; ccr <TAB> offers the router's commands.\n"
+	    "function __ccr_shell_config\n");
+	if (have) {
+		printf("    functions -q __ccr_config_command; or source ");
+		put_quoted(comp, true);
+		printf("\n");
+	}
+	printf("    set -l words (commandline -opc)\n"
+	       "    test \"$words[2]\" = config; or return\n"
+	       "    complete -C (string join ' ' -- (string escape -- ");
+	put_quoted(self, true);
+	printf(" $words[3..-1]) (commandline -ct))\n"
+	       "end\n"
+	       "complete -c ccr -f\n"
+	       "complete -c ccr -n 'test (count (commandline -opc)) -eq 1' -a '" ROUTER_WORDS "'\n"
+	       "complete -c ccr -n 'test (count (commandline -opc)) -gt 1' -a "
+	       "'(__ccr_shell_config)'\n");
+}
+
 /* Print the function for one shell. */
 static int
 cmd_shell_init(struct cli *cli, int argc, char **argv)
@@ -48,45 +201,20 @@ cmd_shell_init(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli);
 	self_path(self, sizeof self);
 	if (strcmp(shell, "bash") == 0 || strcmp(shell, "zsh") == 0) {
-		printf("# ccr: claude-code-router with its keys from ccr-keyd "
-		       "(eval \"$(ccr-config shell-init %s)\")\n",
-		       shell);
-		printf("ccr() {\n"
-		       "  if [ \"$#\" -gt 0 ] && [ \"$1\" = config ]; then\n"
-		       "    shift\n"
-		       "    command ");
-		put_quoted(self, false);
-		printf(" \"$@\"\n"
-		       "  else\n"
-		       "    command ");
-		put_quoted(self, false);
-		printf(" exec -- ccr \"$@\"\n"
-		       "  fi\n"
-		       "}\n");
+		print_posix(self, shell);
 		return EXIT_OK;
 	}
 	if (strcmp(shell, "fish") == 0) {
-		printf("# ccr: claude-code-router with its keys from ccr-keyd "
-		       "(ccr-config shell-init fish | source)\n"
-		       "function ccr --description 'claude-code-router with keys from ccr-keyd'\n"
-		       "    if test (count $argv) -gt 0; and test \"$argv[1]\" = config\n"
-		       "        command ");
-		put_quoted(self, true);
-		printf(" $argv[2..-1]\n"
-		       "    else\n"
-		       "        command ");
-		put_quoted(self, true);
-		printf(" exec -- ccr $argv\n"
-		       "    end\n"
-		       "end\n");
+		print_fish(self);
 		return EXIT_OK;
 	}
 	return cli_error(EXIT_USAGE, "unknown shell '%s'; use bash, zsh or fish", shell);
 }
 
 const struct command cmd_shell_init_entry = {
-	.name = "shell-init",
-	.usage = "bash|zsh|fish",
-	.summary = "print the `ccr` shell function: ccr config … and ccr start with keys",
-	.run = cmd_shell_init,
+    .name = "shell-init",
+    .usage = "bash|zsh|fish",
+    .summary = "print the `ccr` shell function: ccr config …, and the router with keys only "
+               "in its server",
+    .run = cmd_shell_init,
 };

@@ -31,7 +31,7 @@ _ccr_config_files() {
 _ccr_config() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
-	local commands="set get list delete status exec check shell-init import migrate
+	local commands="set get list delete status exec check shell-init router import migrate
 		passphrase unlock lock help"
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -145,6 +145,14 @@ _ccr_config() {
 			fi
 		else
 			_ccr_config_reply --all --fallback-env -- --help
+		fi
+		;;
+	router)
+		if ((dashdash)); then
+			((nargs == 0)) && _ccr_config_reply start stop restart status code ui model \
+				activate version help
+		else
+			_ccr_config_reply --keep-env --fallback-env --background -- --help
 		fi
 		;;
 	check | migrate)

@@ -128,6 +128,7 @@ complete -c ccr-config -n __ccr_config_needs_command -a status -d 'Is ccr-keyd r
 complete -c ccr-config -n __ccr_config_needs_command -a exec -d "Run a command with the keys the router's config references"
 complete -c ccr-config -n __ccr_config_needs_command -a check -d "Where each key the router's config references comes from"
 complete -c ccr-config -n __ccr_config_needs_command -a shell-init -d 'Print the ccr shell function'
+complete -c ccr-config -n __ccr_config_needs_command -a router -d "Run the router's ccr, keys only to its server"
 complete -c ccr-config -n __ccr_config_needs_command -a import -d 'Store keys from the environment or a key file'
 complete -c ccr-config -n __ccr_config_needs_command -a migrate -d "Move literal keys out of the router's config.json"
 complete -c ccr-config -n __ccr_config_needs_command -a passphrase -d 'Seal the keystore, change or remove its passphrase'
@@ -145,6 +146,13 @@ complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_d
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -l fallback-env -d 'Run with the plain environment when the daemon fails'
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -a -- -d 'End of options; the command follows'
 complete -c ccr-config -n '__ccr_config_using exec; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
+
+# router [--keep-env] [--fallback-env] [--background] -- ROUTER-ARGS
+complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l keep-env -d 'code, ui: keep the provider keys exported in the shell'
+complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l fallback-env -d 'Start with the plain environment when the daemon fails'
+complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l background -d 'start: return once the router listens'
+complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -a -- -d "End of options; the router's command follows"
+complete -c ccr-config -n '__ccr_config_using router; and __ccr_config_after_dashdash; and __ccr_config_at router 0' -a 'start stop restart status code ui model activate version help'
 
 # check [CONFIG]; migrate [CONFIG] [--dry-run]
 complete -c ccr-config -n '__ccr_config_at check 0; or __ccr_config_at migrate 0' -F
@@ -172,4 +180,4 @@ complete -c ccr-config -n '__ccr_config_using unlock' -l for -x -d 'Lock again a
 complete -c ccr-config -n '__ccr_config_using unlock' -l stdin -d 'Read the passphrase as one line from stdin'
 
 # help [COMMAND]
-complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init import migrate passphrase unlock lock'
+complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init router import migrate passphrase unlock lock'

@@ -130,6 +130,7 @@ wait_for() {
 zpty z zsh -f -i || exit 2
 zpty -w z "PS1='' PS2='' RPS1=''; fpath=(${(q)1} \$fpath); autoload -U compinit; compinit -u -D"
 zpty -w z "zstyle ':completion:*' insert-tab false; bindkey '^I' complete-word"
+[[ -n $3 ]] && zpty -w z "$3"
 zpty -w z 'compadd() {
   if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
   local -a __hits; builtin compadd -A __hits "$@"
@@ -147,8 +148,28 @@ rc=$?
 zpty -d z
 exit $rc
 EOF
-	zsh -f "$driver" "$COMP" "$1" | sort -u
+	zsh -f "$driver" "${FPATH_DIR-$COMP}" "$1" "${2:-}" | sort -u
 }
+
+# ccr_bash_complete WORD...: the candidates the `ccr` function's completion
+# (ccr-config shell-init bash) offers for the last WORD, sorted.
+ccr_bash_complete() {
+	bash --norc --noprofile -c '
+		eval "$("$1" shell-init bash)"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+		_ccr_shell
+		printf "%s\n" "${COMPREPLY[@]}"' bash "$CLI" "$@" | sed '/^$/d' | sort -u
+}
+
+# ccr_fish_complete LINE: what fish offers at the end of LINE with the `ccr` function loaded.
+ccr_fish_complete() {
+	fish --no-config -c '$argv[1] shell-init fish | source; complete -C $argv[2]' "$CLI" "$1" |
+		cut -f1 | sort -u
+}
+
+# The router's commands `ccr <TAB>` offers.
+ROUTER_WORDS=$'activate\ncode\nconfig\nhelp\nmodel\nrestart\nstart\nstatus\nstop\nui\nversion'
+
 
 @test "bash: the script loads silently and registers the completion" {
 	run bash --norc --noprofile -c 'source "$1" && complete -p ccr-config' bash "$COMP/ccr-config.bash"
@@ -259,4 +280,45 @@ missing() {
 	[ -z "$(zsh_complete 'ccr-config get ')" ]
 	[ ! -e "$XDG_RUNTIME_DIR/ccr-keyd/sock" ] || fail "a daemon was started"
 	[ ! -e "$CCR_HOME/keyd.log" ] || fail "a daemon was started"
+}
+
+@test "bash: ccr config <TAB> completes through the ccr function as ccr-config does" {
+	run bash --norc --noprofile -c 'eval "$("$1" shell-init bash)"; complete -p ccr' bash "$CLI"
+	[ "$output" = 'complete -F _ccr_shell ccr' ] || fail "$output"
+	[ "$(ccr_bash_complete ccr config g)" = get ] || fail "$(ccr_bash_complete ccr config g)"
+	diff <(help_commands | grep -v '^help$') <(ccr_bash_complete ccr config "" | grep -v '^help$') >&2
+	[ "$(ccr_bash_complete ccr config shell-init "")" = $'bash\nfish\nzsh' ]
+	[ "$(ccr_bash_complete ccr config set NAME --)" = $'--env\n--from-env\n--help' ]
+	[ "$(ccr_bash_complete ccr "")" = "$ROUTER_WORDS" ] || fail "$(ccr_bash_complete ccr "")"
+	[ -z "$(ccr_bash_complete ccr code "")" ]
+	start_daemon_with_keys
+	[ "$(ccr_bash_complete ccr config --socket "$SOCK" get "")" = $'cerebras\nopen-router.v2' ]
+}
+
+@test "zsh: ccr config <TAB> completes through the ccr function, from fpath or beside ccr-config" {
+	local setup='eval "$('"$CLI"' shell-init zsh)"'
+	[ "$(zsh_complete 'ccr config shell-init ' "$setup")" = $'bash\nfish\nzsh' ]
+	[ "$(zsh_complete 'ccr ' "$setup")" = "$ROUTER_WORDS" ] || fail "$(zsh_complete 'ccr ' "$setup")"
+	start_daemon_with_keys
+	[ "$(zsh_complete "ccr config --socket $SOCK get " "$setup")" = $'cerebras\nopen-router.v2' ]
+	# Not installed in $fpath: the function finds the script beside ccr-config.
+	FPATH_DIR=$BATS_TEST_TMPDIR/empty
+	mkdir -p "$FPATH_DIR"
+	[ "$(zsh_complete 'ccr config passphrase ' "$setup")" = $'change\nremove\nset' ] ||
+		fail "$(zsh_complete 'ccr config passphrase ' "$setup")"
+}
+
+@test "fish: ccr config <TAB> completes through the ccr function as ccr-config does" {
+	[ "$(ccr_fish_complete 'ccr config shell-init ')" = $'bash\nfish\nzsh' ]
+	[ "$(ccr_fish_complete 'ccr config passphrase ')" = $'change\nremove\nset' ]
+	[ "$(ccr_fish_complete 'ccr ')" = "$ROUTER_WORDS" ] || fail "$(ccr_fish_complete 'ccr ')"
+	start_daemon_with_keys
+	[ "$(ccr_fish_complete "ccr config --socket $SOCK get ")" = $'cerebras\nopen-router.v2' ]
+}
+
+@test "router: its options, and the router's commands after --" {
+	[ "$(bash_complete ccr-config router -)" = $'--\n--background\n--fallback-env\n--help\n--keep-env' ]
+	[ "$(bash_complete ccr-config router -- st)" = $'start\nstatus\nstop' ]
+	[ "$(fish_complete 'ccr-config router -- st')" = $'start\nstatus\nstop' ]
+	[ "$(zsh_complete 'ccr-config router -- st')" = $'start\nstatus\nstop' ]
 }
