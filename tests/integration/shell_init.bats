@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # ccr-config shell-init: the `ccr` function in bash, zsh and fish. `ccr config …`
-# must be ccr-config, every other `ccr …` the router under `ccr-config exec --`,
-# with every argument passed through intact (spaces, quotes, globs, empty ones).
-# The "router" here is a stand-in script on PATH that prints its arguments and
-# the key it was given; the real router runs in tests/e2e/router.bats.
+# must be ccr-config, every other `ccr …` the router through `ccr-config router --`,
+# with every argument passed through intact (spaces, quotes, globs, empty ones):
+# `ccr start` with the preload and no key in its environment, every other
+# command as is, without the daemon and without a word of ours.
+# The "router" here is a stand-in script on PATH that prints its arguments, the
+# key and NODE_OPTIONS it was given; the real router runs in tests/e2e/.
 
 load helpers
 
@@ -17,6 +19,7 @@ setup() {
 #!/bin/sh
 for a in "$@"; do printf 'arg[%s]\n' "$a"; done
 printf 'key[%s]\n' "${CEREBRAS_API_KEY-unset}"
+printf 'nodeopt[%s]\n' "${NODE_OPTIONS-unset}"
 printf 'pid[%s]\n' "$$"
 SH
 	chmod +x "$BATS_TEST_TMPDIR/bin/ccr"
@@ -38,11 +41,75 @@ arg[*]
 arg[]
 arg[\$HOME]"
 
-@test "bash: ccr start runs the router under exec with its key and every argument intact" {
+# assert_preloaded: the stand-in got the preload in NODE_OPTIONS and no key in its environment.
+assert_preloaded() {
+	[[ "$output" == *"key[unset]"* ]] || fail "a key reached the router's environment:" "$output"
+	[[ "$output" == *"nodeopt[--import=file://"*"/preload.mjs]"* ]] ||
+		fail "the router was not started with the preload:" "$output"
+}
+
+# assert_plain: the stand-in ran as is: no key, no preload, and nothing but its own lines.
+assert_plain() {
+	[[ "$output" == *"key[unset]"* ]] || fail "a key reached the router's environment:" "$output"
+	[[ "$output" == *"nodeopt[unset]"* ]] || fail "the preload was passed:" "$output"
+	[[ "$output" != *ccr-config* && "$output" != *ccr-keyd* ]] || fail "we printed something:" "$output"
+}
+
+@test "bash: ccr start runs the router with the preload, no key, and every argument intact" {
 	run bash -c 'eval "$("$1" shell-init bash)"; ccr start "two words" "it'"'"'s" "say \"hi\"" "*" "" '"'"'$HOME'"'"'' _ "$CLI"
 	[ "$status" -eq 0 ] || fail "status $status: $output"
 	[[ "$output" == "$EXPECTED_ARGS"* ]] || fail "arguments changed:" "$output"
-	[[ "$output" == *"key[$KEY1]"* ]] || fail "the router did not get the stored key"
+	assert_preloaded
+}
+
+@test "ccr start adds no stored value to the router's environment; an exported one stays as the fallback" {
+	export CEREBRAS_API_KEY=$KEY2
+	run bash -c 'eval "$("$1" shell-init bash)"; ccr start' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "status $status: $output"
+	# Exported by the user, the variable stays (the router falls back to it); the stored
+	# value is never added.
+	[[ "$output" == *"key[$KEY2]"* ]] || fail "$output"
+	refute_secret "$output" "$KEY1"
+}
+
+@test "ccr status, stop and -v run the router as is, with the daemon stopped or locked, printing nothing of ours" {
+	local cmd
+	kill9_daemon "$KEYD_PID"
+	for cmd in status stop -v version model; do
+		run bash -c 'eval "$("$1" shell-init bash)"; ccr "$2" </dev/null' _ "$CLI" "$cmd"
+		[ "$status" -eq 0 ] || fail "$cmd: status $status: $output"
+		[ "$output" = "arg[$cmd]"$'\n'"key[unset]"$'\n'"nodeopt[unset]"$'\n'"pid[${output##*pid[}" ] ||
+			fail "$cmd:" "$output"
+		assert_plain
+	done
+	# Autostart allowed: still no daemon is started for them.
+	unset CCR_KEYD_NO_AUTOSTART
+	run bash -c 'eval "$("$1" shell-init bash)"; ccr status </dev/null' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "$output"
+	! answers "$CCR_KEYD_SOCKET" || fail "ccr status started a daemon"
+}
+
+@test "ccr status and stop run as is with the keystore locked; ccr start refuses (exit 4) off a terminal" {
+	printf 'pass-for-tests\npass-for-tests\n' | "$CLI" passphrase set --stdin >/dev/null
+	"$CLI" lock
+	run bash -c 'eval "$("$1" shell-init bash)"; ccr stop </dev/null' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_plain
+	run bash -c 'eval "$("$1" shell-init bash)"; ccr start </dev/null' _ "$CLI"
+	[ "$status" -eq 4 ] || fail "status $status: $output"
+	[[ "$output" == *"locked"*"ccr-config unlock"* ]] || fail "$output"
+	[[ "$output" != *"arg[start]"* ]] || fail "the router started anyway: $output"
+}
+
+@test "ccr start with the daemon unreachable exits 3 without starting the router" {
+	kill9_daemon "$KEYD_PID"
+	run bash -c 'eval "$("$1" shell-init bash)"; ccr start </dev/null' _ "$CLI"
+	[ "$status" -eq 3 ] || fail "status $status: $output"
+	[[ "$output" != *"arg[start]"* ]] || fail "the router started anyway: $output"
+	run "$CLI" router --fallback-env -- start
+	[ "$status" -eq 0 ] || fail "status $status: $output"
+	[[ "$output" == *"--fallback-env"* ]] || fail "$output"
+	[[ "$output" == *"arg[start]"* ]] || fail "$output"
 }
 
 @test "bash: ccr config is ccr-config, with its arguments" {
@@ -68,11 +135,15 @@ arg[\$HOME]"
 	[ -n "$inner" ] && [ "$inner" = "$outer" ] || fail "exec forked: $output"
 }
 
-@test "zsh: ccr start runs the router under exec with its key and every argument intact" {
+@test "zsh: ccr start runs the router with the preload, no key, and every argument intact" {
 	run zsh -f -c 'eval "$("$1" shell-init zsh)"; ccr start "two words" "it'"'"'s" "say \"hi\"" "*" "" '"'"'$HOME'"'"'' _ "$CLI"
 	[ "$status" -eq 0 ] || fail "status $status: $output"
 	[[ "$output" == "$EXPECTED_ARGS"* ]] || fail "arguments changed:" "$output"
-	[[ "$output" == *"key[$KEY1]"* ]] || fail "the router did not get the stored key"
+	assert_preloaded
+	kill9_daemon "$KEYD_PID"
+	run zsh -f -c 'eval "$("$1" shell-init zsh)"; ccr status </dev/null' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "status $status: $output"
+	assert_plain
 }
 
 @test "zsh: ccr config is ccr-config" {
@@ -85,9 +156,13 @@ arg[\$HOME]"
 	run fish --no-config -c "$CLI shell-init fish | source; ccr start 'two words' \"it's\" 'say \"hi\"' '*' '' '\$HOME'"
 	[ "$status" -eq 0 ] || fail "status $status: $output"
 	[[ "$output" == "$EXPECTED_ARGS"* ]] || fail "arguments changed:" "$output"
-	[[ "$output" == *"key[$KEY1]"* ]] || fail "the router did not get the stored key"
+	assert_preloaded
 	run fish --no-config -c "$CLI shell-init fish | source; ccr config get cerebras"
 	[[ "$output" == "cerebras  CEREBRAS_API_KEY  csk-…f2a9"* ]] || fail "$output"
+	kill9_daemon "$KEYD_PID"
+	run fish --no-config -c "$CLI shell-init fish | source; ccr stop </dev/null"
+	[ "$status" -eq 0 ] || fail "status $status: $output"
+	assert_plain
 }
 
 @test "shell-init prints a path that survives spaces and quotes in its own location" {
