@@ -1,9 +1,9 @@
 /*
  * ccr-config check [CONFIG]: say, for every name the router's config references,
- * where the router will get it under exec (keystore, environment, both, or
- * nowhere), and warn where the router itself would expose the keys it is given
- * (tests/e2e/ROUTER-NOTES.md). One list and one resolve request; no value is
- * ever printed.
+ * where the router will get it (keystore, environment, both, or nowhere), warn
+ * where the router itself would expose the keys it is given
+ * (tests/e2e/ROUTER-NOTES.md), and say whether a running router got its keys
+ * (check_router.c). One list and one resolve request; no value is ever printed.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "cli.h"
 #include "config.h"
 #include "interp.h"
@@ -43,9 +44,9 @@ struct ref {
 
 /* What the keystore answered, kept for the whole check. */
 struct keystore_view {
-	int rc;                 /* 0, or the exit code of the failure (3 unreachable, 4 locked …) */
-	const char *state;      /* "ok", "unreachable", "locked", "denied", "failed", "not asked" */
-	struct jsonr *list;     /* the list reply: env ↔ key name */
+	int rc;             /* 0, or the exit code of the failure (3 unreachable, 4 locked …) */
+	const char *state;  /* "ok", "unreachable", "locked", "denied", "failed", "not asked" */
+	struct jsonr *list; /* the list reply: env ↔ key name */
 	struct jsonr *resolved; /* the resolve reply: the values found */
 };
 
@@ -258,9 +259,8 @@ print_table(const struct ref *refs, size_t n, const struct keystore_view *ks, co
 	}
 }
 
-/* One warning: on stderr, and into the list that --json prints. */
-static void __attribute__((format(printf, 3, 4)))
-warn(struct buf *warnings, const char *code, const char *fmt, ...)
+void
+check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -310,12 +310,34 @@ lookup(void *arg, const char *name, size_t *len)
 	return v;
 }
 
-/* Warn when the config has no APIKEY, or a falsy one. */
+/* interp_scan callback: note that a reference was seen. */
+static void
+saw_ref(void *arg, const char *name, size_t len)
+{
+	(void)name;
+	if (len > 0)
+		*(bool *)arg = true;
+}
+
+/* Warn when the config has no APIKEY, or a falsy one, or one given by reference. */
 static void
 check_apikey(const struct json5edit_field *f, const char *path, struct buf *warnings)
 {
 	const char *why;
+	bool ref = false;
 
+	if (f->kind == JSON5EDIT_STRING)
+		interp_scan(f->value.data, f->value.len, saw_ref, &ref);
+	if (ref) {
+		check_warn(
+		    warnings, "apikey_reference",
+		    "APIKEY is given by reference: a router started without ccr-config "
+		    "(a plain `ccr start`, nohup, an IDE, a unit of its own) does not find it "
+		    "and takes the text as written, a guessable name, as its login secret; "
+		    "start the router through the ccr function, ccr-config router, or the "
+		    "ccr-router unit");
+		return;
+	}
 	if (f->kind == JSON5EDIT_ABSENT)
 		why = "has no APIKEY";
 	else if (f->kind == JSON5EDIT_STRING && f->value.len == 0)
@@ -324,12 +346,13 @@ check_apikey(const struct json5edit_field *f, const char *path, struct buf *warn
 		why = "has an APIKEY that is null, false or 0";
 	else
 		return;
-	warn(warnings, "no_apikey",
-	     "%s %s: router 1.0.x then serves its config, with every key substituted in, to any "
-	     "local process at GET /api/config; set \"APIKEY\" in it to a long random secret "
-	     "(it may be a reference like \"$CCR_APIKEY\", stored with: ccr-config set ccr "
-	     "--env CCR_APIKEY)",
-	     path, why);
+	check_warn(
+	    warnings, "no_apikey",
+	    "%s %s: router 1.0.x then serves its config, with every key substituted in, to any "
+	    "local process at GET /api/config; set \"APIKEY\" in it to a long random secret "
+	    "(it may be a reference like \"$CCR_APIKEY\", stored with: ccr-config set ccr "
+	    "--env CCR_APIKEY)",
+	    path, why);
 }
 
 /* Warn when the router would log at debug level, or not start for an unknown level. */
@@ -366,18 +389,20 @@ check_log_level(const struct json5edit_field *log, const struct json5edit_field 
 				break;
 		}
 		if (why == NULL && log_levels[i] == NULL)
-			warn(warnings, "unknown_log_level",
-			     "LOG_LEVEL is not a level the router's logger knows (trace, debug, "
-			     "info, warn, error, fatal, silent); the router will fail to start");
+			check_warn(
+			    warnings, "unknown_log_level",
+			    "LOG_LEVEL is not a level the router's logger knows (trace, debug, "
+			    "info, warn, error, fatal, silent); the router will fail to start");
 		buf_free(&exp);
 	}
 	if (why != NULL)
-		warn(warnings, "debug_log",
-		     "the router logs at debug level (%s): it writes every upstream request's "
-		     "Authorization header, the provider key in clear, to "
-		     "~/.claude-code-router/logs/; set \"LOG_LEVEL\": \"info\" in config.json "
-		     "(or \"LOG\": false)",
-		     why);
+		check_warn(
+		    warnings, "debug_log",
+		    "the router logs at debug level (%s): it writes every upstream request's "
+		    "Authorization header, the provider key in clear, to "
+		    "~/.claude-code-router/logs/; set \"LOG_LEVEL\": \"info\" in config.json "
+		    "(or \"LOG\": false)",
+		    why);
 }
 
 /* Warn when the router, which reads only $HOME/.claude-code-router, would read another config. */
@@ -394,10 +419,11 @@ check_router_home(const char *path, struct buf *warnings)
 		return;
 	if (realpath(home, a) != NULL && realpath(router, b) != NULL && strcmp(a, b) == 0)
 		return;
-	warn(warnings, "other_config",
-	     "checked %s, but the router reads %s/config.json: it ignores CCR_HOME and follows "
-	     "only HOME; unset CCR_HOME or point it at %s",
-	     path, router, router);
+	check_warn(
+	    warnings, "other_config",
+	    "checked %s, but the router reads %s/config.json: it ignores CCR_HOME and follows "
+	    "only HOME; unset CCR_HOME or point it at %s",
+	    path, router, router);
 }
 
 /* Append ,"key": and the string s. */
@@ -413,7 +439,8 @@ field_str(struct buf *b, const char *key, const char *s)
 /* Print the machine-readable report. */
 static void
 print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, const char *path,
-           size_t missing, const char *config_error, const struct buf *warnings)
+           size_t missing, const char *config_error, const struct buf *router,
+           const struct buf *warnings)
 {
 	struct buf out = {0};
 	size_t i;
@@ -433,7 +460,8 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 		else
 			buf_adds(&out, ",\"key\":null");
 		if (refs[i].source == SRC_BOTH)
-			buf_adds(&out, refs[i].same ? ",\"same_value\":true" : ",\"same_value\":false");
+			buf_adds(&out,
+			         refs[i].same ? ",\"same_value\":true" : ",\"same_value\":false");
 		if (refs[i].env_only)
 			buf_adds(&out, ",\"environment_only\":true");
 		buf_addc(&out, '}');
@@ -442,6 +470,8 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	jsonr_print_num(&out, (double)missing);
 	if (config_error != NULL)
 		field_str(&out, "config_error", config_error);
+	if (router->len > 0)
+		buf_add(&out, router->data, router->len);
 	buf_adds(&out, ",\"warnings\":[");
 	if (warnings->len > 0)
 		buf_add(&out, warnings->data, warnings->len);
@@ -486,6 +516,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	struct ref *refs;
 	char path[PATHS_MAX], err[1024];
 	struct buf warnings = {0}; /* the elements of the --json "warnings" array */
+	struct buf router = {0};   /* ,"router":{…} for --json */
 	size_t i, n, missing = 0;
 	int rc;
 
@@ -496,6 +527,17 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	else if ((rc = config_default_path(path, sizeof path)) != 0)
 		return rc;
 	rc = config_read(path, &text);
+	if (rc == 1 && optind >= argc && check_router(cli, cli->json, &router, &warnings)) {
+		/* Router 3.x: its configuration is in config.sqlite, not config.json. */
+		ks.state = "not asked";
+		if (cli->json)
+			print_json(NULL, 0, &ks, path, 0, NULL, &router, &warnings);
+		buf_free(&router);
+		buf_free(&warnings);
+		return EXIT_OK;
+	}
+	buf_free(&router);
+	buf_free(&warnings);
 	if (rc == 1)
 		return cli_error(EXIT_NOT_FOUND,
 		                 "%s does not exist; the router starts with no "
@@ -524,8 +566,10 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		check_router_home(path, &warnings);
 	err[0] = '\0';
 	rc = check_exposure(&text, path, &ks, &warnings, err, sizeof err);
+	if (optind >= argc)
+		check_router(cli, cli->json, &router, &warnings);
 	if (cli->json)
-		print_json(refs, n, &ks, path, missing, err[0] ? err : NULL, &warnings);
+		print_json(refs, n, &ks, path, missing, err[0] ? err : NULL, &router, &warnings);
 	if (ks.rc != 0)
 		rc = ks.rc;
 	else if (rc == 0 && missing > 0)
@@ -534,6 +578,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	conn_reply_free(ks.list);
 	conn_reply_free(ks.resolved);
 	buf_free(&warnings);
+	buf_free(&router);
 	names_free(&env);
 	names_free(&other);
 	buf_free(&text);

@@ -105,22 +105,18 @@ function configNames(text) {
 }
 
 /*
- * A map from each string the router will interpolate to the string as written,
- * for the string literals of the config text that reference a name in
- * provided; lookup gives what the router will substitute.
+ * A map from each string the router will make of a string literal of the
+ * config text that references a name (lookup gives what the router will
+ * substitute, keystore or environment) to the literal as written, so that a
+ * write of the config can put the reference back.
  */
-function restoreMap(text, provided, lookup) {
+function restoreMap(text, lookup) {
 	const map = new Map();
 	for (const m of text.matchAll(LITERAL)) {
 		const written = decodeEscapes(m[0].slice(1, -1));
-		let uses = false;
-		const interpolated = written.replace(REF, (match, braced, bare) => {
-			const name = braced || bare;
-			if (provided.has(name))
-				uses = true;
-			return lookup(name) || match;
-		});
-		if (uses && interpolated !== written && !map.has(interpolated))
+		const interpolated = written.replace(REF, (match, braced, bare) =>
+			lookup(braced || bare) || match);
+		if (interpolated !== written && !map.has(interpolated))
 			map.set(interpolated, written);
 	}
 	return map;
@@ -259,11 +255,10 @@ async function serve(router, token) {
 	}
 	const secrets = [...hidden].map(([name, value]) => ({ name, value }));
 	const lookup = (n) => (hidden.has(n) ? hidden.get(n) : process.env[n]);
-	const scrub = guard.scrubber(secrets, restoreMap(text, hidden, lookup));
+	const scrub = guard.scrubber(secrets, restoreMap(text, lookup));
 	guard.veilEnvironment(hidden, (v) => !scrub.empty && scrub.holds(v));
 	guard.propagate(routerChild(router.cli), token);
-	if (!scrub.empty)
-		await guard.guardWrites(scrub, configFile);
+	await guard.guardWrites(scrub, configFile);
 	const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 	onFirstListen((port) => writeRecord(home, {
 		pid: process.pid,

@@ -209,14 +209,31 @@ assert_line() {
 	done
 }
 
-@test "a truthy APIKEY, a reference included, gets no APIKEY warning" {
+@test "a truthy APIKEY gets no APIKEY warning" {
 	local v
 	start_daemon
-	for v in "'csk-test-client'" "'\$CCR_APIKEY'" "1" "true"; do
+	for v in "'csk-test-client'" "1" "true"; do
 		config "{APIKEY: $v, LOG_LEVEL: 'info'}"
 		run --separate-stderr "$CLI" check
 		[[ "$stderr" != *"APIKEY"* ]] || fail "APIKEY warning for: $v" "$stderr"
 	done
+}
+
+@test "an APIKEY given by reference gets the warning that a router started otherwise takes it literally" {
+	local v
+	start_daemon
+	set_key ccr "$KEY1" --env CCR_APIKEY
+	for v in "'\$CCR_APIKEY'" "'\${CCR_APIKEY}'" "'prefix-\$CCR_APIKEY'"; do
+		config "{APIKEY: $v, LOG_LEVEL: 'info'}"
+		run --separate-stderr "$CLI" check
+		[ "$status" -eq 0 ] || fail "status $status for $v: $stderr"
+		[[ "$stderr" == *"APIKEY is given by reference"*"without ccr-config"*"as its login secret"* ]] ||
+			fail "no reference warning for: $v" "$stderr"
+		[[ "$stderr" != *"GET /api/config"* ]] || fail "the no-APIKEY warning for: $v" "$stderr"
+		refute_secret "$stderr$output" "$KEY1"
+	done
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" warnings.0.warning apikey_reference
 }
 
 @test "a debug log level, stated or by default, gets the Authorization-header warning" {
@@ -352,4 +369,105 @@ assert_line() {
 	run "$CLI" check --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == "usage: ccr-config check [CONFIG]"* ]] || fail "$output"
+}
+
+# fake_router VERSION: a router package of that version, its `ccr` first on PATH.
+fake_router() {
+	local pkg=$BATS_TEST_TMPDIR/r/node_modules/@musistudio/claude-code-router
+	mkdir -p "$pkg/dist" "$BATS_TEST_TMPDIR/r/bin"
+	printf '{"name":"@musistudio/claude-code-router","version":"%s"}\n' "$1" >"$pkg/package.json"
+	printf '#!/bin/sh\nexit 0\n' >"$pkg/dist/cli.js"
+	chmod +x "$pkg/dist/cli.js"
+	ln -sf "$pkg/dist/cli.js" "$BATS_TEST_TMPDIR/r/bin/ccr"
+	export PATH=$BATS_TEST_TMPDIR/r/bin:$PATH
+}
+
+# running_router [RECORD-PID]: a live process as the router's pid (a sleep of ours), and,
+# with RECORD-PID, the preload's record naming that pid ("self": the same one).
+running_router() {
+	sleep 60 &
+	ROUTER_PID=$!
+	CHILD_PIDS+=("$ROUTER_PID")
+	printf '%s' "$ROUTER_PID" >"$CCR_HOME/.claude-code-router.pid"
+	if [ -n "${1:-}" ]; then
+		local pid=$1
+		[ "$pid" = self ] && pid=$ROUTER_PID
+		printf '{"pid":%s,"router":"1.0.73","port":3456,"keyd":"ok","keystore":["CEREBRAS_API_KEY"],"environment":["GROQ_API_KEY"],"missing":[],"warnings":[]}\n' \
+			"$pid" >"$CCR_HOME/.ccr-keyd-router.json"
+	fi
+}
+
+@test "a running router that the preload recorded: check says it got its keys, and how many" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	config_refs CEREBRAS_API_KEY
+	running_router self
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[[ "$output" == *"router: pid $ROUTER_PID (claude-code-router 1.0.73) got its keys from ccr-keyd: 1 from the keystore, 1 from the environment, 0 missing"* ]] ||
+		fail "$output"
+	[ -z "$stderr" ] || fail "$stderr"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" router.running true
+	assert_json "$output" router.pid "$ROUTER_PID"
+	assert_json "$output" router.keys_from_keyd true
+	assert_json "$output" router.keystore.0 CEREBRAS_API_KEY
+}
+
+@test "a running router without a record of its own: check warns that it has no keys from ccr-keyd" {
+	start_daemon
+	config_refs CEREBRAS_API_KEY
+	running_router 1 # a record of another (gone) router
+	run --separate-stderr "$CLI" check
+	[[ "$output" == *"router: pid $ROUTER_PID runs without keys from ccr-keyd"* ]] || fail "$output"
+	[[ "$stderr" == *"running router (pid $ROUTER_PID) was not started through ccr-config"*"ccr restart"* ]] ||
+		fail "$stderr"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" router.keys_from_keyd false
+	# Not running: nothing is said, and JSON says so.
+	kill "$ROUTER_PID"
+	wait_gone "$ROUTER_PID"
+	run --separate-stderr "$CLI" check
+	[[ "$output" != *"router:"* ]] || fail "$output"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" router.running false
+}
+
+@test "router 3.x: check says it gets no keys, and whether its config.sqlite holds keys in clear" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	set_key groq "$KEY2"
+	fake_router 3.1.1
+	# 3.x has archived config.json into config.sqlite: no config.json is expected.
+	printf 'SQLite format 3\0\0junk{"api_key":"%s"}junk' "$KEY2" >"$CCR_HOME/config.sqlite"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ] || fail "status $status: $stderr"
+	[[ "$output" == *"claude-code-router 3.1.1 is installed; ccr-keyd gives keys to 1.x and 2.x only"* ]] ||
+		fail "$output"
+	[[ "$output" == *"config.sqlite holds 1 of the keystore's keys in clear"* ]] || fail "$output"
+	[[ "$stderr" == *"config.sqlite (claude-code-router 3.x) holds 1 of the keystore's keys in clear"* ]] ||
+		fail "$stderr"
+	refute_secret "$output$stderr" "$KEY1" "$KEY2"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" router.installed 3.1.1
+	assert_json "$output" router.supported false
+	assert_json "$output" router.sqlite_keys_in_clear.0 GROQ_API_KEY
+	refute_secret "$output" "$KEY1" "$KEY2"
+	# Keys gone from it: it says so.
+	printf 'SQLite format 3\0\0{"api_key":"$GROQ_API_KEY"}' >"$CCR_HOME/config.sqlite"
+	run --separate-stderr "$CLI" check
+	[[ "$output" == *"config.sqlite exists and holds none of the keystore's keys"* ]] || fail "$output"
+	[ -z "$stderr" ] || fail "$stderr"
+}
+
+@test "router 1.x installed: check says nothing about the version" {
+	start_daemon
+	fake_router 1.0.73
+	config_refs CEREBRAS_API_KEY
+	set_key cerebras "$KEY1"
+	run --separate-stderr "$CLI" check
+	[ "$output" = "CEREBRAS_API_KEY  keystore (cerebras)" ] || fail "$output"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" router.installed 1.0.73
+	assert_json "$output" router.supported true
 }

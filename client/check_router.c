@@ -1,0 +1,210 @@
+/*
+ * The router part of ccr-config check: does a running router have its keys
+ * from ccr-keyd, and does a router 3.x keep keys in clear in its config.sqlite.
+ * Never prints a value; the keystore's values are asked for only to look for
+ * them in config.sqlite, and wiped after.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fileio.h"
+#include "router.h"
+
+/* Append ,"key": and the string s. */
+static void
+field_str(struct buf *b, const char *key, const char *s)
+{
+	buf_addc(b, ',');
+	jsonr_print_str(b, key, strlen(key));
+	buf_addc(b, ':');
+	jsonr_print_str(b, s, strlen(s));
+}
+
+/* Append ,"key": and a copy of v (an array from the record), or [] when absent. */
+static void
+field_array(struct buf *b, const char *key, const struct jsonr *v)
+{
+	buf_addc(b, ',');
+	jsonr_print_str(b, key, strlen(key));
+	buf_addc(b, ':');
+	if (jsonr_is(v, JSONR_ARRAY))
+		jsonr_print(b, v);
+	else
+		buf_adds(b, "[]");
+}
+
+/* Report the router that runs, if any: did the preload record its keys? */
+static void
+report_running(const char *home, bool json, struct buf *out, struct buf *warnings)
+{
+	struct router_record rec;
+	pid_t pid = router_running(home);
+	bool got;
+
+	buf_adds(out, ",\"running\":");
+	buf_adds(out, pid > 0 ? "true" : "false");
+	if (pid == 0)
+		return;
+	buf_adds(out, ",\"pid\":");
+	buf_addi(out, pid);
+	got = router_record_read(home, &rec) == 0 && rec.pid == pid;
+	buf_adds(out, got ? ",\"keys_from_keyd\":true" : ",\"keys_from_keyd\":false");
+	if (got) {
+		buf_adds(out, rec.fallback ? ",\"fallback_env\":true" : ",\"fallback_env\":false");
+		field_array(out, "keystore", rec.keystore);
+		field_array(out, "environment", rec.environment);
+		field_array(out, "missing", rec.missing);
+		if (!json)
+			printf(
+			    "router: pid %ld (claude-code-router %s) got its keys from ccr-keyd: "
+			    "%zu from the keystore, %zu from the environment, %zu missing%s\n",
+			    (long)pid, rec.version, jsonr_count(rec.keystore),
+			    jsonr_count(rec.environment), jsonr_count(rec.missing),
+			    rec.fallback ? " (started with --fallback-env: environment only)" : "");
+	} else {
+		if (!json)
+			printf("router: pid %ld runs without keys from ccr-keyd\n", (long)pid);
+		check_warn(
+		    warnings, "router_without_keys",
+		    "the running router (pid %ld) was not started through ccr-config, so it "
+		    "has only the keys of its own environment; restart it with `ccr restart` "
+		    "through the ccr function (or ccr-config router -- restart)",
+		    (long)pid);
+	}
+	router_record_free(&rec);
+}
+
+/*
+ * Look for every value the keystore holds in path (a config.sqlite or its
+ * write-ahead log); add the env names found to the JSON array in found.
+ * Returns -1 when the keystore could not be asked, else how many were found.
+ */
+static int
+scan_sqlite(struct cli *cli, const char *path, struct buf *found, const char **why)
+{
+	struct jsonr *list, *values = NULL;
+	const struct jsonr *k, *v;
+	struct buf image = {0};
+	const char **names;
+	size_t count = 0;
+	char err[1024];
+	int rc, n = 0;
+
+	*why = "";
+	cli_protect();
+	if ((list = cli_list(cli, &rc)) == NULL) {
+		*why = rc == EXIT_DENIED ? "locked or denied" : "unreachable";
+		return -1;
+	}
+	names = calloc(jsonr_count(jsonr_get(list, "keys")) + 1, sizeof *names);
+	if (names == NULL)
+		abort();
+	jsonr_foreach(k, jsonr_get(list, "keys"))
+	{
+		names[count++] = cli_str(k, "env");
+	}
+	if (count > 0 && (values = cli_resolve(cli, names, count, &rc)) == NULL) {
+		*why = rc == EXIT_DENIED ? "locked or denied" : "unreachable";
+		n = -1;
+		goto done;
+	}
+	if (fileio_read(path, 0, &image, NULL, err, sizeof err) != 0)
+		goto done;
+	jsonr_foreach(v, jsonr_get(values, "values"))
+	{
+		if (v->len > 0 && memmem(image.data, image.len, v->u.str, v->len) != NULL) {
+			if (found->len > 1)
+				buf_addc(found, ',');
+			jsonr_print_str(found, v->key, v->key_len);
+			n++;
+		}
+	}
+done:
+	wipe(image.data, image.cap);
+	buf_free(&image);
+	conn_reply_free(values);
+	conn_reply_free(list);
+	free(names);
+	return n;
+}
+
+/* Report a config.sqlite (router 3.x) and whether it holds the keystore's keys in clear. */
+static void
+report_sqlite(struct cli *cli, const char *home, bool json, struct buf *out, struct buf *warnings)
+{
+	static const char *const files[] = {"config.sqlite", "config.sqlite-wal", NULL};
+	struct buf found = {0};
+	char path[PATHS_MAX + 32];
+	const char *why = "";
+	bool any = false;
+	int i, n, total = 0;
+
+	buf_addc(&found, '[');
+	for (i = 0; files[i] != NULL; i++) {
+		snprintf(path, sizeof path, "%s/%s", home, files[i]);
+		if (access(path, F_OK) != 0)
+			continue;
+		any = true;
+		if ((n = scan_sqlite(cli, path, &found, &why)) < 0) {
+			total = -1;
+			break;
+		}
+		total += n;
+	}
+	buf_addc(&found, ']');
+	if (!any)
+		goto done;
+	snprintf(path, sizeof path, "%s/config.sqlite", home);
+	field_str(out, "sqlite", path);
+	buf_adds(out, ",\"sqlite_keys_in_clear\":");
+	buf_add(out, total < 0 ? "null" : found.data, total < 0 ? 4 : found.len);
+	if (total < 0) {
+		if (!json)
+			printf("router: %s exists; the keystore is %s, so whether it holds keys in "
+			       "clear is unknown\n",
+			       path, why);
+	} else if (total > 0) {
+		if (!json)
+			printf("router: %s holds %d of the keystore's keys in clear\n", path,
+			       total);
+		check_warn(warnings, "sqlite_keys",
+		           "%s (claude-code-router 3.x) holds %d of the keystore's keys in clear: "
+		           "3.x copies what it reads from the environment into it; remove them "
+		           "there, or keep to router 1.x/2.x",
+		           path, total);
+	} else if (!json) {
+		printf("router: %s exists and holds none of the keystore's keys\n", path);
+	}
+done:
+	buf_free(&found);
+}
+
+bool
+check_router(struct cli *cli, bool json, struct buf *out, struct buf *warnings)
+{
+	struct router_install r;
+	char home[PATHS_MAX], err[1024];
+	bool found = router_find(&r) == 0, later = found && r.major >= 3;
+
+	buf_adds(out, ",\"router\":{\"installed\":");
+	if (found)
+		jsonr_print_str(out, r.version, strlen(r.version));
+	else
+		buf_adds(out, "null");
+	if (found)
+		buf_adds(out,
+		         router_supported(&r) ? ",\"supported\":true" : ",\"supported\":false");
+	if (found && !router_supported(&r) && !json)
+		printf("router: claude-code-router %s is installed; ccr-keyd gives keys to 1.x and "
+		       "2.x only%s\n",
+		       r.version, later ? " (3.x keeps its config in config.sqlite)" : "");
+	if (router_home(home, sizeof home, err, sizeof err) == 0) {
+		report_running(home, json, out, warnings);
+		report_sqlite(cli, home, json, out, warnings);
+	}
+	buf_addc(out, '}');
+	return later;
+}
