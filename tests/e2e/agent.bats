@@ -1,0 +1,454 @@
+#!/usr/bin/env bats
+# End-to-end: keys reach the router's server process and nothing else. The real router
+# (1.0.73 and 2.0.0 from npm) runs through the `ccr` function of each shell (bash, zsh,
+# fish); a stand-in `claude` on PATH (bin/claude → claude-standin.mjs) records the
+# environment the agent gets, scans every /proc/*/environ while it runs, and sends one
+# request to the router the way Claude Code does (URL and token from its environment,
+# or with 2.x from the --settings file). The fake upstream records the key it receives.
+# Also: the commands that need no key run without the daemon, a UI "save" (POST
+# /api/config) and the debug log write references, a restart fetches its own keys, and
+# a router 3.x gets none. Helpers in lib.bash.
+
+load lib
+
+# More obviously fake keys: exported only, and stored but referenced by nothing.
+KEY_BACKUP=csk-test-e2e-0003-exported
+KEY_SPARE=csk-test-e2e-0004-unreferenced
+KEY_TOKEN=csk-test-e2e-0005-router-token
+ALL_KEYS=("$KEY_STORE" "$KEY_ENV" "$KEY_BACKUP" "$KEY_SPARE")
+
+setup_file() {
+	e2e_setup_file "$ROUTER_DIR_1:$PINNED_1" "$ROUTER_DIR_2:$PINNED_2"
+}
+
+teardown_file() {
+	e2e_teardown_file
+}
+
+setup() {
+	e2e_setup || return 1
+	export PATH=$E2E_DIR/bin:$BUILD_DIR:$PATH
+	export CLAUDE_STANDIN_RECORD=$T/claude.json
+	unset E2E_BACKUP_API_KEY CCR_APIKEY CLAUDE_STANDIN_SCAN
+}
+
+teardown() {
+	e2e_teardown
+}
+
+# write_config [EXTRA]: two providers on the fake upstream, e2e (the default route,
+# $E2E_TEST_API_KEY) and backup (${E2E_BACKUP_API_KEY}); EXTRA is added at the top level.
+write_config() {
+	cat >"$CCR_HOME/config.json" <<EOF
+{
+  // JSON5, as the router reads it. Debug logging is the router's default.
+  "HOST": "127.0.0.1",
+  "PORT": $ROUTER_PORT,
+  ${1:-}
+  "Providers": [
+    {
+      "name": "e2e",
+      "api_base_url": "http://127.0.0.1:$UPSTREAM_PORT/v1/chat/completions",
+      "api_key": "\$E2E_TEST_API_KEY",
+      "models": ["fake-model"],
+    },
+    {
+      name: 'backup',
+      api_base_url: 'http://127.0.0.1:$UPSTREAM_PORT/v1/chat/completions',
+      api_key: '\${E2E_BACKUP_API_KEY}',
+      models: ['fake-model'],
+    },
+  ],
+  "Router": { "default": "e2e,fake-model" },
+}
+EOF
+}
+
+# prepare LINE [EXTRA]: router LINE first on PATH, the daemon with KEY_STORE as
+# E2E_TEST_API_KEY and KEY_SPARE as SPARE_API_KEY, the config, and the shell's own
+# exports: E2E_TEST_API_KEY (another value) and E2E_BACKUP_API_KEY.
+prepare() {
+	use_router "$1"
+	start_daemon
+	printf '%s\n' "$KEY_STORE" | "$CCR_CONFIG" set e2e --env E2E_TEST_API_KEY >/dev/null
+	printf '%s\n' "$KEY_SPARE" | "$CCR_CONFIG" set spare >/dev/null
+	write_config "${2:-}"
+	export E2E_TEST_API_KEY=$KEY_ENV E2E_BACKUP_API_KEY=$KEY_BACKUP
+	# What no environ may hold: the stored values (the exported ones are the shell's own).
+	printf '%s\n' "$KEY_STORE" "$KEY_SPARE" "$KEY_TOKEN" >"$T/scan"
+	chmod 600 "$T/scan"
+}
+
+# in_shell SHELL COMMAND: run COMMAND in SHELL after loading the `ccr` function, with
+# stdin not a terminal; output in $T/SHELL.out and .err, status in $status.
+in_shell() {
+	local sh=$1 cmd=$2
+	status=0
+	case $sh in
+	bash) bash --norc --noprofile -c 'eval "$("$0" shell-init bash)"; '"$cmd" "$CCR_CONFIG" ;;
+	zsh) zsh -f -c 'eval "$("$0" shell-init zsh)"; '"$cmd" "$CCR_CONFIG" ;;
+	fish) fish --no-config -c "'$CCR_CONFIG' shell-init fish | source; $cmd" ;;
+	esac </dev/null >"$T/$sh.out" 2>"$T/$sh.err" || status=$?
+}
+
+# wait_router: wait until a router listens on ROUTER_PORT and has recorded that it got
+# its keys; ROUTER_PID is its pid (from its pid file).
+wait_router() {
+	node "$E2E_DIR/http.mjs" wait "$ROUTER_PORT" 0 30000 || return 1
+	local i
+	for i in $(seq 100); do
+		ROUTER_PID=$(cat "$CCR_HOME/.claude-code-router.pid" 2>/dev/null || true)
+		[ -n "$ROUTER_PID" ] && grep -qF "\"pid\":$ROUTER_PID," "$CCR_HOME/.ccr-keyd-router.json" \
+			2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no record of the router's keys in $CCR_HOME/.ccr-keyd-router.json" >&2
+	return 1
+}
+
+# start_through SHELL: start the router through SHELL's function, in the background: `ccr
+# start &` in bash and zsh; in fish, which cannot background a function, the documented
+# `ccr-config router --background start`.
+start_through() {
+	case $1 in
+	fish) in_shell fish 'ccr-config router --background start' ;;
+	*) in_shell "$1" 'ccr start' & ;;
+	esac
+	wait_router
+}
+
+# refute_file_holds FILE: FILE holds none of the keys.
+refute_file_holds() {
+	local k
+	for k in "${ALL_KEYS[@]}" "$KEY_TOKEN"; do
+		refute_in "$1" "$k" || { echo "($1 holds a key)" >&2; return 1; }
+	done
+}
+
+# assert_no_environ_holds_a_key: no /proc/*/environ holds a stored value.
+assert_no_environ_holds_a_key() {
+	local f n=0
+	for f in /proc/[0-9]*/environ; do
+		if grep -qaF -e "$KEY_STORE" -e "$KEY_SPARE" -e "$KEY_TOKEN" "$f" 2>/dev/null; then
+			echo "$f holds a stored value: $(tr '\0' ' ' <"${f%environ}cmdline")" >&2
+			return 1
+		fi
+		n=$((n + 1))
+	done
+	[ "$n" -gt 1 ]
+}
+
+# assert_agent_clean: the stand-in ran, got 200 from the router, and saw no key, no
+# preload and no name of ours; no environ held a stored value while it ran.
+assert_agent_clean() {
+	[ -s "$CLAUDE_STANDIN_RECORD" ] || { echo "the stand-in claude did not run" >&2; return 1; }
+	node -e '
+		const r = require(process.argv[1]);
+		const bad = [];
+		if (r.status !== 200) bad.push(`the router answered ${r.status}: ${r.reply}`);
+		for (const n of ["NODE_OPTIONS", "CCR_KEYD_TOKEN_NAMES", "E2E_TEST_API_KEY",
+			"E2E_BACKUP_API_KEY", "SPARE_API_KEY"])
+			if (n in r.env) bad.push(`the agent has ${n}`);
+		if (!r.scan || r.scanned < 2) bad.push("the stand-in scanned no environ");
+		else if (r.scan.length) bad.push(`environ held a key while the agent ran: ${r.scan}`);
+		if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
+	' "$CLAUDE_STANDIN_RECORD"
+	refute_file_holds "$CLAUDE_STANDIN_RECORD"
+}
+
+# agent_case LINE SHELL running|stopped: `ccr code` through SHELL's function with a
+# router of LINE already running or not; the whole promise checked.
+agent_case() {
+	prepare "$1"
+	export CLAUDE_STANDIN_SCAN=$T/scan
+	if [ "$3" = running ]; then
+		start_through "$2"
+		local before=$ROUTER_PID
+	fi
+	in_shell "$2" 'ccr code "fix the bug"'
+	[ "$status" -eq 0 ] || { cat "$T/$2.err" >&2; echo "ccr code: status $status" >&2; return 1; }
+	assert_agent_clean
+	assert_upstream_key "$KEY_STORE"
+	wait_router
+	[ "$3" != running ] || [ "$ROUTER_PID" = "$before" ] || {
+		echo "ccr code started another router ($ROUTER_PID, was $before)" >&2
+		return 1
+	}
+	assert_no_environ_holds_a_key
+	refute_file_holds "$T/$2.out"
+	refute_file_holds "$T/$2.err"
+	# The router's warning names the variable set in both places, never a value.
+	grep -qF 'E2E_TEST_API_KEY' "$T/$2.err" "$T/$2.out" || [ "$3" = running ]
+}
+
+@test "1.0.73, bash, no router: ccr code starts one with its keys; the agent gets none" {
+	agent_case 1 bash stopped
+}
+
+@test "1.0.73, bash, router running: ccr code uses it; the agent gets no key" {
+	agent_case 1 bash running
+}
+
+@test "1.0.73, zsh, no router: ccr code starts one with its keys; the agent gets none" {
+	agent_case 1 zsh stopped
+}
+
+@test "1.0.73, zsh, router running: ccr code uses it; the agent gets no key" {
+	agent_case 1 zsh running
+}
+
+@test "1.0.73, fish, no router: ccr code starts one with its keys; the agent gets none" {
+	agent_case 1 fish stopped
+}
+
+@test "1.0.73, fish, router started with ccr-config router --background: the agent gets no key" {
+	agent_case 1 fish running
+}
+
+@test "2.0.0, bash, no router: ccr code starts one with its keys; the agent gets none" {
+	agent_case 2 bash stopped
+}
+
+@test "2.0.0, bash, router running: ccr code uses it; the agent gets no key" {
+	agent_case 2 bash running
+}
+
+@test "2.0.0, zsh, no router: ccr code starts one with its keys; the agent gets none" {
+	agent_case 2 zsh stopped
+}
+
+@test "2.0.0, zsh, router running: ccr code uses it; the agent gets no key" {
+	agent_case 2 zsh running
+}
+
+@test "2.0.0, fish, no router: ccr code starts one with its keys; the agent gets none" {
+	agent_case 2 fish stopped
+}
+
+@test "2.0.0, fish, router started with ccr-config router --background: the agent gets no key" {
+	agent_case 2 fish running
+}
+
+# token_case LINE: APIKEY given by reference, stored in the keystore.
+token_case() {
+	prepare "$1" '"APIKEY": "$CCR_APIKEY",'
+	printf '%s\n' "$KEY_TOKEN" | "$CCR_CONFIG" set ccr --env CCR_APIKEY >/dev/null
+	in_shell bash 'ccr code "fix the bug"'
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
+	# The agent reaches the router with the stored token, which the router handed it
+	# (ANTHROPIC_AUTH_TOKEN, or the 2.x settings file) — under no name of the keystore.
+	node -e '
+		const r = require(process.argv[1]);
+		const token = (r.settings && r.settings.env.ANTHROPIC_AUTH_TOKEN) || r.env.ANTHROPIC_AUTH_TOKEN;
+		if (r.status !== 200) { console.error(`router answered ${r.status}: ${r.reply}`); process.exit(1); }
+		if (token !== process.argv[2]) { console.error("the agent did not get the stored token"); process.exit(1); }
+		if ("CCR_APIKEY" in r.env) { console.error("the agent has CCR_APIKEY"); process.exit(1); }
+		for (const k of process.argv.slice(3))
+			if (JSON.stringify(r).includes(k)) { console.error("the agent saw a provider key"); process.exit(1); }
+	' "$CLAUDE_STANDIN_RECORD" "$KEY_TOKEN" "${ALL_KEYS[@]}"
+	assert_upstream_key "$KEY_STORE"
+	wait_router
+	assert_no_environ_holds_a_key
+}
+
+@test "1.0.73: an APIKEY stored by reference reaches the agent only as the router's token" {
+	token_case 1
+}
+
+@test "2.0.0: an APIKEY stored by reference reaches the agent only as the router's token" {
+	token_case 2
+}
+
+@test "--keep-env keeps the provider keys the user exported, and adds no stored value" {
+	prepare 1
+	in_shell bash 'ccr-config router --keep-env -- code "fix the bug"'
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
+	grep -qF "\"E2E_BACKUP_API_KEY\":\"$KEY_BACKUP\"" "$CLAUDE_STANDIN_RECORD"
+	grep -qF "\"E2E_TEST_API_KEY\":\"$KEY_ENV\"" "$CLAUDE_STANDIN_RECORD"
+	refute_in "$CLAUDE_STANDIN_RECORD" "$KEY_STORE"
+	refute_in "$CLAUDE_STANDIN_RECORD" "$KEY_SPARE"
+}
+
+# plain_case LINE: status and stop with the daemon stopped, and with the keystore locked.
+plain_case() {
+	prepare "$1"
+	printf 'pass-for-tests\npass-for-tests\n' | "$CCR_CONFIG" passphrase set --stdin >/dev/null
+	start_through bash
+	# The router's own output, for comparison.
+	command ccr status </dev/null >"$T/own.out" 2>&1
+	"$CCR_CONFIG" lock
+	in_shell bash 'ccr status'
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
+	[ ! -s "$T/bash.err" ] || { echo "stderr with a locked keystore:" >&2; cat "$T/bash.err" >&2; return 1; }
+	diff "$T/own.out" "$T/bash.out" >&2
+	stop_pid "$KEYD_PID"
+	KEYD_PID=
+	in_shell zsh 'ccr status'
+	[ "$status" -eq 0 ] && [ ! -s "$T/zsh.err" ] || { cat "$T/zsh.err" >&2; return 1; }
+	diff "$T/own.out" "$T/zsh.out" >&2
+	in_shell fish 'ccr stop'
+	[ "$status" -eq 0 ] && [ ! -s "$T/fish.err" ] || { cat "$T/fish.err" >&2; return 1; }
+	[ "$(cat "$T/fish.out")" = "claude code router service has been successfully stopped." ] ||
+		{ cat "$T/fish.out" >&2; return 1; }
+	local i
+	for i in $(seq 50); do
+		kill -0 "$ROUTER_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	echo "ccr stop left the router running" >&2
+	return 1
+}
+
+@test "1.0.73: ccr status and ccr stop need no daemon and no unlocked keystore, and print nothing of ours" {
+	plain_case 1
+}
+
+@test "2.0.0: ccr status and ccr stop need no daemon and no unlocked keystore, and print nothing of ours" {
+	plain_case 2
+}
+
+# save_case LINE: the UI's "Save" — GET /api/config (keys substituted in), then POST
+# it back with one more string that embeds a key — writes references, not keys.
+save_case() {
+	prepare "$1"
+	start_through bash
+	send_message
+	assert_upstream_key "$KEY_STORE"
+	node -e '
+		const http = require("node:http");
+		const port = Number(process.argv[1]);
+		const req = (method, body) => new Promise((resolve, reject) => {
+			const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+			const r = http.request({ host: "127.0.0.1", port, method, path: "/api/config",
+				headers: data ? { "content-type": "application/json", "content-length": data.length } : {} },
+				(res) => { let o = ""; res.on("data", (d) => o += d); res.on("end", () => resolve([res.statusCode, o])); });
+			r.on("error", reject);
+			r.end(data || undefined);
+		});
+		(async () => {
+			const [s1, got] = await req("GET");
+			const config = JSON.parse(got);
+			if (config.Providers[0].api_key !== process.argv[2]) throw new Error("GET /api/config did not serve the key: nothing to test");
+			config.Providers[0].headers = { "x-api-key": "Key " + config.Providers[0].api_key };
+			const [s2, saved] = await req("POST", config);
+			if (s2 !== 200) throw new Error(`POST /api/config: ${s2} ${saved}`);
+		})().catch((e) => { console.error(e.message); process.exit(1); });
+	' "$ROUTER_PORT" "$KEY_STORE"
+	local f
+	for f in "$CCR_HOME"/config.json*; do
+		refute_file_holds "$f"
+	done
+	grep -qF '"api_key": "$E2E_TEST_API_KEY"' "$CCR_HOME/config.json"
+	grep -qF '"api_key": "${E2E_BACKUP_API_KEY}"' "$CCR_HOME/config.json"
+	grep -qF '"x-api-key": "Key ${E2E_TEST_API_KEY}"' "$CCR_HOME/config.json"
+	# The debug log has every upstream request's headers: the reference, not the key.
+	for f in "$CCR_HOME"/logs/*; do
+		refute_file_holds "$f"
+	done
+	grep -rqF 'Bearer ${E2E_TEST_API_KEY}' "$CCR_HOME/logs/"
+	# What the router reads back still works: restart it and route again.
+	stop_pid "$ROUTER_PID"
+	start_through bash
+	: >"$UPSTREAM_RECORD"
+	send_message
+	assert_upstream_key "$KEY_STORE"
+}
+
+@test "1.0.73: a POST /api/config (the UI's Save) and the debug log write references, not keys" {
+	save_case 1
+}
+
+@test "2.0.0: a POST /api/config (the UI's Save) and the debug log write references, not keys" {
+	save_case 2
+}
+
+# restart_case LINE: POST /api/restart; the router it starts fetches its own keys.
+restart_case() {
+	prepare "$1"
+	start_through bash
+	local old=$ROUTER_PID i
+	node -e '
+		const r = require("node:http").request({ host: "127.0.0.1", port: Number(process.argv[1]),
+			method: "POST", path: "/api/restart", headers: { "content-type": "application/json", "content-length": 2 } },
+			(res) => { res.resume(); res.on("end", () => process.exit(res.statusCode === 200 ? 0 : 1)); });
+		r.end("{}");
+	' "$ROUTER_PORT"
+	for i in $(seq 300); do
+		ROUTER_PID=$(cat "$CCR_HOME/.claude-code-router.pid" 2>/dev/null || true)
+		[ -n "$ROUTER_PID" ] && [ "$ROUTER_PID" != "$old" ] &&
+			grep -qF "\"pid\":$ROUTER_PID," "$CCR_HOME/.ccr-keyd-router.json" 2>/dev/null && break
+		sleep 0.1
+	done
+	[ "$ROUTER_PID" != "$old" ] || {
+		echo "no new router after POST /api/restart; pid file: $ROUTER_PID" >&2
+		ps -eo pid,ppid,args | grep -e cli.js -e ' ccr' >&2
+		return 1
+	}
+	wait_router
+	: >"$UPSTREAM_RECORD"
+	send_message
+	assert_upstream_key "$KEY_STORE"
+	assert_no_environ_holds_a_key
+}
+
+@test "1.0.73: the router that POST /api/restart starts fetches its own keys" {
+	restart_case 1
+}
+
+@test "2.0.0: the router that POST /api/restart starts fetches its own keys" {
+	restart_case 2
+}
+
+@test "ccr start in the foreground: the router is the process the shell started, its environ holds no key" {
+	prepare 1
+	bash --norc --noprofile -c 'eval "$("$0" shell-init bash)"; ccr start' "$CCR_CONFIG" \
+		>"$T/start.out" 2>"$T/start.err" </dev/null &
+	local shell=$!
+	wait_router
+	# bash ran the function, whose ccr-config became the router: its only child.
+	[ "$(cut -d' ' -f4 "/proc/$ROUTER_PID/stat")" = "$shell" ] ||
+		{ echo "the router's parent is not the shell: ccr-config left a process between" >&2; return 1; }
+	assert_no_environ_holds_a_key
+	send_message
+	assert_upstream_key "$KEY_STORE"
+}
+
+@test "a router package that says 3.1.1 gets no keys, and the preload says why in one line" {
+	prepare 1
+	local pkg=$T/r3/node_modules/@musistudio/claude-code-router
+	mkdir -p "$pkg/dist" "$T/r3/bin"
+	printf '{"name":"@musistudio/claude-code-router","version":"3.1.1","bin":{"ccr":"dist/cli.js"}}\n' \
+		>"$pkg/package.json"
+	cat >"$pkg/dist/cli.js" <<'EOF'
+#!/usr/bin/env node
+console.log(`stand-in 3.1.1 ${process.argv[2]}: key[${process.env.E2E_TEST_API_KEY ?? 'unset'}]`);
+EOF
+	chmod +x "$pkg/dist/cli.js"
+	ln -s "$pkg/dist/cli.js" "$T/r3/bin/ccr"
+	export PATH=$T/r3/bin:$PATH
+	unset E2E_TEST_API_KEY
+	stop_pid "$KEYD_PID" # 3.x needs no daemon: it is not asked
+	KEYD_PID=
+	in_shell bash 'ccr start'
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
+	[ "$(cat "$T/bash.out")" = "stand-in 3.1.1 start: key[unset]" ] || { cat "$T/bash.out" >&2; return 1; }
+	[ "$(wc -l <"$T/bash.err")" -eq 1 ] || { cat "$T/bash.err" >&2; return 1; }
+	grep -qF '3.1.1' "$T/bash.err"
+	grep -qF 'config.sqlite' "$T/bash.err"
+}
+
+@test "check says whether the running router got its keys from ccr-keyd" {
+	prepare 1
+	start_through bash
+	run "$CCR_CONFIG" check
+	echo "$output"
+	[[ "$output" == *"router: pid $ROUTER_PID (claude-code-router 1.0.73) got its keys from ccr-keyd"* ]]
+	stop_pid "$ROUTER_PID"
+	# Started without ccr-config: check says so.
+	(cd "$T" && exec ccr start) >"$T/plain.out" 2>&1 </dev/null &
+	ROUTER_PID=$!
+	node "$E2E_DIR/http.mjs" wait "$ROUTER_PORT" "$ROUTER_PID" 30000
+	run "$CCR_CONFIG" check
+	echo "$output"
+	[[ "$output" == *"pid $ROUTER_PID"*"not started through ccr-config"* ]]
+}
