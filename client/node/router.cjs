@@ -253,6 +253,7 @@ async function serve(router, token) {
 				`the environment; store it with: ccr-config set NAME --env ${n}`);
 		}
 	}
+	const fromKeystore = [...hidden.keys()];
 	const secrets = [...hidden].map(([name, value]) => ({ name, value }));
 	const lookup = (n) => (hidden.has(n) ? hidden.get(n) : process.env[n]);
 	const scrub = guard.scrubber(secrets, restoreMap(text, lookup));
@@ -266,7 +267,7 @@ async function serve(router, token) {
 		started,
 		port,
 		keyd: stored === null ? 'fallback' : 'ok',
-		keystore: [...hidden.keys()],
+		keystore: fromKeystore,
 		environment: fromEnv,
 		missing,
 		warnings,

@@ -1,0 +1,265 @@
+// The router preload (preload.mjs, router.cjs, guard.cjs): its pieces one by one,
+// then whole, in real Node processes started with --import against the real
+// build/ccr-keyd and a stand-in router package whose cli.js does what the router
+// does with keys (JSON5-free config, the router's interpolation, children, file
+// writes, a listening server). The real router runs in tests/e2e/agent.bats.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cleanup, seed, startDaemon, tmpdir } from '../testlib/keyd.mjs';
+
+const require = createRequire(import.meta.url);
+const router = require('../router.cjs');
+const guard = require('../guard.cjs');
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PRELOAD = path.resolve(HERE, '../preload.mjs');
+const TOKEN = `--import=${pathToFileURL(PRELOAD).href}`;
+const STORED = 'csk-test-preload-0001-stored';
+const SPARE = 'csk-test-preload-0002-spare';
+const EXPORTED = 'csk-test-preload-0003-exported';
+
+let dir, keyd;
+
+before(async () => {
+	dir = tmpdir('preload');
+	keyd = await startDaemon(dir);
+	await seed(keyd.sock, [
+		{ name: 'stored', value: STORED, env: 'STORED_API_KEY' },
+		{ name: 'spare', value: SPARE },
+	]);
+}, { timeout: 15000 });
+
+after(async () => {
+	if (keyd)
+		await keyd.stop();
+	if (dir)
+		cleanup(dir);
+}, { timeout: 10000 });
+
+test('stripSelf takes out only the preload\'s own --import, and NODE_OPTIONS when nothing is left', () => {
+	const env = { NODE_OPTIONS: `--max-old-space-size=512 ${TOKEN} --title="a b"` };
+	router.stripSelf(env, PRELOAD);
+	assert.equal(env.NODE_OPTIONS, '--max-old-space-size=512 --title="a b"');
+	const only = { NODE_OPTIONS: TOKEN };
+	router.stripSelf(only, PRELOAD);
+	assert.equal('NODE_OPTIONS' in only, false);
+	const other = { NODE_OPTIONS: '--import=file:///elsewhere/preload.mjs' };
+	router.stripSelf(other, PRELOAD);
+	assert.equal(other.NODE_OPTIONS, '--import=file:///elsewhere/preload.mjs');
+});
+
+test('configNames finds $NAME, ${NAME} and escaped references, as the router would substitute them', () => {
+	const text = '{ a: "$ONE", b: \'${TWO}\', c: "\\u0024THREE", d: "$lower", e: "${a-b}" }';
+	assert.deepEqual(router.configNames(text).sort(), ['ONE', 'THREE', 'TWO', 'a-b']);
+});
+
+test('identify knows the router by its package.json, and unsupported says why for 3.x', () => {
+	const pkg = standInRouter(tmpdir('identify'), '3.1.1');
+	const r = router.identify(pkg.bin);
+	assert.equal(r.version, '3.1.1');
+	assert.equal(r.cli, fs.realpathSync(pkg.cli));
+	assert.match(router.unsupported(r.version, r.major), /3\.1\.1.*config\.sqlite/);
+	assert.equal(router.unsupported('1.0.73', 1), null);
+	assert.equal(router.unsupported('2.0.0', 2), null);
+	assert.equal(router.identify(path.join(HERE, 'pure.test.mjs')), null);
+	cleanup(path.dirname(path.dirname(pkg.root)));
+});
+
+test('the scrubber writes ${NAME} for every key, restores what the config had, keeps the rest', () => {
+	const restore = new Map([['Bearer ' + STORED, 'Bearer $STORED_API_KEY']]);
+	const s = guard.scrubber([{ name: 'STORED_API_KEY', value: STORED }, { name: 'SHORT', value: 'abc' }],
+		restore);
+	assert.equal(s.text(`x ${STORED} y ${STORED}`), 'x ${STORED_API_KEY} y ${STORED_API_KEY}');
+	assert.equal(s.text('abc stays'), 'abc stays');
+	assert.equal(s.bytes(Buffer.from('nothing here')), null);
+	assert.equal(s.bytes(Buffer.from(`k=${STORED}\n`)).toString(), 'k=${STORED_API_KEY}\n');
+	const config = JSON.stringify({ a: STORED, b: 'Bearer ' + STORED, c: 'abc', d: [`x${STORED}`] }, null, 2);
+	assert.deepEqual(JSON.parse(s.configText(config)), {
+		a: '${STORED_API_KEY}', b: 'Bearer $STORED_API_KEY', c: '${SHORT}', d: ['x${STORED_API_KEY}'],
+	});
+	assert.match(s.configText(config), /^\{\n {2}"a"/);
+	assert.equal(s.holds(`…${STORED}…`), true);
+	assert.equal(s.holds('plain'), false);
+});
+
+test('withPreload adds the preload to NODE_OPTIONS once', () => {
+	assert.deepEqual(guard.withPreload(['A=1'], TOKEN), ['A=1', `NODE_OPTIONS=${TOKEN}`]);
+	assert.deepEqual(guard.withPreload(['NODE_OPTIONS=--x'], TOKEN), [`NODE_OPTIONS=--x ${TOKEN}`]);
+	assert.deepEqual(guard.withPreload([`NODE_OPTIONS=${TOKEN}`], TOKEN), [`NODE_OPTIONS=${TOKEN}`]);
+});
+
+// A stand-in router package in dir: package.json with version, dist/cli.js (body), bin/ccr.
+function standInRouter(dir, version, body = 'console.log("stand-in");\n') {
+	const root = path.join(dir, 'node_modules', '@musistudio', 'claude-code-router');
+	fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
+	fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+	fs.writeFileSync(path.join(root, 'package.json'),
+		JSON.stringify({ name: '@musistudio/claude-code-router', version }));
+	const cli = path.join(root, 'dist', 'cli.js');
+	fs.writeFileSync(cli, '#!/usr/bin/env node\n' + body, { mode: 0o755 });
+	const bin = path.join(dir, 'bin', 'ccr');
+	fs.symlinkSync(cli, bin);
+	return { root, cli, bin };
+}
+
+// What the stand-in router's cli.js does for `start`: the router's interpolation of its
+// config, Object.assign(process.env, config), children of every kind, file writes of
+// every kind, one listening server; it prints what it saw as JSON and exits.
+const ROUTER_BODY = String.raw`
+if (process.argv[2] === 'child') {
+	// What this child was started with (its preload has already tidied process.env).
+	const env = require('node:fs').readFileSync('/proc/self/environ', 'utf8').split('\0');
+	console.log((env.find((e) => e.startsWith('NODE_OPTIONS=')) || '=').split('=').slice(1).join('='));
+	process.exit(0);
+}
+const fs = require('node:fs');
+const cp = require('node:child_process');
+const os = require('node:os');
+const path = require('node:path');
+const home = path.join(os.homedir(), '.claude-code-router');
+const configFile = path.join(home, 'config.json');
+const interpolate = (o) => typeof o === 'string'
+	? o.replace(/\$\{([^}]+)\}|\$([A-Z_][A-Z0-9_]*)/g, (m, b, u) => process.env[b || u] || m)
+	: Array.isArray(o) ? o.map(interpolate)
+	: o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, interpolate(v)])) : o;
+(async () => {
+	const config = interpolate(JSON.parse(fs.readFileSync(configFile, 'utf8')));
+	Object.assign(process.env, { APIKEY: config.APIKEY, EXTRA: 'Bearer ' + config.Providers[0].api_key });
+	const out = { argv2: process.argv[2], config, nodeOptions: process.env.NODE_OPTIONS ?? null };
+	out.spawnSync = cp.spawnSync('env').stdout.toString();
+	out.execSync = cp.execSync('env', { env: { ...process.env } }).toString();
+	out.fork = await new Promise((resolve) => {
+		const c = cp.fork(process.argv[1], ['child'], { silent: true });
+		c.on('exit', () => resolve('ok'));
+	});
+	// The router starts itself with spawn (restart, POST /api/restart, ccr code).
+	out.childNodeOptions = await new Promise((resolve) => {
+		const c = cp.spawn(process.execPath, [process.argv[1], 'child'], { stdio: ['ignore', 'pipe', 'inherit'] });
+		let o = '';
+		c.stdout.on('data', (d) => { o += d; });
+		c.on('close', () => resolve(o.trim()));
+	});
+	fs.writeFileSync(path.join(home, 'sync.txt'), 'key ' + config.Providers[0].api_key);
+	await fs.promises.writeFile(configFile, JSON.stringify(config, null, 2));
+	const h = await fs.promises.open(path.join(home, 'handle.log'), 'w');
+	await h.write(Buffer.from('Bearer ' + config.Providers[0].api_key + '\n'));
+	await h.close();
+	const ws = fs.createWriteStream(path.join(home, 'stream.log'));
+	await new Promise((r) => ws.end('authorization: Bearer ' + config.Providers[0].api_key + '\n', r));
+	const server = require('node:net').createServer();
+	await new Promise((r) => server.listen(0, '127.0.0.1', r));
+	server.close();
+	console.log(JSON.stringify(out));
+})();
+`;
+
+// Run `node --import preload cli.js ARGS` for a stand-in router of version in a fresh home.
+function runRouter(version, args, { env = {}, config, body = ROUTER_BODY } = {}) {
+	const top = tmpdir('router');
+	const pkg = standInRouter(top, version, body);
+	const home = path.join(top, 'home');
+	fs.mkdirSync(path.join(home, '.claude-code-router'), { recursive: true, mode: 0o700 });
+	fs.writeFileSync(path.join(home, '.claude-code-router', 'config.json'), JSON.stringify(config || {
+		APIKEY: 'csk-test-literal-client-key',
+		Providers: [
+			{ name: 'a', api_key: '$STORED_API_KEY' },
+			{ name: 'b', api_key: '${EXPORTED_API_KEY}' },
+			{ name: 'c', api_key: '$MISSING_API_KEY' },
+		],
+	}, null, 2));
+	const full = { ...process.env, HOME: home, CCR_KEYD_SOCKET: keyd.sock, CCR_KEYD_NO_AUTOSTART: '1',
+		NODE_OPTIONS: TOKEN, ...env };
+	delete full.STORED_API_KEY;
+	const r = spawnSync(process.execPath, [pkg.bin, ...args], { env: full, encoding: 'utf8', timeout: 20000 });
+	return { ...r, home: path.join(home, '.claude-code-router'), top };
+}
+
+test('the router\'s server gets its keys in-process; no child and no file gets them', () => {
+	const r = runRouter('1.0.73', ['start'], { env: { EXPORTED_API_KEY: EXPORTED } });
+	assert.equal(r.status, 0, r.stderr);
+	const out = JSON.parse(r.stdout);
+	assert.equal(out.config.Providers[0].api_key, STORED, 'keystore value substituted');
+	assert.equal(out.config.Providers[1].api_key, EXPORTED, 'environment fallback substituted');
+	assert.equal(out.config.Providers[2].api_key, '$MISSING_API_KEY');
+	assert.equal(out.nodeOptions, null, 'the preload took itself out of NODE_OPTIONS');
+	for (const k of ['spawnSync', 'execSync'])
+		assert.ok(!out[k].includes(STORED), `${k} child got the key`);
+	assert.equal(out.fork, 'ok');
+	assert.equal(out.childNodeOptions, TOKEN, 'a child that is the router gets the preload');
+	assert.match(r.stderr, /\$MISSING_API_KEY is referenced in config\.json but is neither/);
+	assert.ok(!r.stderr.includes(STORED));
+	for (const f of ['sync.txt', 'config.json', 'handle.log', 'stream.log']) {
+		const text = fs.readFileSync(path.join(r.home, f), 'utf8');
+		assert.ok(!text.includes(STORED), `${f} holds the key`);
+		assert.ok(text.includes('STORED_API_KEY'), `${f} holds the reference: ${text}`);
+	}
+	const saved = JSON.parse(fs.readFileSync(path.join(r.home, 'config.json'), 'utf8'));
+	assert.equal(saved.Providers[0].api_key, '$STORED_API_KEY');
+	assert.equal(saved.Providers[1].api_key, '${EXPORTED_API_KEY}', 'the exported value goes back as written');
+	const rec = JSON.parse(fs.readFileSync(path.join(r.home, '.ccr-keyd-router.json'), 'utf8'));
+	assert.equal(rec.pid, r.pid);
+	assert.equal(rec.router, '1.0.73');
+	assert.deepEqual(rec.keystore, ['STORED_API_KEY']);
+	assert.deepEqual(rec.environment, ['EXPORTED_API_KEY']);
+	assert.deepEqual(rec.missing, ['MISSING_API_KEY']);
+	assert.equal(fs.statSync(path.join(r.home, '.ccr-keyd-router.json')).mode & 0o777, 0o600);
+	assert.ok(!fs.readFileSync(path.join(r.home, '.ccr-keyd-router.json'), 'utf8').includes(STORED));
+	cleanup(r.top);
+});
+
+test('a key the router itself puts into process.env stays out of children too', () => {
+	const r = runRouter('2.0.0', ['start'], { config: {
+		APIKEY: '$STORED_API_KEY', Providers: [{ name: 'a', api_key: 'literal' }],
+	} });
+	assert.equal(r.status, 0, r.stderr);
+	const out = JSON.parse(r.stdout);
+	assert.equal(out.config.APIKEY, STORED);
+	assert.ok(!out.spawnSync.includes(STORED), 'Object.assign(process.env, config) leaked APIKEY');
+	assert.ok(!out.spawnSync.includes('APIKEY='), 'the name itself is hidden');
+	cleanup(r.top);
+});
+
+test('locked or unreachable: the server does not start (exit 4 / 3), unless CCR_KEYD_FALLBACK_ENV=1', () => {
+	let r = runRouter('1.0.73', ['start'], { env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody') } });
+	assert.equal(r.status, 3, r.stderr);
+	assert.match(r.stderr, /^ccr-keyd: ccr-keyd is not running/);
+	assert.equal(r.stdout, '');
+	cleanup(r.top);
+	r = runRouter('1.0.73', ['start'], { env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody'),
+		CCR_KEYD_FALLBACK_ENV: '1', EXPORTED_API_KEY: EXPORTED } });
+	assert.equal(r.status, 0, r.stderr);
+	assert.match(r.stderr, /--fallback-env/);
+	assert.equal(JSON.parse(r.stdout).config.Providers[1].api_key, EXPORTED);
+	cleanup(r.top);
+});
+
+test('a router 3.x gets no keys and is told why in one line; the daemon is not asked', () => {
+	const r = runRouter('3.1.1', ['start'], {
+		env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody') },
+		body: 'console.log(process.env.STORED_API_KEY ?? "unset", process.env.NODE_OPTIONS ?? "none");\n',
+	});
+	assert.equal(r.status, 0, r.stderr);
+	assert.equal(r.stdout.trim(), 'unset none');
+	assert.equal(r.stderr.trim().split('\n').length, 1);
+	assert.match(r.stderr, /3\.1\.1.*config\.sqlite/);
+	cleanup(r.top);
+});
+
+test('in any other Node program the preload only takes itself out of NODE_OPTIONS', () => {
+	const top = tmpdir('other');
+	const script = path.join(top, 'cli.js');
+	fs.writeFileSync(script, 'console.log(JSON.stringify({o: process.env.NODE_OPTIONS ?? null, ' +
+		'k: process.env.STORED_API_KEY ?? null, w: fs.existsSync(process.env.HOME + "/.claude-code-router")}));\n'.replace('fs.', 'require("fs").'));
+	const r = spawnSync(process.execPath, [script, 'start'], { encoding: 'utf8', env: {
+		...process.env, NODE_OPTIONS: `${TOKEN} --no-warnings`, HOME: top,
+		CCR_KEYD_SOCKET: path.join(dir, 'nobody') } });
+	assert.equal(r.status, 0, r.stderr);
+	assert.deepEqual(JSON.parse(r.stdout), { o: '--no-warnings', k: null, w: false });
+	assert.equal(r.stderr, '');
+	cleanup(top);
+});
