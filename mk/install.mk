@@ -16,6 +16,10 @@ bindir      ?= $(PREFIX)/bin
 datadir     ?= $(PREFIX)/share
 mandir      ?= $(datadir)/man
 pkgdatadir  ?= $(datadir)/ccr-keyd
+libdir      ?= $(PREFIX)/lib
+# The router preload and the Node client it uses; ccr-config finds them as
+# ../lib/ccr-keyd/node from its own directory.
+nodedir     ?= $(libdir)/ccr-keyd/node
 bashcompdir ?= $(datadir)/bash-completion/completions
 zshcompdir  ?= $(datadir)/zsh/site-functions
 fishcompdir ?= $(datadir)/fish/vendor_completions.d
@@ -28,6 +32,7 @@ userunitdir ?= $(PREFIX)/lib/systemd/user
 endif
 AGENT_HOME  ?= $(HOME)
 AGENT_LABEL := io.github.ccr-keyd
+NODE_FILES  := $(notdir $(wildcard client/node/*.cjs client/node/*.mjs)) package.json
 
 INSTALLED_FILES := \
 	$(bindir)/ccr-keyd \
@@ -36,7 +41,10 @@ INSTALLED_FILES := \
 	$(mandir)/man8/ccr-keyd.8 \
 	$(userunitdir)/ccr-keyd.socket \
 	$(userunitdir)/ccr-keyd.service \
+	$(userunitdir)/ccr-router.service \
 	$(pkgdatadir)/$(AGENT_LABEL).plist \
+	$(pkgdatadir)/$(AGENT_LABEL).router.plist \
+	$(addprefix $(nodedir)/,$(NODE_FILES)) \
 	$(bashcompdir)/ccr-config \
 	$(zshcompdir)/_ccr-config \
 	$(fishcompdir)/ccr-config.fish
@@ -52,13 +60,16 @@ endef
 install: all
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man8 \
 		$(DESTDIR)$(userunitdir) $(DESTDIR)$(pkgdatadir) $(DESTDIR)$(bashcompdir) \
-		$(DESTDIR)$(zshcompdir) $(DESTDIR)$(fishcompdir)
+		$(DESTDIR)$(zshcompdir) $(DESTDIR)$(fishcompdir) $(DESTDIR)$(nodedir)
 	$(INSTALL) -m 0755 $(BUILD)/ccr-keyd $(BUILD)/ccr-config $(DESTDIR)$(bindir)/
+	$(INSTALL) -m 0644 $(addprefix client/node/,$(NODE_FILES)) $(DESTDIR)$(nodedir)/
 	$(INSTALL) -m 0644 docs/ccr-config.1 $(DESTDIR)$(mandir)/man1/ccr-config.1
 	$(INSTALL) -m 0644 docs/ccr-keyd.8 $(DESTDIR)$(mandir)/man8/ccr-keyd.8
 	$(INSTALL) -m 0644 systemd/ccr-keyd.socket $(DESTDIR)$(userunitdir)/ccr-keyd.socket
 	$(call fill,systemd/ccr-keyd.service.in,$(userunitdir)/ccr-keyd.service)
+	$(call fill,systemd/ccr-router.service.in,$(userunitdir)/ccr-router.service)
 	$(call fill,launchd/$(AGENT_LABEL).plist.in,$(pkgdatadir)/$(AGENT_LABEL).plist)
+	$(call fill,launchd/$(AGENT_LABEL).router.plist.in,$(pkgdatadir)/$(AGENT_LABEL).router.plist)
 	$(INSTALL) -m 0644 completions/ccr-config.bash $(DESTDIR)$(bashcompdir)/ccr-config
 	$(INSTALL) -m 0644 completions/_ccr-config $(DESTDIR)$(zshcompdir)/_ccr-config
 	$(INSTALL) -m 0644 completions/ccr-config.fish $(DESTDIR)$(fishcompdir)/ccr-config.fish
@@ -66,7 +77,12 @@ install: all
 	@echo '  Linux:  systemctl --user daemon-reload && systemctl --user enable --now ccr-keyd.socket'
 	@echo '  macOS:  cp $(pkgdatadir)/$(AGENT_LABEL).plist ~/Library/LaunchAgents/ &&'
 	@echo '          launchctl bootstrap gui/$$(id -u) ~/Library/LaunchAgents/$(AGENT_LABEL).plist'
+	@echo 'The router with its keys at login (optional):'
+	@echo '  Linux:  systemctl --user enable --now ccr-router.service'
+	@echo '  macOS:  cp $(pkgdatadir)/$(AGENT_LABEL).router.plist ~/Library/LaunchAgents/ &&'
+	@echo '          launchctl bootstrap gui/$$(id -u) ~/Library/LaunchAgents/$(AGENT_LABEL).router.plist'
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
-	rmdir $(DESTDIR)$(pkgdatadir) 2>/dev/null || true
+	rmdir $(DESTDIR)$(pkgdatadir) $(DESTDIR)$(nodedir) 2>/dev/null || true
+	rmdir $(DESTDIR)$(libdir)/ccr-keyd 2>/dev/null || true

@@ -10,17 +10,25 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 CCR_BUILD=${CCR_BUILD:-$ROOT/build}
 
 # The staged tree of `make install DESTDIR=… PREFIX=/usr`: mode and path of every
-# entry that is not a directory.
-EXPECTED_USR='755 usr/bin/ccr-config
-755 usr/bin/ccr-keyd
-644 usr/lib/systemd/user/ccr-keyd.service
-644 usr/lib/systemd/user/ccr-keyd.socket
-644 usr/share/bash-completion/completions/ccr-config
-644 usr/share/ccr-keyd/io.github.ccr-keyd.plist
-644 usr/share/fish/vendor_completions.d/ccr-config.fish
-644 usr/share/man/man1/ccr-config.1
-644 usr/share/man/man8/ccr-keyd.8
-644 usr/share/zsh/site-functions/_ccr-config'
+# entry that is not a directory. The Node module (the router preload and the client
+# it uses) is every .cjs and .mjs of client/node, and its package.json.
+expected_usr() {
+	{
+		printf '%s\n' '755 usr/bin/ccr-config' '755 usr/bin/ccr-keyd' \
+			'644 usr/lib/systemd/user/ccr-keyd.service' \
+			'644 usr/lib/systemd/user/ccr-keyd.socket' \
+			'644 usr/lib/systemd/user/ccr-router.service' \
+			'644 usr/share/bash-completion/completions/ccr-config' \
+			'644 usr/share/ccr-keyd/io.github.ccr-keyd.plist' \
+			'644 usr/share/ccr-keyd/io.github.ccr-keyd.router.plist' \
+			'644 usr/share/fish/vendor_completions.d/ccr-config.fish' \
+			'644 usr/share/man/man1/ccr-config.1' \
+			'644 usr/share/man/man8/ccr-keyd.8' \
+			'644 usr/share/zsh/site-functions/_ccr-config' \
+			'644 usr/lib/ccr-keyd/node/package.json'
+		(cd "$ROOT/client/node" && ls -- *.cjs *.mjs) | sed 's|^|644 usr/lib/ccr-keyd/node/|'
+	} | sort -k2
+}
 
 setup() {
 	STAGE=$BATS_TEST_TMPDIR/stage
@@ -76,7 +84,10 @@ plist_array() {
 @test "make install DESTDIR=… PREFIX=/usr lays out exactly the expected files" {
 	run mk install DESTDIR="$STAGE" PREFIX=/usr
 	[ "$status" -eq 0 ] || fail "$output"
-	diff -u <(printf '%s\n' "$EXPECTED_USR") <(layout "$STAGE") >&2
+	diff -u <(expected_usr) <(layout "$STAGE") >&2
+	# The preload and the modules it needs are all there.
+	[ -f "$STAGE/usr/lib/ccr-keyd/node/preload.mjs" ] && [ -f "$STAGE/usr/lib/ccr-keyd/node/router.cjs" ] &&
+		[ -f "$STAGE/usr/lib/ccr-keyd/node/guard.cjs" ] && [ -f "$STAGE/usr/lib/ccr-keyd/node/index.cjs" ]
 }
 
 @test "installed files are the sources, and templates carry the installed paths" {
@@ -90,6 +101,13 @@ plist_array() {
 	cmp "$ROOT/completions/_ccr-config" "$STAGE/usr/share/zsh/site-functions/_ccr-config"
 	grep -qx 'ExecStart=/usr/bin/ccr-keyd --idle-exit 600' \
 		"$STAGE/usr/lib/systemd/user/ccr-keyd.service"
+	grep -qx 'ExecStart=/usr/bin/ccr-config router -- start' \
+		"$STAGE/usr/lib/systemd/user/ccr-router.service"
+	grep -qx 'Environment=CCR_KEYD_NO_AUTOSTART=1' "$STAGE/usr/lib/systemd/user/ccr-router.service"
+	local f
+	for f in "$ROOT"/client/node/*.cjs "$ROOT"/client/node/*.mjs; do
+		cmp "$f" "$STAGE/usr/lib/ccr-keyd/node/$(basename "$f")"
+	done
 	run grep -rlE '@[A-Z_]+@' "$STAGE"
 	[ "$status" -eq 1 ] || fail "placeholders left in:" "$output"
 	run "$STAGE/usr/bin/ccr-keyd" --version
@@ -113,6 +131,32 @@ plist_array() {
 	grep -q 'launch_activate_socket("Listeners"' "$ROOT/daemon/activation.c"
 }
 
+@test "the installed ccr-config starts the router with the installed preload" {
+	mk install DESTDIR="$STAGE" PREFIX=/usr >/dev/null
+	mkdir -p "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/home"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$NODE_OPTIONS"\n' >"$BATS_TEST_TMPDIR/bin/ccr"
+	chmod +x "$BATS_TEST_TMPDIR/bin/ccr"
+	run env HOME="$BATS_TEST_TMPDIR/home" CCR_HOME="$BATS_TEST_TMPDIR/home" \
+		CCR_KEYD_SOCKET="$BATS_TEST_TMPDIR/nosock" CCR_KEYD_NO_AUTOSTART=1 \
+		PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
+		"$STAGE/usr/bin/ccr-config" router --fallback-env -- start
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"--import=file://$STAGE/usr/lib/ccr-keyd/node/preload.mjs"* ]] || fail "$output"
+}
+
+@test "the router's LaunchAgent plist is well-formed and runs ccr-config router start" {
+	mk install DESTDIR="$STAGE" PREFIX=/usr AGENT_HOME=/Users/alice >/dev/null
+	local plist=$STAGE/usr/share/ccr-keyd/io.github.ccr-keyd.router.plist
+	run xmllint --noout "$plist"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "$output"
+	[ "$(xmllint --xpath "string(/plist/dict/key[.='Label']/following-sibling::*[1])" "$plist")" = \
+		io.github.ccr-keyd.router ]
+	[ "$(xmllint --xpath "string(/plist/dict/key[.='ProgramArguments']/following-sibling::*[1])" "$plist" |
+		tr -d '\t\n')" = '/usr/bin/ccr-configrouter--start' ]
+	[ "$(xmllint --xpath "string(/plist/dict/key[.='StandardErrorPath']/following-sibling::*[1])" "$plist")" = \
+		/Users/alice/.claude-code-router/router.log ]
+}
+
 @test "make uninstall removes every file make install put there" {
 	mk install DESTDIR="$STAGE" PREFIX=/usr >/dev/null
 	run mk uninstall DESTDIR="$STAGE" PREFIX=/usr
@@ -120,6 +164,7 @@ plist_array() {
 	run layout "$STAGE"
 	[ -z "$output" ] || fail "left behind:" "$output"
 	[ ! -e "$STAGE/usr/share/ccr-keyd" ] || fail "share/ccr-keyd/ is left"
+	[ ! -e "$STAGE/usr/lib/ccr-keyd" ] || fail "lib/ccr-keyd/ is left"
 	# Uninstalling twice is harmless.
 	run mk uninstall DESTDIR="$STAGE" PREFIX=/usr
 	[ "$status" -eq 0 ] || fail "$output"
