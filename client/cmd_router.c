@@ -3,7 +3,7 @@
  * claude-code-router's `ccr ARGS` with its keys reaching the router's server
  * process and nothing else; the `ccr` shell function runs every `ccr …` but
  * `ccr config …` through it. `start` and `restart` start the router with the
- * preload (client/node/preload.mjs), which asks ccr-keyd in-process at the
+ * preload (client/node/preload.cjs), which asks ccr-keyd in-process at the
  * router's own config load; `code` and `ui` first make sure such a router runs
  * (started as `ccr start` would be), then run without any key; every other
  * command is the router's own, run as is without a word from ccr-keyd.

@@ -219,13 +219,13 @@ int
 router_preload_option(struct buf *out, char *err, size_t errsize)
 {
 	static const char *const where[] = {
-	    "../lib/ccr-keyd/node", /* make install */
-	    "../client/node",       /* build/ */
-	    "../../client/node",    /* build/san/ */
-	    NULL,
+		"../lib/ccr-keyd/node", /* make install */
+		"../client/node",       /* build/ */
+		"../../client/node",    /* build/san/ */
+		NULL,
 	};
 	char dir[PATHS_MAX], path[PATHS_MAX * 2], real[PATH_MAX];
-	const unsigned char *p;
+	const char *p;
 	size_t i;
 
 	if (self_dir(dir, sizeof dir) == -1) {
@@ -233,28 +233,27 @@ router_preload_option(struct buf *out, char *err, size_t errsize)
 		return -1;
 	}
 	for (i = 0; where[i] != NULL; i++) {
-		snprintf(path, sizeof path, "%s/%s/preload.mjs", dir, where[i]);
+		snprintf(path, sizeof path, "%s/%s/preload.cjs", dir, where[i]);
 		if (realpath(path, real) != NULL)
 			break;
 	}
 	if (where[i] == NULL) {
-		snprintf(err, errsize,
-		         "the router preload is missing: %s/%s/preload.mjs; reinstall "
-		         "ccr-keyd (make install)",
-		         dir, where[0]);
+		snprintf(err, errsize, "the router preload is missing: %s/%s/preload.cjs; reinstall "
+		         "ccr-keyd (make install)", dir, where[0]);
 		return -1;
 	}
-	buf_adds(out, "--import=file://");
-	for (p = (const unsigned char *)real; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p) != NULL) {
-			buf_addc(out, (char)*p);
-		} else {
-			char hex[4];
-
-			snprintf(hex, sizeof hex, "%%%02X", *p);
-			buf_adds(out, hex);
-		}
+	/* NODE_OPTIONS splits at spaces; a quoted value takes \\ and \" escapes. */
+	if (strpbrk(real, " \t\n\"'\\") == NULL) {
+		buf_adds(out, "--require=");
+		buf_adds(out, real);
+		return 0;
 	}
+	buf_adds(out, "--require=\"");
+	for (p = real; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, *p);
+	}
+	buf_addc(out, '"');
 	return 0;
 }

@@ -48,7 +48,10 @@ int router_find(struct router_install *out);
 /* True when the version of a found router gets keys from ccr-keyd (1.x and 2.x). */
 bool router_supported(const struct router_install *r);
 
-/* The router's home, $HOME/.claude-code-router. Returns 0, or -1 with err set. */
+/*
+ * The router's home, $HOME/.claude-code-router, as the router computes it
+ * (CCR_HOME does not move it). Returns 0, or -1 with err set when HOME is unset.
+ */
 int router_home(char *out, size_t size, char *err, size_t errsize);
 
 /* The pid its pid file names when that process is alive, else 0. */
@@ -64,10 +67,10 @@ int router_record_read(const char *home, struct router_record *out);
 void router_record_free(struct router_record *r);
 
 /*
- * Append to out the NODE_OPTIONS option that loads the preload, --import=file://…
- * (percent-encoded, so it holds no space or quote), found beside this program:
- * installed (../lib/ccr-keyd/node) or in the source tree (../client/node).
- * Returns 0, or -1 with err set when it is not there.
+ * Append to out the NODE_OPTIONS option that loads the preload, --require=PATH
+ * (quoted when PATH holds a space, quote or backslash), found beside this
+ * program: installed (../lib/ccr-keyd/node) or in the source tree
+ * (../client/node). Returns 0, or -1 with err set when it is not there.
  */
 int router_preload_option(struct buf *out, char *err, size_t errsize);
 

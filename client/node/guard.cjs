@@ -17,23 +17,29 @@ const SCRUB_MIN = 8;
 
 /*
  * Replace process.env with a view of it that also holds the names in hidden
- * (a Map of name to value): a lookup finds them, a listing never shows them,
- * so child_process, worker threads and {...process.env} copy none of them.
- * A value set later that holds a secret (isSecret) joins the hidden names
- * instead of the real environment. Each hidden name is removed from the real
- * environment; /proc/PID/environ, written at exec, never held them.
+ * (a Map of name to value, filled now or later): a lookup finds them, a listing
+ * never shows them, so child_process, worker threads and {...process.env} copy
+ * none of them. A value set that holds a secret (isSecret) joins the hidden
+ * names instead of the real environment. Before a lookup of a name in watched,
+ * beforeRead(name) runs (to fetch the keys first). A name that joins hidden
+ * must be deleted from the real environment by whoever adds it (hide());
+ * /proc/PID/environ, written at exec, never held them.
  */
-function veilEnvironment(hidden, isSecret) {
+function veilEnvironment(hidden, isSecret, watched = new Set(), beforeRead = () => {}) {
 	const real = process.env;
-	for (const name of hidden.keys())
-		delete real[name];
+	const look = (key) => {
+		if (typeof key === 'string' && watched.has(key))
+			beforeRead(key);
+	};
 	const view = new Proxy(real, {
 		get(target, key) {
+			look(key);
 			if (typeof key === 'string' && hidden.has(key))
 				return hidden.get(key);
 			return Reflect.get(target, key);
 		},
 		has(target, key) {
+			look(key);
 			return (typeof key === 'string' && hidden.has(key)) || Reflect.has(target, key);
 		},
 		set(target, key, value) {
@@ -59,6 +65,7 @@ function veilEnvironment(hidden, isSecret) {
 			return Reflect.deleteProperty(target, key);
 		},
 		getOwnPropertyDescriptor(target, key) {
+			look(key);
 			if (typeof key === 'string' && hidden.has(key))
 				return { value: hidden.get(key), writable: true, enumerable: false,
 					configurable: true };
@@ -67,6 +74,13 @@ function veilEnvironment(hidden, isSecret) {
 	});
 	Object.defineProperty(process, 'env', { value: view, writable: true, enumerable: true,
 		configurable: true });
+	return {
+		/* Serve name's value from now on, and take it out of the real environment. */
+		hide(name, value) {
+			hidden.set(name, value);
+			delete real[name];
+		},
+	};
 }
 
 /* envPairs ("NAME=value" strings, as child_process hands them down) with token in NODE_OPTIONS. */
@@ -77,7 +91,7 @@ function withPreload(envPairs, token) {
 		pairs.push(`NODE_OPTIONS=${token}`);
 	} else {
 		const have = pairs[i].slice('NODE_OPTIONS='.length);
-		if (!have.split(/\s+/).includes(token))
+		if (!have.includes(token))
 			pairs[i] = `NODE_OPTIONS=${have ? have + ' ' : ''}${token}`;
 	}
 	return pairs;
@@ -85,7 +99,7 @@ function withPreload(envPairs, token) {
 
 /*
  * Start every child that isRouter(file, args) recognises with token (the
- * preload's --import option) in its NODE_OPTIONS, so that a router the router
+ * preload's --require option) in its NODE_OPTIONS, so that a router the router
  * starts (`cli.js start`, `ccr restart`, POST /api/restart) fetches its own
  * keys. spawn, exec, execFile and fork all pass through ChildProcess#spawn.
  */
@@ -112,22 +126,30 @@ function reference(name) {
  * interpolated (restore: a Map of interpolated to original), and a whole JSON
  * string equal to a value of any length.
  */
-function scrubber(secrets, restore) {
-	const patterns = [];
-	const exact = new Map();
-	for (const { name, value } of secrets) {
+function scrubber(secrets = [], restore = new Map()) {
+	let patterns = [];
+	let exact = new Map();
+	const load = (list, back) => {
+		patterns = [];
+		exact = new Map();
+		restore = back;
+		for (const { name, value } of list)
+			add(name, value);
+		patterns.sort((a, b) => b.text.length - a.text.length);
+	};
+	const add = (name, value) => {
 		if (typeof value !== 'string' || value === '')
-			continue;
+			return;
 		if (!exact.has(value))
 			exact.set(value, reference(name));
 		if (value.length < SCRUB_MIN)
-			continue;
+			return;
 		const escaped = JSON.stringify(value).slice(1, -1);
 		for (const p of escaped === value ? [value] : [value, escaped])
 			patterns.push({ text: p, bytes: Buffer.from(p, 'utf8'), ref: reference(name),
 				refBytes: Buffer.from(reference(name), 'utf8') });
-	}
-	patterns.sort((a, b) => b.text.length - a.text.length);
+	};
+	load(secrets, restore);
 
 	function holds(s) {
 		if (exact.has(s))
@@ -194,7 +216,17 @@ function scrubber(secrets, restore) {
 		const indent = /^[[{]\r?\n( +|\t)/.exec(s);
 		return text(JSON.stringify(restored, null, indent ? indent[1] : undefined));
 	}
-	return { holds, text, bytes, configText, empty: exact.size === 0 };
+	return {
+		holds,
+		text,
+		bytes,
+		configText,
+		/* Use these keys and this restore map from now on. */
+		load,
+		get empty() {
+			return exact.size === 0;
+		},
+	};
 }
 
 /* True for the data forms a write accepts that can carry bytes. */
@@ -330,11 +362,13 @@ function patchHandle(proto, s) {
 /*
  * Patch every way this process writes a file — fs.writeFile/appendFile (callback,
  * sync and promises), fs.write/writev (which fs.WriteStream and SyncWriteStream
- * use) and FileHandle#write/writev/writeFile/appendFile — so that what reaches
- * the disk holds references instead of keys; a write of the whole configFile
- * gets s.configText. A key split across two writes is not caught.
+ * use) and FileHandle#write/writev/writeFile/appendFile (patched on the first
+ * handle fs.promises.open returns) — so that what reaches the disk holds
+ * references instead of keys: s is a scrubber, ready before any key is. A
+ * write of the whole configFile gets s.configText. A key split across two
+ * writes is not caught.
  */
-async function guardWrites(s, configFile) {
+function guardWrites(s, configFile) {
 	const whole = (file, data) => {
 		const config = file !== null && targetPath(file) === configFile;
 		if (typeof data === 'string')
@@ -363,16 +397,23 @@ async function guardWrites(s, configFile) {
 	patchVector(fs, 'writev', s, true);
 	patchVector(fs, 'writevSync', s, false);
 
-	const handle = await fs.promises.open(__filename, 'r');
-	const proto = Object.getPrototypeOf(handle);
-	await handle.close();
-	for (const name of ['writeFile', 'appendFile']) {
-		const orig = proto[name];
-		proto[name] = function (data, ...rest) {
-			return orig.call(this, whole(null, data), ...rest);
-		};
-	}
-	patchHandle(proto, s);
+	const open = fs.promises.open;
+	let patched = false;
+	fs.promises.open = async function (...args) {
+		const handle = await open.apply(this, args);
+		if (!patched) {
+			patched = true;
+			const proto = Object.getPrototypeOf(handle);
+			for (const name of ['writeFile', 'appendFile']) {
+				const orig = proto[name];
+				proto[name] = function (data, ...rest) {
+					return orig.call(this, whole(null, data), ...rest);
+				};
+			}
+			patchHandle(proto, s);
+		}
+		return handle;
+	};
 }
 
 module.exports = {

@@ -1,6 +1,6 @@
 'use strict';
 /*
- * The preload's work inside claude-code-router (loaded by preload.mjs): tell
+ * The preload's work inside claude-code-router (loaded by preload.cjs): tell
  * whether this process is the router and which command it runs, and for
  * `start` — the server — ask ccr-keyd once for the names its config references
  * and hand it their values in-process (guard.cjs keeps them there), recording
@@ -13,7 +13,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { pathToFileURL, fileURLToPath } = require('node:url');
+const { fileURLToPath } = require('node:url');
 
 const keyd = require('./index.cjs');
 const guard = require('./guard.cjs');
@@ -61,18 +61,23 @@ function unsupported(version, major) {
 		'(1.x and 2.x); it gets no keys from ccr-keyd';
 }
 
-/* Remove this preload's --import=file:… token (of path self) from NODE_OPTIONS in env. */
+/* The NODE_OPTIONS option that loads the preload at path: --require=PATH, quoted when needed. */
+function requireOption(file) {
+	if (/^[^\s"'\\]+$/.test(file))
+		return `--require=${file}`;
+	return `--require="${file.replace(/[\\"]/g, (c) => '\\' + c)}"`;
+}
+
+/* Remove this preload's --require option (for path self) from NODE_OPTIONS in env. */
 function stripSelf(env, self) {
 	const have = env.NODE_OPTIONS;
 	if (typeof have !== 'string' || have === '')
 		return;
-	const left = have.replace(/(^|\s)--import=(file:\S+)(?=\s|$)/g, (m, space, url) => {
-		try {
-			return path.resolve(fileURLToPath(url)) === self ? '' : m;
-		} catch {
-			return m;
-		}
-	}).trim();
+	const left = have.replace(/(^|\s)(?:--require=|-r |--require )("(?:[^"\\]|\\.)*"|[^\s"]+)(?=\s|$)/g,
+		(m, space, arg) => {
+			const file = arg.startsWith('"') ? arg.slice(1, -1).replace(/\\(.)/g, '$1') : arg;
+			return path.resolve(file) === self ? space : m;
+		}).replace(/\s+/g, ' ').trim();
 	if (left === '')
 		delete env.NODE_OPTIONS;
 	else if (left !== have)
@@ -198,28 +203,98 @@ function routerChild(cli) {
 }
 
 /*
- * Ask ccr-keyd for names; returns {name: value} for those it holds, or null
- * after reporting why when it could not answer. A failure ends the process
- * with exec's exit codes (3 unreachable, 4 locked or denied) unless fallback.
+ * Ask ccr-keyd once for names, without blocking: the request goes out when
+ * the event loop first runs, and done(stored, error) gets the answer. Code
+ * that needs the answer before that (a synchronous read of the config, a
+ * lookup of a watched name) calls settleSync(), which asks on a worker thread
+ * instead; the slower path, taken only by a router that reads its config in
+ * some other way than 1.x and 2.x do.
  */
-async function ask(names, fallback, warn) {
-	if (names.length === 0)
-		return {};
-	try {
-		return await keyd.resolve(names);
-	} catch (e) {
-		const f = failure(e);
-		if (!fallback) {
-			process.stderr.write(`ccr-keyd: ${f.message}\n`);
-			process.exit(f.status);
+function fetcher(names, done) {
+	let settled = false;
+	let asking = false;
+	const finish = (stored, err) => {
+		if (settled)
+			return;
+		settled = true;
+		done(stored, err);
+	};
+	const promise = names.length === 0 ? Promise.resolve().then(() => finish({}, null)) :
+		keyd.resolve(names).then((v) => finish(v, null), (e) => finish(null, e));
+	return {
+		promise,
+		get settled() {
+			return settled;
+		},
+		settleSync() {
+			if (settled || asking)
+				return;
+			asking = true; /* resolveSync reads process.env: no second request from there */
+			let v = null;
+			let err = null;
+			try {
+				v = names.length === 0 ? {} : keyd.resolveSync(names);
+			} catch (e) {
+				err = e;
+			}
+			finish(v, err);
+		},
+	};
+}
+
+/*
+ * Hold back the router's reads of configFile until f has settled: the
+ * promise and callback reads wait for it, a synchronous read settles it
+ * synchronously. The router interpolates its config right after reading it.
+ */
+function gateConfigReads(configFile, f) {
+	const fs2 = require('node:fs');
+	const isConfig = (file) => {
+		try {
+			return typeof file === 'string' || Buffer.isBuffer(file) || file instanceof URL ?
+				path.resolve(file instanceof URL ? fileURLToPath(file) : String(file)) === configFile :
+				false;
+		} catch {
+			return false;
 		}
-		warn(`${f.message}; starting with the plain environment (--fallback-env)`);
-		return null;
+	};
+	const readP = fs2.promises.readFile;
+	fs2.promises.readFile = function (file, ...rest) {
+		if (f.settled || !isConfig(file))
+			return readP.call(this, file, ...rest);
+		return f.promise.then(() => readP.call(this, file, ...rest));
+	};
+	const readCb = fs2.readFile;
+	fs2.readFile = function (file, ...rest) {
+		if (f.settled || !isConfig(file))
+			return readCb.call(this, file, ...rest);
+		f.promise.then(() => readCb.call(this, file, ...rest));
+		return undefined;
+	};
+	const readS = fs2.readFileSync;
+	fs2.readFileSync = function (file, ...rest) {
+		if (!f.settled && isConfig(file))
+			f.settleSync();
+		return readS.call(this, file, ...rest);
+	};
+}
+
+/*
+ * What to do when ccr-keyd could not answer: end the process with exec's exit
+ * codes (3 unreachable, 4 locked or denied), or with fallback warn and go on
+ * with the plain environment.
+ */
+function unanswered(err, fallback, warn) {
+	const f = failure(err);
+	if (!fallback) {
+		process.stderr.write(`ccr-keyd: ${f.message}\n`);
+		process.exit(f.status);
 	}
+	warn(`${f.message}; starting with the plain environment (--fallback-env)`);
 }
 
 /* The router's server: its config's names, keystore first, kept in this process. */
-async function serve(router, token) {
+function serve(router, token) {
 	const home = routerHome();
 	const configFile = path.join(home, 'config.json');
 	const warnings = [];
@@ -230,77 +305,86 @@ async function serve(router, token) {
 	} catch {
 		/* the router writes a default config; it references nothing */
 	}
-	const names = configNames(text);
-	const storable = names.filter((n) => n.length <= 137 && ENV_NAME.test(n));
+	const storable = configNames(text).filter((n) => n.length <= 137 && ENV_NAME.test(n));
 	const fallback = process.env.CCR_KEYD_FALLBACK_ENV === '1';
-	const stored = await ask(storable, fallback, warn);
 	const hidden = new Map();
-	const fromEnv = [];
-	const missing = [];
-	for (const n of storable) {
-		const s = stored && typeof stored[n] === 'string' && stored[n] !== '' ? stored[n] : undefined;
-		const e = process.env[n];
-		if (s !== undefined) {
-			if (typeof e === 'string' && e !== '' && e !== s)
-				warn(`$${n} is set in the environment and in the keystore with different ` +
-					"values; using the keystore's");
-			hidden.set(n, s);
-		} else if (typeof e === 'string' && e !== '') {
-			fromEnv.push(n);
-		} else if (stored !== null) {
-			missing.push(n);
-			warn(`$${n} is referenced in config.json but is neither in the keystore nor in ` +
-				`the environment; store it with: ccr-config set NAME --env ${n}`);
+	const scrub = guard.scrubber();
+	const state = { keyd: 'ok', keystore: [], environment: [], missing: [] };
+	let veil = null;
+
+	/* The keystore answered (or not): hand the values over, warn, and arm the write guard. */
+	const arrive = (stored, err) => {
+		if (err !== null) {
+			unanswered(err, fallback, warn);
+			state.keyd = 'fallback';
 		}
-	}
-	const fromKeystore = [...hidden.keys()];
-	const secrets = [...hidden].map(([name, value]) => ({ name, value }));
-	const lookup = (n) => (hidden.has(n) ? hidden.get(n) : process.env[n]);
-	const scrub = guard.scrubber(secrets, restoreMap(text, lookup));
-	guard.veilEnvironment(hidden, (v) => !scrub.empty && scrub.holds(v));
+		for (const n of storable) {
+			const s = stored && typeof stored[n] === 'string' && stored[n] !== '' ? stored[n] : undefined;
+			const e = Reflect.get(realEnv, n);
+			if (s !== undefined) {
+				if (typeof e === 'string' && e !== '' && e !== s)
+					warn(`$${n} is set in the environment and in the keystore with different ` +
+						"values; using the keystore's");
+				veil.hide(n, s);
+				state.keystore.push(n);
+			} else if (typeof e === 'string' && e !== '') {
+				state.environment.push(n);
+			} else if (stored !== null) {
+				state.missing.push(n);
+				warn(`$${n} is referenced in config.json but is neither in the keystore nor in ` +
+					`the environment; store it with: ccr-config set NAME --env ${n}`);
+			}
+		}
+		const lookup = (n) => (hidden.has(n) ? hidden.get(n) : Reflect.get(realEnv, n));
+		scrub.load([...hidden].map(([name, value]) => ({ name, value })), restoreMap(text, lookup));
+	};
+	const realEnv = process.env;
+	const f = fetcher(storable, arrive);
+	veil = guard.veilEnvironment(hidden, (v) => !scrub.empty && scrub.holds(v), new Set(storable),
+		() => f.settleSync());
+	gateConfigReads(configFile, f);
 	guard.propagate(routerChild(router.cli), token);
-	await guard.guardWrites(scrub, configFile);
+	guard.guardWrites(scrub, configFile);
 	const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 	onFirstListen((port) => writeRecord(home, {
 		pid: process.pid,
 		router: router.version,
 		started,
 		port,
-		keyd: stored === null ? 'fallback' : 'ok',
-		keystore: fromKeystore,
-		environment: fromEnv,
-		missing,
+		keyd: state.keyd,
+		keystore: state.keystore,
+		environment: state.environment,
+		missing: state.missing,
 		warnings,
 	}));
 }
 
 /* `ccr code`: the names APIKEY references (from ccr-config), for the agent's token only. */
-async function code(router, token, list) {
+function code(router, token, list) {
 	const names = list.split(',').filter((n) => ENV_NAME.test(n));
-	guard.propagate(routerChild(router.cli), token);
-	if (names.length === 0)
-		return;
-	let stored = {};
-	try {
-		stored = await keyd.resolve(names);
-	} catch (e) {
-		process.stderr.write(`ccr-keyd: ${failure(e).message}; the agent's token to the ` +
-			'router is APIKEY as written\n');
-	}
+	const home = routerHome();
 	const hidden = new Map();
-	for (const n of names) {
-		if (typeof stored[n] === 'string' && stored[n] !== '')
-			hidden.set(n, stored[n]);
-	}
-	guard.veilEnvironment(hidden, () => false);
+	let veil = null;
+	const f = fetcher(names, (stored, err) => {
+		if (err !== null)
+			process.stderr.write(`ccr-keyd: ${failure(err).message}; the agent's token to ` +
+				'the router is APIKEY as written\n');
+		for (const n of names) {
+			if (stored && typeof stored[n] === 'string' && stored[n] !== '')
+				veil.hide(n, stored[n]);
+		}
+	});
+	veil = guard.veilEnvironment(hidden, () => false, new Set(names), () => f.settleSync());
+	gateConfigReads(path.join(home, 'config.json'), f);
+	guard.propagate(routerChild(router.cli), token);
 }
 
 /*
- * The preload itself: self is the URL of preload.mjs. Takes itself out of
- * NODE_OPTIONS at once, then acts by what this process is.
+ * The preload itself, loaded with --require from self (its path). Takes itself
+ * out of NODE_OPTIONS at once, then acts by what this process is.
  */
-async function preload(self) {
-	const selfPath = path.resolve(fileURLToPath(self));
+function preload(self) {
+	const selfPath = path.resolve(self);
 	const tokenNames = process.env.CCR_KEYD_TOKEN_NAMES;
 	stripSelf(process.env, selfPath);
 	delete process.env.CCR_KEYD_TOKEN_NAMES;
@@ -316,11 +400,11 @@ async function preload(self) {
 			process.stderr.write(`ccr-keyd: ${why}\n`);
 		return;
 	}
-	const token = `--import=${pathToFileURL(selfPath).href}`;
+	const token = requireOption(selfPath);
 	if (command === 'start')
-		await serve(router, token);
+		serve(router, token);
 	else if (command === 'code')
-		await code(router, token, tokenNames || '');
+		code(router, token, tokenNames || '');
 	else
 		guard.propagate(routerChild(router.cli), token);
 }
@@ -330,6 +414,7 @@ module.exports = {
 	identify,
 	unsupported,
 	stripSelf,
+	requireOption,
 	configNames,
 	decodeEscapes,
 	restoreMap,

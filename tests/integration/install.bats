@@ -86,7 +86,7 @@ plist_array() {
 	[ "$status" -eq 0 ] || fail "$output"
 	diff -u <(expected_usr) <(layout "$STAGE") >&2
 	# The preload and the modules it needs are all there.
-	[ -f "$STAGE/usr/lib/ccr-keyd/node/preload.mjs" ] && [ -f "$STAGE/usr/lib/ccr-keyd/node/router.cjs" ] &&
+	[ -f "$STAGE/usr/lib/ccr-keyd/node/preload.cjs" ] && [ -f "$STAGE/usr/lib/ccr-keyd/node/router.cjs" ] &&
 		[ -f "$STAGE/usr/lib/ccr-keyd/node/guard.cjs" ] && [ -f "$STAGE/usr/lib/ccr-keyd/node/index.cjs" ]
 }
 
@@ -141,7 +141,7 @@ plist_array() {
 		PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
 		"$STAGE/usr/bin/ccr-config" router --fallback-env -- start
 	[ "$status" -eq 0 ] || fail "$output"
-	[[ "$output" == *"--import=file://$STAGE/usr/lib/ccr-keyd/node/preload.mjs"* ]] || fail "$output"
+	[[ "$output" == *"--require=$STAGE/usr/lib/ccr-keyd/node/preload.cjs"* ]] || fail "$output"
 }
 
 @test "the router's LaunchAgent plist is well-formed and runs ccr-config router start" {

@@ -44,7 +44,7 @@ arg[\$HOME]"
 # assert_preloaded: the stand-in got the preload in NODE_OPTIONS and no key in its environment.
 assert_preloaded() {
 	[[ "$output" == *"key[unset]"* ]] || fail "a key reached the router's environment:" "$output"
-	[[ "$output" == *"nodeopt[--import=file://"*"/preload.mjs]"* ]] ||
+	[[ "$output" == *"nodeopt[--require="*"/client/node/preload.cjs]"* ]] ||
 		fail "the router was not started with the preload:" "$output"
 }
 

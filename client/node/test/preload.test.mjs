@@ -1,5 +1,5 @@
-// The router preload (preload.mjs, router.cjs, guard.cjs): its pieces one by one,
-// then whole, in real Node processes started with --import against the real
+// The router preload (preload.cjs, router.cjs, guard.cjs): its pieces one by one,
+// then whole, in real Node processes started with --require against the real
 // build/ccr-keyd and a stand-in router package whose cli.js does what the router
 // does with keys (JSON5-free config, the router's interpolation, children, file
 // writes, a listening server). The real router runs in tests/e2e/agent.bats.
@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { cleanup, seed, startDaemon, tmpdir } from '../testlib/keyd.mjs';
 
 const require = createRequire(import.meta.url);
@@ -17,8 +17,8 @@ const router = require('../router.cjs');
 const guard = require('../guard.cjs');
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PRELOAD = path.resolve(HERE, '../preload.mjs');
-const TOKEN = `--import=${pathToFileURL(PRELOAD).href}`;
+const PRELOAD = path.resolve(HERE, '../preload.cjs');
+const TOKEN = router.requireOption(PRELOAD);
 const STORED = 'csk-test-preload-0001-stored';
 const SPARE = 'csk-test-preload-0002-spare';
 const EXPORTED = 'csk-test-preload-0003-exported';
@@ -41,16 +41,21 @@ after(async () => {
 		cleanup(dir);
 }, { timeout: 10000 });
 
-test('stripSelf takes out only the preload\'s own --import, and NODE_OPTIONS when nothing is left', () => {
-	const env = { NODE_OPTIONS: `--max-old-space-size=512 ${TOKEN} --title="a b"` };
+test('stripSelf takes out only the preload\'s own --require, and NODE_OPTIONS when nothing is left', () => {
+	const env = { NODE_OPTIONS: `--max-old-space-size=512 ${TOKEN} --title=x` };
 	router.stripSelf(env, PRELOAD);
-	assert.equal(env.NODE_OPTIONS, '--max-old-space-size=512 --title="a b"');
+	assert.equal(env.NODE_OPTIONS, '--max-old-space-size=512 --title=x');
 	const only = { NODE_OPTIONS: TOKEN };
 	router.stripSelf(only, PRELOAD);
 	assert.equal('NODE_OPTIONS' in only, false);
-	const other = { NODE_OPTIONS: '--import=file:///elsewhere/preload.mjs' };
+	const other = { NODE_OPTIONS: '--require=/elsewhere/preload.cjs' };
 	router.stripSelf(other, PRELOAD);
-	assert.equal(other.NODE_OPTIONS, '--import=file:///elsewhere/preload.mjs');
+	assert.equal(other.NODE_OPTIONS, '--require=/elsewhere/preload.cjs');
+	const odd = '/tmp/a b/"q"\\/preload.cjs';
+	assert.equal(router.requireOption(odd), '--require="/tmp/a b/\\"q\\"\\\\/preload.cjs"');
+	const quoted = { NODE_OPTIONS: `-r x.cjs ${router.requireOption(odd)}` };
+	router.stripSelf(quoted, odd);
+	assert.equal(quoted.NODE_OPTIONS, '-r x.cjs');
 });
 
 test('configNames finds $NAME, ${NAME} and escaped references, as the router would substitute them', () => {
@@ -158,7 +163,7 @@ const interpolate = (o) => typeof o === 'string'
 })();
 `;
 
-// Run `node --import preload cli.js ARGS` for a stand-in router of version in a fresh home.
+// Run `node --require preload cli.js ARGS` for a stand-in router of version in a fresh home.
 function runRouter(version, args, { env = {}, config, body = ROUTER_BODY } = {}) {
 	const top = tmpdir('router');
 	const pkg = standInRouter(top, version, body);
