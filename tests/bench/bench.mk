@@ -32,3 +32,9 @@ bench-quick: $(BENCH_DEPS)
 .PHONY: bench-profile
 bench-profile: $(BENCH_DEPS)
 	@BUILD=$(BUILD) bash tests/bench/profile.sh
+
+# Time from `ccr start` to the router listening, bare and through the ccr function
+# (issue 14; target at most +50 ms). Needs the router: npm ci --prefix tests/e2e.
+.PHONY: bench-router
+bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
+	@BUILD=$(BUILD) bash tests/bench/router_start.sh
