@@ -46,14 +46,17 @@ run_suite() {
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
-# The real router (pinned in tests/e2e/package.json) serves the e2e test and
-# migrate's check against the router's own substitution: install it first.
-if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules/@musistudio ] &&
-	command -v npm >/dev/null; then
-	echo "# installing the router for the end-to-end tests: npm ci --prefix tests/e2e"
-	timeout 300 npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund >"$logdir/npm.log" 2>&1 ||
-		sed 's/^/# npm: /' "$logdir/npm.log" | tail -5
-fi
+# The real routers (1.0.73 pinned in tests/e2e/package.json, the 2.x line in
+# tests/e2e/v2/package.json) serve the e2e tests and migrate's check against the
+# router's own substitution: install them first.
+for dir in tests/e2e tests/e2e/v2; do
+	if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules/@musistudio" ] &&
+		command -v npm >/dev/null; then
+		echo "# installing the router for the end-to-end tests: npm ci --prefix $dir"
+		timeout 300 npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund >"$logdir/npm.log" 2>&1 ||
+			sed 's/^/# npm: /' "$logdir/npm.log" | tail -5
+	fi
+done
 
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
