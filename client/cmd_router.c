@@ -119,14 +119,19 @@ with_preload(struct cli *cli)
 	char sock[PATHS_MAX], err[1024];
 	int rc = 0;
 
-	if (have != NULL && have[0] != '\0') {
-		buf_adds(&opt, have);
-		buf_addc(&opt, ' ');
-	}
-	if (router_preload_option(&opt, err, sizeof err) == -1)
+	if (router_preload_option(&opt, err, sizeof err) == -1) {
 		rc = cli_error(EXIT_FAILURE_OTHER, "%s", err);
-	else
+	} else if (have == NULL || have[0] == '\0') {
 		setenv("NODE_OPTIONS", opt.data, 1);
+	} else if (strstr(have, opt.data) == NULL) {
+		struct buf both = {0};
+
+		buf_adds(&both, have);
+		buf_addc(&both, ' ');
+		buf_add(&both, opt.data, opt.len);
+		setenv("NODE_OPTIONS", both.data, 1);
+		buf_free(&both);
+	}
 	buf_free(&opt);
 	if (paths_socket(sock, sizeof sock, err, sizeof err) == -1 ||
 	    strcmp(sock, cli->socket) != 0)
@@ -187,6 +192,29 @@ start_detached(void)
 	return pid;
 }
 
+/*
+ * True once pid has exited: gone, or a zombie that its parent has not reaped
+ * (a subreaper may be its parent; signals still reach a zombie).
+ */
+static bool
+gone(pid_t pid)
+{
+	char path[64], stat[512], *end;
+	FILE *f;
+	size_t n;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	n = fread(stat, 1, sizeof stat - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	end = strrchr(stat, ')');
+	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
 /* Print the preload's warnings from a record, for a router whose stderr nobody sees. */
 static void
 relay_warnings(const struct router_record *rec)
@@ -220,7 +248,7 @@ wait_listening(const char *home, pid_t pid)
 			return 0;
 		}
 		router_record_free(&rec);
-		if (kill(pid, 0) == -1 && errno == ESRCH) {
+		if (gone(pid)) {
 			running = router_running(home);
 			if (running > 0 && router_record_read(home, &rec) == 0 &&
 			    rec.pid == running) {

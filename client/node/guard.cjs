@@ -20,8 +20,8 @@ const SCRUB_MIN = 8;
  * (a Map of name to value, filled now or later): a lookup finds them, a listing
  * never shows them, so child_process, worker threads and {...process.env} copy
  * none of them. A value set that holds a secret (isSecret) joins the hidden
- * names instead of the real environment. Before a lookup of a name in watched,
- * beforeRead(name) runs (to fetch the keys first). A name that joins hidden
+ * names instead of the real environment. Before a lookup (get, `in`) of a name
+ * in watched, beforeRead(name) runs (to fetch the keys first). A name that joins hidden
  * must be deleted from the real environment by whoever adds it (hide());
  * /proc/PID/environ, written at exec, never held them.
  */
@@ -65,7 +65,7 @@ function veilEnvironment(hidden, isSecret, watched = new Set(), beforeRead = () 
 			return Reflect.deleteProperty(target, key);
 		},
 		getOwnPropertyDescriptor(target, key) {
-			look(key);
+			/* No look(): copying the environment needs no key (it gets none). */
 			if (typeof key === 'string' && hidden.has(key))
 				return { value: hidden.get(key), writable: true, enumerable: false,
 					configurable: true };
