@@ -248,7 +248,6 @@ function fetcher(names, done) {
  * synchronously. The router interpolates its config right after reading it.
  */
 function gateConfigReads(configFile, f) {
-	const fs2 = require('node:fs');
 	const isConfig = (file) => {
 		try {
 			return typeof file === 'string' || Buffer.isBuffer(file) || file instanceof URL ?
@@ -258,21 +257,21 @@ function gateConfigReads(configFile, f) {
 			return false;
 		}
 	};
-	const readP = fs2.promises.readFile;
-	fs2.promises.readFile = function (file, ...rest) {
+	const readP = fs.promises.readFile;
+	fs.promises.readFile = function (file, ...rest) {
 		if (f.settled || !isConfig(file))
 			return readP.call(this, file, ...rest);
 		return f.promise.then(() => readP.call(this, file, ...rest));
 	};
-	const readCb = fs2.readFile;
-	fs2.readFile = function (file, ...rest) {
+	const readCb = fs.readFile;
+	fs.readFile = function (file, ...rest) {
 		if (f.settled || !isConfig(file))
 			return readCb.call(this, file, ...rest);
 		f.promise.then(() => readCb.call(this, file, ...rest));
 		return undefined;
 	};
-	const readS = fs2.readFileSync;
-	fs2.readFileSync = function (file, ...rest) {
+	const readS = fs.readFileSync;
+	fs.readFileSync = function (file, ...rest) {
 		if (!f.settled && isConfig(file))
 			f.settleSync();
 		return readS.call(this, file, ...rest);
@@ -310,6 +309,7 @@ function serve(router, token) {
 	const hidden = new Map();
 	const scrub = guard.scrubber();
 	const state = { keyd: 'ok', keystore: [], environment: [], missing: [] };
+	const realEnv = process.env;
 	let veil = null;
 
 	/* The keystore answered (or not): hand the values over, warn, and arm the write guard. */
@@ -338,7 +338,6 @@ function serve(router, token) {
 		const lookup = (n) => (hidden.has(n) ? hidden.get(n) : Reflect.get(realEnv, n));
 		scrub.load([...hidden].map(([name, value]) => ({ name, value })), restoreMap(text, lookup));
 	};
-	const realEnv = process.env;
 	const f = fetcher(storable, arrive);
 	veil = guard.veilEnvironment(hidden, (v) => !scrub.empty && scrub.holds(v), new Set(storable),
 		() => f.settleSync());
