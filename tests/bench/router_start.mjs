@@ -60,8 +60,6 @@ async function once(cmd) {
 	process.kill(pid, 'SIGTERM');
 	while (alive(pid) || await accepts())
 		await sleep(5);
-	if (exited === null)
-		await new Promise((r) => child.once('exit', r));
 	return ms;
 }
 
