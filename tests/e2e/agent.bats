@@ -29,7 +29,7 @@ setup() {
 	e2e_setup || return 1
 	export PATH=$E2E_DIR/bin:$BUILD_DIR:$PATH
 	export CLAUDE_STANDIN_RECORD=$T/claude.json
-	unset E2E_BACKUP_API_KEY CCR_APIKEY CLAUDE_STANDIN_SCAN
+	unset E2E_BACKUP_API_KEY CCR_APIKEY CLAUDE_STANDIN_SCAN RESTARTING
 }
 
 teardown() {
@@ -367,6 +367,7 @@ restart_case() {
 	prepare "$1"
 	start_through bash
 	local old=$ROUTER_PID i
+	RESTARTING=1
 	node -e '
 		const r = require("node:http").request({ host: "127.0.0.1", port: Number(process.argv[1]),
 			method: "POST", path: "/api/restart", headers: { "content-type": "application/json", "content-length": 2 } },

@@ -139,11 +139,17 @@ use_router() {
 	export PATH=${!dir}/node_modules/.bin:$PATH
 }
 
-# e2e_teardown: stop the router (by the pid it wrote, or that we got) and the daemon.
+# e2e_teardown: stop the router (by the pid it wrote, or that we got) and the daemon. After
+# a restart (RESTARTING set), a new router may still be on its way: wait for it and stop it.
 e2e_teardown() {
-	local pid
-	pid=$(cat "${HOME:-/nonexistent}/.claude-code-router/.claude-code-router.pid" 2>/dev/null)
-	[ -z "$pid" ] || stop_pid "$pid"
+	local pid i tries=1
+	[ -z "${RESTARTING:-}" ] || tries=30
+	for i in $(seq "$tries"); do
+		pid=$(cat "${HOME:-/nonexistent}/.claude-code-router/.claude-code-router.pid" 2>/dev/null || true)
+		[ -z "$pid" ] || stop_pid "$pid"
+		[ -n "${RESTARTING:-}" ] || break
+		sleep 0.1
+	done
 	stop_pid "${ROUTER_PID:-}"
 	stop_pid "${KEYD_PID:-}"
 	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${T:-}" ]; then
