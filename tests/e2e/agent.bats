@@ -12,9 +12,9 @@
 load lib
 
 # More obviously fake keys: exported only, and stored but referenced by nothing.
-KEY_BACKUP=csk-test-e2e-0003-exported
-KEY_SPARE=csk-test-e2e-0004-unreferenced
-KEY_TOKEN=csk-test-e2e-0005-router-token
+KEY_BACKUP=csk-test-e2e-0003-exported-$KEY_TAG
+KEY_SPARE=csk-test-e2e-0004-unreferenced-$KEY_TAG
+KEY_TOKEN=csk-test-e2e-0005-router-token-$KEY_TAG
 ALL_KEYS=("$KEY_STORE" "$KEY_ENV" "$KEY_BACKUP" "$KEY_SPARE")
 
 setup_file() {

@@ -14,9 +14,12 @@ PINNED_2=2.0.0
 ROUTER_DIR_1=$E2E_DIR
 ROUTER_DIR_2=$E2E_DIR/v2
 
-# Obviously fake keys; none of them is ever sent anywhere but 127.0.0.1.
-KEY_STORE=csk-test-e2e-0001-stored
-KEY_ENV=csk-test-e2e-0002-environment
+# Obviously fake keys; none of them is ever sent anywhere but 127.0.0.1. Each bats
+# run gets its own (the tag of its run directory), so that a scan of every
+# /proc/*/environ never finds the keys of another run going on at the same time.
+KEY_TAG=${BATS_RUN_TMPDIR##*-}
+KEY_STORE=csk-test-e2e-0001-stored-$KEY_TAG
+KEY_ENV=csk-test-e2e-0002-environment-$KEY_TAG
 
 # installed_version DIR: the router version installed under DIR/node_modules, or nothing.
 installed_version() {
