@@ -484,7 +484,7 @@ describe_byte() {
 assert_memory_clean() {
 	local pid=$1 what=$2
 	shift 2
-	run "$MEMSCAN" "$pid" "$@"
+	run --separate-stderr "$MEMSCAN" --where "$pid" < <(printf '%s\n' "$@")
 	[ "$status" -eq 1 ] || fail "$what: the daemon's memory still holds a secret (memscan exit $status)" "$output"
 }
 
@@ -492,7 +492,7 @@ assert_memory_clean() {
 assert_memory_holds() {
 	local pid=$1 what=$2 i
 	shift 2
-	run "$MEMSCAN" "$pid" "$@"
+	run --separate-stderr "$MEMSCAN" "$pid" < <(printf '%s\n' "$@")
 	[ "$status" -eq 0 ] || fail "$what: memscan found nothing (exit $status)" "$output"
 	for ((i = 1; i <= $#; i++)); do
 		[[ "$output" == *"needle $i: "[1-9]* ]] || fail "$what: needle $i not found" "$output"
