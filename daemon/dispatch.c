@@ -1,7 +1,9 @@
 /*
- * What each op does. Reads are answered from the committed store at once;
- * set and delete become changes for the writer, and the session handles
- * nothing else until its change is answered (read-your-writes).
+ * What each op does. state_allows says first whether it may run now. Reads
+ * are answered from the committed store at once; set and delete become
+ * changes for the writer, unlock and passphrase jobs for the vault, lock a
+ * wait for the wipe; the session handles nothing else until its change is
+ * answered (read-your-writes, and a lock's reply is true when it is sent).
  */
 #include "dispatch.h"
 
@@ -39,7 +41,7 @@ op_hello(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_str(out, "server", "ccr-keyd", 8);
 	proto_field_str(out, "version", CCR_KEYD_VERSION, strlen(CCR_KEYD_VERSION));
 	proto_field_int(out, "protocol", PROTO_VERSION);
-	proto_field_bool(out, "locked", k->locked);
+	proto_field_bool(out, "locked", state_locked(k));
 	proof_field(out, req->proof);
 	proto_end(out);
 }
@@ -139,19 +141,28 @@ op_status(struct keyd *k, struct buf *out, const struct proto_request *req)
 		[STARTED_BY_CLIENT] = "by the client",
 		[STARTED_BY_SOCKET] = "socket-activated",
 	};
+	const char *state = state_name(k->state.now);
+	int64_t hard_ms, idle_ms;
 
+	vault_lock_times(&k->vault, &hard_ms, &idle_ms);
 	proto_reply_begin(out, req->id);
 	proto_field_int(out, "keys", (long long)store_count(&k->store));
 	proto_field_str(out, "keystore", k->opt.keys, strlen(k->opt.keys));
 	proto_field_str(out, "socket", k->opt.socket, strlen(k->opt.socket));
-	proto_field_bool(out, "locked", k->locked);
-	proto_field_bool(out, "sealed", k->sealed);
+	proto_field_bool(out, "locked", state_locked(k));
+	proto_field_bool(out, "sealed", state_sealed(k));
+	proto_field_str(out, "state", state, strlen(state));
+	if (hard_ms >= 0)
+		proto_field_int(out, "expires_in_ms", hard_ms);
+	if (idle_ms >= 0)
+		proto_field_int(out, "idle_lock_in_ms", idle_ms);
 	proto_field_int(out, "uptime_s", (long long)((uv_now(k->loop) - k->started_ms) / 1000));
 	proto_field_int(out, "connections", k->server.nsessions);
 	proto_field_int(out, "pid", (long long)getpid());
 	proto_field_str(out, "version", CCR_KEYD_VERSION, strlen(CCR_KEYD_VERSION));
 	proto_field_str(out, "started", modes[k->started_by], strlen(modes[k->started_by]));
 	proto_field_int(out, "writes", (long long)k->writer.writes);
+	proto_field_int(out, "reloads", (long long)k->reloads);
 	proto_end(out);
 }
 
@@ -187,10 +198,9 @@ change_done(struct change *c)
 		[CHANGE_DELETE] = "delete",
 		[CHANGE_REKEY] = "passphrase",
 		[CHANGE_UNLOCK] = "unlock",
+		[CHANGE_LOCK] = "lock",
 	};
 
-	if (c->result == PE_OK)
-		vault_changed(&s->k->vault, c);
 	if (c->result != PE_OK) {
 		proto_reply_error(&s->out, c->id, c->result, c->message);
 	} else {
@@ -199,9 +209,11 @@ change_done(struct change *c)
 			proto_field_bool(&s->out, "created", c->created);
 			proto_field_str(&s->out, "env", c->env, strlen(c->env));
 		} else if (c->kind == CHANGE_REKEY) {
-			proto_field_bool(&s->out, "sealed", s->k->sealed);
+			proto_field_bool(&s->out, "sealed", state_sealed(s->k));
 		} else if (c->kind == CHANGE_UNLOCK) {
-			proto_field_bool(&s->out, "locked", s->k->locked);
+			proto_field_bool(&s->out, "locked", state_locked(s->k));
+		} else if (c->kind == CHANGE_LOCK) {
+			proto_field_bool(&s->out, "locked", true);
 		}
 		proto_end(&s->out);
 	}
@@ -248,50 +260,56 @@ change_new(struct keyd *k, struct session *s, const struct proto_request *req,
 	return c;
 }
 
-/* unlock: open the sealed keystore with a passphrase, off the loop. */
+/* Reply {"ok":true,"locked":false|true} at once. */
+static void
+reply_locked(struct keyd *k, struct session *s, const struct proto_request *req)
+{
+	proto_reply_begin(&s->out, req->id);
+	proto_field_bool(&s->out, "locked", state_locked(k));
+	proto_end(&s->out);
+}
+
+/*
+ * unlock: open the sealed keystore with a passphrase, off the loop. Once
+ * unlocked, a passphrase renews the unlock (its "for" replaces the hard
+ * limit); without one, "for" may only bring the hard limit forward.
+ */
 static enum proto_err
 op_unlock(struct keyd *k, struct session *s, const struct proto_request *req)
 {
-	if (!k->sealed) {
-		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
-				  "the keystore has no passphrase, so nothing to unlock");
-		return PE_BAD_REQUEST;
-	}
-	if (!k->locked) {
+	bool with_value = req->value != NULL && req->value_len > 0;
+	struct change *c;
+
+	if (!with_value && !state_locked(k)) {
 		if (req->seconds > 0)
-			k->vault.deadline = uv_now(k->loop) + (uint64_t)(req->seconds * 1000);
-		proto_reply_begin(&s->out, req->id);
-		proto_field_bool(&s->out, "locked", false);
-		proto_end(&s->out);
+			vault_shorten(&k->vault, req->seconds);
+		reply_locked(k, s, req);
 		return PE_OK;
 	}
-	if (req->value == NULL || req->value_len == 0) {
+	if (!with_value) {
 		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST, "unlock needs \"value\"");
 		return PE_BAD_REQUEST;
 	}
-	if (k->vault.busy) {
-		proto_reply_error(&s->out, req->id, PE_BUSY, "an unlock is under way; try again");
-		return PE_BUSY;
+	c = change_new(k, s, req, CHANGE_UNLOCK);
+	if (k->state.now == STATE_LOCKED) {
+		vault_unlock(&k->vault, c);
+	} else {
+		c->action = VAULT_RENEW;
+		vault_passphrase(&k->vault, c);
 	}
-	vault_unlock(&k->vault, change_new(k, s, req, CHANGE_UNLOCK));
 	return PE_COUNT; /* answered later */
 }
 
-/* lock: answer locked from now on and wipe the key and values. */
+/* lock: answer locked from now on; reply once the key and values are wiped. */
 static enum proto_err
 op_lock(struct keyd *k, struct session *s, const struct proto_request *req)
 {
-	if (!k->sealed) {
-		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
-				  "the keystore has no passphrase, so it cannot be locked; set "
-				  "one with: ccr-config passphrase set");
-		return PE_BAD_REQUEST;
+	if (k->state.now == STATE_LOCKED) {
+		reply_locked(k, s, req);
+		return PE_OK;
 	}
-	vault_lock(&k->vault);
-	proto_reply_begin(&s->out, req->id);
-	proto_field_bool(&s->out, "locked", true);
-	proto_end(&s->out);
-	return PE_OK;
+	state_lock(k, change_new(k, s, req, CHANGE_LOCK));
+	return PE_COUNT;
 }
 
 /* passphrase: set, change or remove the passphrase that seals the keystore. */
@@ -308,9 +326,9 @@ op_passphrase(struct keyd *k, struct session *s, const struct proto_request *req
 
 	if (action == -1)
 		msg = "passphrase needs \"action\": set, change or remove";
-	else if (action == VAULT_SET && k->sealed)
+	else if (action == VAULT_SET && state_sealed(k))
 		msg = "the keystore already has a passphrase; use: ccr-config passphrase change";
-	else if (action != VAULT_SET && !k->sealed)
+	else if (action != VAULT_SET && !state_sealed(k))
 		msg = "the keystore has no passphrase; set one with: ccr-config passphrase set";
 	else if (action == VAULT_SET && (req->new_value == NULL || req->new_value[0] == '\0'))
 		msg = "passphrase set needs a non-empty \"new_value\"";
@@ -321,11 +339,6 @@ op_passphrase(struct keyd *k, struct session *s, const struct proto_request *req
 	if (msg != NULL) {
 		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST, msg);
 		return PE_BAD_REQUEST;
-	}
-	if (k->vault.busy || k->stopping) {
-		proto_reply_error(&s->out, req->id, PE_BUSY, "another passphrase operation is under "
-							     "way; try again");
-		return PE_BUSY;
 	}
 	c = change_new(k, s, req, CHANGE_REKEY);
 	c->action = action;
@@ -379,11 +392,9 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		proto_reply_error(&s->out, req.id, err, msg);
 		goto done;
 	}
-	if (k->locked && req.op != OP_HELLO && req.op != OP_STATUS && req.op != OP_UNLOCK &&
-	    req.op != OP_LOCK) {
-		err = PE_LOCKED;
-		proto_reply_error(&s->out, req.id, PE_LOCKED,
-				  "the keystore is locked; run: ccr-config unlock");
+	err = state_allows(k, req.op, req.value != NULL && req.value_len > 0, &msg);
+	if (err != PE_OK) {
+		proto_reply_error(&s->out, req.id, err, msg);
 		goto done;
 	}
 	if (req.op == OP_GET || req.op == OP_RESOLVE || req.op == OP_LIST || req.op == OP_SET ||
@@ -416,11 +427,6 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		break;
 	case OP_SET:
 	case OP_DELETE:
-		if (k->stopping) {
-			err = PE_BUSY;
-			proto_reply_error(&s->out, req.id, PE_BUSY, "ccr-keyd is shutting down");
-			break;
-		}
 		op_change(k, s, &req);
 		proto_request_free(&req);
 		scratch_end();

@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "paths.h"
 #include "server.h"
+#include "state.h"
 #include "store.h"
 #include "vault.h"
 #include "writer.h"
@@ -44,22 +45,19 @@ struct keyd {
 	struct writer writer;
 	struct server server;
 	struct vault vault;
+	struct state_machine state;
 	enum start_mode started_by;
-	int form; /* enum ks_form */
 	uint64_t started_ms;
 	int lock_fd;
-	int audit_fd; /* -1 without --audit-log */
-	bool locked;
-	bool sealed;
-	bool stopping;
-	bool reload_pending;
+	int audit_fd;          /* -1 without --audit-log */
+	unsigned long reloads; /* SIGHUP reloads done, for status */
 	uv_signal_t sig_term, sig_int, sig_hup;
 };
 
 /* Begin a clean exit: stop accepting, finish writes, close everything. */
 void keyd_shutdown(struct keyd *k);
 
-/* Reload the keystore from disk now, or once the writer is idle. */
+/* Reload the keystore from disk once the batch in flight (if any) is written. */
 void keyd_reload(struct keyd *k);
 
 #endif

@@ -288,7 +288,11 @@ load_store(struct keyd *k, struct store *s, struct stat *st, char *err, size_t e
 	return form;
 }
 
-/* The writer drained after a SIGHUP: swap in the file's contents. */
+/*
+ * Barrier after a SIGHUP (the batch in flight is written): swap in the file's
+ * contents. A sealed file comes back locked; changes still queued are then
+ * refused, and so is a passphrase job that has not been written yet.
+ */
 static void
 reload_now(struct writer *w)
 {
@@ -297,44 +301,47 @@ reload_now(struct writer *w)
 	struct stat st;
 	char err[1024];
 	int form;
+	bool sealed;
 
-	k->reload_pending = false;
-	if (k->stopping)
+	if (k->state.now == STATE_STOPPING)
 		return;
 	form = load_store(k, &fresh, &st, err, sizeof err);
 	if (form == -1) {
 		log_warn("reload refused, keeping the keys in memory: %s", err);
 		return;
 	}
+	k->reloads++;
+	sealed = form == KS_FORM_SEALED;
+	writer_cancel(w, !sealed, sealed ? PE_LOCKED : PE_BUSY,
+		      sealed ? "the keystore was reloaded from disk and is locked; nothing was "
+			       "changed"
+			     : "the keystore was reloaded from disk meanwhile; try again");
 	store_free(&k->store);
 	k->store = fresh;
-	k->writer.store = &k->store;
-	if (form == KS_FORM_SEALED)
-		vault_forget(&k->vault); /* a sealed file comes back locked */
-	writer_set_disk(&k->writer, st.st_nlink > 0 ? &st : NULL);
-	k->form = form;
-	k->sealed = form == KS_FORM_SEALED;
-	k->locked = k->sealed;
-	log_info("reloaded %s: %zu keys", k->opt.keys, store_count(&k->store));
+	vault_forget(&k->vault); /* a sealed file comes back locked, a plain one has no key */
+	writer_set_disk(w, st.st_nlink > 0 ? &st : NULL);
+	state_event(k, sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
+	log_info("reloaded %s: %zu keys%s", k->opt.keys, store_count(&k->store),
+		 sealed ? " (sealed: locked)" : "");
 }
 
 void
 keyd_reload(struct keyd *k)
 {
-	if (k->stopping || k->reload_pending)
-		return;
-	k->reload_pending = true;
-	writer_when_idle(&k->writer, reload_now);
+	if (k->state.now != STATE_STOPPING)
+		writer_barrier(&k->writer, reload_now);
 }
 
-/* The last write is done: close every session and let the loop end. */
+/* The last write is done: wipe, close every session and let the loop end. */
 static void
 finish_shutdown(struct writer *w)
 {
 	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
 
+	state_stopped(k);
 	server_close_all(&k->server);
 	vault_close(&k->vault);
+	state_close(k);
 	uv_close((uv_handle_t *)&k->sig_term, NULL);
 	uv_close((uv_handle_t *)&k->sig_int, NULL);
 	uv_close((uv_handle_t *)&k->sig_hup, NULL);
@@ -343,9 +350,9 @@ finish_shutdown(struct writer *w)
 void
 keyd_shutdown(struct keyd *k)
 {
-	if (k->stopping)
+	if (k->state.now == STATE_STOPPING)
 		return;
-	k->stopping = true;
+	state_event(k, EV_STOP);
 	server_stop(&k->server);
 	writer_when_idle(&k->writer, finish_shutdown);
 }
@@ -469,7 +476,7 @@ main(int argc, char **argv)
 	static struct keyd k;
 	struct stat st;
 	char err[1024], dir[PATHS_MAX];
-	int ready_fd = -1, listen_fd;
+	int ready_fd = -1, listen_fd, form;
 
 	harden();
 #ifdef __GLIBC__
@@ -508,12 +515,11 @@ main(int argc, char **argv)
 	paths_dirname(k.opt.keys, dir, sizeof dir);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
 	    lock_keystore(&k, err, sizeof err) == -1 || remove_temps(&k) ||
-	    (k.form = load_store(&k, &k.store, &st, err, sizeof err)) == -1)
+	    (form = load_store(&k, &k.store, &st, err, sizeof err)) == -1)
 		goto fail;
-	k.sealed = k.form == KS_FORM_SEALED;
-	k.locked = k.sealed;
 	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
 	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
+	state_init(&k, form == KS_FORM_SEALED ? STATE_LOCKED : STATE_PLAIN);
 	vault_init(&k.vault, &k, k.opt.lock_after_s);
 	if (listen_fd >= 0 ? server_adopt(&k, listen_fd, err, sizeof err)
 			   : server_listen(&k, err, sizeof err))
@@ -523,7 +529,7 @@ main(int argc, char **argv)
 	watch_signals(&k);
 	k.started_ms = uv_now(k.loop);
 	log_info("serving %zu keys from %s on %s%s", store_count(&k.store), k.opt.keys,
-		 k.opt.socket, k.locked ? " (sealed: locked)" : "");
+		 k.opt.socket, state_locked(&k) ? " (sealed: locked)" : "");
 	report(ready_fd, NULL);
 	uv_run(k.loop, UV_RUN_DEFAULT);
 	vault_forget(&k.vault);

@@ -98,6 +98,7 @@ on_write(uv_write_t *req, int status)
 	free(w);
 	if (s->closing)
 		return;
+	s->last_active = now_ms(&s->k->server); /* the peer is taking its replies */
 	if (status < 0) {
 		session_close(s);
 		return;
@@ -134,6 +135,8 @@ flush(struct session *s)
 			session_close(s);
 			return;
 		}
+		if (n > 0)
+			s->last_active = now_ms(&s->k->server);
 		buf_consume(&s->out, n > 0 ? (size_t)n : 0);
 	}
 	if (s->out.len > 0) {
@@ -311,14 +314,30 @@ on_connection(uv_stream_t *listener, int status)
 		refuse(s, PE_BUSY, "too many connections; try again");
 		return;
 	}
-	if (k->stopping) {
+	if (k->state.now == STATE_STOPPING) {
 		refuse(s, PE_BUSY, "ccr-keyd is shutting down");
 		return;
 	}
 	uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
 }
 
-/* Once a second: close idle sessions, and exit when idle long enough (--idle-exit). */
+/*
+ * True when the daemon may exit for --idle-exit: nothing is being written or
+ * derived, and the keystore is plain or locked. An unlocked keystore stays
+ * (exiting would lock it behind the user's back); it exits once it locks.
+ */
+static bool
+may_exit_idle(const struct keyd *k)
+{
+	return (k->state.now == STATE_PLAIN || k->state.now == STATE_LOCKED) &&
+	       !writer_pending(&k->writer) && !vault_busy(&k->vault);
+}
+
+/*
+ * Once a second: close idle sessions, and exit when idle long enough
+ * (--idle-exit). A session is idle when it sent no request and took none of
+ * its replies for the connection idle limit, and waits for no change.
+ */
 static void
 on_sweep(uv_timer_t *t)
 {
@@ -334,7 +353,7 @@ on_sweep(uv_timer_t *t)
 			session_close(s);
 		}
 	}
-	if (k->opt.idle_exit_s > 0 && srv->nsessions == 0 && !writer_pending(&k->writer) &&
+	if (k->opt.idle_exit_s > 0 && srv->nsessions == 0 && may_exit_idle(k) &&
 	    now - srv->last_activity >= (uint64_t)(k->opt.idle_exit_s * 1000)) {
 		log_info("no connection for %g s; exiting (--idle-exit)", k->opt.idle_exit_s);
 		keyd_shutdown(k);

@@ -1,10 +1,12 @@
 /*
- * Lock, unlock and passphrases for the sealed keystore. Key derivation is
- * Argon2id at the file's limits, so it runs on a libuv work thread while the
- * loop keeps answering other peers; one job runs at a time. A wrong
- * passphrase is answered only after a delay that doubles with each failure.
- * Locking marks the keystore locked at once and wipes the key and every value
- * as soon as no write or job still needs them.
+ * Deriving the sealed keystore's key. Argon2id at the file's limits is slow by
+ * design, so each job runs on a libuv work thread while the loop keeps
+ * answering other peers; one job runs at a time. A wrong passphrase is
+ * answered only after a delay that doubles with each failure. A job never
+ * touches the store: an unlock opens the file into a buffer, and the loop
+ * loads that into a fresh store, installed only while the state machine is
+ * still unlocking (so the store is empty and the writer idle). A job whose
+ * state moved on meanwhile (a lock, a reload) is answered and changes nothing.
  */
 #include "vault.h"
 
@@ -17,24 +19,30 @@
 #include "fileio.h"
 #include "keyd.h"
 #include "log.h"
+#include "stack.h"
 
 #define DELAY_BASE_MS 250.0
 #define DELAY_MAX_MS 16000.0
 
-static void wipe_when_idle(struct vault *v);
+uint64_t
+vault_now(void)
+{
+	return uv_hrtime() / 1000000;
+}
 
-/* Hand a finished job back to its owner; the vault is free again. */
+bool
+vault_busy(const struct vault *v)
+{
+	return v->job != NULL;
+}
+
+/* Answer the job's request; the vault is free again. */
 static void
 finish(struct vault *v, struct change *c)
 {
-	v->busy = false;
 	v->job = NULL;
-	if (c->arg != NULL && c->done != NULL)
-		c->done(c);
-	else
-		change_free(c, v->k->arena);
-	if (v->wipe_pending)
-		wipe_when_idle(v);
+	change_finish(c, v->k->arena);
+	state_wipe_stack_soon(v->k); /* the passphrase passed through the loop's stack */
 }
 
 /* The delay after a wrong passphrase is over: answer denied. */
@@ -65,6 +73,29 @@ deny_later(struct vault *v, struct change *c)
 	uv_timer_start(&v->delay, on_delay, (uint64_t)ms, 0);
 }
 
+/* A job finished after its state moved on: say why it changed nothing. */
+static void
+refuse_stale(struct vault *v, struct change *c)
+{
+	struct keyd *k = v->k;
+
+	if (k->state.now == STATE_STOPPING) {
+		c->result = PE_BUSY;
+		snprintf(c->message, sizeof c->message, "ccr-keyd is shutting down");
+	} else if (state_locked(k)) {
+		c->result = PE_LOCKED;
+		snprintf(c->message, sizeof c->message,
+			 "the keystore was locked meanwhile; run: "
+			 "ccr-config unlock");
+	} else {
+		c->result = PE_BUSY;
+		snprintf(c->message, sizeof c->message,
+			 "the keystore was reloaded from disk "
+			 "meanwhile; try again");
+	}
+	finish(v, c);
+}
+
 /* Thread: read and open the sealed file with the passphrase in c->value. */
 static void
 unlock_work(uv_work_t *req)
@@ -81,89 +112,110 @@ unlock_work(uv_work_t *req)
 	if (rc != 0) {
 		snprintf(c->message, sizeof c->message, "%s",
 			 rc == 1 ? "the keystore file is gone" : err);
-		return;
-	}
-	if (sealed_parse(text.data, text.len, &f, err, sizeof err) == -1) {
+		buf_free(&text);
+	} else if (sealed_parse(text.data, text.len, &f, err, sizeof err) == -1) {
 		snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it", err);
 		buf_free(&text);
-		return;
-	}
-	buf_free(&text);
-	rc = sealed_derive(c->value, c->value_len, &f.params, c->key, false);
-	if (rc == -2) {
-		c->result = PE_DENIED;
-	} else if (rc == -1) {
-		snprintf(c->message, sizeof c->message, "out of memory deriving the key");
-	} else if (sealed_open(c->key, &f, &v->plain, err, sizeof err) == -1) {
-		snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it", err);
 	} else {
-		c->params = f.params;
-		c->result = PE_OK;
+		buf_free(&text);
+		rc = sealed_derive(c->value, c->value_len, &f.params, c->key, false);
+		if (rc == -2) {
+			c->result = PE_DENIED;
+		} else if (rc == -1) {
+			snprintf(c->message, sizeof c->message, "out of memory deriving the key");
+		} else if (sealed_open(c->key, &f, &v->plain, err, sizeof err) == -1) {
+			snprintf(c->message, sizeof c->message,
+				 "%s; ccr-keyd will not overwrite it", err);
+		} else {
+			c->params = f.params;
+			c->result = PE_OK;
+		}
+		sealed_file_free(&f);
 	}
-	sealed_file_free(&f);
+	stack_wipe(); /* Argon2id and the cipher left the passphrase and values there */
 }
 
-/* Loop: the unlock job is done; load the keys or answer why not. */
+/* Load the opened document into a fresh store and install it with the key. Returns 0 or -1. */
+static int
+install(struct vault *v, struct change *c)
+{
+	struct keyd *k = v->k;
+	struct store fresh;
+	char err[512];
+
+	store_init(&fresh, k->arena);
+	if (store_load(&fresh, v->plain.data, v->plain.len, err, sizeof err) != KS_FORM_V1) {
+		store_free(&fresh);
+		snprintf(c->message, sizeof c->message,
+			 "the sealed keystore opened but holds no valid document (%s)", err);
+		return -1;
+	}
+	/* Unlocking: nothing was written since the wipe, and nothing else holds the store. */
+	if (store_count(&k->store) != 0 || writer_pending(&k->writer)) {
+		log_warn("bug: an unlock found the store in use; not installing it");
+		abort();
+	}
+	store_free(&k->store);
+	k->store = fresh;
+	v->key = c->key;
+	c->key = NULL;
+	v->params = c->params;
+	v->failures = 0;
+	v->last_use = vault_now();
+	v->deadline = c->seconds > 0 ? v->last_use + (uint64_t)(c->seconds * 1000) : 0;
+	k->writer.seal_key = v->key;
+	k->writer.seal_params = &v->params;
+	writer_set_disk(&k->writer, &v->file_st);
+	return 0;
+}
+
+/* Loop: the unlock job is done; install the keys or answer why not. */
 static void
 unlock_done(uv_work_t *req, int status)
 {
 	struct vault *v = req->data;
 	struct change *c = v->job;
 	struct keyd *k = v->k;
-	char err[512];
 
 	if (status != 0 && c->result == PE_OK)
 		c->result = PE_IO_ERROR;
-	if (c->result == PE_DENIED) {
+	if (k->state.now != STATE_UNLOCKING) {
 		buf_free(&v->plain);
+		refuse_stale(v, c);
+		return;
+	}
+	if (c->result == PE_DENIED) {
+		state_event(k, EV_FAILED);
 		deny_later(v, c);
 		return;
 	}
-	if (c->result == PE_OK && v->cancel_unlock) {
-		c->result = PE_LOCKED;
-		snprintf(c->message, sizeof c->message, "locked while the unlock was under way");
-	}
-	v->cancel_unlock = false;
-	if (c->result == PE_OK && store_load(&k->store, v->plain.data, v->plain.len, err,
-					     sizeof err) != KS_FORM_V1) {
-		store_free(&k->store);
-		store_init(&k->store, k->arena);
+	if (c->result == PE_OK && install(v, c) == -1)
 		c->result = PE_IO_ERROR;
-		snprintf(c->message, sizeof c->message, "the sealed keystore opened but holds no valid "
-							"document (%s)", err);
-	}
 	buf_free(&v->plain);
 	if (c->result == PE_OK) {
-		v->key = c->key;
-		c->key = NULL;
-		v->params = c->params;
-		v->failures = 0;
-		v->last_use = uv_now(k->loop);
-		v->deadline = c->seconds > 0 ? v->last_use + (uint64_t)(c->seconds * 1000) : 0;
-		k->locked = false;
-		k->writer.seal_key = v->key;
-		k->writer.seal_params = &v->params;
-		writer_set_disk(&k->writer, &v->file_st);
+		state_event(k, EV_OPENED);
 		log_info("unlocked: %zu keys", store_count(&k->store));
 	} else {
+		state_event(k, EV_FAILED);
 		log_warn("unlock failed: %s", c->message);
 	}
 	finish(v, c);
 }
 
-/* Run a key-derivation job for c on a work thread; the vault is busy until it finishes. */
+/* Run a key-derivation job for c on a work thread; the vault is busy until it is answered. */
 static void
 start_job(struct vault *v, struct change *c, uv_work_cb work, uv_after_work_cb done)
 {
-	v->busy = true;
 	v->job = c;
 	c->key = sodium_malloc(SEALED_KEY_BYTES);
 	if (c->key == NULL)
 		abort();
+	c->params = v->params; /* the thread checks the current passphrase against a copy */
 	v->work.data = v;
 	if (uv_queue_work(v->k->loop, &v->work, work, done) != 0) {
 		c->result = PE_IO_ERROR;
 		snprintf(c->message, sizeof c->message, "cannot start a key derivation thread");
+		state_event(v->k, EV_FAILED);
 		finish(v, c);
 	}
 }
@@ -171,16 +223,17 @@ start_job(struct vault *v, struct change *c, uv_work_cb work, uv_after_work_cb d
 void
 vault_unlock(struct vault *v, struct change *c)
 {
+	state_event(v->k, EV_UNLOCK);
 	start_job(v, c, unlock_work, unlock_done);
 }
 
-/* Thread: check the old passphrase and derive the new key, as the action needs. */
+/* Thread: check the current passphrase and derive the new key, as the action needs. */
 static void
 rekey_work(uv_work_t *req)
 {
 	struct vault *v = req->data;
 	struct change *c = v->job;
-	struct sealed_params old = v->params;
+	struct sealed_params old = c->params;
 	unsigned char scratch[SEALED_KEY_BYTES];
 	int rc = 0;
 
@@ -189,7 +242,7 @@ rekey_work(uv_work_t *req)
 		rc = sealed_derive(c->value, c->value_len, &old, scratch, false);
 		sodium_memzero(scratch, sizeof scratch);
 	}
-	if (rc == 0 && c->action != VAULT_REMOVE) {
+	if (rc == 0 && (c->action == VAULT_SET || c->action == VAULT_CHANGE)) {
 		sealed_params_new(&c->params, v->limits);
 		rc = sealed_derive(c->action == VAULT_SET ? c->value : c->value2,
 				   c->action == VAULT_SET ? c->value_len : c->value2_len,
@@ -201,26 +254,39 @@ rekey_work(uv_work_t *req)
 		c->result = PE_IO_ERROR;
 		snprintf(c->message, sizeof c->message, "out of memory deriving the key");
 	}
+	stack_wipe();
 }
 
-/* Loop: keys are ready; hand the rewrite to the writer (or answer why not). */
+/* Loop: the passphrase is checked and the key ready; renew, or hand the rewrite to the writer. */
 static void
 rekey_done(uv_work_t *req, int status)
 {
 	struct vault *v = req->data;
 	struct change *c = v->job;
+	struct keyd *k = v->k;
 
 	if (status != 0 && c->result == PE_OK)
 		c->result = PE_IO_ERROR;
+	if (k->state.now != (c->action == VAULT_SET ? STATE_SEALING : STATE_REKEYING)) {
+		refuse_stale(v, c);
+		return;
+	}
 	if (c->result == PE_DENIED) {
+		state_event(k, EV_FAILED);
 		deny_later(v, c);
 		return;
 	}
-	if (c->result == PE_OK && v->k->locked) {
-		c->result = PE_LOCKED;
-		snprintf(c->message, sizeof c->message, "the keystore was locked meanwhile");
-	}
 	if (c->result != PE_OK) {
+		state_event(k, EV_FAILED);
+		finish(v, c);
+		return;
+	}
+	if (c->action == VAULT_RENEW) {
+		/* The passphrase is right: the unlock's time starts again. */
+		v->failures = 0;
+		v->last_use = vault_now();
+		v->deadline = c->seconds > 0 ? v->last_use + (uint64_t)(c->seconds * 1000) : 0;
+		state_event(k, EV_SEALED);
 		finish(v, c);
 		return;
 	}
@@ -228,40 +294,52 @@ rekey_done(uv_work_t *req, int status)
 		sodium_free(c->key);
 		c->key = NULL;
 	}
-	v->busy = false;
-	v->job = NULL;
-	c->kind = CHANGE_REKEY;
-	writer_submit(&v->k->writer, c);
-	if (v->wipe_pending)
-		wipe_when_idle(v);
+	c->kind = CHANGE_REKEY; /* the job stays ours until vault_rekeyed */
+	writer_submit(&k->writer, c);
 }
 
 void
 vault_passphrase(struct vault *v, struct change *c)
 {
+	state_event(v->k, c->action == VAULT_SET ? EV_SEAL : EV_REKEY);
 	start_job(v, c, rekey_work, rekey_done);
 }
 
 void
-vault_changed(struct vault *v, struct change *c)
+vault_rekeyed(struct writer *w, struct change *c)
 {
-	struct keyd *k = v->k;
+	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
+	struct vault *v = &k->vault;
 
-	if (c->kind != CHANGE_REKEY)
+	v->job = NULL;
+	state_wipe_stack_soon(k);
+	if (c->result != PE_OK) {
+		state_event(k, EV_FAILED);
 		return;
+	}
 	if (v->key != NULL)
 		sodium_free(v->key);
 	v->key = c->key;
 	c->key = NULL;
+	v->deadline = 0;
 	if (v->key != NULL)
 		v->params = c->params;
-	k->sealed = v->key != NULL;
-	v->last_use = uv_now(k->loop); /* sealing is a use: --lock-after counts from here */
+	v->last_use = vault_now(); /* sealing is a use: --lock-after counts from here */
 	k->writer.seal_key = v->key;
 	k->writer.seal_params = v->key != NULL ? &v->params : NULL;
 	log_info("passphrase %s", c->action == VAULT_SET      ? "set: the keystore is sealed"
 				  : c->action == VAULT_CHANGE ? "changed"
 							      : "removed: the keystore is plain");
+	state_event(k, v->key != NULL ? EV_SEALED : EV_UNSEALED);
+}
+
+void
+vault_shorten(struct vault *v, double seconds)
+{
+	uint64_t until = vault_now() + (uint64_t)(seconds * 1000);
+
+	if (v->deadline == 0 || until < v->deadline)
+		v->deadline = until;
 }
 
 void
@@ -275,61 +353,28 @@ vault_forget(struct vault *v)
 	v->k->writer.seal_params = NULL;
 }
 
-/* The writer is idle: wipe every value and the key. */
-static void
-wipe_now(struct writer *w)
-{
-	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
-	struct vault *v = &k->vault;
-
-	if (v->busy) {
-		v->wipe_pending = true;
-		return;
-	}
-	v->wipe_pending = false;
-	if (!k->locked)
-		return; /* unlocked again meanwhile */
-	store_free(&k->store);
-	store_init(&k->store, k->arena);
-	vault_forget(v);
-	log_info("locked: key and values wiped");
-}
-
-/* Wipe once no write and no job needs the keys any more. */
-static void
-wipe_when_idle(struct vault *v)
-{
-	if (v->busy) {
-		v->wipe_pending = true;
-		return;
-	}
-	v->wipe_pending = false;
-	writer_when_idle(&v->k->writer, wipe_now);
-}
-
-void
-vault_lock(struct vault *v)
-{
-	struct keyd *k = v->k;
-
-	if (k->locked) {
-		/* A lock wins over an unlock still deriving its key. */
-		if (v->busy && v->job != NULL && v->job->kind == CHANGE_UNLOCK)
-			v->cancel_unlock = true;
-		return;
-	}
-	k->locked = true;
-	v->deadline = 0;
-	if (!writer_pending(&k->writer) && !v->busy)
-		wipe_now(&k->writer);
-	else
-		wipe_when_idle(v);
-}
-
 void
 vault_touch(struct vault *v)
 {
-	v->last_use = uv_now(v->k->loop);
+	v->last_use = vault_now();
+}
+
+void
+vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms)
+{
+	int64_t now = (int64_t)vault_now();
+	enum state s = v->k->state.now;
+
+	*hard_ms = *idle_ms = -1;
+	if (s != STATE_UNLOCKED && s != STATE_REKEYING)
+		return;
+	if (v->deadline != 0)
+		*hard_ms = (int64_t)v->deadline > now ? (int64_t)v->deadline - now : 0;
+	if (v->lock_after_s > 0) {
+		int64_t at = (int64_t)v->last_use + (int64_t)(v->lock_after_s * 1000);
+
+		*idle_ms = at > now ? at - now : 0;
+	}
 }
 
 /* Lock when idle too long (--lock-after) or past the unlock's hard limit (--for). */
@@ -337,48 +382,56 @@ static void
 on_autolock(uv_timer_t *t)
 {
 	struct vault *v = t->data;
-	struct keyd *k = v->k;
-	uint64_t now = uv_now(k->loop);
+	int64_t hard, idle;
 
-	if (!k->sealed || k->locked)
+	vault_lock_times(v, &hard, &idle);
+	if (hard != 0 && idle != 0)
 		return;
-	if ((v->lock_after_s > 0 && now - v->last_use >= (uint64_t)(v->lock_after_s * 1000)) ||
-	    (v->deadline != 0 && now >= v->deadline)) {
-		log_info("auto-lock: %s", v->deadline != 0 && now >= v->deadline
-						  ? "the unlock's time is up"
-						  : "idle for --lock-after");
-		vault_lock(v);
-	}
+	log_info("auto-lock: %s", hard == 0 ? "the unlock's time is up" : "idle for --lock-after");
+	state_lock(v->k, NULL);
+}
+
+/*
+ * The test settings, read here and nowhere else: CCR_KEYD_TEST_FAST_KDF=1
+ * gives new passphrases Argon2id's minimum limits, CCR_KEYD_TEST_DELAY_SCALE
+ * shrinks the delay after a wrong passphrase.
+ */
+static void
+read_test_settings(struct vault *v)
+{
+	const char *scale = getenv("CCR_KEYD_TEST_DELAY_SCALE");
+	const char *fast = getenv("CCR_KEYD_TEST_FAST_KDF");
+
+	v->delay_scale = scale != NULL ? atof(scale) : 1.0;
+	if (v->delay_scale < 0 || v->delay_scale > 1)
+		v->delay_scale = 1.0;
+	v->limits =
+	    fast != NULL && strcmp(fast, "1") == 0 ? SEALED_LIMITS_MIN : SEALED_LIMITS_MODERATE;
+	/* Loud, so that a stray one in a real environment is seen. */
+	if (v->limits == SEALED_LIMITS_MIN)
+		log_warn("CCR_KEYD_TEST_FAST_KDF=1 (tests only): new passphrases get Argon2id's "
+			 "minimum limits; unset it");
+	if (scale != NULL && v->delay_scale < 1.0)
+		log_warn(
+		    "CCR_KEYD_TEST_DELAY_SCALE=%s (tests only): wrong passphrases are answered "
+		    "sooner; unset it",
+		    scale);
 }
 
 void
 vault_init(struct vault *v, struct keyd *k, double lock_after_s)
 {
-	const char *scale = getenv("CCR_KEYD_TEST_DELAY_SCALE");
-	const char *fast = getenv("CCR_KEYD_TEST_FAST_KDF");
-
 	memset(v, 0, sizeof *v);
 	v->k = k;
 	v->lock_after_s = lock_after_s;
-	v->delay_scale = scale != NULL ? atof(scale) : 1.0;
-	if (v->delay_scale < 0 || v->delay_scale > 1)
-		v->delay_scale = 1.0;
-	v->limits = fast != NULL && strcmp(fast, "1") == 0 ? SEALED_LIMITS_MIN
-							   : SEALED_LIMITS_MODERATE;
-	/* Test settings: loud, so that a stray one in a real environment is seen. */
-	if (v->limits == SEALED_LIMITS_MIN)
-		log_warn("CCR_KEYD_TEST_FAST_KDF=1 (tests only): new passphrases get Argon2id's "
-			 "minimum limits; unset it");
-	if (scale != NULL && v->delay_scale < 1.0)
-		log_warn("CCR_KEYD_TEST_DELAY_SCALE=%s (tests only): wrong passphrases are answered "
-			 "sooner; unset it",
-			 scale);
+	read_test_settings(v);
 	uv_timer_init(k->loop, &v->delay);
 	v->delay.data = v;
 	uv_timer_init(k->loop, &v->autolock);
 	v->autolock.data = v;
 	uv_timer_start(&v->autolock, on_autolock, 250, 250);
 	uv_unref((uv_handle_t *)&v->autolock);
+	k->writer.rekeyed = vault_rekeyed;
 }
 
 void

@@ -1,8 +1,9 @@
 /*
- * The sealed keystore's lock (DESIGN.md, "Keystore file", sealed form): unlock
- * with a passphrase (derived off the loop, wrong answers delayed more each
- * time), lock (wipe the key and every value at once), auto-lock after idle
- * time or a hard limit, and setting, changing or removing the passphrase.
+ * The sealed keystore's key (DESIGN.md, "Keystore file", sealed form): the
+ * jobs that derive it from a passphrase off the loop (unlock, passphrase set,
+ * change, remove, and renewing an unlock), the growing delay after a wrong
+ * passphrase, and the auto-lock clocks (--lock-after, unlock --for). Which of
+ * these may start, and what follows, is state.c's to say.
  */
 #ifndef CCR_VAULT_H
 #define CCR_VAULT_H
@@ -16,34 +17,38 @@
 #include "buf.h"
 #include "sealed.h"
 
-enum vault_action { VAULT_SET, VAULT_CHANGE, VAULT_REMOVE };
+enum vault_action { VAULT_SET, VAULT_CHANGE, VAULT_REMOVE, VAULT_RENEW };
 
 struct keyd;
 struct change;
+struct writer;
 
 struct vault {
 	struct keyd *k;
-	unsigned char *key; /* sodium_malloc'd while unlocked and sealed */
+	unsigned char *key; /* sodium_malloc'd while a sealed keystore is open */
 	struct sealed_params params;
-	bool busy;          /* a derivation or a delayed answer is under way */
+	struct change *job; /* the one derivation job (or its delayed answer), NULL when none */
 	unsigned failures;  /* wrong passphrases in a row */
-	struct change *job;
 	uv_work_t work;
 	uv_timer_t delay;
 	uv_timer_t autolock;
-	uint64_t last_use;
-	uint64_t deadline; /* loop time of the hard limit, 0 for none */
+	uint64_t last_use; /* monotonic ms of the last use of a key */
+	uint64_t deadline; /* monotonic ms of the unlock's hard limit, 0 for none */
 	double lock_after_s;
 	double delay_scale; /* tests shrink the wrong-passphrase delay */
 	enum sealed_limits limits;
 	struct buf plain; /* the opened document, between thread and loop */
 	struct stat file_st;
-	bool wipe_pending; /* lock asked while a job ran */
-	bool cancel_unlock; /* lock asked while an unlock derived its key */
 };
 
-/* Set up the vault: its timers, the limits for new passphrases, --lock-after. */
+/* Set up the vault: its timers, the test settings, --lock-after. */
 void vault_init(struct vault *v, struct keyd *k, double lock_after_s);
+
+/* Milliseconds on the clock the vault's times use (CLOCK_MONOTONIC). */
+uint64_t vault_now(void);
+
+/* True while a derivation runs or a wrong passphrase's answer waits. */
+bool vault_busy(const struct vault *v);
 
 /* A request used the keys: restart the idle clock. */
 void vault_touch(struct vault *v);
@@ -51,16 +56,19 @@ void vault_touch(struct vault *v);
 /* Start an unlock (c->value is the passphrase); c is answered through its done callback. */
 void vault_unlock(struct vault *v, struct change *c);
 
-/* Start a passphrase set, change or remove (c->action); answered through c's done callback. */
+/* Start a passphrase job (c->action); c is answered through its done callback. */
 void vault_passphrase(struct vault *v, struct change *c);
 
-/* Lock now: the keystore answers locked at once, key and values are wiped once no write is in flight. */
-void vault_lock(struct vault *v);
+/* Bring the hard limit forward to seconds from now, never later. */
+void vault_shorten(struct vault *v, double seconds);
 
-/* A rekey or unlock change was answered with success: install what it carries. */
-void vault_changed(struct vault *v, struct change *c);
+/* The writer is done with a rekey change (written, failed or cancelled): install its outcome. */
+void vault_rekeyed(struct writer *w, struct change *c);
 
-/* Forget the key (the file was reloaded, or we exit). */
+/* Milliseconds until the hard limit (-1: none) and until --lock-after (-1: none). */
+void vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms);
+
+/* Forget the key and the hard limit (a lock, a reload, exit). */
 void vault_forget(struct vault *v);
 
 /* Stop the vault's timers (shutdown). */

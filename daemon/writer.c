@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "stack.h"
 #include "table.h"
 
 #ifdef __APPLE__
@@ -39,6 +40,16 @@ bool
 writer_pending(const struct writer *w)
 {
 	return w->busy || w->queue != NULL;
+}
+
+void
+change_finish(struct change *c, struct arena *arena)
+{
+	c->next = NULL;
+	if (c->arg != NULL && c->done != NULL)
+		c->done(c);
+	else
+		change_free(c, arena);
 }
 
 void
@@ -178,15 +189,13 @@ validate(struct writer *w, struct change *c)
 	return PE_OK;
 }
 
-/* Hand a change back to its owner (who frees it), or free it when the owner is gone. */
+/* Hand a change back to its owner (who frees it); a rekey goes by the vault first. */
 static void
 finish(struct writer *w, struct change *c)
 {
-	c->next = NULL;
-	if (c->arg != NULL && c->done != NULL)
-		c->done(c);
-	else
-		change_free(c, w->store->arena);
+	if (c->kind == CHANGE_REKEY && w->rekeyed != NULL)
+		w->rekeyed(w, c);
+	change_finish(c, w->store->arena);
 }
 
 /* Order ks entries by name for a stable, diffable file. */
@@ -209,8 +218,8 @@ write_work(uv_work_t *req)
 	size_t i, n = 0, cap = w->store->by_name.live + 1;
 
 	int rc;
-	const unsigned char *key = w->seal_key;
-	const struct sealed_params *params = w->seal_params;
+	const unsigned char *key = w->batch_key;
+	const struct sealed_params *params = &w->batch_params;
 	struct buf sealed = {0};
 
 	table_init(&touched);
@@ -280,6 +289,7 @@ write_work(uv_work_t *req)
 		disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
 	}
 	buf_free(&w->image); /* wiped; a 100,000-key image is not kept between writes */
+	stack_wipe();        /* the cipher and the encoder left pieces of values there */
 }
 
 /* Loop: the write finished; apply or drop the batch and answer every change. */
@@ -324,16 +334,31 @@ write_done(uv_work_t *req, int status)
 	start_batch(w);
 }
 
-/* Take everything queued, answer what is invalid, and write the rest. */
+/* Call and clear each callback in slots (a callback may add more; they run next time). */
+static void
+run_callbacks(struct writer *w, void (**slots)(struct writer *))
+{
+	void (*cb)(struct writer *);
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (slots[i] != NULL) {
+			cb = slots[i];
+			slots[i] = NULL;
+			cb(w);
+		}
+	}
+}
+
+/* Run the barriers, take everything queued, answer what is invalid, and write the rest. */
 static void
 start_batch(struct writer *w)
 {
 	struct change *c, *next, **tail = &w->batch;
-	void (*cb)(struct writer *);
-	int i;
 
 	if (w->busy)
 		return;
+	run_callbacks(w, w->barrier_cb);
 	while (w->queue != NULL) {
 		c = w->queue;
 		w->queue = NULL;
@@ -354,6 +379,9 @@ start_batch(struct writer *w)
 	}
 	if (w->batch != NULL) {
 		w->busy = true;
+		w->batch_key = w->seal_key;
+		if (w->seal_params != NULL)
+			w->batch_params = *w->seal_params;
 		w->work.data = w;
 		if (uv_queue_work(w->loop, &w->work, write_work, write_done) != 0) {
 			snprintf(w->write_err, sizeof w->write_err, "cannot start the writer thread");
@@ -363,13 +391,7 @@ start_batch(struct writer *w)
 		}
 		return;
 	}
-	for (i = 0; i < 4; i++) {
-		if (w->idle_cb[i] != NULL) {
-			cb = w->idle_cb[i];
-			w->idle_cb[i] = NULL;
-			cb(w);
-		}
-	}
+	run_callbacks(w, w->idle_cb);
 }
 
 /* Loop: start the queued batch on the next turn, so done never runs inside submit. */
@@ -405,20 +427,61 @@ writer_submit(struct writer *w, struct change *c)
 		schedule(w);
 }
 
-void
-writer_when_idle(struct writer *w, void (*cb)(struct writer *w))
+/* Put cb in one of four slots unless it is there already; start_batch runs them. */
+static void
+add_callback(struct writer *w, void (**slots)(struct writer *), void (*cb)(struct writer *w))
 {
 	int i, free_slot = -1;
 
 	for (i = 0; i < 4; i++) {
-		if (w->idle_cb[i] == cb)
+		if (slots[i] == cb)
 			return;
-		if (w->idle_cb[i] == NULL && free_slot == -1)
+		if (slots[i] == NULL && free_slot == -1)
 			free_slot = i;
 	}
 	if (free_slot == -1)
 		abort(); /* more distinct waiters than the daemon has */
-	w->idle_cb[free_slot] = cb;
+	slots[free_slot] = cb;
 	if (!w->busy)
 		schedule(w);
+}
+
+void
+writer_when_idle(struct writer *w, void (*cb)(struct writer *w))
+{
+	add_callback(w, w->idle_cb, cb);
+}
+
+void
+writer_barrier(struct writer *w, void (*cb)(struct writer *w))
+{
+	add_callback(w, w->barrier_cb, cb);
+}
+
+void
+writer_cancel(struct writer *w, bool rekeys_only, enum proto_err result, const char *msg)
+{
+	struct change *c, *next, *cancelled = NULL, **tail = &cancelled;
+
+	/* Take the queue apart first: answering a change may queue new ones. */
+	c = w->queue;
+	w->queue = NULL;
+	w->queue_tail = &w->queue;
+	for (; c != NULL; c = next) {
+		next = c->next;
+		c->next = NULL;
+		if (rekeys_only && c->kind != CHANGE_REKEY) {
+			*w->queue_tail = c;
+			w->queue_tail = &c->next;
+			continue;
+		}
+		c->result = result;
+		snprintf(c->message, sizeof c->message, "%s", msg);
+		*tail = c;
+		tail = &c->next;
+	}
+	for (c = cancelled; c != NULL; c = next) {
+		next = c->next;
+		finish(w, c);
+	}
 }

@@ -23,6 +23,7 @@ enum change_kind {
 	CHANGE_DELETE,
 	CHANGE_REKEY,  /* rewrite the file sealed under key (NULL: plain) */
 	CHANGE_UNLOCK, /* handled by the vault, never by the writer */
+	CHANGE_LOCK,   /* a lock request waiting for the wipe (state.c) */
 };
 
 struct change;
@@ -40,7 +41,7 @@ struct change {
 	size_t value2_len;
 	unsigned char *key; /* rekey, unlock: a sodium_malloc'd key */
 	struct sealed_params params;
-	int action;     /* passphrase: VAULT_SET, VAULT_CHANGE, VAULT_REMOVE */
+	int action;     /* passphrase: VAULT_SET, VAULT_CHANGE, VAULT_REMOVE, VAULT_RENEW */
 	double seconds; /* unlock: hard limit, 0 for none */
 	int64_t time;
 	char id[PROTO_ID_MAX]; /* the request's id, echoed in the reply */
@@ -68,7 +69,7 @@ struct writer {
 	char path[1024];
 	struct change *queue, **queue_tail;
 	struct change *batch; /* validated changes being written */
-	bool busy;
+	bool busy;            /* a batch is in flight on a work thread */
 	uv_work_t work;
 	struct buf image; /* the document being written */
 	int write_errno;
@@ -78,8 +79,14 @@ struct writer {
 	/* While the keystore is sealed: the key and header every write seals with. */
 	const unsigned char *seal_key;
 	const struct sealed_params *seal_params;
-	unsigned long writes, changes_written; /* counters for status and tests */
-	void (*idle_cb[4])(struct writer *w); /* called once when the queue drains */
+	/* What the batch in flight seals with, taken when it starts. */
+	const unsigned char *batch_key;
+	struct sealed_params batch_params;
+	unsigned long writes, changes_written;   /* counters for status and tests */
+	void (*idle_cb[4])(struct writer *w);    /* called once when the queue drains */
+	void (*barrier_cb[4])(struct writer *w); /* called once between two batches */
+	/* Called for every rekey change the writer is done with, before its owner is answered. */
+	void (*rekeyed)(struct writer *w, struct change *c);
 };
 
 /* Set up a writer that saves store to path on loop. */
@@ -98,6 +105,21 @@ bool writer_pending(const struct writer *w);
 void writer_when_idle(struct writer *w, void (*cb)(struct writer *w));
 
 /*
+ * Call cb once the batch in flight (if any) is written and answered, before
+ * the next batch starts: on a later loop turn, never from within this call.
+ * Changes still queued wait for it, so a barrier comes within one batch
+ * however busy the writer is. cb may replace or wipe the store, and answer
+ * queued changes with writer_cancel. Up to four different callbacks may wait.
+ */
+void writer_barrier(struct writer *w, void (*cb)(struct writer *w));
+
+/*
+ * Answer the changes still queued (not the batch in flight) with result and
+ * msg instead of writing them: all of them, or only the rekeys.
+ */
+void writer_cancel(struct writer *w, bool rekeys_only, enum proto_err result, const char *msg);
+
+/*
  * Record the keystore file as just read (st) or as absent (st NULL). A write
  * finds the file as recorded or refuses: another program changed it, and
  * overwriting would lose its change (reload with SIGHUP first).
@@ -106,5 +128,8 @@ void writer_set_disk(struct writer *w, const struct stat *st);
 
 /* Release a change that was never submitted or whose done callback has run. */
 void change_free(struct change *c, struct arena *arena);
+
+/* Hand a change back to its owner's done callback, or free it when the owner is gone. */
+void change_finish(struct change *c, struct arena *arena);
 
 #endif
