@@ -163,6 +163,7 @@ op_status(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_str(out, "started", modes[k->started_by], strlen(modes[k->started_by]));
 	proto_field_int(out, "writes", (long long)k->writer.writes);
 	proto_field_int(out, "reloads", (long long)k->reloads);
+	state_report(k, out);
 	proto_end(out);
 }
 
@@ -293,6 +294,8 @@ op_unlock(struct keyd *k, struct session *s, const struct proto_request *req)
 	c = change_new(k, s, req, CHANGE_UNLOCK);
 	if (k->state.now == STATE_LOCKED) {
 		vault_unlock(&k->vault, c);
+	} else if (k->state.now == STATE_LOCKING) {
+		state_defer_unlock(k, c); /* starts once the wipe is done */
 	} else {
 		c->action = VAULT_RENEW;
 		vault_passphrase(&k->vault, c);

@@ -312,15 +312,16 @@ reload_now(struct writer *w)
 	}
 	k->reloads++;
 	sealed = form == KS_FORM_SEALED;
-	writer_cancel(w, !sealed, sealed ? PE_LOCKED : PE_BUSY,
-		      sealed ? "the keystore was reloaded from disk and is locked; nothing was "
-			       "changed"
-			     : "the keystore was reloaded from disk meanwhile; try again");
 	store_free(&k->store);
 	k->store = fresh;
 	vault_forget(&k->vault); /* a sealed file comes back locked, a plain one has no key */
 	writer_set_disk(w, st.st_nlink > 0 ? &st : NULL);
 	state_event(k, sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
+	/* Only now: answering a change lets its session go on, under the new state. */
+	writer_cancel(w, !sealed, sealed ? PE_LOCKED : PE_BUSY,
+		      sealed ? "the keystore was reloaded from disk and is locked; nothing was "
+			       "changed"
+			     : "the keystore was reloaded from disk meanwhile; try again");
 	log_info("reloaded %s: %zu keys%s", k->opt.keys, store_count(&k->store),
 		 sealed ? " (sealed: locked)" : "");
 }

@@ -8,7 +8,9 @@
  */
 #include "state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "keyd.h"
 #include "log.h"
@@ -32,7 +34,7 @@ static const enum state next[STATE_COUNT][EV_COUNT] = {
 	/*                                                                                                   (plain)   (sealed)       */
 	[PLAIN]    = {SEALING, X,        X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  STOPPING},
 	[SEALING]  = {X,       X,        X,        X,        UNLOCKED, X,        PLAIN,    X,        X,        PLAIN,    LOCKING,  STOPPING},
-	[LOCKED]   = {X,       UNLCKING, X,        X,        X,        X,        X,        LOCKED,   X,        PLAIN,    LOCKING,  STOPPING},
+	[LOCKED]   = {X,       UNLCKING, X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  STOPPING},
 	[UNLCKING] = {X,       X,        X,        UNLOCKED, X,        X,        LOCKED,   LOCKING,  X,        PLAIN,    LOCKING,  STOPPING},
 	[UNLOCKED] = {X,       X,        REKEYING, X,        X,        X,        X,        LOCKING,  X,        PLAIN,    LOCKING,  STOPPING},
 	[REKEYING] = {X,       X,        X,        X,        UNLOCKED, PLAIN,    UNLOCKED, LOCKING,  X,        PLAIN,    LOCKING,  STOPPING},
@@ -53,22 +55,22 @@ static const char *const names[STATE_COUNT] = {
 };
 
 static const char *const event_names[EV_COUNT] = {
-	[EV_SEAL] = "passphrase set",
+	[EV_SEAL] = "seal",
 	[EV_UNLOCK] = "unlock",
-	[EV_REKEY] = "passphrase job",
+	[EV_REKEY] = "rekey",
 	[EV_OPENED] = "opened",
 	[EV_SEALED] = "sealed",
 	[EV_UNSEALED] = "unsealed",
 	[EV_FAILED] = "failed",
 	[EV_LOCK] = "lock",
 	[EV_WIPED] = "wiped",
-	[EV_RELOAD_PLAIN] = "reload (plain)",
-	[EV_RELOAD_SEALED] = "reload (sealed)",
+	[EV_RELOAD_PLAIN] = "reload-plain",
+	[EV_RELOAD_SEALED] = "reload-sealed",
 	[EV_STOP] = "stop",
 };
 
 /* What a request of each kind gets in each state, before the op looks at it. */
-enum verdict { OK, NOT_SEALED, LOCKED_OUT, BUSY_JOB, BUSY_LOCK, BUSY_STOP };
+enum verdict { OK, NOT_SEALED, LOCKED_OUT, BUSY_JOB, BUSY_STOP };
 /* K_UNLOCK carries a passphrase; K_SHORTEN is an unlock without one (it only shortens --for). */
 enum op_kind { K_READ, K_WRITE, K_LOCK, K_UNLOCK, K_SHORTEN, K_PASSPHRASE, K_COUNT };
 
@@ -81,7 +83,7 @@ static const enum verdict verdicts[STATE_COUNT][K_COUNT] = {
 	[UNLCKING] = {LOCKED_OUT, LOCKED_OUT, OK,         BUSY_JOB,   BUSY_JOB,   LOCKED_OUT},
 	[UNLOCKED] = {OK,         OK,         OK,         OK,         OK,         OK},
 	[REKEYING] = {OK,         OK,         OK,         BUSY_JOB,   OK,         BUSY_JOB},
-	[LOCKING]  = {LOCKED_OUT, LOCKED_OUT, OK,         BUSY_LOCK,  BUSY_LOCK,  LOCKED_OUT},
+	[LOCKING]  = {LOCKED_OUT, LOCKED_OUT, OK,         OK,         OK,         LOCKED_OUT},
 	[STOPPING] = {BUSY_STOP,  BUSY_STOP,  OK,         BUSY_STOP,  BUSY_STOP,  BUSY_STOP},
 };
 // clang-format on
@@ -180,6 +182,8 @@ state_allows(const struct keyd *k, enum proto_op op, bool with_value, const char
 	v = verdicts[k->state.now][kind];
 	if (v == OK && (kind == K_UNLOCK || kind == K_PASSPHRASE) && vault_busy(&k->vault))
 		v = BUSY_JOB; /* the answer to a wrong passphrase is still being delayed */
+	if (v == OK && kind == K_UNLOCK && k->state.pending_unlock != NULL)
+		v = BUSY_JOB; /* one unlock already waits for the wipe */
 	if (v == OK && kind == K_LOCK && k->state.now == STATE_STOPPING && !state_sealed(k))
 		v = NOT_SEALED;
 	switch (v) {
@@ -197,13 +201,36 @@ state_allows(const struct keyd *k, enum proto_op op, bool with_value, const char
 	case BUSY_JOB:
 		*msg = "an unlock or passphrase operation is under way; try again";
 		return PE_BUSY;
-	case BUSY_LOCK:
-		*msg = "a lock is waiting for the write in flight; try again";
-		return PE_BUSY;
 	default:
 		*msg = "ccr-keyd is shutting down";
 		return PE_BUSY;
 	}
+}
+
+/* Answer a change now with result and msg. */
+static void
+answer(struct keyd *k, struct change *c, enum proto_err result, const char *msg)
+{
+	c->result = result;
+	snprintf(c->message, sizeof c->message, "%s", msg);
+	change_finish(c, k->arena);
+}
+
+/* Locked: start the unlock that waited for the wipe, if its session is still there. */
+static void
+start_pending_unlock(struct keyd *k)
+{
+	struct change *c = k->state.pending_unlock;
+
+	k->state.pending_unlock = NULL;
+	if (c == NULL)
+		return;
+	if (c->arg == NULL)
+		change_free(c, k->arena);
+	else if (k->state.now != STATE_LOCKED || vault_busy(&k->vault))
+		answer(k, c, PE_BUSY, "an unlock or passphrase operation is under way; try again");
+	else
+		vault_unlock(&k->vault, c);
 }
 
 /* Answer every waiting lock request with result (and msg when it is an error). */
@@ -294,14 +321,28 @@ state_event(struct keyd *k, enum state_event ev)
 		st->stopped_from = from;
 	if (to == STATE_LOCKING)
 		writer_barrier(&k->writer, lock_barrier); /* again after a reload: harmless */
-	if (to == STATE_LOCKED) {
+	if (ev == EV_WIPED) {
 		log_info("locked: key and values wiped");
 		answer_waiters(k, PE_OK, NULL);
+		start_pending_unlock(k); /* last: it moves the state on */
 	}
-	if (to == STATE_PLAIN && from == STATE_LOCKING)
-		answer_waiters(k, PE_BAD_REQUEST,
-			       "the keystore became plain before the lock (its passphrase was "
-			       "removed, or SIGHUP read a plain file)");
+	if (from == STATE_LOCKING && to != STATE_LOCKING && to != STATE_LOCKED) {
+		static const char plain[] = "the keystore became plain before the lock (its "
+					    "passphrase was removed, or SIGHUP read a plain file)";
+
+		if (st->pending_unlock != NULL)
+			answer(k, st->pending_unlock, to == STATE_PLAIN ? PE_BAD_REQUEST : PE_BUSY,
+			       to == STATE_PLAIN ? plain : "ccr-keyd is shutting down");
+		st->pending_unlock = NULL;
+		if (to == STATE_PLAIN)
+			answer_waiters(k, PE_BAD_REQUEST, plain);
+	}
+}
+
+void
+state_defer_unlock(struct keyd *k, struct change *c)
+{
+	k->state.pending_unlock = c;
 }
 
 void
@@ -323,4 +364,27 @@ state_stopped(struct keyd *k)
 	vault_forget(&k->vault);
 	stack_wipe();
 	answer_waiters(k, PE_OK, NULL);
+}
+
+void
+state_report(const struct keyd *k, struct buf *out)
+{
+	char key[64];
+	int s, ev, n = 0;
+
+	proto_field_key(out, "transitions");
+	buf_addc(out, '{');
+	for (s = 0; s < STATE_COUNT; s++) {
+		for (ev = 0; ev < EV_COUNT; ev++) {
+			if (next[s][ev] == STATE_COUNT)
+				continue;
+			snprintf(key, sizeof key, "%s.%s", names[s], event_names[ev]);
+			if (n++ > 0)
+				buf_addc(out, ',');
+			buf_add_json(out, key, strlen(key));
+			buf_addc(out, ':');
+			buf_addi(out, (long long)k->state.transitions[s][ev]);
+		}
+	}
+	buf_addc(out, '}');
 }

@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "buf.h"
 #include "proto.h"
 
 struct keyd;
@@ -50,7 +51,8 @@ enum state_event {
 struct state_machine {
 	enum state now;
 	enum state stopped_from;     /* STATE_STOPPING: the state it left, for hello and status */
-	struct change *lock_waiters; /* lock requests answered once the wipe is done */
+	struct change *lock_waiters;   /* lock requests answered once the wipe is done */
+	struct change *pending_unlock; /* an unlock that came while locking: starts once locked */
 	uv_idle_t wipe_idle;         /* wipes the loop's stack from a shallow frame */
 	uv_idle_t locked_idle;       /* the same, then enters STATE_LOCKED */
 	unsigned long transitions[STATE_COUNT][EV_COUNT]; /* for status and the model test */
@@ -68,7 +70,7 @@ const char *state_name(enum state s);
 /* The next state after ev in s; STATE_COUNT when ev cannot happen in s. */
 enum state state_next(enum state s, enum state_event ev);
 
-/* The event's name ("lock"), for the log. */
+/* The event's name ("lock"), for the log and status. */
 const char *state_event_name(enum state_event ev);
 
 /*
@@ -94,10 +96,16 @@ bool state_locked(const struct keyd *k);
  */
 void state_lock(struct keyd *k, struct change *c);
 
+/* Locking: start unlock c once the wipe is done (only where state_allows let it through). */
+void state_defer_unlock(struct keyd *k, struct change *c);
+
 /* Wipe the loop's stack on the next turn (after a passphrase or unlock job). */
 void state_wipe_stack_soon(struct keyd *k);
 
 /* Exiting: wipe the store and the key, answer waiting lock requests. */
 void state_stopped(struct keyd *k);
+
+/* Append "transitions":{"STATE.EVENT":count,…} for every possible transition (status). */
+void state_report(const struct keyd *k, struct buf *out);
 
 #endif

@@ -314,16 +314,19 @@ vault_rekeyed(struct writer *w, struct change *c)
 	v->job = NULL;
 	state_wipe_stack_soon(k);
 	if (c->result != PE_OK) {
-		state_event(k, EV_FAILED);
+		/* Plain or locked already: a reload cancelled it and moved the state on. */
+		if (k->state.now != STATE_PLAIN && k->state.now != STATE_LOCKED)
+			state_event(k, EV_FAILED);
 		return;
 	}
 	if (v->key != NULL)
 		sodium_free(v->key);
 	v->key = c->key;
 	c->key = NULL;
-	v->deadline = 0;
 	if (v->key != NULL)
 		v->params = c->params;
+	else
+		v->deadline = 0; /* plain: nothing left to lock */
 	v->last_use = vault_now(); /* sealing is a use: --lock-after counts from here */
 	k->writer.seal_key = v->key;
 	k->writer.seal_params = v->key != NULL ? &v->params : NULL;
