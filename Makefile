@@ -148,3 +148,4 @@ clean:
 -include tests/fuzz/fuzz.mk
 -include mk/install.mk
 -include tests/faults/faults.mk
+-include tests/model/model.mk

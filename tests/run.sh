@@ -68,6 +68,17 @@ for t in tests/integration/*.bats; do
 	run_suite "integration/$(basename "$t" .bats)" bats --tap "$t"
 done
 
+# The model-based test runs against the sanitized daemon (make test builds it).
+if [ "${SANITIZE:-}" = 1 ]; then
+	export CCR_MODEL_KEYD=$CCR_BUILD/ccr-keyd
+else
+	export CCR_MODEL_KEYD=$PWD/build/san/ccr-keyd
+fi
+for t in tests/model/*.bats; do
+	[ -e "$t" ] || continue
+	run_suite "model/$(basename "$t" .bats)" bats --tap "$t"
+done
+
 if [ -d client/node/test ]; then
 	run_suite "node" node --test --test-reporter=tap client/node/test/
 fi

@@ -1,0 +1,35 @@
+# The randomized model-based test (issue 12; included by the Makefile).
+#
+#   $(BUILD)/tools/ccr-model   the test: clients, a controller and faults against a
+#                              real ccr-keyd, every reply checked against a model
+#   make model                 run it alone (MODEL_SECONDS, MODEL_SEED, MODEL_CLIENTS)
+#
+# It runs against an ASan+UBSan daemon: a plain `make test` builds one in
+# build/san first (a `make test SANITIZE=1` has it already).
+
+MODEL_SRC := $(wildcard tests/model/*.c)
+ifeq ($(SANITIZE),1)
+MODEL_KEYD := $(BUILD)/ccr-keyd
+else
+MODEL_KEYD := build/san/ccr-keyd
+endif
+
+.PHONY: model model-keyd
+
+$(BUILD)/tools/ccr-model: $(MODEL_SRC) tests/model/model.h $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/model -o $@ $(MODEL_SRC) $(LIBCOMMON) $(LDFLAGS) \
+		$(CJSON_LIBS) $(SODIUM_LIBS) -lpthread
+
+# The sanitized daemon, through a make of its own (its objects live in build/san).
+model-keyd:
+ifneq ($(SANITIZE),1)
+	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/san build/san/ccr-keyd
+endif
+
+test: $(BUILD)/tools/ccr-model model-keyd
+
+model: all $(TOOL_BIN) $(BUILD)/tools/ccr-model model-keyd
+	@BUILD=$(BUILD) CCR_MODEL_KEYD=$(CURDIR)/$(MODEL_KEYD) bash -c \
+		'. tests/sandbox.bash && sandbox_enter && CCR_BUILD=$$PWD/$(BUILD) bats --tap tests/model/model.bats; rc=$$?; sandbox_leave; exit $$rc'
