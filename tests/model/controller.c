@@ -2,8 +2,9 @@
  * The controller: the one actor that changes the keystore's global state, one
  * change at a time — lock, unlock with the right or a wrong passphrase, with
  * and without --for, shortening --for, renewing an unlock, passphrase set,
- * change (right and wrong) and remove — and the faults: SIGHUP and SIGKILL,
- * alone or fired while one of its requests is in flight. While a change is
+ * change (right and wrong) and remove — and the faults: SIGHUP, SIGKILL and
+ * SIGTERM alone or fired while one of its requests is in flight, or a lock
+ * racing it. While a change is
  * under way the model is unsure (clients may see either side); afterwards
  * status says where the daemon ended, which must be a place the reply allows,
  * and the file on disk must open with the passphrase the model holds.
@@ -16,36 +17,6 @@
 
 #include "model.h"
 
-#define CALL_TIMEOUT_MS 60000
-
-enum action {
-	A_LOCK,
-	A_UNLOCK,
-	A_UNLOCK_WRONG,
-	A_RENEW,
-	A_SHORTEN,
-	A_SET,
-	A_CHANGE,
-	A_CHANGE_WRONG,
-	A_REMOVE,
-	A_STATUS,
-	A_HUP,
-	A_KILL,
-	A_TERM,
-	A_COUNT
-};
-/* What fires while a request is in flight: nothing, a signal, or a lock from another connection. */
-enum fault { F_NONE, F_HUP, F_KILL, F_TERM, F_RACE };
-
-/* What a global change did, as its reply and the daemon's status tell. */
-struct outcome {
-	const char *passes[2]; /* the passphrase after it: [0], or either of two when unknown */
-	int npass;
-	bool may_lock; /* a reload or the end of --for may have locked it meanwhile */
-	enum gmode expect;
-	int64_t hard_lo, hard_hi;
-};
-
 static void restart(struct actor *a, const char *const *passes, int npass);
 
 /* A new passphrase, or a wrong one. */
@@ -56,29 +27,7 @@ passphrase(struct actor *a, char *out, bool wrong)
 		 (unsigned)rng_next(&a->rng));
 }
 
-/* Ask status (caller does not hold mu); NULL when the daemon does not answer. */
-static cJSON *
-status(struct actor *a)
-{
-	int why;
 
-	return wire_call(&a->conn, "{\"op\":\"status\"}\n", CALL_TIMEOUT_MS, &why);
-}
-
-/* Ask status on a connection of its own, while a request waits on the controller's. */
-static cJSON *
-status_aside(struct world *w)
-{
-	struct wire c = {.fd = -1};
-	cJSON *r = NULL;
-	int why;
-
-	if (wire_connect(&c, w->sock) == 0)
-		r = wire_call(&c, "{\"op\":\"status\"}\n", CALL_TIMEOUT_MS, &why);
-	wire_close(&c);
-	buf_free(&c.in);
-	return r;
-}
 
 /* A global change starts: clients may now see either side of it. */
 static int64_t
@@ -91,195 +40,12 @@ begin(struct world *w)
 	return now_us();
 }
 
-/* SIGHUP the daemon and wait for it to reload (reloads past before); false on a divergence. */
-static bool
-hup(struct actor *a, double before)
-{
-	struct world *w = a->w;
-	int64_t until = now_us() + 30 * 1000000LL;
 
-	pthread_mutex_lock(&w->mu);
-	w->hups++;
-	gnote(w, "SIGHUP");
-	kill(w->pid, SIGHUP);
-	pthread_mutex_unlock(&w->mu);
-	while (now_us() < until) {
-		cJSON *s = status_aside(w);
-		double n = jnum(s, "reloads", -1);
 
-		cJSON_Delete(s);
-		if (n > before)
-			return true;
-		usleep(1000);
-	}
-	pthread_mutex_lock(&w->mu);
-	diverge(w, "SIGHUP was not acted on within 30 s");
-	pthread_mutex_unlock(&w->mu);
-	return false;
-}
 
-/* Stop clients from sending, SIGKILL (or SIGTERM) the daemon and check how it ended. */
-static void
-kill_daemon(struct actor *a, bool term)
-{
-	struct world *w = a->w;
-	int status;
 
-	pthread_mutex_lock(&w->mu);
-	w->up = false;
-	if (term)
-		w->terms++;
-	else
-		w->kills++;
-	gnote(w, term ? "SIGTERM" : "SIGKILL");
-	if (daemon_exited(w, &status))
-		diverge(w, "ccr-keyd had exited already (wait status %d)", status);
-	pthread_mutex_unlock(&w->mu);
-	status = term ? daemon_stop(w) : daemon_kill(w);
-	if (term ? !WIFEXITED(status) || WEXITSTATUS(status) != 0
-		 : !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
-		pthread_mutex_lock(&w->mu);
-		diverge(w, "ccr-keyd ended with wait status %d after the %s", status,
-			term ? "SIGTERM, not with exit status 0" : "SIGKILL, not by it");
-		pthread_mutex_unlock(&w->mu);
-	}
-}
 
-/* A lock on a connection of its own, racing the controller's request; its reply. */
-static cJSON *
-lock_aside(struct world *w)
-{
-	struct wire c = {.fd = -1};
-	cJSON *r = NULL;
-	int why;
 
-	if (wire_connect(&c, w->sock) == 0)
-		r = wire_call(&c, "{\"op\":\"lock\"}\n", CALL_TIMEOUT_MS, &why);
-	wire_close(&c);
-	buf_free(&c.in);
-	pthread_mutex_lock(&w->mu);
-	gnote(w, "a racing lock -> %s", r == NULL ? "nothing" : jok(r) ? "ok" : jerr(r));
-	if (r == NULL)
-		diverge(w, "a lock racing the controller's request got no reply");
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-/*
- * Send req, maybe fire a fault shortly after, and read the reply (NULL when
- * lost). F_RACE leaves the racing lock's reply in *lock.
- */
-static cJSON *
-call(struct actor *a, const char *req, enum fault f, cJSON **lock)
-{
-	struct world *w = a->w;
-	double reloads = 0;
-	cJSON *r;
-	int why;
-
-	if (f == F_HUP) {
-		r = status(a);
-		reloads = jnum(r, "reloads", 0);
-		cJSON_Delete(r);
-	}
-	if (wire_send(&a->conn, req, strlen(req)) == -1) {
-		pthread_mutex_lock(&w->mu);
-		diverge(w, "controller: cannot send to the daemon");
-		pthread_mutex_unlock(&w->mu);
-		return NULL;
-	}
-	if (f != F_NONE)
-		usleep(rng_below(&a->rng, 3000));
-	if (f == F_KILL || f == F_TERM)
-		kill_daemon(a, f == F_TERM);
-	else if (f == F_HUP && !hup(a, reloads))
-		return NULL;
-	else if (f == F_RACE && (*lock = lock_aside(w)) == NULL)
-		return NULL;
-	r = wire_reply(&a->conn, CALL_TIMEOUT_MS, &why);
-	if (r == NULL && f != F_KILL && f != F_TERM) {
-		pthread_mutex_lock(&w->mu);
-		diverge(w, "controller: no reply to %.*s (%s)", (int)strcspn(req, "\n"), req,
-			why == 2 ? "timeout" : why == 1 ? "connection closed" : "not JSON");
-		pthread_mutex_unlock(&w->mu);
-	}
-	return r;
-}
-
-/* True when the reply is an error with this code. */
-static bool
-is_err(const cJSON *r, const char *code)
-{
-	return r != NULL && !jok(r) && strcmp(jerr(r), code) == 0;
-}
-
-/* The state name, idle and hard limits in a status reply (all since issue 12). */
-static void
-check_limits(struct world *w, const cJSON *s, const struct outcome *o, int64_t sent,
-	     const char *state)
-{
-	bool locked = jbool(s, "locked") == 1, sealed = jbool(s, "sealed") == 1;
-	double left = jnum(s, "expires_in_ms", -1);
-	int64_t now = now_us();
-
-	if (strcmp(state, !sealed ? "plain" : locked ? "locked" : "unlocked") != 0 &&
-	    strcmp(state, "locking") != 0)
-		diverge(w, "status says state %s at rest", state);
-	else if (!locked && sealed && jnum(s, "idle_lock_in_ms", -1) < 0)
-		diverge(w, "an unlocked keystore under --lock-after reports no idle_lock_in_ms");
-	else if (!locked && sealed && (left >= 0) != (o->hard_lo != 0))
-		diverge(w, "status %s expires_in_ms, the model %s a hard limit",
-			left >= 0 ? "reports" : "lacks", o->hard_lo != 0 ? "has" : "has no");
-	else if (!locked && left >= 0 && left > (double)(o->hard_hi - sent) / 1000 + 2)
-		diverge(w, "the unlock's hard limit is %.0f ms away, later than the model allows "
-			   "(%.0f ms): was it lengthened?",
-			left, (double)(o->hard_hi - sent) / 1000);
-	else if (!locked && left >= 0 && left < (double)(o->hard_lo - now) / 1000 - 2)
-		diverge(w, "the unlock's hard limit is %.0f ms away, sooner than the model allows "
-			   "(%.0f ms)",
-			left, (double)(o->hard_lo - now) / 1000);
-}
-
-/* Check a status reply against where the change should have left the daemon, and commit it. */
-static void
-settle(struct actor *a, const cJSON *s, struct outcome *o, int64_t sent)
-{
-	struct world *w = a->w;
-	bool locked = jbool(s, "locked") == 1, sealed = jbool(s, "sealed") == 1;
-	const char *state = jstr(s, "state");
-	double left = jnum(s, "expires_in_ms", -1);
-	bool window = o->hard_lo != 0 && now_us() >= o->hard_lo - 2000;
-
-	if (s == NULL || jbool(s, "locked") < 0) {
-		diverge(w, "controller: no status");
-		return;
-	}
-	if (state == NULL)
-		state = "?"; /* a daemon from before issue 12: its status has less to check */
-	coverage_seen(w, s);
-	gnote(w, "status: %s%s, expires_in_ms %.0f; the model expects %s%s", state,
-	      sealed ? "" : " (plain)", left,
-	      o->expect == G_PLAIN ? "plain" : o->expect == G_LOCKED ? "locked" : "unlocked",
-	      o->may_lock || window ? " (or locked)" : "");
-	if (sealed != (o->passes[0][0] != '\0'))
-		diverge(w, "status says sealed %d, the model's passphrase is '%s'", sealed,
-			o->passes[0]);
-	else if (locked && o->expect != G_LOCKED && !o->may_lock && !window)
-		diverge(w, "status says locked (%s), the model says %s", state,
-			o->expect == G_PLAIN ? "plain" : "unlocked");
-	else if (!locked && o->expect == G_LOCKED)
-		diverge(w, "status says unlocked (%s), the model says locked", state);
-	else if (strcmp(state, "?") != 0)
-		check_limits(w, s, o, sent, state);
-	w->mode = !sealed ? G_PLAIN : locked ? G_LOCKED : G_UNLOCKED;
-	if (locked && o->expect == G_UNLOCKED && window)
-		w->autolocks++;
-	snprintf(w->pass, sizeof w->pass, "%s", o->passes[0]);
-	w->hard_lo = locked ? 0 : o->hard_lo;
-	w->hard_hi = locked ? 0 : o->hard_hi;
-	w->unsure = false;
-	w->ver++;
-}
 
 /* After a change: status, settle the model, and hold the file to it. */
 static void
@@ -340,93 +106,7 @@ request(struct actor *a, enum action act, double secs, char *req, size_t size, c
 	}
 }
 
-/*
- * What reply r to act allows, given the model before it (mode m, passphrase
- * old) and whether a reload or --for may have locked the keystore meanwhile
- * (o->may_lock) or a reload made a passphrase job moot (hup): fills o and
- * returns true, or returns false for a reply no correct daemon gives. r NULL:
- * lost to a SIGKILL.
- */
-static bool
-judge(enum action act, enum gmode m, const cJSON *r, struct outcome *o, const char *old,
-      const char *newpass, double secs, int64_t t0, int64_t t1, bool hup)
-{
-	bool ok = r != NULL && jok(r), locked = is_err(r, "locked") && o->may_lock;
-	bool busy = is_err(r, "busy") && hup;
-	int64_t us = (int64_t)(secs * 1e6);
 
-	o->expect = m;
-	o->passes[0] = old;
-	o->npass = 1;
-	if (r == NULL) {
-		o->passes[1] = act == A_SET || act == A_CHANGE ? newpass : "";
-		o->npass = act == A_SET || act == A_CHANGE || act == A_REMOVE ? 2 : 1;
-		return true;
-	}
-	if (m == G_PLAIN && act != A_SET)
-		return is_err(r, "bad_request");
-	if (m == G_LOCKED && (act == A_SHORTEN || act == A_SET))
-		return is_err(r, act == A_SHORTEN ? "bad_request" : "locked");
-	if (m == G_LOCKED && act != A_LOCK && act != A_UNLOCK && act != A_UNLOCK_WRONG)
-		return is_err(r, "locked");
-	if (act == A_SET && m != G_PLAIN)
-		return is_err(r, "bad_request");
-	if (locked)
-		o->expect = G_LOCKED; /* --for ran out, or a reload, before it was done */
-	switch (act) {
-	case A_LOCK:
-		o->expect = G_LOCKED;
-		o->hard_lo = o->hard_hi = 0;
-		return ok && jbool(r, "locked") == 1;
-	case A_UNLOCK:
-	case A_RENEW:
-		if (ok) {
-			o->expect = G_UNLOCKED;
-			o->hard_lo = secs > 0 ? t0 + us : 0;
-			o->hard_hi = secs > 0 ? t1 + us : 0;
-		}
-		return (ok && jbool(r, "locked") == 0) || locked;
-	case A_UNLOCK_WRONG:
-	case A_CHANGE_WRONG:
-		return is_err(r, "denied") || locked || busy;
-	case A_SHORTEN:
-		if (ok && (o->hard_lo == 0 || t0 + us < o->hard_lo))
-			o->hard_lo = t0 + us;
-		if (ok && (o->hard_hi == 0 || t1 + us < o->hard_hi))
-			o->hard_hi = t1 + us;
-		if (is_err(r, "bad_request") && o->may_lock)
-			o->expect = G_LOCKED;
-		return (ok && jbool(r, "locked") == 0) || (is_err(r, "bad_request") && o->may_lock);
-	default: /* A_SET, A_CHANGE, A_REMOVE */
-		if (ok) {
-			o->passes[0] = act == A_REMOVE ? "" : newpass;
-			o->expect = act == A_REMOVE ? G_PLAIN : G_UNLOCKED;
-			if (act != A_CHANGE)
-				o->hard_lo = o->hard_hi = 0;
-		}
-		return (ok && jbool(r, "sealed") == (act != A_REMOVE)) || locked || busy;
-	}
-}
-
-/*
- * A lock raced act (from mode m) and answered lr; op_ok: act succeeded. Fill
- * in what that tells, or return false when no order of the two explains it.
- */
-static bool
-judge_race(enum action act, enum gmode m, bool op_ok, const cJSON *lr, struct outcome *o)
-{
-	bool lock_ok = jok(lr) && jbool(lr, "locked") == 1, plain = is_err(lr, "bad_request");
-
-	if (plain)
-		/* Plain when the lock came: before a passphrase set, or after a remove. */
-		return m == G_PLAIN || (act == A_REMOVE && op_ok);
-	if (!lock_ok || (act == A_REMOVE && op_ok))
-		return false; /* a remove that landed leaves nothing to lock */
-	/* Locked last, unless an unlock came after the lock. */
-	if (!(act == A_UNLOCK && op_ok))
-		o->expect = G_LOCKED;
-	return true;
-}
 
 /* One global change: its request, maybe a fault during it, the checks, the model. */
 static void

@@ -145,6 +145,67 @@ void daemon_log_tail(const struct world *w, int lines);
  */
 int file_check(struct world *w, const char *const *passes, int npass, bool offline);
 
+/* The controller's actions (controller.c), faults (faults.c) and their judging (judge.c). */
+#define CALL_TIMEOUT_MS 60000
+
+enum action {
+	A_LOCK,
+	A_UNLOCK,
+	A_UNLOCK_WRONG,
+	A_RENEW,
+	A_SHORTEN,
+	A_SET,
+	A_CHANGE,
+	A_CHANGE_WRONG,
+	A_REMOVE,
+	A_STATUS,
+	A_HUP,
+	A_KILL,
+	A_TERM,
+	A_COUNT
+};
+
+/* What fires while a request is in flight: nothing, a signal, or a lock from another connection. */
+enum fault { F_NONE, F_HUP, F_KILL, F_TERM, F_RACE };
+
+/* What a global change did, as its reply and the daemon's status tell. */
+struct outcome {
+	const char *passes[2]; /* the passphrase after it: [0], or either of two when unknown */
+	int npass;
+	bool may_lock; /* a reload or the end of --for may have locked it meanwhile */
+	enum gmode expect;
+	int64_t hard_lo, hard_hi;
+};
+
+struct actor;
+
+/* faults.c */
+/* Ask status on the actor's connection (caller does not hold mu); NULL without a reply. */
+cJSON *status(struct actor *a);
+/* Ask status on a connection of its own. */
+cJSON *status_aside(struct world *w);
+/* SIGHUP the daemon and wait until status counts more reloads than before; false on a divergence. */
+bool hup(struct actor *a, double before);
+/* Stop clients from sending, SIGKILL (or SIGTERM) the daemon and check how it ended. */
+void kill_daemon(struct actor *a, bool term);
+/* A lock on a connection of its own, racing a request; its reply (NULL after a divergence). */
+cJSON *lock_aside(struct world *w);
+/* Send req, fire fault f shortly after, read the reply (NULL when lost); F_RACE: *lock. */
+cJSON *call(struct actor *a, const char *req, enum fault f, cJSON **lock);
+
+/* judge.c (the caller holds mu for each) */
+bool is_err(const cJSON *r, const char *code);
+/*
+ * The reply r to act, from mode m with passphrase old, is one a correct
+ * daemon gives: fill o with where it leaves the model (r NULL: lost to a kill).
+ */
+bool judge(enum action act, enum gmode m, const cJSON *r, struct outcome *o, const char *old,
+	   const char *newpass, double secs, int64_t t0, int64_t t1, bool hup);
+/* A lock raced act and answered lr: an order of the two explains both replies (fills o). */
+bool judge_race(enum action act, enum gmode m, bool op_ok, const cJSON *lr, struct outcome *o);
+/* Hold a status reply (asked at sent) to o, and commit it to the model. */
+void settle(struct actor *a, const cJSON *s, struct outcome *o, int64_t sent);
+
 /* client.c, controller.c: thread bodies (arg: a struct actor). */
 struct actor {
 	struct world *w;
