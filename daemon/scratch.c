@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cjson/cJSON.h>
 
@@ -41,7 +44,7 @@ scratch_malloc(size_t size)
 	return malloc(size);
 }
 
-/* cJSON's free: nothing for scratch memory (reset wholesale), free otherwise. */
+/* cJSON's free: nothing for scratch memory (reset wholesale), wipe and free otherwise. */
 static void
 scratch_free(void *p)
 {
@@ -49,6 +52,10 @@ scratch_free(void *p)
 
 	if (a >= lo && a < lo + region_size)
 		return;
+#ifdef __GLIBC__
+	if (p != NULL)
+		wipe(p, malloc_usable_size(p)); /* a request too big for the region: values too */
+#endif
 	free(p);
 }
 

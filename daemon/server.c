@@ -335,8 +335,10 @@ may_exit_idle(const struct keyd *k)
 
 /*
  * Once a second: close idle sessions, and exit when idle long enough
- * (--idle-exit). A session is idle when it sent no request and took none of
- * its replies for the connection idle limit, and waits for no change.
+ * (--idle-exit). A session is idle when, for the connection idle limit, it
+ * sent no request and took none of its replies, and it has no reply left to
+ * take and waits for no change: a reply being read, however slowly, is
+ * never cut.
  */
 static void
 on_sweep(uv_timer_t *t)
@@ -348,7 +350,8 @@ on_sweep(uv_timer_t *t)
 
 	for (s = srv->sessions; s != NULL; s = next) {
 		next = s->next;
-		if (!s->closing && s->waiting == NULL && now - s->last_active >= idle) {
+		if (!s->closing && s->waiting == NULL && s->queued == 0 && s->out.len == 0 &&
+		    now - s->last_active >= idle) {
 			log_debug("closing session of pid %ld: idle", (long)s->peer.pid);
 			session_close(s);
 		}

@@ -530,6 +530,102 @@ assert_memory_holds() {
 	grep -q 'locked: key and values wiped' "$KEYD_LOG"
 }
 
+# random_value LEN: an obviously fake key of LEN characters, random after its prefix.
+random_value() {
+	local tail
+	tail=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c $(($1 - 9)))
+	printf 'csk-test-%s' "$tail"
+}
+
+# needles VALUE...: each value whole (up to 200 characters) and three 16-character
+# pieces of it (after the prefix, the middle, the end), one per line.
+needles() {
+	local v n
+	for v in "$@"; do
+		n=${#v}
+		[ "$n" -le 200 ] && printf '%s\n' "$v"
+		printf '%s\n' "${v:9:16}" "${v:n/2:16}" "${v:n-16:16}"
+	done
+}
+
+# assert_values_gone PID WHAT VALUE...: no value, nor a piece of one, is in PID's memory.
+assert_values_gone() {
+	local pid=$1 what=$2
+	shift 2
+	run --separate-stderr "$MEMSCAN" --where "$pid" < <(needles "$@")
+	[ "$status" -eq 1 ] || fail "$what: the daemon's memory still holds a value (memscan exit $status)" "$output"
+}
+
+# assert_values_held PID WHAT VALUE...: the control: every value is found whole.
+assert_values_held() {
+	local pid=$1 what=$2 v
+	shift 2
+	for v in "$@"; do
+		run --separate-stderr "$MEMSCAN" "$pid" < <(printf '%s\n' "${v:9:16}")
+		[ "$status" -eq 0 ] || fail "$what: a value of ${#v} characters is not in memory" "$output"
+	done
+}
+
+@test "lock wipes every value however it came in and was read: set, pipelined, import, migrate, passphrase set and change, get, resolve, exec" {
+	[ "$(id -u)" -eq 0 ] || skip "reading /proc/PID/mem of a non-dumpable process needs root"
+	local i lens=(24 57 200 1500 9000 16384) v=() conf=$CCR_HOME/config.json
+	for i in {0..11}; do
+		v+=("$(random_value "${lens[i % 6]}")")
+	done
+	start_daemon
+	# Through the client, several lengths.
+	for i in 0 1 2 3 4 5; do
+		set_key "c$i" "${v[i]}"
+	done
+	# Pipelined raw requests: three sets and a get in one write.
+	run req "{\"op\":\"set\",\"name\":\"p6\",\"value\":\"${v[6]}\"}" \
+		"{\"op\":\"set\",\"name\":\"p7\",\"value\":\"${v[7]}\"}" \
+		"{\"op\":\"get\",\"name\":\"p6\"}" \
+		"{\"op\":\"set\",\"name\":\"p8\",\"value\":\"${v[8]}\"}"
+	[ "$(jget value "${lines[2]}")" = "${v[6]}" ] || fail "pipelined get: ${lines[2]:0:80}"
+	# import file (the flat form of an old keystore).
+	printf '{"i9":"%s","i10":"%s"}' "${v[9]}" "${v[10]}" >"$BATS_TEST_TMPDIR/old-keys"
+	"$CLI" import file "$BATS_TEST_TMPDIR/old-keys" >/dev/null
+	rm "$BATS_TEST_TMPDIR/old-keys"
+	# migrate (a literal api_key in the router's config).
+	printf '{"Providers":[{"name":"migrated","api_key":"%s"}]}\n' "${v[11]}" >"$conf"
+	"$CLI" migrate >/dev/null
+	rm -f "$conf" "$conf".bak-*
+	# Every value passes through the sealed writes of passphrase set and change.
+	seal "$PW"
+	printf '%s\n%s\n' "$PW" "$PW2" | "$CLI" passphrase change --stdin >/dev/null
+	# Values set again after the last passphrase job, so that only the lock's own wipe
+	# can clear what these requests leave behind.
+	for i in 1 4; do
+		set_key "c$i" "${v[i]}"
+	done
+	run req "{\"op\":\"set\",\"name\":\"p6\",\"value\":\"${v[6]}\"}" \
+		"{\"op\":\"set\",\"name\":\"p8\",\"value\":\"${v[8]}\"}"
+	# Reads of every kind in between: get, resolve (raw, an array), exec.
+	for i in 0 3 5; do
+		"$CLI" get "c$i" >/dev/null
+		assert_json "$(req "{\"op\":\"get\",\"name\":\"c$i\"}")" value "${v[i]}"
+	done
+	reply=$(req '{"op":"resolve","env":["C1_API_KEY","P7_API_KEY","I10_API_KEY","MIGRATED_API_KEY"]}')
+	assert_json "$reply" values.MIGRATED_API_KEY "${v[11]}"
+	"$CLI" exec --all -- sh -c '[ -n "$C4_API_KEY" ]'
+	assert_values_held "$KEYD_PID" "unlocked" "${v[@]}"
+	run "$CLI" lock
+	[ "$status" -eq 0 ] || fail "lock: $status $output"
+	assert_values_gone "$KEYD_PID" "after lock" "${v[@]}" "$PW" "$PW2"
+	# Unlocked again (values decrypted from the file), read every way, locked again.
+	run unlock "$PW2"
+	[ "$status" -eq 0 ] || fail "unlock: $status $output"
+	assert_json "$(req '{"op":"get","name":"i9"}')" value "${v[9]}"
+	reply=$(req '{"op":"resolve","env":["C0_API_KEY","C5_API_KEY","P8_API_KEY"]}')
+	assert_json "$reply" values.C5_API_KEY "${v[5]}"
+	"$CLI" exec --all -- sh -c '[ -n "$I10_API_KEY" ]'
+	assert_values_held "$KEYD_PID" "after unlock" "${v[@]}"
+	run "$CLI" lock
+	[ "$status" -eq 0 ]
+	assert_values_gone "$KEYD_PID" "after the second lock" "${v[@]}" "$PW" "$PW2"
+}
+
 @test "a lock that races a write wipes the written value too, once the write is done" {
 	[ "$(id -u)" -eq 0 ] || skip "reading /proc/PID/mem of a non-dumpable process needs root"
 	sealed_store
