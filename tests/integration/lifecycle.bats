@@ -198,6 +198,76 @@ teardown() {
 	[ ! -e "$CCR_KEYD_SOCKET" ]
 }
 
+@test "--idle-exit never ends a daemon whose sealed keystore is unlocked; once locked it does" {
+	export CCR_KEYD_TEST_FAST_KDF=1
+	start_daemon --idle-exit 1
+	set_key cerebras "$KEY1"
+	printf '%s\n' pw-test-idle | "$CLI" passphrase set --stdin >/dev/null
+	# Unlocked, no connection, three times --idle-exit: exiting would lock it behind the
+	# user's back (the next use would ask for the passphrase).
+	sleep 3
+	alive "$KEYD_PID" || fail "the daemon exited on idle while unlocked"
+	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
+	! grep -q 'exiting (--idle-exit)' "$KEYD_LOG"
+	"$CLI" lock >/dev/null
+	wait_gone "$KEYD_PID" 5000 || fail "locked and idle, the daemon did not exit"
+	status=0
+	wait "$KEYD_PID" || status=$?
+	[ "$status" -eq 0 ]
+	grep -q 'exiting (--idle-exit)' "$KEYD_LOG"
+}
+
+@test "--idle-exit with --lock-after: the auto-lock comes first, then the idle exit" {
+	export CCR_KEYD_TEST_FAST_KDF=1
+	start_daemon --idle-exit 1 --lock-after 2s
+	set_key cerebras "$KEY1"
+	printf '%s\n' pw-test-idle | "$CLI" passphrase set --stdin >/dev/null
+	wait_gone "$KEYD_PID" 10000 || fail "the daemon did not exit after auto-lock and idle"
+	locked=$(grep -n 'auto-lock: idle for --lock-after' "$KEYD_LOG" | cut -d: -f1)
+	exited=$(grep -n 'exiting (--idle-exit)' "$KEYD_LOG" | cut -d: -f1)
+	[ -n "$locked" ] && [ -n "$exited" ] && [ "$locked" -lt "$exited" ] ||
+		fail "auto-lock at log line '$locked', idle exit at '$exited'"
+}
+
+# pipelined_sets N: N set requests for one connection to send at once.
+pipelined_sets() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		printf '{"op":"set","name":"k%d","value":"csk-test-hup-%d"}\n' $((i % 20)) "$i"
+	done
+}
+
+@test "SIGHUP under a write load that never lets the writer idle reloads within a batch, every time" {
+	load ../faults/lib
+	use_faultfs "fsync:0:nth=1:count=0:delay=15" # every save holds 15 ms
+	keyd_start
+	# One connection with 2,000 pipelined sets: each is queued while the one before
+	# is written, so the queue never drains while they last (30 s at least).
+	pipelined_sets 2000 >"$BATS_TEST_TMPDIR/sets"
+	"$SOCKCAT" --timeout 120000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/sets" \
+		>"$BATS_TEST_TMPDIR/acks" 3>&- &
+	writer=$!
+	CHILD_PIDS+=("$writer")
+	for ((i = 0; i < 250; i++)); do
+		[ "$(jget writes "$(req '{"op":"status"}')")" -ge 5 ] && break
+		sleep 0.02
+	done
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		kill -HUP "$KEYD_PID"
+		for ((i = 0; i < 150; i++)); do
+			[ "$(jget reloads "$(req '{"op":"status"}')")" -ge "$n" ] && break
+			sleep 0.02
+		done
+		[ "$(jget reloads "$(req '{"op":"status"}')")" -ge "$n" ] ||
+			fail "SIGHUP $n was not acted on within 3 s under the write load"
+	done
+	acked=$(grep -c '"ok":true' "$BATS_TEST_TMPDIR/acks" || true)
+	note "10 reloads while 2,000 pipelined sets were being written ($acked acknowledged by then)"
+	[ "$acked" -lt 2000 ] || fail "the load was over before the reloads: nothing was tested"
+	kill "$writer"
+	keyd_stop "$KEYD_PID"
+}
+
 @test "--version, --help, and a bad option exit 0, 0 and 2" {
 	run "$KEYD" --version
 	[ "$status" -eq 0 ]
