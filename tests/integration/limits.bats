@@ -79,6 +79,34 @@ generate_keystore() {
 	keyd_stop "$KEYD_PID"
 }
 
+@test "a reply waiting to be read is not cut at the connection idle limit" {
+	# 200 keys of 16 KiB: one resolve of them all is a 3.3 MB reply line.
+	# (mawk's sprintf stops at 8 KiB: the padding doubles instead.)
+	mkdir -p "$CCR_HOME"
+	chmod 700 "$CCR_HOME"
+	awk 'BEGIN {
+		pad = "rrrrrrrrrrrrrrrr"
+		while (length(pad) < 16000) pad = pad pad
+		pad = substr(pad, 1, 16000)
+		printf "{\"version\":1,\"keys\":{"
+		for (i = 0; i < 200; i++)
+			printf "%s\n\"big%03d\":{\"value\":\"csk-test-%03d-%s\"}", (i ? "," : ""), i, i, pad
+		printf "\n}}\n"
+	}' >"$CCR_KEYS"
+	chmod 600 "$CCR_KEYS"
+	keyd_start --connection-idle 1
+	names=$(seq -f '"BIG%03g_API_KEY"' 0 199 | paste -sd, -)
+	printf '{"op":"resolve","env":[%s]}\n' "$names" >"$BATS_TEST_TMPDIR/resolve"
+	# The peer reads nothing for 3 s, three times the idle limit, then all of it.
+	"$SOCKCAT" --delay 3000 --lines 1 --timeout 20000 "$CCR_KEYD_SOCKET" \
+		<"$BATS_TEST_TMPDIR/resolve" >"$BATS_TEST_TMPDIR/reply"
+	size=$(wc -c <"$BATS_TEST_TMPDIR/reply")
+	note "a ${size}-byte reply taken after 3 s with --connection-idle 1"
+	[ "$size" -gt 3200000 ] || fail "the reply was cut after $size bytes"
+	[ "$(jget values.BIG199_API_KEY <"$BATS_TEST_TMPDIR/reply" | cut -c1-13)" = csk-test-199- ]
+	keyd_stop "$KEYD_PID"
+}
+
 @test "a peer pipelining 10,000 requests and never reading keeps RSS bounded; others are served" {
 	keyd_start
 	big=$(head -c 8192 /dev/zero | tr '\0' v)

@@ -568,7 +568,7 @@ assert_values_held() {
 
 @test "lock wipes every value however it came in and was read: set, pipelined, import, migrate, passphrase set and change, get, resolve, exec" {
 	[ "$(id -u)" -eq 0 ] || skip "reading /proc/PID/mem of a non-dumpable process needs root"
-	local i lens=(24 57 200 1500 9000 16384) v=() conf=$CCR_HOME/config.json
+	local i lens=(24 32 57 200 1500 16384) v=() conf=$CCR_HOME/config.json
 	for i in {0..11}; do
 		v+=("$(random_value "${lens[i % 6]}")")
 	done
@@ -609,6 +609,7 @@ assert_values_held() {
 	reply=$(req '{"op":"resolve","env":["C1_API_KEY","P7_API_KEY","I10_API_KEY","MIGRATED_API_KEY"]}')
 	assert_json "$reply" values.MIGRATED_API_KEY "${v[11]}"
 	"$CLI" exec --all -- sh -c '[ -n "$C4_API_KEY" ]'
+	set_key c1 "${v[1]}" # the last request before the lock stores a value
 	assert_values_held "$KEYD_PID" "unlocked" "${v[@]}"
 	run "$CLI" lock
 	[ "$status" -eq 0 ] || fail "lock: $status $output"
@@ -620,6 +621,7 @@ assert_values_held() {
 	reply=$(req '{"op":"resolve","env":["C0_API_KEY","C5_API_KEY","P8_API_KEY"]}')
 	assert_json "$reply" values.C5_API_KEY "${v[5]}"
 	"$CLI" exec --all -- sh -c '[ -n "$I10_API_KEY" ]'
+	set_key c1 "${v[1]}"
 	assert_values_held "$KEYD_PID" "after unlock" "${v[@]}"
 	run "$CLI" lock
 	[ "$status" -eq 0 ]
@@ -641,13 +643,108 @@ assert_values_held() {
 	reply=$(cat "$BATS_TEST_TMPDIR/set.reply")
 	[[ "$reply" == *'"ok":true'* || "$reply" == *'"error":"locked"'* ]] || fail "set: $reply"
 	assert_json "$(req '{"op":"hello"}')" locked true
-	for ((i = 0; i < 50; i++)); do
-		grep -q 'locked: key and values wiped' "$KEYD_LOG" && break
-		sleep 0.02
-	done
+	# The lock answered once the wipe was done: nothing to wait for.
 	assert_memory_clean "$KEYD_PID" "after the lock" "$KEY1" "$KEY2" "$KEY3"
 	! grep -qF "$KEY3" "$CCR_KEYS"
 	assert_is_sealed "$CCR_KEYS"
+}
+
+# slow_save_daemon: a daemon whose third save (after a set and passphrase set)
+# holds its fsync for 1.5 s, with cerebras stored and the keystore sealed under
+# $PW; --verbose logs every answer. Then mistral is set in the background
+# (SETTER, its reply in $BATS_TEST_TMPDIR/set.reply) and is in that slow save.
+slow_save_daemon() {
+	load ../faults/lib
+	use_faultfs "fsync:0:nth=3:delay=1500"
+	keyd_start --verbose
+	set_key cerebras "$KEY1"
+	seal "$PW"
+	printf '{"op":"set","name":"mistral","value":"%s"}\n' "$KEY3" |
+		"$SOCKCAT" --half-close --lines 1 --timeout 20000 "$CCR_KEYD_SOCKET" \
+			>"$BATS_TEST_TMPDIR/set.reply" 3>&- &
+	SETTER=$!
+	wait_log 'faultfs: injected fsync delay'
+}
+
+# line_of PATTERN: the number of the first line of the daemon's log matching PATTERN.
+line_of() {
+	grep -n -m1 -- "$1" "$KEYD_LOG" | cut -d: -f1
+}
+
+@test "lock during a slow save answers once that change is on disk and every value is wiped" {
+	slow_save_daemon
+	run "$CLI" lock
+	[ "$status" -eq 0 ] || fail "lock: $status $output"
+	# Right away, without waiting for anything: the reply was true when it came.
+	if [ "$(id -u)" -eq 0 ]; then
+		assert_memory_clean "$KEYD_PID" "when lock answered" "$KEY1" "$KEY3" "$PW"
+	fi
+	wait "$SETTER"
+	assert_ok "$(cat "$BATS_TEST_TMPDIR/set.reply")"
+	set_at=$(line_of 'set mistral by pid [0-9]*: ok')
+	wiped_at=$(line_of 'locked: key and values wiped')
+	lock_at=$(line_of 'lock by pid [0-9]*: ok')
+	[ -n "$set_at" ] && [ -n "$wiped_at" ] && [ -n "$lock_at" ] &&
+		[ "$set_at" -lt "$wiped_at" ] && [ "$wiped_at" -lt "$lock_at" ] ||
+		fail "log lines: set answered $set_at, wiped $wiped_at, lock answered $lock_at"
+	# Acknowledged before the lock: on disk, and there after the next unlock.
+	run unlock "$PW"
+	[ "$status" -eq 0 ] || fail "unlock: $status $output"
+	assert_json "$(req '{"op":"get","name":"mistral"}')" value "$KEY3"
+	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "an unlock that comes while a lock waits for a slow save starts once the wipe is done" {
+	slow_save_daemon
+	"$CLI" lock >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&- &
+	locker=$!
+	wait_log 'state: unlocked -> locking (lock)'
+	run unlock "$PW"
+	[ "$status" -eq 0 ] || fail "an unlock during the wait: exit $status $output"
+	wait "$locker" || fail "lock failed: $(cat "$BATS_TEST_TMPDIR/lock.out")"
+	wait "$SETTER"
+	assert_ok "$(cat "$BATS_TEST_TMPDIR/set.reply")"
+	wiped_at=$(line_of 'locked: key and values wiped')
+	unlocked_at=$(line_of 'unlocked: [0-9]* keys')
+	[ -n "$wiped_at" ] && [ -n "$unlocked_at" ] && [ "$wiped_at" -lt "$unlocked_at" ] ||
+		fail "log lines: wiped $wiped_at, unlocked $unlocked_at"
+	assert_json "$(req '{"op":"get","name":"mistral"}')" value "$KEY3"
+	keyd_stop "$KEYD_PID"
+}
+
+# expires_ms: milliseconds until the unlock's hard limit, from status ("" when none).
+expires_ms() {
+	req '{"op":"status"}' | jget expires_in_ms || true
+}
+
+@test "unlock without a passphrase only shortens --for; with the right one it renews it; a wrong one changes nothing" {
+	sealed_store
+	assert_ok "$(req '{"op":"unlock","value":"'"$PW"'","for":60}')"
+	left=$(expires_ms)
+	[ "$left" -gt 50000 ] && [ "$left" -le 60000 ] || fail "after unlock --for 60: $left ms"
+	# Without the passphrase "for" may bring the limit forward, never push it back.
+	assert_json "$(req '{"op":"unlock","for":3600}')" locked false
+	left=$(expires_ms)
+	[ "$left" -le 60000 ] || fail "unlock without a passphrase lengthened the limit to $left ms"
+	assert_json "$(req '{"op":"unlock","for":30}')" locked false
+	left=$(expires_ms)
+	[ "$left" -le 30000 ] || fail "unlock for 30 left $left ms"
+	# A wrong passphrase is denied and leaves the limit as it was.
+	assert_error "$(req '{"op":"unlock","value":"pw-test-wrong","for":3600}')" denied
+	left=$(expires_ms)
+	[ "$left" -le 30000 ] || fail "a wrong passphrase lengthened the limit to $left ms"
+	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
+	# The right passphrase renews the unlock: a longer limit, or none at all.
+	assert_ok "$(req '{"op":"unlock","value":"'"$PW"'","for":3600}')"
+	left=$(expires_ms)
+	[ "$left" -gt 3000000 ] || fail "renewed for an hour, the limit is $left ms away"
+	assert_ok "$(req '{"op":"unlock","value":"'"$PW"'"}')"
+	[ -z "$(expires_ms)" ] || fail "renewed without --for, a hard limit remains"
+	# With no limit, "for" alone sets one (it only shortens "never").
+	assert_ok "$(req '{"op":"unlock","for":90}')"
+	left=$(expires_ms)
+	[ -n "$left" ] && [ "$left" -le 90000 ] || fail "unlock for 90 with no limit: '$left'"
 }
 
 @test "SIGHUP on an unlocked sealed daemon reloads the file locked and wipes the values" {
