@@ -46,12 +46,14 @@ static const char usage_text[] =
 	"  --keys PATH          keystore (default $CCR_HOME/keys; env CCR_KEYS)\n"
 	"  --daemon             detach once listening; log to $CCR_HOME/keyd.log\n"
 	"  --idle-exit SECONDS  exit after SECONDS without connections or writes\n"
+	"                       (never while a sealed keystore is unlocked)\n"
 	"  --audit-log PATH     append a JSON line per request (never a value) to PATH\n"
 	"  --lock-after DURATION  sealed keystore: lock after DURATION unused (90s, 15m, 2h)\n"
 	"  --verbose            log every change and closed connection\n"
 	"  --version            print the version and exit\n"
 	"\n"
-	"Signals: TERM/INT finish the write in flight and exit; HUP reloads the keystore.\n";
+	"Signals: TERM/INT finish the write in flight and exit; HUP reloads the keystore\n"
+	"once the write in flight is done.\n";
 
 /* Exit with a one-line error on stderr. */
 static void __attribute__((noreturn))
