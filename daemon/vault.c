@@ -440,6 +440,9 @@ vault_init(struct vault *v, struct keyd *k, double lock_after_s)
 void
 vault_close(struct vault *v)
 {
+	/* A wrong passphrase's answer still waiting: give it now, rather than never. */
+	if (v->job != NULL && uv_is_active((uv_handle_t *)&v->delay))
+		finish(v, v->job);
 	uv_timer_stop(&v->delay);
 	uv_close((uv_handle_t *)&v->delay, NULL);
 	uv_timer_stop(&v->autolock);
