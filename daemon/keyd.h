@@ -50,14 +50,12 @@ struct keyd {
 	uint64_t started_ms;
 	int lock_fd;
 	int audit_fd;          /* -1 without --audit-log */
-	unsigned long reloads; /* SIGHUP reloads done, for status */
+	unsigned long reloads; /* SIGHUP reloads done, for status (reload.c) */
 	uv_signal_t sig_term, sig_int, sig_hup;
 };
 
 /* Begin a clean exit: stop accepting, finish writes, close everything. */
 void keyd_shutdown(struct keyd *k);
 
-/* Reload the keystore from disk once the batch in flight (if any) is written. */
-void keyd_reload(struct keyd *k);
 
 #endif

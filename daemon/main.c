@@ -28,10 +28,10 @@
 #include "audit.h"
 #include "duration.h"
 #include "scratch.h"
-#include "sealed.h"
 #include "fileio.h"
 #include "keyd.h"
 #include "log.h"
+#include "reload.h"
 
 static const char usage_text[] =
 	"usage: ccr-keyd [--socket PATH] [--keys PATH] [--daemon] [--idle-exit SECONDS]\n"
@@ -246,95 +246,6 @@ remove_temps(struct keyd *k)
 	return 0;
 }
 
-/*
- * Load the keystore file into a fresh store s and note the file's identity in
- * *st (st_nlink 0 when absent). Returns the form, or -1 with err set.
- */
-static int
-load_store(struct keyd *k, struct store *s, struct stat *st, char *err, size_t errsize)
-{
-	struct buf text = {0};
-	char why[512];
-	int rc, form;
-
-	store_init(s, k->arena);
-	memset(st, 0, sizeof *st);
-	rc = fileio_read(k->opt.keys, 1, &text, st, why, sizeof why);
-	if (rc == 1) {
-		buf_free(&text);
-		return KS_FORM_EMPTY;
-	}
-	if (rc == -1) {
-		snprintf(err, errsize, "%s", why);
-		buf_free(&text);
-		store_free(s);
-		return -1;
-	}
-	form = store_load(s, text.data, text.len, why, sizeof why);
-	if (form == KS_FORM_SEALED) {
-		struct sealed_file f;
-
-		/* Check the envelope now: a damaged file is refused at start, never overwritten. */
-		if (sealed_parse(text.data, text.len, &f, why, sizeof why) == -1)
-			form = -1;
-		sealed_file_free(&f);
-	}
-	buf_free(&text);
-	if (form == -1) {
-		snprintf(err, errsize,
-			 "keystore %s is not valid (%s) and is never overwritten; fix it, or move "
-			 "it away to start with an empty keystore (run: mv %s %s.broken)",
-			 k->opt.keys, why, k->opt.keys, k->opt.keys);
-		store_free(s);
-	}
-	return form;
-}
-
-/*
- * Barrier after a SIGHUP (the batch in flight is written): swap in the file's
- * contents. A sealed file comes back locked; changes still queued are then
- * refused, and so is a passphrase job that has not been written yet.
- */
-static void
-reload_now(struct writer *w)
-{
-	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
-	struct store fresh;
-	struct stat st;
-	char err[1024];
-	int form;
-	bool sealed;
-
-	if (k->state.now == STATE_STOPPING)
-		return;
-	form = load_store(k, &fresh, &st, err, sizeof err);
-	if (form == -1) {
-		log_warn("reload refused, keeping the keys in memory: %s", err);
-		return;
-	}
-	k->reloads++;
-	sealed = form == KS_FORM_SEALED;
-	store_free(&k->store);
-	k->store = fresh;
-	vault_forget(&k->vault); /* a sealed file comes back locked, a plain one has no key */
-	writer_set_disk(w, st.st_nlink > 0 ? &st : NULL);
-	state_event(k, sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
-	/* Only now: answering a change lets its session go on, under the new state. */
-	writer_cancel(w, !sealed, sealed ? PE_LOCKED : PE_BUSY,
-		      sealed ? "the keystore was reloaded from disk and is locked; nothing was "
-			       "changed"
-			     : "the keystore was reloaded from disk meanwhile; try again");
-	log_info("reloaded %s: %zu keys%s", k->opt.keys, store_count(&k->store),
-		 sealed ? " (sealed: locked)" : "");
-}
-
-void
-keyd_reload(struct keyd *k)
-{
-	if (k->state.now != STATE_STOPPING)
-		writer_barrier(&k->writer, reload_now);
-}
-
 /* The last write is done: wipe, close every session and let the loop end. */
 static void
 finish_shutdown(struct writer *w)
@@ -368,7 +279,7 @@ on_signal(uv_signal_t *h, int signum)
 
 	if (signum == SIGHUP) {
 		log_info("SIGHUP: reloading the keystore");
-		keyd_reload(k);
+		reload_request(k);
 		return;
 	}
 	log_info("%s: finishing writes and exiting", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -518,7 +429,7 @@ main(int argc, char **argv)
 	paths_dirname(k.opt.keys, dir, sizeof dir);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
 	    lock_keystore(&k, err, sizeof err) == -1 || remove_temps(&k) ||
-	    (form = load_store(&k, &k.store, &st, err, sizeof err)) == -1)
+	    (form = reload_read(&k, &k.store, &st, err, sizeof err)) == -1)
 		goto fail;
 	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
 	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
