@@ -123,7 +123,7 @@ cand_exists(struct mkey *k)
 static void
 check_lock(struct world *w, const struct snap *s0, bool locked, const char *what)
 {
-	bool window = s0->hard_lo != 0 && now_us() >= s0->hard_lo - 2000;
+	bool window = s0->hard_lo != 0 && now_us() >= s0->hard_lo - MODEL_SLACK_US;
 	bool exact = s0->ver == w->ver && !s0->unsure && !window;
 
 	if (exact && locked != (s0->mode == G_LOCKED)) {

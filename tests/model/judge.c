@@ -33,11 +33,11 @@ check_limits(struct world *w, const cJSON *s, const struct outcome *o, int64_t s
 	else if (!locked && sealed && (left >= 0) != (o->hard_lo != 0))
 		diverge(w, "status %s expires_in_ms, the model %s a hard limit",
 			left >= 0 ? "reports" : "lacks", o->hard_lo != 0 ? "has" : "has no");
-	else if (!locked && left >= 0 && left > (double)(o->hard_hi - sent) / 1000 + 2)
+	else if (!locked && left >= 0 && left > (double)(o->hard_hi - sent + MODEL_SLACK_US) / 1000)
 		diverge(w, "the unlock's hard limit is %.0f ms away, later than the model allows "
 			   "(%.0f ms): was it lengthened?",
 			left, (double)(o->hard_hi - sent) / 1000);
-	else if (!locked && left >= 0 && left < (double)(o->hard_lo - now) / 1000 - 2)
+	else if (!locked && left >= 0 && left < (double)(o->hard_lo - now - MODEL_SLACK_US) / 1000)
 		diverge(w, "the unlock's hard limit is %.0f ms away, sooner than the model allows "
 			   "(%.0f ms)",
 			left, (double)(o->hard_lo - now) / 1000);
@@ -51,7 +51,7 @@ settle(struct actor *a, const cJSON *s, struct outcome *o, int64_t sent)
 	bool locked = jbool(s, "locked") == 1, sealed = jbool(s, "sealed") == 1;
 	const char *state = jstr(s, "state");
 	double left = jnum(s, "expires_in_ms", -1);
-	bool window = o->hard_lo != 0 && now_us() >= o->hard_lo - 2000;
+	bool window = o->hard_lo != 0 && now_us() >= o->hard_lo - MODEL_SLACK_US;
 
 	if (s == NULL || jbool(s, "locked") < 0) {
 		diverge(w, "controller: no status");

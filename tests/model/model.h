@@ -24,6 +24,12 @@
 #define MODEL_MAX_CAND 32  /* values a key may hold after replies were lost */
 #define MODEL_ABSENT (-1L) /* a candidate "value": the key does not exist */
 #define MODEL_PASS_MAX 64
+/*
+ * The daemon keeps its clock in whole milliseconds and turns "for" into whole
+ * milliseconds: a hard limit may come up to this many microseconds sooner or
+ * later than the model's window says.
+ */
+#define MODEL_SLACK_US 5000
 #define MODEL_NOTES 32 /* recent client events kept for a divergence report */
 #define MODEL_GNOTES 48 /* recent global events (controller, faults) kept too */
 
