@@ -378,7 +378,7 @@ state_report(const struct keyd *k, struct buf *out)
 		for (ev = 0; ev < EV_COUNT; ev++) {
 			if (next[s][ev] == STATE_COUNT)
 				continue;
-			snprintf(key, sizeof key, "%s.%s", names[s], event_names[ev]);
+			snprintf(key, sizeof key, "%s/%s", names[s], event_names[ev]);
 			if (n++ > 0)
 				buf_addc(out, ',');
 			buf_add_json(out, key, strlen(key));

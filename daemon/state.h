@@ -23,8 +23,7 @@ enum state {
 	STATE_PLAIN,     /* no passphrase: the store holds every key */
 	STATE_SEALING,   /* plain; a passphrase set derives its key or is being written */
 	STATE_LOCKED,    /* sealed, no key, an empty store */
-	STATE_UNLOCKING, /* locked; an unlock checks its passphrase and opens the file off the loop
-			  */
+	STATE_UNLOCKING, /* locked; an unlock checks its passphrase off the loop */
 	STATE_UNLOCKED,  /* sealed and open: the key is held, the store holds every key */
 	STATE_REKEYING,  /* unlocked; a passphrase change, remove or renewal is under way */
 	STATE_LOCKING,   /* answers locked; the wipe waits for the batch in flight */
@@ -105,7 +104,7 @@ void state_wipe_stack_soon(struct keyd *k);
 /* Exiting: wipe the store and the key, answer waiting lock requests. */
 void state_stopped(struct keyd *k);
 
-/* Append "transitions":{"STATE.EVENT":count,…} for every possible transition (status). */
+/* Append "transitions":{"STATE/EVENT":count,…} for every possible transition (status). */
 void state_report(const struct keyd *k, struct buf *out);
 
 #endif

@@ -92,6 +92,35 @@ line_of() {
 	[ "$(jget connections "$output")" -ge 1 ]
 }
 
+@test "status reports the state machine: its state, reloads, and the count of each transition" {
+	stop_daemon "$KEYD_PID"
+	CCR_KEYD_TEST_FAST_KDF=1 start_daemon
+	run req '{"op":"status"}'
+	assert_json "$output" state plain
+	assert_json "$output" reloads 0
+	assert_json "$output" transitions.plain/seal 0
+	refute_json "$output" expires_in_ms
+	req '{"op":"passphrase","action":"set","new_value":"pw-test-status"}' >/dev/null
+	req '{"op":"unlock","for":600}' >/dev/null
+	kill -HUP "$KEYD_PID"
+	for ((i = 0; i < 100; i++)); do
+		[ "$(jget reloads "$(req '{"op":"status"}')")" = 1 ] && break
+		sleep 0.02
+	done
+	run req '{"op":"status"}'
+	assert_json "$output" reloads 1
+	assert_json "$output" state locked
+	assert_json "$output" transitions.plain/seal 1
+	assert_json "$output" transitions.sealing/sealed 1
+	assert_json "$output" transitions.unlocked/reload-sealed 1
+	assert_json "$output" transitions.locking/wiped 1
+	refute_json "$output" expires_in_ms
+	assert_ok "$(req '{"op":"unlock","value":"pw-test-status","for":600}')"
+	run req '{"op":"status"}'
+	assert_json "$output" state unlocked
+	[ "$(jget expires_in_ms "$output")" -le 600000 ] && [ "$(jget expires_in_ms "$output")" -gt 590000 ]
+}
+
 @test "pipelined requests on one connection are answered in order with their ids" {
 	run req '{"op":"hello","id":1}' "$(set_req cerebras "$KEY1" '"two"')" \
 		'{"op":"get","name":"cerebras","id":3}' '{"op":"nope","id":4}' \

@@ -180,12 +180,12 @@ coverage_restart(struct world *w)
 static bool
 out_of_reach(const char *t)
 {
-	bool sealed_side = strncmp(t, "plain.", 6) != 0 && strncmp(t, "sealing.", 8) != 0;
+	bool sealed_side = strncmp(t, "plain/", 6) != 0 && strncmp(t, "sealing/", 8) != 0;
 
-	return (sealed_side && strstr(t, ".reload-plain") != NULL) ||
-	       (!sealed_side && strstr(t, ".reload-sealed") != NULL) ||
-	       strcmp(t, "sealing.failed") == 0 || strstr(t, ".stop") != NULL ||
-	       strncmp(t, "stopping.", 9) == 0;
+	return (sealed_side && strstr(t, "/reload-plain") != NULL) ||
+	       (!sealed_side && strstr(t, "/reload-sealed") != NULL) ||
+	       strcmp(t, "sealing/failed") == 0 || strstr(t, "/stop") != NULL ||
+	       strncmp(t, "stopping/", 9) == 0;
 }
 
 /* Print which of the daemon's possible transitions the run drove, and how often. */

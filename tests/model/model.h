@@ -88,7 +88,7 @@ struct world {
 	unsigned long ops, client_ops[MODEL_MAX_CLIENTS];
 	unsigned long locks, unlocks, wrong, rekeys, shortens, hups, kills, terms, autolocks;
 	unsigned long file_checks, lost_replies, locked_replies;
-	/* The daemon's transition counts ("state.event"): this life's latest, earlier lives' sum. */
+	/* The daemon's transition counts ("state/event"): this life's latest, earlier lives' sum. */
 	char trans_names[128][40];
 	unsigned long trans_now[128], trans_sum[128];
 	int ntrans;
