@@ -1,6 +1,6 @@
 /*
  * The ccr-config run-time: global options, dispatch to a command, the daemon
- * connection, errors and exit codes, and key input that never echoes.
+ * connection, and errors (as text, or as JSON with --json) with their exit codes.
  */
 #include "cli.h"
 
@@ -20,9 +20,61 @@
 #endif
 
 #include "keystore.h"
+#include "suggest.h"
 
 /* How long to wait for a reply; a set waits for an fsync. */
 #define CALL_TIMEOUT_MS 15000
+
+/*
+ * How errors are reported in this run. With --json the first error is held and
+ * printed as one JSON object on stdout when the command fails; file scope,
+ * since every module reports through cli_error, which takes no context.
+ */
+static struct {
+	bool json;     /* --json was given */
+	bool pending;  /* an error is held */
+	bool document; /* the command printed its own JSON: a held error goes to stderr */
+	int code;
+	char name[32]; /* a protocol error's name, or error_name(code) */
+	char message[2048];
+} report;
+
+/* The --json error name for an exit code without a protocol error behind it. */
+static const char *
+error_name(int code)
+{
+	switch (code) {
+	case EXIT_NOT_FOUND:
+		return "not_found";
+	case EXIT_USAGE:
+		return "usage";
+	case EXIT_UNREACHABLE:
+		return "unreachable";
+	case EXIT_DENIED:
+		return "denied";
+	case 126:
+		return "cannot_execute";
+	case 127:
+		return "command_not_found";
+	default:
+		return "failed";
+	}
+}
+
+/* Report msg with exit code and error name: text on stderr, or held for --json. */
+static int
+report_error(int code, const char *name, const char *msg)
+{
+	if (!report.json || report.pending) {
+		fprintf(stderr, "ccr-config: %s\n", msg);
+		return code;
+	}
+	report.pending = true;
+	report.code = code;
+	snprintf(report.name, sizeof report.name, "%s", name);
+	snprintf(report.message, sizeof report.message, "%s", msg);
+	return code;
+}
 
 int
 cli_error(int code, const char *fmt, ...)
@@ -33,8 +85,7 @@ cli_error(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ccr-config: %s\n", msg);
-	return code;
+	return report_error(code, error_name(code), msg);
 }
 
 void
@@ -49,11 +100,60 @@ cli_warn(const char *fmt, ...)
 	fprintf(stderr, "ccr-config: warning: %s\n", msg);
 }
 
+void
+cli_json_out(const struct buf *doc)
+{
+	fwrite(doc->data, 1, doc->len, stdout);
+	report.document = true;
+}
+
+void
+cli_errors_flush(void)
+{
+	if (report.pending)
+		fprintf(stderr, "ccr-config: %s\n", report.message);
+	report.pending = false;
+	fflush(stdout);
+}
+
+/* At the end of a --json run that failed, print the error it held as one JSON object. */
+static void
+report_finish(int rc)
+{
+	struct buf out = {0};
+
+	if (!report.json || (rc == 0 && !report.pending))
+		return;
+	if (rc == 0 || report.document) {
+		cli_errors_flush();
+		return;
+	}
+	if (!report.pending)
+		snprintf(report.message, sizeof report.message, "failed with exit status %d", rc);
+	buf_adds(&out, "{\"ok\":false,\"error\":");
+	jsonr_print_str(&out, report.pending ? report.name : error_name(rc),
+	                strlen(report.pending ? report.name : error_name(rc)));
+	buf_adds(&out, ",\"message\":");
+	jsonr_print_str(&out, report.message, strlen(report.message));
+	buf_adds(&out, "}\n");
+	fwrite(out.data, 1, out.len, stdout);
+	buf_free(&out);
+	report.pending = false;
+}
+
 int
 cli_usage(struct cli *cli)
 {
-	fprintf(stderr, "usage: ccr-config %s %s\n", cli->cmd->name, cli->cmd->usage);
-	return EXIT_USAGE;
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "%s%susage: ccr-config %s %s (ccr-config %s --help explains it)",
+	         cli->bad_option, cli->bad_option[0] ? "; " : "", cli->cmd->name, cli->cmd->usage,
+	         cli->cmd->name);
+	if (!report.json) {
+		fprintf(stderr, "%s%s\n", cli->bad_option[0] ? "ccr-config: " : "", msg);
+		return EXIT_USAGE;
+	}
+	return report_error(EXIT_USAGE, "usage", msg);
 }
 
 const char *
@@ -89,8 +189,8 @@ cli_reply_failed(const struct jsonr *reply)
 	enum proto_err err = conn_reply_error(reply, &msg);
 
 	if (err == PE_LOCKED)
-		return cli_error(EXIT_DENIED, "the keystore is locked; run: ccr-config unlock");
-	return cli_error(cli_exit_for(err), "%s", msg);
+		msg = "the keystore is locked; run: ccr-config unlock";
+	return report_error(cli_exit_for(err), proto_err_name(err), msg);
 }
 
 int
@@ -117,15 +217,17 @@ cli_connect(struct cli *cli)
 		return cli_error(EXIT_UNREACHABLE, "%s", err);
 	if (!cli->autostart)
 		return cli_error(EXIT_UNREACHABLE,
-				 "ccr-keyd is not running (no answer on %s); start it with: "
-				 "ccr-keyd --daemon",
-				 cli->socket);
+		                 "ccr-keyd is not running (no answer on %s); start it with: "
+		                 "ccr-keyd --daemon",
+		                 cli->socket);
 	rc = autostart_daemon(cli->socket, why, sizeof why);
 	if (rc == CONN_UNTRUSTED)
 		return cli_error(EXIT_DENIED, "%s", why);
 	if (rc == -1)
-		return cli_error(EXIT_UNREACHABLE, "ccr-keyd is not running and could not be "
-						   "started: %s", why);
+		return cli_error(EXIT_UNREACHABLE,
+		                 "ccr-keyd is not running and could not be "
+		                 "started: %s",
+		                 why);
 	rc = conn_open(&cli->conn, cli->socket, timeout, err, sizeof err);
 	if (rc == CONN_UNTRUSTED)
 		return cli_error(EXIT_DENIED, "%s", err);
@@ -196,7 +298,7 @@ cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code)
 
 struct jsonr *
 cli_store(struct cli *cli, const char *name, const char *env, const char *value, size_t len,
-	  int *code)
+          int *code)
 {
 	struct buf req = {0};
 	struct jsonr *reply;
@@ -210,182 +312,6 @@ cli_store(struct cli *cli, const char *name, const char *env, const char *value,
 	reply = cli_call(cli, &req, code);
 	buf_free(&req);
 	return reply;
-}
-
-/* Read up to the limit from fd into out; returns -1 on a read error. */
-static int
-read_fd(int fd, struct buf *out, size_t limit)
-{
-	for (;;) {
-		ssize_t n;
-
-		buf_reserve(out, 4096);
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			return 0;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-		if (out->len > limit)
-			return 0;
-	}
-}
-
-/* Read one line from the terminal with echo off. */
-static int
-read_tty(const char *prompt, struct buf *out)
-{
-	struct termios old, quiet;
-	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc = 0;
-	char c;
-
-	if (fd == -1)
-		return cli_error(EXIT_USAGE, "no terminal to prompt on; pipe the key on stdin");
-	if (tcgetattr(fd, &old) == -1) {
-		close(fd);
-		return cli_error(EXIT_USAGE, "cannot turn off echo; pipe the key on stdin");
-	}
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	quiet.c_lflag |= ICANON;
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) == -1) {
-		close(fd);
-		return cli_error(EXIT_USAGE, "cannot turn off echo; pipe the key on stdin");
-	}
-	for (;;) {
-		ssize_t n = read(fd, &c, 1);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0 || c == '\n' || c == '\r')
-			break;
-		buf_addc(out, c);
-		if (out->len > PROTO_VALUE_MAX)
-			break;
-	}
-	c = 0;
-	tcsetattr(fd, TCSAFLUSH, &old);
-	if (write(fd, "\n", 1) < 0)
-		rc = 0;
-	close(fd);
-	return rc;
-}
-
-int
-cli_read_secret(const char *prompt, struct buf *out)
-{
-	int rc;
-
-	if (isatty(STDIN_FILENO)) {
-		rc = read_tty(prompt, out);
-		if (rc != 0)
-			return rc;
-	} else {
-		if (read_fd(STDIN_FILENO, out, PROTO_VALUE_MAX + 2) == -1)
-			return cli_error(EXIT_FAILURE_OTHER, "cannot read stdin: %s", strerror(errno));
-		if (out->len > 0 && out->data[out->len - 1] == '\n')
-			out->data[--out->len] = '\0';
-		if (out->len > 0 && out->data[out->len - 1] == '\r')
-			out->data[--out->len] = '\0';
-	}
-	if (out->len == 0)
-		return cli_error(EXIT_USAGE, "no key given; nothing stored");
-	if (out->len > PROTO_VALUE_MAX)
-		return cli_error(EXIT_USAGE, "a key may be at most 16 KiB; nothing stored");
-	if (memchr(out->data, '\n', out->len) != NULL || memchr(out->data, '\0', out->len) != NULL)
-		return cli_error(EXIT_USAGE,
-				 "the key spans several lines or holds a NUL byte; nothing stored");
-	return 0;
-}
-
-/* Read one line from fd byte by byte, so that nothing after it is consumed. */
-static int
-read_line_fd(int fd, struct buf *out)
-{
-	char c;
-
-	for (;;) {
-		ssize_t n = read(fd, &c, 1);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0 || c == '\n')
-			break;
-		buf_addc(out, c);
-		if (out->len > PROTO_VALUE_MAX)
-			break;
-	}
-	if (out->len > 0 && out->data[out->len - 1] == '\r')
-		out->data[--out->len] = '\0';
-	c = 0;
-	return 0;
-}
-
-int
-cli_read_line_secret(const char *prompt, bool from_stdin, struct buf *out)
-{
-	int rc;
-
-	if (from_stdin) {
-		if (read_line_fd(STDIN_FILENO, out) == -1)
-			return cli_error(EXIT_FAILURE_OTHER, "cannot read stdin: %s", strerror(errno));
-	} else if ((rc = read_tty(prompt, out)) != 0) {
-		return rc;
-	}
-	if (out->len == 0)
-		return cli_error(EXIT_USAGE, "empty passphrase; nothing done");
-	if (out->len > PROTO_VALUE_MAX)
-		return cli_error(EXIT_USAGE, "a passphrase may be at most 16 KiB");
-	return 0;
-}
-
-int
-cli_unlock(struct cli *cli, double seconds, bool from_stdin)
-{
-	struct buf pass = {0}, req = {0};
-	struct jsonr *reply = NULL;
-	int rc, saved = cli->timeout_ms;
-
-	cli_protect();
-	rc = cli_read_line_secret("Passphrase for the ccr-keyd keystore: ", from_stdin, &pass);
-	if (rc != 0)
-		goto done;
-	proto_request_begin(&req, OP_UNLOCK);
-	proto_field_str(&req, "value", pass.data, pass.len);
-	if (seconds > 0) {
-		char num[32];
-
-		snprintf(num, sizeof num, "%.3f", seconds); /* --for 0.5s is half a second */
-		proto_field_key(&req, "for");
-		buf_adds(&req, num);
-	}
-	proto_end(&req);
-	buf_free(&pass);
-	cli->timeout_ms = 120000; /* Argon2id, plus the delay after wrong answers */
-	if (cli->connected) {
-		conn_close(&cli->conn);
-		cli->connected = false;
-	}
-	reply = cli_call(cli, &req, &rc);
-	cli->timeout_ms = saved;
-	if (reply == NULL)
-		goto done;
-	if (conn_reply_error(reply, NULL) == PE_DENIED)
-		rc = cli_error(EXIT_DENIED, "wrong passphrase; the keystore stays locked");
-	else if (conn_reply_error(reply, NULL) != PE_OK)
-		rc = cli_reply_failed(reply);
-	else
-		rc = EXIT_OK;
-done:
-	conn_reply_free(reply);
-	buf_free(&pass);
-	buf_free(&req);
-	return rc;
 }
 
 void
@@ -406,24 +332,42 @@ cli_time_local(const char *iso, char *out, size_t size)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (t < 0 || localtime_r(&tt, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
+	if (t < 0 || localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(out, size, "-");
 }
 
-/* Print the list of commands. */
-static void
-print_help(const struct command *const *commands, FILE *f)
+/* The command called name, or NULL. */
+static const struct command *
+find_command(const struct command *const *commands, const char *name)
 {
 	size_t i;
 
-	fprintf(f, "usage: ccr-config [--socket PATH] [--json] COMMAND [ARGS]\n\n"
-		   "Store API keys for claude-code-router in ccr-keyd and run the router with them.\n\n"
-		   "commands:\n");
+	for (i = 0; commands[i] != NULL; i++) {
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	}
+	return NULL;
+}
+
+/* Say that word is no command, with the nearest ones; returns EXIT_USAGE. */
+static int
+unknown_command(const struct command *const *commands, const char *word)
+{
+	struct suggestion sg;
+	char near[256];
+	size_t i;
+
+	suggest_init(&sg, word);
 	for (i = 0; commands[i] != NULL; i++)
-		fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(f, "\nccr-config COMMAND --help shows a command's arguments.\n"
-		   "Exit codes: 0 ok, 1 not found, 2 usage, 3 daemon unreachable, 4 denied or "
-		   "locked, 5 other failure.\n");
+		suggest_offer(&sg, commands[i]->name);
+	suggest_phrase(&sg, near, sizeof near);
+	if (near[0] != '\0')
+		return cli_error(EXIT_USAGE, "unknown command '%s'; did you mean %s?", word, near);
+	cli_error(EXIT_USAGE, "unknown command '%s'; ccr-config --help lists the commands", word);
+	if (!report.json)
+		cli_help(commands, stderr);
+	return EXIT_USAGE;
 }
 
 /* Take --json and --help out of a command's arguments (before any "--"). */
@@ -440,7 +384,8 @@ strip_common(struct cli *cli, int argc, char **argv, bool *help)
 			cli->json = true;
 			continue;
 		}
-		if (!rest && i > 0 && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+		if (!rest && i > 0 &&
+		    (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
 			*help = true;
 			continue;
 		}
@@ -450,75 +395,18 @@ strip_common(struct cli *cli, int argc, char **argv, bool *help)
 	return n;
 }
 
-int
-cli_main(const struct command *const *commands, int argc, char **argv)
+/* Run the command cli->cmd with its arguments; the connection is closed after. */
+static int
+run_command(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct cli cli = {.commands = commands, .progname = "ccr-config"};
 	const char *noauto = getenv("CCR_KEYD_NO_AUTOSTART");
 	char err[1024];
-	bool help = false;
-	int c, i, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "+s:jVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			snprintf(cli.socket, sizeof cli.socket, "%s", optarg);
-			break;
-		case 'j':
-			cli.json = true;
-			break;
-		case 'V':
-			printf("ccr-config %s\n", CCR_KEYD_VERSION);
-			return EXIT_OK;
-		case 'h':
-			print_help(commands, stdout);
-			return EXIT_OK;
-		default:
-			print_help(commands, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		print_help(commands, stderr);
-		return EXIT_USAGE;
-	}
-	argc -= optind;
-	argv += optind;
-	if (strcmp(argv[0], "help") == 0) {
-		if (argc < 2) {
-			print_help(commands, stdout);
-			return EXIT_OK;
-		}
-		argv++;
-		argc--;
-		help = true;
-	}
-	for (i = 0; commands[i] != NULL; i++) {
-		if (strcmp(commands[i]->name, argv[0]) == 0)
-			break;
-	}
-	if (commands[i] == NULL) {
-		cli_error(EXIT_USAGE, "unknown command '%s'", argv[0]);
-		print_help(commands, stderr);
-		return EXIT_USAGE;
-	}
-	cli.cmd = commands[i];
-	argc = strip_common(&cli, argc, argv, &help);
-	if (help) {
-		printf("usage: ccr-config %s %s\n  %s\n", cli.cmd->name, cli.cmd->usage,
-		       cli.cmd->summary);
-		return EXIT_OK;
-	}
-	if (cli.socket[0] == '\0' && paths_socket(cli.socket, sizeof cli.socket, err, sizeof err))
+	if (cli->socket[0] == '\0' &&
+	    paths_socket(cli->socket, sizeof cli->socket, err, sizeof err))
 		return cli_error(EXIT_FAILURE_OTHER, "%s", err);
-	cli.autostart = noauto == NULL || strcmp(noauto, "1") != 0;
+	cli->autostart = noauto == NULL || strcmp(noauto, "1") != 0;
 	/* Start getopt afresh for the command: glibc needs optind 0, the BSDs optreset. */
 #if defined(__GLIBC__)
 	optind = 0;
@@ -526,8 +414,66 @@ cli_main(const struct command *const *commands, int argc, char **argv)
 	optreset = 1;
 	optind = 1;
 #endif
-	rc = cli.cmd->run(&cli, argc, argv);
-	if (cli.connected)
-		conn_close(&cli.conn);
+	rc = cli->cmd->run(cli, argc, argv);
+	if (cli->connected)
+		conn_close(&cli->conn);
+	return rc;
+}
+
+int
+cli_main(const struct command *const *commands, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli cli = {.commands = commands, .progname = "ccr-config"};
+	bool help = false;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+s:jvVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			snprintf(cli.socket, sizeof cli.socket, "%s", optarg);
+			break;
+		case 'j':
+			cli.json = true;
+			break;
+		case 'v':
+		case 'V':
+			printf("ccr-config %s\n", CCR_KEYD_VERSION);
+			return EXIT_OK;
+		case 'h':
+			cli_help(commands, stdout);
+			return EXIT_OK;
+		default:
+			cli_help(commands, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	report.json = cli.json;
+	if (optind >= argc) {
+		cli_help(commands, stderr);
+		return EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	cli.cmd = find_command(commands, argv[0]);
+	if (cli.cmd == NULL) {
+		rc = unknown_command(commands, argv[0]);
+		report_finish(rc);
+		return rc;
+	}
+	argc = strip_common(&cli, argc, argv, &help);
+	report.json = cli.json;
+	if (help) {
+		cli_command_help(cli.cmd, stdout);
+		return EXIT_OK;
+	}
+	rc = run_command(&cli, argc, argv);
+	report_finish(rc);
 	return rc;
 }

@@ -6,8 +6,10 @@
 #ifndef CCR_CLI_H
 #define CCR_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "conn.h"
@@ -25,11 +27,30 @@ enum exit_code {
 
 struct cli;
 
+/* One option of a command, as --help, the parser, the man page check and the completions read it.
+ */
+struct cmd_option {
+	const char *name; /* the long name without its dashes: "env" */
+	char letter;      /* the short name ('e' for -e), or 0 for none */
+	const char *arg;  /* the argument's name ("VAR"), or NULL for a flag */
+	const char *help; /* what it does, in one line */
+};
+
+/* The most options one command may have (--json and --help not counted). */
+#define CMD_OPTIONS_MAX 8
+
+/* What cli_getopt returns for an option the command does not have. */
+#define CLI_BAD_OPTION (-2)
+
 /* One command: a table entry in main.c, defined in its own cmd_*.c file. */
 struct command {
 	const char *name;
-	const char *usage;   /* arguments after the name */
-	const char *summary; /* one line for --help */
+	const char *usage;                /* arguments after the name */
+	const char *summary;              /* one line for --help */
+	const struct cmd_option *options; /* ended by an entry without a name; NULL for none */
+	const char *json;    /* what --json prints on success, or NULL when only errors */
+	const char *example; /* one command line for --help */
+	bool in_order; /* options end at the first operand (what follows is another program's) */
 	int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the command name */
 };
 
@@ -43,18 +64,48 @@ struct cli {
 	struct conn conn;
 	bool connected;
 	const char *progname;
+	/* cli_getopt's view of cmd->options, built on its first call */
+	struct option longopts[CMD_OPTIONS_MAX + 1];
+	char optstring[2 * CMD_OPTIONS_MAX + 2];
+	char bad_option[160]; /* what cli_getopt found wrong, for cli_usage to say */
 };
 
-/* Print "ccr-config: MESSAGE" to stderr and return code. */
+/*
+ * The next option of argv as the command's table entry describes it, with
+ * getopt_long (optarg holds its argument, optind the next index). Returns the
+ * option's index in cmd->options, -1 after the last option, or CLI_BAD_OPTION
+ * for one the command does not have.
+ */
+int cli_getopt(struct cli *cli, int argc, char **argv);
+
+/* Print a command's --help: usage, summary, one line per option, an example. */
+void cli_command_help(const struct command *cmd, FILE *f);
+
+/* Print the list of commands for ccr-config --help. */
+void cli_help(const struct command *const *commands, FILE *f);
+
+/*
+ * Report an error and return code: "ccr-config: MESSAGE" on stderr, or, with
+ * --json, {"ok":false,"error":NAME,"message":MESSAGE} on stdout once the command
+ * ends with a non-zero code (the first error only; later ones go to stderr).
+ */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a --json success document (one line, newline included) to stdout. */
+void cli_json_out(const struct buf *doc);
+
+/* Write an error --json is holding back to stderr: the command goes on regardless. */
+void cli_errors_flush(void);
 
 /* Print a warning line "ccr-config: warning: MESSAGE" to stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Print the usage of the current command to stderr and return EXIT_USAGE. */
+/* Print what was wrong with the options, if anything, and the usage of the command; return
+ * EXIT_USAGE. */
 int cli_usage(struct cli *cli);
 
-/* Connect to the daemon (starting it when allowed). Returns 0, or an exit code after printing why. */
+/* Connect to the daemon (starting it when allowed). Returns 0, or an exit code after printing why.
+ */
 int cli_connect(struct cli *cli);
 
 /*
@@ -94,7 +145,7 @@ struct jsonr *cli_resolve(struct cli *cli, const char *const *envs, size_t n, in
  * *code set after printing why the daemon could not be asked.
  */
 struct jsonr *cli_store(struct cli *cli, const char *name, const char *env, const char *value,
-			size_t len, int *code);
+                        size_t len, int *code);
 
 /* The exit code for a protocol error code. */
 int cli_exit_for(enum proto_err err);
@@ -104,21 +155,36 @@ const char *cli_str(const struct jsonr *obj, const char *key);
 
 /*
  * Read a key into out: from stdin when it is not a terminal (one trailing
- * newline dropped), else from a prompt on the terminal with echo off.
- * Returns 0, or an exit code after printing why.
+ * newline dropped), else from a prompt on the terminal with echo off; white
+ * space around it is removed with a warning (cli_trim_value). Returns 0, or an
+ * exit code after printing why.
  */
 int cli_read_secret(const char *prompt, struct buf *out);
 
 /*
- * Read one passphrase line: from stdin with from_stdin (one line, the newline
- * dropped), else from a prompt on the terminal with echo off. Returns 0, or
- * an exit code after printing why.
+ * Remove the white space a bad paste leaves before and after a key, saying on
+ * stderr how many characters went from where; never prints the key.
  */
-int cli_read_line_secret(const char *prompt, bool from_stdin, struct buf *out);
+void cli_trim_value(struct buf *value);
+
+/*
+ * Read one passphrase line: from stdin with from_stdin (one line, the newline
+ * dropped; when stdin has ended, the error is missing, if not NULL), else from
+ * a prompt on the terminal with echo off. Returns 0, or an exit code after
+ * printing why.
+ */
+int cli_read_line_secret(const char *prompt, bool from_stdin, const char *missing, struct buf *out);
+
+/* True when a person is at the terminal: stdin and stderr are terminals. */
+bool cli_on_terminal(void);
+
+/* Ask question on the terminal; true when the answer is y or yes. */
+bool cli_confirm(const char *question);
 
 /*
  * Unlock the keystore: read the passphrase (prompt, or stdin with from_stdin),
- * send it once, report. seconds > 0 limits the unlock. Returns an exit code.
+ * send it, report; on a terminal a wrong passphrase may be typed again, three
+ * tries in all. seconds > 0 limits the unlock. Returns an exit code.
  */
 int cli_unlock(struct cli *cli, double seconds, bool from_stdin);
 

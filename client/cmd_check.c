@@ -445,7 +445,7 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	struct buf out = {0};
 	size_t i;
 
-	buf_adds(&out, "{\"config\":");
+	buf_adds(&out, "{\"ok\":true,\"config\":");
 	jsonr_print_str(&out, path, strlen(path));
 	field_str(&out, "keystore", ks->state);
 	buf_adds(&out, ",\"names\":[");
@@ -476,7 +476,7 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	if (warnings->len > 0)
 		buf_add(&out, warnings->data, warnings->len);
 	buf_adds(&out, "]}\n");
-	fputs(out.data, stdout);
+	cli_json_out(&out);
 	buf_free(&out);
 }
 
@@ -509,7 +509,6 @@ check_exposure(const struct buf *text, const char *path, const struct keystore_v
 static int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {{NULL, 0, NULL, 0}};
 	struct keystore_view ks = {0};
 	struct names env = {0}, other = {0};
 	struct buf text = {0};
@@ -520,7 +519,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	size_t i, n, missing = 0;
 	int rc;
 
-	if (getopt_long(argc, argv, "+", longopts, NULL) != -1 || argc - optind > 1)
+	if (cli_getopt(cli, argc, argv) != -1 || argc - optind > 1)
 		return cli_usage(cli);
 	if (optind < argc)
 		snprintf(path, sizeof path, "%s", argv[optind]);
@@ -589,5 +588,10 @@ const struct command cmd_check_entry = {
     .name = "check",
     .usage = "[CONFIG]",
     .summary = "say where the router gets each key its config names; warn where it leaks them",
+    .json = "print "
+            "{\"ok\":true,\"config\",\"keystore\",\"names\":[…],\"missing\",\"router\","
+            "\"warnings\":[…]}",
+    .example = "ccr-config check",
+    .in_order = true,
     .run = cmd_check,
 };

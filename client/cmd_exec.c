@@ -45,9 +45,10 @@ all_names(struct cli *cli, struct names *names)
 		const char *env = cli_str(k, "env");
 
 		if (env_is_refused(env))
-			cli_warn("not injecting %s: its env name $%s changes how programs load or "
-				 "where they look; give it another with: ccr-config set %s --env VAR",
-				 cli_str(k, "name"), env, cli_str(k, "name"));
+			cli_warn(
+			    "not injecting %s: its env name $%s changes how programs load or "
+			    "where they look; give it another with: ccr-config set %s --env VAR",
+			    cli_str(k, "name"), env, cli_str(k, "name"));
 		else
 			names_add(names, env, strlen(env));
 	}
@@ -55,7 +56,8 @@ all_names(struct cli *cli, struct names *names)
 	return 0;
 }
 
-/* Forget the names the config references that are never injected: those come from the environment. */
+/* Forget the names the config references that are never injected: those come from the environment.
+ */
 static void
 drop_refused(struct names *names)
 {
@@ -119,17 +121,19 @@ inject(const struct names *names, const struct jsonr *values, bool all)
 		const char *have = getenv(names->v[i]);
 
 		if (env_is_refused(names->v[i]))
-			continue; /* never: the keystore (or a planted daemon) may not choose these */
+			continue; /* never: the keystore (or a planted daemon) may not choose these
+			           */
 		if (jsonr_is(v, JSONR_STRING)) {
 			if (have != NULL && have[0] != '\0' && strcmp(have, v->u.str) != 0)
 				cli_warn("$%s is set in the environment and in the keystore with "
-					 "different values; using the keystore's",
-					 names->v[i]);
+				         "different values; using the keystore's",
+				         names->v[i]);
 			setenv(names->v[i], v->u.str, 1);
 		} else if (!all && (have == NULL || have[0] == '\0')) {
-			cli_warn("$%s is referenced in config.json but is neither in the keystore "
-				 "nor in the environment; store it with: ccr-config set NAME --env %s",
-				 names->v[i], names->v[i]);
+			cli_warn(
+			    "$%s is referenced in config.json but is neither in the keystore "
+			    "nor in the environment; store it with: ccr-config set NAME --env %s",
+			    names->v[i], names->v[i]);
 		}
 	}
 }
@@ -144,19 +148,23 @@ become(char **cmd)
 	fflush(stderr);
 	execvp(cmd[0], cmd);
 	saved = errno;
-	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s", cmd[0],
-			 strerror(saved));
+	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s", cmd[0], strerror(saved));
 }
+
+enum { OPT_ALL, OPT_FALLBACK_ENV };
+
+static const struct cmd_option options[] = {
+    [OPT_ALL] = {"all", 'a', NULL, "inject every key in the keystore, referenced or not"},
+    [OPT_FALLBACK_ENV] = {"fallback-env", 'f', NULL,
+                          "when the daemon is unreachable or locked, run CMD with the plain "
+                          "environment"},
+    {0},
+};
 
 /* Run a command with the keys it needs. */
 static int
 cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"all", no_argument, NULL, 'a'},
-		{"fallback-env", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
 	struct names names = {0};
 	struct buf text = {0};
 	char path[PATHS_MAX];
@@ -164,10 +172,10 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 	struct jsonr *reply = NULL;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+af", longopts, NULL)) != -1) {
-		if (c == 'a')
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_ALL)
 			all = true;
-		else if (c == 'f')
+		else if (c == OPT_FALLBACK_ENV)
 			fallback = true;
 		else
 			return cli_usage(cli);
@@ -186,8 +194,8 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = all_names(cli, &names);
 	} else if (rc == 1) {
 		cli_warn("%s does not exist, so no key is injected; run with --all to inject "
-			 "every key",
-			 path);
+		         "every key",
+		         path);
 		rc = 0;
 	} else {
 		config_refs(text.data, text.len, &names);
@@ -205,14 +213,18 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 	if (rc != 0) {
 		if (!fallback)
 			return rc;
+		cli_errors_flush();
 		cli_warn("starting %s with the plain environment (--fallback-env)", argv[optind]);
 	}
 	return become(argv + optind);
 }
 
 const struct command cmd_exec_entry = {
-	.name = "exec",
-	.usage = "[--all] [--fallback-env] -- CMD [ARGS...]",
-	.summary = "run CMD with the keys the router's config references (every key with --all)",
-	.run = cmd_exec,
+    .name = "exec",
+    .usage = "[--all] [--fallback-env] -- CMD [ARGS...]",
+    .summary = "run CMD with the keys the router's config references (every key with --all)",
+    .options = options,
+    .example = "ccr-config exec -- node my-agent.js",
+    .in_order = true,
+    .run = cmd_exec,
 };

@@ -1,65 +1,62 @@
 /*
- * ccr-config get NAME: one key's env name, masked value and update time.
+ * ccr-config get NAME: one key's env name, masked value and update time. NAME
+ * may be the key's env name too. One list request: the value never leaves the
+ * daemon, which masks it.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "mask.h"
 #include "names.h"
+#include "suggest.h"
 
 /* Show one key, masked. */
 static int
 cmd_get(struct cli *cli, int argc, char **argv)
 {
-	struct buf req = {0}, out = {0};
-	const char *name = argc == 2 ? argv[1] : NULL, *value;
-	char masked[MASK_MAX], when[64];
-	struct jsonr *reply;
+	const char *word = argc == 2 ? argv[1] : NULL;
+	const struct jsonr *key;
+	struct jsonr *list;
+	struct buf out = {0};
+	char when[64];
 	int rc;
 
-	if (name == NULL || name[0] == '-')
+	if (word == NULL || word[0] == '-')
 		return cli_usage(cli);
-	if (!name_is_valid(name))
-		return cli_error(EXIT_USAGE, "'%s' is not a key name", name);
-	proto_request_begin(&req, OP_GET);
-	proto_field_str(&req, "name", name, strlen(name));
-	proto_end(&req);
-	reply = cli_call(cli, &req, &rc);
-	buf_free(&req);
-	if (reply == NULL)
+	if (!name_is_valid(word) && !env_is_valid(word))
+		return cli_error(EXIT_USAGE, "'%s' is not a key name", word);
+	list = cli_list(cli, &rc);
+	if (list == NULL)
 		return rc;
-	if (conn_reply_error(reply, NULL) != PE_OK) {
-		rc = conn_reply_error(reply, NULL) == PE_NOT_FOUND
-			     ? cli_error(EXIT_NOT_FOUND, "no key named %s; list them with: "
-							 "ccr-config list", name)
-			     : cli_reply_failed(reply);
-		conn_reply_free(reply);
-		return rc;
-	}
-	value = cli_str(reply, "value");
-	mask_value(value, strlen(value), masked);
-	if (cli->json) {
-		buf_adds(&out, "{\"name\":");
-		buf_add_json(&out, name, strlen(name));
-		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
-		proto_field_str(&out, "masked", masked, strlen(masked));
-		proto_field_str(&out, "updated", cli_str(reply, "updated"),
-				strlen(cli_str(reply, "updated")));
+	key = suggest_find_key(jsonr_get(list, "keys"), word);
+	if (key == NULL) {
+		rc = suggest_no_key(jsonr_get(list, "keys"), word,
+		                    "list them with: ccr-config list");
+	} else if (cli->json) {
+		buf_adds(&out, "{\"ok\":true,\"name\":");
+		jsonr_print_str(&out, cli_str(key, "name"), strlen(cli_str(key, "name")));
+		proto_field_str(&out, "env", cli_str(key, "env"), strlen(cli_str(key, "env")));
+		proto_field_str(&out, "masked", cli_str(key, "masked"),
+		                strlen(cli_str(key, "masked")));
+		proto_field_str(&out, "updated", cli_str(key, "updated"),
+		                strlen(cli_str(key, "updated")));
 		buf_adds(&out, "}\n");
-		fputs(out.data, stdout);
+		cli_json_out(&out);
 	} else {
-		cli_time_local(cli_str(reply, "updated"), when, sizeof when);
-		printf("%s  %s  %s  updated %s\n", name, cli_str(reply, "env"), masked, when);
+		cli_time_local(cli_str(key, "updated"), when, sizeof when);
+		printf("%s  %s  %s  updated %s\n", cli_str(key, "name"), cli_str(key, "env"),
+		       cli_str(key, "masked"), when);
 	}
 	buf_free(&out);
-	conn_reply_free(reply);
-	return EXIT_OK;
+	conn_reply_free(list);
+	return rc;
 }
 
 const struct command cmd_get_entry = {
-	.name = "get",
-	.usage = "NAME",
-	.summary = "show a key's env name, masked value and update time",
-	.run = cmd_get,
+    .name = "get",
+    .usage = "NAME",
+    .summary = "show a key's env name, masked value and update time (NAME or its env name)",
+    .json = "print {\"ok\":true,\"name\",\"env\",\"masked\",\"updated\"}",
+    .example = "ccr-config get OPENROUTER_API_KEY",
+    .run = cmd_get,
 };

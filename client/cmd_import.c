@@ -427,28 +427,31 @@ collect_file(const char *path, struct items *items)
 	return 0;
 }
 
+enum { OPT_ONLY, OPT_OVERWRITE, OPT_DRY_RUN };
+
+static const struct cmd_option options[] = {
+    [OPT_ONLY] = {"only", 'o', "VAR,VAR", "env: only these variables, of any name"},
+    [OPT_OVERWRITE] = {"overwrite", 'w', NULL, "replace a stored key that holds another value"},
+    [OPT_DRY_RUN] = {"dry-run", 'n', NULL, "say what would change, and change nothing"},
+    {0},
+};
+
 /* Import keys from the environment or from a keystore file. */
 static int
 cmd_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"only", required_argument, NULL, 'o'},
-	    {"overwrite", no_argument, NULL, 'w'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct options o = {0};
 	struct items items = {0};
 	char *only = NULL;
 	const char *source;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "o:wn", longopts, NULL)) != -1) {
-		if (c == 'o')
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_ONLY)
 			only = optarg;
-		else if (c == 'w')
+		else if (c == OPT_OVERWRITE)
 			o.overwrite = true;
-		else if (c == 'n')
+		else if (c == OPT_DRY_RUN)
 			o.dry_run = true;
 		else
 			return cli_usage(cli);
@@ -477,5 +480,7 @@ const struct command cmd_import_entry = {
     .usage = "env [--only VAR,VAR] [--overwrite] [--dry-run] | file PATH [--overwrite] "
              "[--dry-run]",
     .summary = "store the keys of *_API_KEY variables or of an old keystore file",
+    .options = options,
+    .example = "ccr-config import env --dry-run",
     .run = cmd_import,
 };

@@ -51,13 +51,13 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		struct buf out = {0};
 
-		buf_addc(&out, '{');
+		buf_adds(&out, "{\"ok\":true");
 		if (keys != NULL) {
-			buf_adds(&out, "\"keys\":");
+			buf_adds(&out, ",\"keys\":");
 			jsonr_print(&out, keys);
 		}
 		buf_adds(&out, "}\n");
-		fputs(out.data, stdout);
+		cli_json_out(&out);
 		buf_free(&out);
 	} else if (jsonr_count(keys) == 0) {
 		fprintf(stderr, "no keys stored; add one with: ccr-config set NAME\n");
@@ -78,8 +78,10 @@ cmd_list(struct cli *cli, int argc, char **argv)
 }
 
 const struct command cmd_list_entry = {
-	.name = "list",
-	.usage = "",
-	.summary = "list keys: NAME ENV KEY (masked) UPDATED",
-	.run = cmd_list,
+    .name = "list",
+    .usage = "",
+    .summary = "list keys: NAME ENV KEY (masked) UPDATED",
+    .json = "print {\"ok\":true,\"keys\":[{\"name\",\"env\",\"masked\",\"created\",\"updated\"}]}",
+    .example = "ccr-config list",
+    .run = cmd_list,
 };

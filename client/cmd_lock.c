@@ -22,14 +22,24 @@ cmd_lock(struct cli *cli, int argc, char **argv)
 	reply = cli_call_ok(cli, &req, &rc);
 	if (reply == NULL)
 		return rc;
-	printf("locked: the key and every value are wiped from ccr-keyd's memory\n");
+	if (cli->json) {
+		struct buf out = {0};
+
+		buf_adds(&out, "{\"ok\":true,\"locked\":true}\n");
+		cli_json_out(&out);
+		buf_free(&out);
+	} else {
+		printf("locked: the key and every value are wiped from ccr-keyd's memory\n");
+	}
 	conn_reply_free(reply);
 	return rc;
 }
 
 const struct command cmd_lock_entry = {
-	.name = "lock",
-	.usage = "",
-	.summary = "lock the sealed keystore: wipe its key and values from the daemon",
-	.run = cmd_lock,
+    .name = "lock",
+    .usage = "",
+    .summary = "lock the sealed keystore: wipe its key and values from the daemon",
+    .json = "print {\"ok\":true,\"locked\":true}",
+    .example = "ccr-config lock",
+    .run = cmd_lock,
 };

@@ -56,7 +56,7 @@ struct migration {
 	struct json5edit_provider *p;
 	size_t n;
 	struct plan *plans;
-	struct names taken; /* env names the config references or this run chose */
+	struct names taken;       /* env names the config references or this run chose */
 	const struct jsonr *keys; /* the keystore's names and env names */
 	const struct jsonr *values;
 };
@@ -147,11 +147,12 @@ classify(struct migration *m, size_t i)
 	}
 	if (pl->kind == PLAN_STORE && env_is_refused(pl->env)) {
 		pl->kind = PLAN_SKIP;
-		snprintf(pl->line, sizeof pl->line,
-		         "its env name $%s changes how programs load or where they look, so "
-		         "ccr-keyd never stores it; skipped (store the key by hand with: ccr-config "
-		         "set NAME --env VAR, and write $VAR in the config)",
-		         pl->env);
+		snprintf(
+		    pl->line, sizeof pl->line,
+		    "its env name $%s changes how programs load or where they look, so "
+		    "ccr-keyd never stores it; skipped (store the key by hand with: ccr-config "
+		    "set NAME --env VAR, and write $VAR in the config)",
+		    pl->env);
 	}
 }
 
@@ -559,22 +560,25 @@ load(struct migration *m)
 	return 0;
 }
 
+enum { OPT_DRY_RUN };
+
+static const struct cmd_option options[] = {
+    [OPT_DRY_RUN] = {"dry-run", 'n', NULL, "say what would change, and change nothing"},
+    {0},
+};
+
 /* Move literal api_keys out of the router's config into the keystore. */
 static int
 cmd_migrate(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct migration m = {0};
 	char path[PATHS_MAX], bak[PATHS_MAX + 64] = "";
 	struct jsonr *list = NULL, *resolved = NULL;
 	size_t i, literals = 0, skipped = 0;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
-		if (c == 'n')
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_DRY_RUN)
 			m.dry_run = true;
 		else
 			return cli_usage(cli);
@@ -643,5 +647,7 @@ const struct command cmd_migrate_entry = {
     .name = "migrate",
     .usage = "[CONFIG] [--dry-run]",
     .summary = "move literal api_keys out of the router's config.json into the keystore",
+    .options = options,
+    .example = "ccr-config migrate --dry-run",
     .run = cmd_migrate,
 };

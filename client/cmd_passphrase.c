@@ -1,107 +1,192 @@
 /*
  * ccr-config passphrase set|change|remove [--stdin]: seal the keystore with a
- * passphrase, change it, or go back to a plain keystore.
+ * passphrase, change it, or go back to a plain keystore. On a terminal each
+ * passphrase may be typed three times; with --stdin, change reads two lines
+ * (the current passphrase, then the new one), set and remove one.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 
-/* Read a passphrase: one line of stdin with --stdin, else a prompt (twice for a new one). */
+/* How many times a person at the terminal may type a passphrase that is refused. */
+#define PASS_TRIES 3
+
+enum { OPT_STDIN };
+
+static const struct cmd_option options[] = {
+    [OPT_STDIN] = {"stdin", 's', NULL,
+                   "read from stdin: one line (set: the new, remove: the current), or two for "
+                   "change: the current, then the new"},
+    {0},
+};
+
+/* What one run asks for. */
+struct ask {
+	const char *action; /* "set", "change" or "remove" */
+	bool from_stdin;
+	bool on_tty; /* a person types: confirm a new one, allow PASS_TRIES tries */
+};
+
+/* Read the current passphrase. Returns 0 or an exit code. */
 static int
-read_pass(const char *prompt, bool twice, bool from_stdin, struct buf *out)
+read_current(const struct ask *a, struct buf *out)
+{
+	char missing[160];
+
+	if (strcmp(a->action, "change") == 0)
+		snprintf(
+		    missing, sizeof missing,
+		    "passphrase change --stdin reads two lines, the current passphrase and then "
+		    "the new one: stdin is empty; nothing changed");
+	else
+		snprintf(
+		    missing, sizeof missing,
+		    "passphrase remove --stdin reads one line, the current passphrase: stdin is "
+		    "empty; nothing changed");
+	buf_free(out);
+	return cli_read_line_secret("Current passphrase: ", a->from_stdin, missing, out);
+}
+
+/* Read the new passphrase, twice on a terminal (PASS_TRIES tries to type it the same). */
+static int
+read_new(const struct ask *a, struct buf *out)
 {
 	struct buf again = {0};
-	char confirm[128];
-	int rc;
+	int rc = 0, i;
 
-	if (from_stdin && isatty(STDIN_FILENO))
-		return cli_error(EXIT_USAGE, "--stdin needs the passphrase piped in");
-	if (!from_stdin && !isatty(STDIN_FILENO))
-		return cli_error(EXIT_USAGE, "no terminal to prompt on; use --stdin to pipe the "
-					     "passphrase");
-	rc = cli_read_line_secret(prompt, from_stdin, out);
-	if (rc != 0 || !twice || from_stdin)
-		return rc;
-	snprintf(confirm, sizeof confirm, "Again: ");
-	rc = cli_read_line_secret(confirm, false, &again);
-	if (rc == 0 && (again.len != out->len || memcmp(again.data, out->data, out->len) != 0))
-		rc = cli_error(EXIT_USAGE, "the two passphrases differ; nothing changed");
+	for (i = 1; i <= (a->on_tty ? PASS_TRIES : 1); i++) {
+		buf_free(out);
+		buf_free(&again);
+		rc = cli_read_line_secret("New passphrase: ", a->from_stdin,
+		                          strcmp(a->action, "change") == 0
+		                              ? "passphrase change --stdin reads two lines, the "
+		                                "current passphrase and then "
+		                                "the new one: the second line, the new passphrase, "
+		                                "is missing; nothing changed"
+		                              : "passphrase set --stdin reads one line, the new "
+		                                "passphrase: stdin is empty; "
+		                                "nothing changed",
+		                          out);
+		if (rc != 0 || !a->on_tty)
+			break;
+		rc = cli_read_line_secret("Again: ", false, NULL, &again);
+		if (rc != 0)
+			break;
+		if (again.len == out->len && memcmp(again.data, out->data, out->len) == 0)
+			break;
+		rc = i < PASS_TRIES ? 0
+		                    : cli_error(EXIT_USAGE, "the two passphrases differ; "
+		                                            "nothing changed");
+		if (i < PASS_TRIES)
+			fprintf(stderr, "the two passphrases differ; try again (%d of %d)\n", i + 1,
+			        PASS_TRIES);
+	}
 	buf_free(&again);
 	return rc;
+}
+
+/* Send the request. Returns the reply, or NULL with *rc set. */
+static struct jsonr *
+send_passphrase(struct cli *cli, const char *action, const struct buf *old, const struct buf *fresh,
+                int *rc)
+{
+	struct buf req = {0};
+	struct jsonr *reply;
+
+	proto_request_begin(&req, OP_PASSPHRASE);
+	proto_field_str(&req, "action", action, strlen(action));
+	if (old->len > 0)
+		proto_field_str(&req, "value", old->data, old->len);
+	if (fresh->len > 0)
+		proto_field_str(&req, "new_value", fresh->data, fresh->len);
+	proto_end(&req);
+	reply = cli_call(cli, &req, rc);
+	buf_free(&req);
+	return reply;
+}
+
+/* Say what was done: a line, or --json. */
+static void
+report(struct cli *cli, const char *action)
+{
+	struct buf out = {0};
+
+	if (cli->json) {
+		buf_adds(&out, "{\"ok\":true,\"sealed\":");
+		buf_adds(&out, strcmp(action, "remove") == 0 ? "false}\n" : "true}\n");
+		cli_json_out(&out);
+		buf_free(&out);
+	} else if (strcmp(action, "remove") == 0) {
+		printf("passphrase removed: the keystore is plain JSON again (mode 0600)\n");
+	} else {
+		printf("passphrase %s: the keystore is sealed; ccr-keyd stays unlocked until "
+		       "ccr-config lock\n",
+		       strcmp(action, "set") == 0 ? "set" : "changed");
+	}
 }
 
 /* Set, change or remove the passphrase. */
 static int
 cmd_passphrase(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"stdin", no_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
-	};
-	struct buf old = {0}, fresh = {0}, req = {0};
-	const char *action;
-	bool from_stdin = false;
+	struct ask a = {0};
+	struct buf old = {0}, fresh = {0};
 	struct jsonr *reply = NULL;
-	int c, rc;
+	int c, rc = 0, i;
 
-	while ((c = getopt_long(argc, argv, "s", longopts, NULL)) != -1) {
-		if (c == 's')
-			from_stdin = true;
-		else
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c != OPT_STDIN)
 			return cli_usage(cli);
+		a.from_stdin = true;
 	}
 	if (argc - optind != 1)
 		return cli_usage(cli);
-	action = argv[optind];
-	if (strcmp(action, "set") != 0 && strcmp(action, "change") != 0 &&
-	    strcmp(action, "remove") != 0)
+	a.action = argv[optind];
+	if (strcmp(a.action, "set") != 0 && strcmp(a.action, "change") != 0 &&
+	    strcmp(a.action, "remove") != 0)
 		return cli_usage(cli);
+	if (a.from_stdin && isatty(STDIN_FILENO))
+		return cli_error(EXIT_USAGE, "--stdin needs the passphrase piped in");
+	if (!a.from_stdin && !isatty(STDIN_FILENO))
+		return cli_error(EXIT_USAGE, "no terminal to prompt on; use --stdin to pipe the "
+		                             "passphrase");
+	a.on_tty = !a.from_stdin;
 	cli_protect();
 	cli->timeout_ms = 120000; /* Argon2id at moderate limits, twice for a change */
-	rc = 0;
-	if (strcmp(action, "set") != 0)
-		rc = read_pass("Current passphrase: ", false, from_stdin, &old);
-	if (rc == 0 && strcmp(action, "remove") != 0)
-		rc = read_pass("New passphrase: ", true, from_stdin, &fresh);
-	if (rc != 0)
-		goto done;
-	proto_request_begin(&req, OP_PASSPHRASE);
-	proto_field_str(&req, "action", action, strlen(action));
-	if (old.len > 0)
-		proto_field_str(&req, "value", old.data, old.len);
-	if (fresh.len > 0)
-		proto_field_str(&req, "new_value", fresh.data, fresh.len);
-	proto_end(&req);
-	buf_free(&old);
-	buf_free(&fresh);
-	reply = cli_call(cli, &req, &rc);
-	if (reply == NULL)
-		goto done;
-	if (conn_reply_error(reply, NULL) != PE_OK) {
-		rc = cli_reply_failed(reply);
-		goto done;
+	if (strcmp(a.action, "set") != 0)
+		rc = read_current(&a, &old);
+	if (rc == 0 && strcmp(a.action, "remove") != 0)
+		rc = read_new(&a, &fresh);
+	for (i = 1; rc == 0; i++) {
+		conn_reply_free(reply);
+		reply = send_passphrase(cli, a.action, &old, &fresh, &rc);
+		if (reply == NULL)
+			break;
+		if (conn_reply_error(reply, NULL) == PE_OK) {
+			report(cli, a.action);
+			break;
+		}
+		if (conn_reply_error(reply, NULL) != PE_DENIED || !a.on_tty || i == PASS_TRIES) {
+			rc = cli_reply_failed(reply);
+			break;
+		}
+		fprintf(stderr, "wrong passphrase; try again (%d of %d)\n", i + 1, PASS_TRIES);
+		rc = read_current(&a, &old);
 	}
-	if (strcmp(action, "remove") == 0)
-		printf("passphrase removed: the keystore is plain JSON again (mode 0600)\n");
-	else
-		printf("passphrase %s: the keystore is sealed; ccr-keyd stays unlocked until "
-		       "ccr-config lock\n",
-		       strcmp(action, "set") == 0 ? "set" : "changed");
-	rc = EXIT_OK;
-done:
 	conn_reply_free(reply);
 	buf_free(&old);
 	buf_free(&fresh);
-	buf_free(&req);
 	return rc;
 }
 
 const struct command cmd_passphrase_entry = {
-	.name = "passphrase",
-	.usage = "set|change|remove [--stdin]",
-	.summary = "seal the keystore with a passphrase, change it, or remove it",
-	.run = cmd_passphrase,
+    .name = "passphrase",
+    .usage = "set|change|remove [--stdin]",
+    .summary = "seal the keystore with a passphrase, change it, or remove it",
+    .options = options,
+    .json = "print {\"ok\":true,\"sealed\":true|false}",
+    .example = "printf '%s\\n' \"$OLD\" \"$NEW\" | ccr-config passphrase change --stdin",
+    .run = cmd_passphrase,
 };

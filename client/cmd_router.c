@@ -421,28 +421,35 @@ agent(struct cli *cli, const struct router_opts *o, char **args)
 	return run_agent(cli, o, args);
 }
 
+enum { OPT_KEEP_ENV, OPT_FALLBACK_ENV, OPT_BACKGROUND };
+
+static const struct cmd_option options[] = {
+    [OPT_KEEP_ENV] = {"keep-env", 0, NULL,
+                      "code, ui: keep the provider keys the shell exported in their environment"},
+    [OPT_FALLBACK_ENV] = {"fallback-env", 0, NULL,
+                          "start, restart: when the daemon is unreachable or locked, start with "
+                          "the plain environment"},
+    [OPT_BACKGROUND] = {"background", 0, NULL,
+                        "start: return once the router listens, and say its pid"},
+    {0},
+};
+
 /* Run one router command the way that keeps its keys in its server. */
 static int
 cmd_router(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"keep-env", no_argument, NULL, 'k'},
-	    {"fallback-env", no_argument, NULL, 'f'},
-	    {"background", no_argument, NULL, 'b'},
-	    {NULL, 0, NULL, 0},
-	};
 	static const char *const serving[] = {"start", "restart", NULL};
 	static const char *const agents[] = {"code", "ui", NULL};
 	struct router_opts o = {0};
 	char **args;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		if (c == 'k')
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_KEEP_ENV)
 			o.keep_env = true;
-		else if (c == 'f')
+		else if (c == OPT_FALLBACK_ENV)
 			o.fallback = true;
-		else if (c == 'b')
+		else if (c == OPT_BACKGROUND)
 			o.background = true;
 		else
 			return cli_usage(cli);
@@ -461,5 +468,8 @@ const struct command cmd_router_entry = {
     .usage = "[--keep-env] [--fallback-env] [--background] -- [ROUTER-ARGS...]",
     .summary = "run the router's ccr: keys only to its server (start, restart; code, ui "
                "without keys)",
+    .options = options,
+    .example = "ccr-config router --background -- start",
+    .in_order = true,
     .run = cmd_router,
 };

@@ -1,110 +1,176 @@
 /*
  * ccr-config set NAME [--env VAR] [--from-env VAR]: store a key read from stdin,
  * a prompt with echo off, or a variable of our own environment — never argv.
+ * NAME may be the env name of a stored key, which is then the key updated.
  * An env name that changes how programs load (env_is_refused) is refused here,
  * before the key is read; the daemon refuses a default env name that is one.
  */
 #include <stdio.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "mask.h"
 #include "names.h"
+#include "suggest.h"
 
-/* Refuse a value on the command line without ever printing it. */
+enum { OPT_ENV, OPT_FROM_ENV };
+
+static const struct cmd_option options[] = {
+    [OPT_ENV] = {"env", 'e', "VAR", "store it as $VAR instead of the default env name"},
+    [OPT_FROM_ENV] = {"from-env", 'f', "VAR", "take the key from the variable VAR of this shell"},
+    {0},
+};
+
+/*
+ * Refuse a key given on the command line without ever printing it, and say how
+ * to take it out of the shell's history. first is the first argument.
+ */
 static int
-refuse_argv_value(void)
+refuse_argv_value(const char *first)
 {
-	return cli_error(EXIT_USAGE,
-			 "refusing to take a key from the command line: it would show in ps and "
-			 "in your shell history; pipe it on stdin (… | ccr-config set NAME), let "
-			 "ccr-config prompt for it, or use --from-env VAR");
+	char name[NAME_MAX_LEN + 1] = "NAME";
+	const char *eq = strchr(first, '=');
+	size_t len = eq != NULL ? (size_t)(eq - first) : strlen(first);
+
+	if (len > 0 && len <= NAME_MAX_LEN) {
+		memcpy(name, first, len);
+		name[len] = '\0';
+		if (!name_is_valid(name))
+			snprintf(name, sizeof name, "NAME");
+	}
+	return cli_error(
+	    EXIT_USAGE,
+	    "refusing to take a key from the command line; nothing stored.\n"
+	    "  The key showed in ps, and your shell has saved it in its history. Remove it there:\n"
+	    "    bash: history -d N (N from: history | grep 'config set'), then: history -w\n"
+	    "    zsh:  end this shell with: unset HISTFILE; exit  (it then does not save its "
+	    "history),\n"
+	    "          and delete the line from ${HISTFILE:-~/.zsh_history} if it is there "
+	    "already\n"
+	    "    fish: history delete --contains 'config set'  (then pick the line)\n"
+	    "  Then store the key with: ccr-config set %s  (it asks without echo), or pipe it in: "
+	    "… | ccr-config set %s",
+	    name, name);
+}
+
+/* Read the value: from $from, or stdin, or a prompt. Returns 0 or an exit code. */
+static int
+read_value(const char *name, const char *from, struct buf *value)
+{
+	char prompt[NAME_MAX_LEN + 32];
+	const char *v;
+
+	if (from == NULL) {
+		snprintf(prompt, sizeof prompt, "Key for %s: ", name);
+		return cli_read_secret(prompt, value);
+	}
+	v = getenv(from);
+	if (v == NULL || v[0] == '\0')
+		return cli_error(EXIT_NOT_FOUND, "$%s is not set or empty; nothing stored", from);
+	if (strlen(v) > PROTO_VALUE_MAX || strpbrk(v, "\r\n") != NULL)
+		return cli_error(EXIT_USAGE,
+		                 "$%s is longer than 16 KiB or spans lines; nothing stored", from);
+	buf_adds(value, v);
+	cli_trim_value(value);
+	if (value->len == 0)
+		return cli_error(EXIT_USAGE, "$%s holds only white space; nothing stored", from);
+	return 0;
+}
+
+/* Say what was stored: a line for people (old → new, masked, on a terminal) or --json. */
+static void
+report(struct cli *cli, const struct jsonr *reply, const char *name, const char *old_masked,
+       const struct buf *value)
+{
+	bool created = !jsonr_is(jsonr_get(reply, "created"), JSONR_FALSE);
+	const char *env = cli_str(reply, "env");
+	char masked[MASK_MAX];
+	struct buf out = {0};
+
+	if (cli->json) {
+		buf_adds(&out, "{\"ok\":true,\"name\":");
+		jsonr_print_str(&out, name, strlen(name));
+		proto_field_str(&out, "env", env, strlen(env));
+		proto_field_bool(&out, "created", created);
+		buf_adds(&out, "}\n");
+		cli_json_out(&out);
+		buf_free(&out);
+	} else if (!created && old_masked != NULL && isatty(STDOUT_FILENO)) {
+		mask_value(value->data, value->len, masked);
+		printf("updated %s (as $%s): %s → %s\n", name, env, old_masked, masked);
+	} else {
+		printf("%s %s (as $%s)\n", created ? "stored" : "updated", name, env);
+	}
 }
 
 /* Store the value of one key. */
 static int
 cmd_set(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"env", required_argument, NULL, 'e'},
-		{"from-env", required_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *env = NULL, *from = NULL, *name, *v;
-	struct buf value = {0}, req = {0};
-	char prompt[NAME_MAX_LEN + 32], why[ENV_MAX_LEN + 160];
-	struct jsonr *reply = NULL;
+	const char *env = NULL, *from = NULL, *old_masked = NULL;
+	char name[NAME_MAX_LEN + 1], why[ENV_MAX_LEN + 160];
+	const struct jsonr *key;
+	struct jsonr *list = NULL, *reply = NULL;
+	struct buf value = {0};
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "e:f:", longopts, NULL)) != -1) {
-		if (c == 'e')
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_ENV)
 			env = optarg;
-		else if (c == 'f')
+		else if (c == OPT_FROM_ENV)
 			from = optarg;
 		else
 			return cli_usage(cli);
 	}
-	if (argc - optind > 1)
-		return refuse_argv_value();
+	if (argc - optind > 1 || (argc - optind == 1 && strchr(argv[optind], '=') != NULL))
+		return refuse_argv_value(argv[optind]);
 	if (argc - optind != 1)
 		return cli_usage(cli);
-	name = argv[optind];
-	if (!name_is_valid(name))
-		/* Not echoed: people type "set NAME=VALUE". */
+	if (!name_is_valid(argv[optind]))
 		return cli_error(EXIT_USAGE, "the first argument is not a key name: use 1-128 of "
-					     "A-Z a-z 0-9 . _ -, starting with a letter or digit");
+		                             "A-Z a-z 0-9 . _ -, starting with a letter or digit");
 	if (env != NULL && !env_is_valid(env))
-		return cli_error(EXIT_USAGE, "'%s' is not an env name: use A-Z 0-9 _, not starting "
-					     "with a digit", env);
+		return cli_error(
+		    EXIT_USAGE, "'%s' is not an env name: use A-Z 0-9 _, not starting with a digit",
+		    env);
 	if (env != NULL && env_is_refused(env)) {
 		env_refused_message(env, why, sizeof why);
 		return cli_error(EXIT_USAGE, "%s; nothing stored", why);
 	}
 	cli_protect();
-	if (from != NULL) {
-		v = getenv(from);
-		if (v == NULL || v[0] == '\0')
-			return cli_error(EXIT_NOT_FOUND, "$%s is not set or empty; nothing stored",
-					 from);
-		if (strlen(v) > PROTO_VALUE_MAX || strpbrk(v, "\r\n") != NULL)
-			return cli_error(EXIT_USAGE, "$%s is longer than 16 KiB or spans lines; "
-						     "nothing stored", from);
-		buf_adds(&value, v);
-	} else {
-		snprintf(prompt, sizeof prompt, "Key for %s: ", name);
-		rc = cli_read_secret(prompt, &value);
-		if (rc != 0)
-			goto done;
-	}
-	proto_request_begin(&req, OP_SET);
-	proto_field_str(&req, "name", name, strlen(name));
-	if (env != NULL)
-		proto_field_str(&req, "env", env, strlen(env));
-	proto_field_str(&req, "value", value.data, value.len);
-	proto_end(&req);
-	buf_free(&value);
-	reply = cli_call(cli, &req, &rc);
+	/* The key it names (by name, else by env name), and its masked value, before reading. */
+	list = cli_list(cli, &rc);
+	if (list == NULL)
+		return rc;
+	key = suggest_find_key(jsonr_get(list, "keys"), argv[optind]);
+	snprintf(name, sizeof name, "%s", key != NULL ? cli_str(key, "name") : argv[optind]);
+	if (key != NULL)
+		old_masked = cli_str(key, "masked");
+	rc = read_value(name, from, &value);
+	if (rc != 0)
+		goto done;
+	reply = cli_store(cli, name, env, value.data, value.len, &rc);
 	if (reply == NULL)
 		goto done;
-	if (conn_reply_error(reply, NULL) != PE_OK) {
+	if (conn_reply_error(reply, NULL) != PE_OK)
 		rc = cli_reply_failed(reply);
-		goto done;
-	}
-	printf("%s %s (as $%s)\n",
-	       jsonr_is(jsonr_get(reply, "created"), JSONR_FALSE) ? "updated" : "stored", name,
-	       cli_str(reply, "env"));
-	rc = EXIT_OK;
+	else
+		report(cli, reply, name, old_masked, &value);
 done:
 	conn_reply_free(reply);
+	conn_reply_free(list);
 	buf_free(&value);
-	buf_free(&req);
 	return rc;
 }
 
 const struct command cmd_set_entry = {
-	.name = "set",
-	.usage = "NAME [--env VAR] [--from-env VAR]",
-	.summary = "store a key: from stdin, a prompt without echo, or $VAR (never argv)",
-	.run = cmd_set,
+    .name = "set",
+    .usage = "NAME [--env VAR] [--from-env VAR]",
+    .summary = "store a key: from stdin, a prompt without echo, or $VAR (never argv)",
+    .options = options,
+    .json = "print {\"ok\":true,\"name\",\"env\",\"created\"}",
+    .example = "pass show cerebras | ccr-config set cerebras",
+    .run = cmd_set,
 };

@@ -216,5 +216,6 @@ const struct command cmd_shell_init_entry = {
     .usage = "bash|zsh|fish",
     .summary = "print the `ccr` shell function: ccr config …, and the router with keys only "
                "in its server",
+    .example = "eval \"$(ccr-config shell-init bash)\"",
     .run = cmd_shell_init,
 };

@@ -2,6 +2,7 @@
  * ccr-config status: is the daemon running, how was it started, where are its
  * socket and keystore, how many keys, is it locked. It never starts the daemon.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,8 @@ member_int(const struct jsonr *reply, const char *key, int otherwise)
 	return (int)d;
 }
 
-/* Print the reply for --json: its members but "ok", then what only the client knows. */
+/* Print the reply for --json: its members, then what only the client knows (mode NULL: no keystore
+ * yet). */
 static void
 print_json(const struct jsonr *reply, const char *mode, const char *socket)
 {
@@ -34,7 +36,7 @@ print_json(const struct jsonr *reply, const char *mode, const char *socket)
 	const struct jsonr *m;
 	bool ok_seen = false;
 
-	buf_addc(&out, '{');
+	buf_adds(&out, "{\"ok\":true,");
 	jsonr_foreach(m, reply)
 	{
 		if (!ok_seen && strcmp(m->key, "ok") == 0) {
@@ -47,11 +49,15 @@ print_json(const struct jsonr *reply, const char *mode, const char *socket)
 		buf_addc(&out, ',');
 	}
 	buf_adds(&out, "\"keystore_mode\":");
-	jsonr_print_str(&out, mode, strlen(mode));
+	if (mode != NULL)
+		jsonr_print_str(&out, mode, strlen(mode));
+	else
+		buf_adds(&out, "null");
+	buf_adds(&out, mode != NULL ? ",\"keystore_exists\":true" : ",\"keystore_exists\":false");
 	buf_adds(&out, ",\"client_socket\":");
 	jsonr_print_str(&out, socket, strlen(socket));
 	buf_adds(&out, "}\n");
-	fputs(out.data, stdout);
+	cli_json_out(&out);
 	buf_free(&out);
 }
 
@@ -62,7 +68,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	struct buf req = {0};
 	const char *keystore;
 	struct stat st;
-	char mode[32] = "missing";
+	char mode[32] = "", what[96];
 	struct jsonr *reply;
 	int rc;
 
@@ -76,16 +82,22 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	if (reply == NULL)
 		return rc;
 	keystore = cli_str(reply, "keystore");
-	if (lstat(keystore, &st) == 0)
+	if (lstat(keystore, &st) == 0) {
 		snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
+		snprintf(what, sizeof what, "mode %s", mode);
+	} else if (errno == ENOENT) {
+		snprintf(what, sizeof what, "not created yet: the first set creates it");
+	} else {
+		snprintf(what, sizeof what, "cannot be read: %s", strerror(errno));
+	}
 	if (cli->json) {
-		print_json(reply, mode, cli->socket);
+		print_json(reply, mode[0] ? mode : NULL, cli->socket);
 	} else {
 		printf("daemon     running (pid %d, version %s, started %s, up %d s)\n",
 		       member_int(reply, "pid", -1), cli_str(reply, "version"),
 		       cli_str(reply, "started"), member_int(reply, "uptime_s", 0));
 		printf("socket     %s\n", cli->socket);
-		printf("keystore   %s (mode %s)\n", keystore, mode);
+		printf("keystore   %s (%s)\n", keystore, what);
 		printf("keys       %d\n", member_int(reply, "keys", 0));
 		printf("sealed     %s\n",
 		       jsonr_is(jsonr_get(reply, "sealed"), JSONR_TRUE) ? "yes" : "no");
@@ -97,8 +109,11 @@ cmd_status(struct cli *cli, int argc, char **argv)
 }
 
 const struct command cmd_status_entry = {
-	.name = "status",
-	.usage = "",
-	.summary = "show whether ccr-keyd runs, how it was started, its socket and keystore",
-	.run = cmd_status,
+    .name = "status",
+    .usage = "",
+    .summary = "show whether ccr-keyd runs, how it was started, its socket and keystore",
+    .json = "print the daemon's status reply, with keystore_mode, keystore_exists and "
+            "client_socket",
+    .example = "ccr-config status",
+    .run = cmd_status,
 };

@@ -1,0 +1,36 @@
+/*
+ * ccr-config version: the version, as -v and --version print it.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+
+/* Print the version. */
+static int
+cmd_version(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return cli_usage(cli);
+	if (cli->json) {
+		struct buf out = {0};
+
+		buf_adds(&out, "{\"ok\":true,\"version\":");
+		buf_add_json(&out, CCR_KEYD_VERSION, sizeof CCR_KEYD_VERSION - 1);
+		buf_adds(&out, "}\n");
+		cli_json_out(&out);
+		buf_free(&out);
+	} else {
+		printf("ccr-config %s\n", CCR_KEYD_VERSION);
+	}
+	return EXIT_OK;
+}
+
+const struct command cmd_version_entry = {
+    .name = "version",
+    .usage = "",
+    .summary = "print the version (as -v and --version do)",
+    .json = "print {\"ok\":true,\"version\":…}",
+    .example = "ccr-config version",
+    .run = cmd_version,
+};
