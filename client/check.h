@@ -1,6 +1,7 @@
 /*
  * What ccr-config check's parts share: its warnings, which go to stderr and
- * into the list that --json prints, and the router part (check_router.c).
+ * into the list that --json prints, the config part (check_config.c) and the
+ * router part (check_router.c).
  */
 #ifndef CCR_CHECK_H
 #define CCR_CHECK_H
@@ -9,6 +10,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "interp.h"
 
 /* Print "ccr-config: warning: MESSAGE" and add {"warning":code,"message":…} to warnings. */
 void check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
@@ -23,5 +25,28 @@ void check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
  * not where its configuration lives).
  */
 bool check_router(struct cli *cli, bool json, struct buf *json_out, struct buf *warnings);
+
+/*
+ * Parse the config text at path as the router would and warn about what
+ * exposes its keys: no APIKEY, or one by reference; a debug log level (lookup
+ * and arg expand the names LOG_LEVEL references). Returns 0, or
+ * EXIT_FAILURE_OTHER after printing why the router cannot parse it, with the
+ * reason in err too.
+ */
+int check_exposure(const struct buf *text, const char *path, interp_lookup_fn lookup, void *arg,
+                   struct buf *warnings, char *err, size_t errsize);
+
+/* Warn when the router, which reads only $HOME/.claude-code-router, would read another config. */
+void check_router_home(const char *path, struct buf *warnings);
+
+/*
+ * Warn when the config text holds literal keys as api_key values, naming each
+ * provider with its key masked, and the migrate command (with path when named).
+ */
+void check_literals(const char *path, const struct buf *text, bool named, struct buf *warnings);
+
+/* Warn about each PATH.bak-* beside the config that holds literal keys, with the command to remove
+ * it. */
+void check_backups(const char *path, struct buf *warnings);
 
 #endif

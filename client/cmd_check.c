@@ -50,10 +50,6 @@ struct keystore_view {
 	struct jsonr *resolved; /* the resolve reply: the values found */
 };
 
-/* The logger levels pino knows (lower-cased by the router's logger). */
-static const char *const log_levels[] = {"trace", "debug", "info",   "warn",
-                                         "error", "fatal", "silent", NULL};
-
 /* True for a braced name worth reporting even though it is not an env name. */
 static bool
 plausible_braced(const char *name, size_t len)
@@ -278,25 +274,6 @@ check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
 	buf_addc(warnings, '}');
 }
 
-/* True when a JSON5 literal token (null, true, false, a number) is falsy in JavaScript. */
-static bool
-token_falsy(const struct buf *tok)
-{
-	char tmp[64], *end;
-	double d;
-
-	if (tok->len == 0 || tok->len >= sizeof tmp)
-		return false;
-	memcpy(tmp, tok->data, tok->len);
-	tmp[tok->len] = '\0';
-	if (strcmp(tmp, "null") == 0 || strcmp(tmp, "false") == 0)
-		return true;
-	if (strcmp(tmp, "true") == 0)
-		return false;
-	d = strtod(tmp, &end); /* reads 0x…, NaN and Infinity too */
-	return *end == '\0' && (d == 0 || isnan(d));
-}
-
 /* interp_expand lookup for check: the keystore's value first, then the environment. */
 static const char *
 lookup(void *arg, const char *name, size_t *len)
@@ -308,122 +285,6 @@ lookup(void *arg, const char *name, size_t *len)
 	if (v != NULL)
 		*len = strlen(v);
 	return v;
-}
-
-/* interp_scan callback: note that a reference was seen. */
-static void
-saw_ref(void *arg, const char *name, size_t len)
-{
-	(void)name;
-	if (len > 0)
-		*(bool *)arg = true;
-}
-
-/* Warn when the config has no APIKEY, or a falsy one, or one given by reference. */
-static void
-check_apikey(const struct json5edit_field *f, const char *path, struct buf *warnings)
-{
-	const char *why;
-	bool ref = false;
-
-	if (f->kind == JSON5EDIT_STRING)
-		interp_scan(f->value.data, f->value.len, saw_ref, &ref);
-	if (ref) {
-		check_warn(
-		    warnings, "apikey_reference",
-		    "APIKEY is given by reference: a router started without ccr-config "
-		    "(a plain `ccr start`, nohup, an IDE, a unit of its own) does not find it "
-		    "and takes the text as written, a guessable name, as its login secret; "
-		    "start the router through the ccr function, ccr-config router, or the "
-		    "ccr-router unit");
-		return;
-	}
-	if (f->kind == JSON5EDIT_ABSENT)
-		why = "has no APIKEY";
-	else if (f->kind == JSON5EDIT_STRING && f->value.len == 0)
-		why = "has an empty APIKEY";
-	else if (f->kind == JSON5EDIT_OTHER && token_falsy(&f->value))
-		why = "has an APIKEY that is null, false or 0";
-	else
-		return;
-	check_warn(
-	    warnings, "no_apikey",
-	    "%s %s: router 1.0.x then serves its config, with every key substituted in, to any "
-	    "local process at GET /api/config; set \"APIKEY\" in it to a long random secret "
-	    "(it may be a reference like \"$CCR_APIKEY\", stored with: ccr-config set ccr "
-	    "--env CCR_APIKEY)",
-	    path, why);
-}
-
-/* Warn when the router would log at debug level, or not start for an unknown level. */
-static void
-check_log_level(const struct json5edit_field *log, const struct json5edit_field *level,
-                const struct keystore_view *ks, struct buf *warnings)
-{
-	struct buf exp = {0};
-	const char *why = NULL;
-	size_t i;
-
-	if (log->kind == JSON5EDIT_OTHER && log->value.len == 5 &&
-	    memcmp(log->value.data, "false", 5) == 0)
-		return; /* "LOG": false turns logging off; nothing else does */
-	if (level->kind == JSON5EDIT_ABSENT) {
-		why = "LOG_LEVEL is not set and the default is debug";
-	} else if (level->kind == JSON5EDIT_OTHER) {
-		if (token_falsy(&level->value))
-			why = "LOG_LEVEL is null, false or 0, so the default debug applies";
-	} else {
-		/* The router interpolates LOG_LEVEL too: expand it as it would. */
-		interp_expand(level->value.data, level->value.len, lookup, (void *)ks, &exp);
-		buf_addc(&exp, '\0');
-		for (i = 0; exp.data[i] != '\0'; i++)
-			exp.data[i] = (char)tolower((unsigned char)exp.data[i]);
-		if (exp.data[0] == '\0')
-			why = "LOG_LEVEL is empty, so the default debug applies";
-		else if (strcmp(exp.data, "debug") == 0)
-			why = "LOG_LEVEL is debug";
-		else if (strcmp(exp.data, "trace") == 0)
-			why = "LOG_LEVEL is trace";
-		for (i = 0; why == NULL && log_levels[i] != NULL; i++) {
-			if (strcmp(exp.data, log_levels[i]) == 0)
-				break;
-		}
-		if (why == NULL && log_levels[i] == NULL)
-			check_warn(
-			    warnings, "unknown_log_level",
-			    "LOG_LEVEL is not a level the router's logger knows (trace, debug, "
-			    "info, warn, error, fatal, silent); the router will fail to start");
-		buf_free(&exp);
-	}
-	if (why != NULL)
-		check_warn(
-		    warnings, "debug_log",
-		    "the router logs at debug level (%s): it writes every upstream request's "
-		    "Authorization header, the provider key in clear, to "
-		    "~/.claude-code-router/logs/; set \"LOG_LEVEL\": \"info\" in config.json "
-		    "(or \"LOG\": false)",
-		    why);
-}
-
-/* Warn when the router, which reads only $HOME/.claude-code-router, would read another config. */
-static void
-check_router_home(const char *path, struct buf *warnings)
-{
-	char home[PATHS_MAX], router[PATHS_MAX], a[PATH_MAX], b[PATH_MAX], err[1024];
-	const char *h = getenv("HOME");
-
-	if (h == NULL || h[0] == '\0' || paths_home(home, sizeof home, err, sizeof err) == -1)
-		return;
-	snprintf(router, sizeof router, "%s/.claude-code-router", h);
-	if (strcmp(home, router) == 0)
-		return;
-	if (realpath(home, a) != NULL && realpath(router, b) != NULL && strcmp(a, b) == 0)
-		return;
-	check_warn(
-	    warnings, "other_config",
-	    "checked %s, but the router reads %s/config.json: it ignores CCR_HOME and follows "
-	    "only HOME; unset CCR_HOME or point it at %s",
-	    path, router, router);
 }
 
 /* Append ,"key": and the string s. */
@@ -478,31 +339,6 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	buf_adds(&out, "]}\n");
 	cli_json_out(&out);
 	buf_free(&out);
-}
-
-/*
- * Parse the config as the router would and warn about what exposes its keys.
- * Returns 0, or EXIT_FAILURE_OTHER after printing why the router cannot parse it.
- */
-static int
-check_exposure(const struct buf *text, const char *path, const struct keystore_view *ks,
-               struct buf *warnings, char *err, size_t errsize)
-{
-	struct json5edit_field apikey, log, level;
-
-	if (json5edit_top_member(text->data, text->len, "APIKEY", &apikey, err, errsize) == -1)
-		return cli_error(EXIT_FAILURE_OTHER,
-		                 "%s: %s; the router reads it as JSON5 and will not start", path,
-		                 err);
-	err[0] = '\0';
-	json5edit_top_member(text->data, text->len, "LOG", &log, NULL, 0);
-	json5edit_top_member(text->data, text->len, "LOG_LEVEL", &level, NULL, 0);
-	check_apikey(&apikey, path, warnings);
-	check_log_level(&log, &level, ks, warnings);
-	json5edit_field_free(&apikey);
-	json5edit_field_free(&log);
-	json5edit_field_free(&level);
-	return 0;
 }
 
 /* Check where the router will get each name the config references. */
@@ -564,7 +400,9 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	if (optind >= argc)
 		check_router_home(path, &warnings);
 	err[0] = '\0';
-	rc = check_exposure(&text, path, &ks, &warnings, err, sizeof err);
+	rc = check_exposure(&text, path, lookup, &ks, &warnings, err, sizeof err);
+	check_literals(path, &text, optind < argc, &warnings);
+	check_backups(path, &warnings);
 	if (optind >= argc)
 		check_router(cli, cli->json, &router, &warnings);
 	if (cli->json)

@@ -360,7 +360,9 @@ assert_line() {
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
 	[ "$output" = "$CCR_HOME/config.json references no \$NAME" ]
-	[ -z "$stderr" ] || fail "$stderr"
+	# The one warning: '$lower' is no reference, so the api_key is a literal key.
+	[ "$(grep -c . <<<"$stderr")" -eq 1 ] && [[ "$stderr" == *"holds 1 literal key: x ("* ]] ||
+		fail "$stderr"
 }
 
 @test "check is in the command list and has its own usage" {
@@ -470,4 +472,47 @@ running_router() {
 	run --separate-stderr "$CLI" --json check
 	assert_json "$output" router.installed 1.0.73
 	assert_json "$output" router.supported true
+}
+
+@test "literal keys in config.json are reported masked, with the migrate command" {
+	start_daemon
+	config "{$QUIET, Providers: [{name: 'cerebras', api_key: '$KEY1'}, {name: 'groq', api_key: '\$GROQ_API_KEY'}, {name: 'bad name', api_key: '$KEY2'}]}"
+	run --separate-stderr "$CLI" check
+	refute_secret "$output$stderr" "$KEY1" "$KEY2"
+	[[ "$stderr" == *"warning: $CCR_HOME/config.json holds 2 literal keys: cerebras (csk-…f2a9), provider 3 (csk-…7b3c);"*"move them into the keystore with: ccr-config migrate" ]] ||
+		fail "$stderr"
+	# A config named on the command line is named in the command too.
+	cp "$CCR_HOME/config.json" "$BATS_TEST_TMPDIR/other config.json"
+	run --separate-stderr "$CLI" check "$BATS_TEST_TMPDIR/other config.json"
+	[[ "$stderr" == *"ccr-config migrate '$BATS_TEST_TMPDIR/other config.json'" ]] || fail "$stderr"
+	run --separate-stderr "$CLI" --json check
+	[ "$(jget warnings "$output" | grep -o '"warning":"literal_key"' | wc -l)" -eq 1 ] || fail "$output"
+	refute_secret "$output" "$KEY1" "$KEY2"
+}
+
+@test "a backup migrate left with literal keys is reported, with the command that removes it" {
+	start_daemon
+	config "{$QUIET, Providers: [{name: 'cerebras', api_key: '$KEY1'}]}"
+	run --separate-stderr "$CLI" migrate
+	[ "$status" -eq 0 ] || fail "$stderr"
+	bak=$(ls "$CCR_HOME"/config.json.bak-*)
+	[ -f "$bak" ]
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ] || fail "$status: $stderr"
+	refute_secret "$output$stderr" "$KEY1"
+	[[ "$stderr" == *"warning: $bak, a backup migrate left, holds 1 literal key: cerebras (csk-…f2a9); once the router works with the keystore, remove it with: rm $bak" ]] ||
+		fail "$stderr"
+	[[ "$stderr" != *"config.json holds"* ]] || fail "the migrated config has no literal: $stderr"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" warnings.0.warning backup_with_keys
+	# The command it gives does remove it; then nothing is said.
+	cmd=${stderr##*remove it with: }
+	sh -c "$cmd"
+	[ ! -e "$bak" ]
+	run --separate-stderr "$CLI" check
+	[ -z "$stderr" ] || fail "$stderr"
+	# A backup that holds only references is not worth a word.
+	cp "$CCR_HOME/config.json" "$CCR_HOME/config.json.bak-20260101T000000"
+	run --separate-stderr "$CLI" check
+	[ -z "$stderr" ] || fail "$stderr"
 }
