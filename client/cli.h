@@ -163,9 +163,10 @@ int cli_read_secret(const char *prompt, struct buf *out);
 
 /*
  * Remove the white space a bad paste leaves before and after a key, saying on
- * stderr how many characters went from where; never prints the key.
+ * stderr how many characters went from where in what ("the key"); never prints
+ * the key.
  */
-void cli_trim_value(struct buf *value);
+void cli_trim_value(struct buf *value, const char *what);
 
 /*
  * Read one passphrase line: from stdin with from_stdin (one line, the newline

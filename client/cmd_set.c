@@ -73,7 +73,7 @@ read_value(const char *name, const char *from, struct buf *value)
 		return cli_error(EXIT_USAGE,
 		                 "$%s is longer than 16 KiB or spans lines; nothing stored", from);
 	buf_adds(value, v);
-	cli_trim_value(value);
+	cli_trim_value(value, "the key");
 	if (value->len == 0)
 		return cli_error(EXIT_USAGE, "$%s holds only white space; nothing stored", from);
 	return 0;

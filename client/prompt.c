@@ -82,7 +82,9 @@ read_tty(const char *prompt, bool echo, struct buf *out)
 	if (!echo)
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) == -1) {
+	/* Echo off first: what is typed once the prompt shows is never echoed nor flushed. */
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1 || write(fd, prompt, strlen(prompt)) < 0) {
+		tcsetattr(fd, TCSAFLUSH, &old);
 		close(fd);
 		return cli_error(EXIT_USAGE, "cannot turn off echo; pipe the key on stdin");
 	}
@@ -106,7 +108,7 @@ is_space(char c)
 }
 
 void
-cli_trim_value(struct buf *value)
+cli_trim_value(struct buf *value, const char *what)
 {
 	size_t lead = 0, trail = 0;
 
@@ -121,14 +123,14 @@ cli_trim_value(struct buf *value)
 	value->len -= lead + trail;
 	value->data[value->len] = '\0';
 	if (lead > 0 && trail > 0)
-		cli_warn("removed %zu white-space character%s from the start of the key and %zu "
-		         "from its end (a bad paste?); storing it without them",
-		         lead, lead == 1 ? "" : "s", trail);
+		cli_warn("removed %zu white-space character%s from the start of %s and %zu from "
+		         "its end before storing it (a bad paste?)",
+		         lead, lead == 1 ? "" : "s", what, trail);
 	else
-		cli_warn("removed %zu white-space character%s from the %s of the key (a bad "
-		         "paste?); storing it without %s",
+		cli_warn("removed %zu white-space character%s from the %s of %s before storing it "
+		         "(a bad paste?)",
 		         lead + trail, lead + trail == 1 ? "" : "s", lead > 0 ? "start" : "end",
-		         lead + trail == 1 ? "it" : "them");
+		         what);
 }
 
 int
@@ -154,7 +156,7 @@ cli_read_secret(const char *prompt, struct buf *out)
 	if (memchr(out->data, '\n', out->len) != NULL || memchr(out->data, '\0', out->len) != NULL)
 		return cli_error(EXIT_USAGE,
 		                 "the key spans several lines or holds a NUL byte; nothing stored");
-	cli_trim_value(out);
+	cli_trim_value(out, "the key");
 	if (out->len == 0)
 		return cli_error(EXIT_USAGE, "no key given; nothing stored");
 	return 0;

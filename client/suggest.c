@@ -55,19 +55,29 @@ suggest_init(struct suggestion *sg, const char *word)
 	sg->distance = (size_t)-1;
 }
 
-void
-suggest_offer(struct suggestion *sg, const char *candidate)
+/* How far candidate is from the word, or SIZE_MAX when too far to be suggested. */
+static size_t
+score(const struct suggestion *sg, const char *candidate)
 {
-	size_t len = strlen(sg->word), d, i;
+	size_t len = strlen(sg->word), d;
 	/* One slip in a short word, two in a longer one; a start of 3 or more counts as one. */
 	size_t limit = len <= 3 ? 1 : 2;
 
 	if (candidate == NULL || candidate[0] == '\0' || strcmp(candidate, sg->word) == 0)
-		return;
+		return (size_t)-1;
 	d = distance(sg->word, candidate);
 	if (d > 1 && len >= 3 && strncasecmp(candidate, sg->word, len) == 0)
 		d = 1;
-	if (d > limit || d > sg->distance)
+	return d <= limit ? d : (size_t)-1;
+}
+
+/* Keep candidate at distance d when it is no farther than the best so far. */
+static void
+keep(struct suggestion *sg, const char *candidate, size_t d)
+{
+	size_t i;
+
+	if (d == (size_t)-1 || d > sg->distance)
 		return;
 	for (i = 0; i < sg->n; i++) {
 		if (strcmp(sg->best[i], candidate) == 0)
@@ -79,6 +89,12 @@ suggest_offer(struct suggestion *sg, const char *candidate)
 	}
 	if (sg->n < SUGGEST_MAX)
 		sg->best[sg->n++] = candidate;
+}
+
+void
+suggest_offer(struct suggestion *sg, const char *candidate)
+{
+	keep(sg, candidate, score(sg, candidate));
 }
 
 void
@@ -128,8 +144,13 @@ suggest_no_key(const struct jsonr *keys, const char *word, const char *advice)
 	suggest_init(&sg, word);
 	jsonr_foreach(k, keys)
 	{
-		suggest_offer(&sg, cli_str(k, "name"));
-		suggest_offer(&sg, cli_str(k, "env"));
+		/* One candidate per key: its name, or its env name when that is nearer. */
+		size_t dn = score(&sg, cli_str(k, "name")), de = score(&sg, cli_str(k, "env"));
+
+		if (de < dn)
+			keep(&sg, cli_str(k, "env"), de);
+		else
+			keep(&sg, cli_str(k, "name"), dn);
 	}
 	suggest_phrase(&sg, near, sizeof near);
 	if (near[0] != '\0')
