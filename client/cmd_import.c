@@ -6,6 +6,7 @@
  * only with --overwrite. Values go to the daemon over the socket and nowhere else:
  * they are compared in memory, never printed, never written to a file. A key
  * whose env name changes how programs load (env_is_refused) is skipped, named.
+ * import env ends with the variables to delete from the shell profile (profile.c).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include "fileio.h"
 #include "keystore.h"
 #include "names.h"
+#include "profile.h"
 
 extern char **environ;
 
@@ -28,6 +30,7 @@ struct item {
 	struct buf value;
 	const char *invalid;       /* why the value cannot be stored, or NULL */
 	const struct jsonr *match; /* the stored key it meets (same env, else same name), or NULL */
+	bool held; /* the keystore holds its value now (stored, updated, unchanged) */
 };
 
 struct items {
@@ -78,11 +81,18 @@ items_free(struct items *items)
 	memset(items, 0, sizeof *items);
 }
 
-/* Set the value of it, noting why the daemon would refuse it. */
+/* Set the value of it (white space around it removed, and said), noting why the daemon would refuse
+ * it. */
 static void
 item_set_value(struct item *it, const char *v, size_t len)
 {
+	char what[ENV_MAX_LEN + 16];
+
 	buf_add(&it->value, v, len);
+	snprintf(what, sizeof what, "$%s", it->env);
+	cli_trim_value(&it->value, what);
+	v = it->value.data;
+	len = it->value.len;
 	if (len > PROTO_VALUE_MAX)
 		it->invalid = "longer than 16 KiB";
 	else if (memchr(v, '\n', len) != NULL || memchr(v, '\r', len) != NULL)
@@ -152,7 +162,7 @@ tally_fail(struct tally *t, int rc)
 
 /* Store it under name and env and print its line. */
 static void
-store(struct cli *cli, const struct item *it, const char *name, const char *env, const char *verb,
+store(struct cli *cli, struct item *it, const char *name, const char *env, const char *verb,
       struct tally *t)
 {
 	const char *msg = "";
@@ -171,16 +181,18 @@ store(struct cli *cli, const struct item *it, const char *name, const char *env,
 		tally_fail(t, rc);
 	} else if (strcmp(name, it->name) == 0) {
 		printf("%s: %s (as $%s)\n", it->name, verb, cli_str(reply, "env"));
+		it->held = true;
 	} else {
 		printf("%s: %s %s (as $%s)\n", it->name, verb, name, cli_str(reply, "env"));
+		it->held = true;
 	}
 	conn_reply_free(reply);
 }
 
 /* Import one item; have is the value of the stored key it meets, or NULL. */
 static void
-import_one(struct cli *cli, const struct items *items, const struct item *it,
-           const struct jsonr *have, const struct options *o, struct tally *t)
+import_one(struct cli *cli, const struct items *items, struct item *it, const struct jsonr *have,
+           const struct options *o, struct tally *t)
 {
 	const char *mname = cli_str(it->match, "name"), *menv = cli_str(it->match, "env");
 	const struct item *twin;
@@ -219,6 +231,7 @@ import_one(struct cli *cli, const struct items *items, const struct item *it,
 			printf("%s: unchanged\n", it->name);
 		else
 			printf("%s: unchanged (exists as %s, $%s)\n", it->name, mname, menv);
+		it->held = true;
 		return;
 	}
 	if (!o->overwrite) {
@@ -268,7 +281,7 @@ import_items(struct cli *cli, struct items *items, const struct options *o)
 	}
 	values = jsonr_get(resolved, "values");
 	for (i = 0; i < items->n && !t.fatal; i++) {
-		const struct item *it = &items->v[i];
+		struct item *it = &items->v[i];
 		const struct jsonr *have = jsonr_get(values, cli_str(it->match, "env"));
 
 		import_one(cli, items, it, it->match != NULL ? have : NULL, o, &t);
@@ -436,6 +449,24 @@ static const struct cmd_option options[] = {
     {0},
 };
 
+/* After import env: the variables the keystore now holds, and where the profile sets them. */
+static void
+report_profile(const struct items *items)
+{
+	const char **held = calloc(items->n + 1, sizeof *held);
+	size_t i, n = 0;
+
+	if (held == NULL)
+		abort();
+	for (i = 0; i < items->n; i++) {
+		if (items->v[i].held)
+			held[n++] = items->v[i].env;
+	}
+	fflush(stderr);
+	profile_report(held, n);
+	free(held);
+}
+
 /* Import keys from the environment or from a keystore file. */
 static int
 cmd_import(struct cli *cli, int argc, char **argv)
@@ -471,6 +502,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = import_items(cli, &items, &o);
+	if (strcmp(source, "env") == 0 && !o.dry_run)
+		report_profile(&items);
 	items_free(&items);
 	return rc;
 }

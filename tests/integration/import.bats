@@ -38,6 +38,11 @@ key_count() {
 	req '{"op":"status"}' | jget keys
 }
 
+# import_lines: the lines import printed for its keys, without the profile advice after them.
+import_lines() {
+	printf '%s\n' "${output%%$'\n\n'The keystore holds these now*}"
+}
+
 # no_secret_in_output: neither $output nor $stderr of the last run holds a test key.
 no_secret_in_output() {
 	refute_secret "$output${stderr:-}" "$KEY1" "$KEY2" "$KEY3" "$KEY4" "$KEY5"
@@ -77,7 +82,7 @@ no_secret_in_output() {
 	export CCR_TEST_SECRET=$KEY4 # not *_API_KEY: not imported
 	run --separate-stderr "$CLI" import env
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: stored (as $CEREBRAS_API_KEY)
+	[ "$(import_lines)" = 'cerebras: stored (as $CEREBRAS_API_KEY)
 groq: stored (as $GROQ_API_KEY)
 open_router: stored (as $OPEN_ROUTER_API_KEY)' ]
 	[ "$stderr" = '' ]
@@ -98,7 +103,7 @@ open_router: stored (as $OPEN_ROUTER_API_KEY)' ]
 	before=$(sha256sum "$CCR_KEYS")
 	run --separate-stderr "$CLI" import env
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: unchanged
+	[ "$(import_lines)" = 'cerebras: unchanged
 groq: unchanged' ]
 	[ "$(sha256sum "$CCR_KEYS")" = "$before" ]
 }
@@ -109,7 +114,7 @@ groq: unchanged' ]
 	export CEREBRAS_API_KEY=$KEY1 GROQ_API_KEY=$KEY3
 	run --separate-stderr "$CLI" import env
 	[ "$status" -eq 5 ]
-	[ "$output" = 'cerebras: differs; use --overwrite to replace it
+	[ "$(import_lines)" = 'cerebras: differs; use --overwrite to replace it
 groq: stored (as $GROQ_API_KEY)' ]
 	[ "$stderr" = 'ccr-config: 1 key left as stored; run again with --overwrite to replace it' ]
 	no_secret_in_output
@@ -123,7 +128,7 @@ groq: stored (as $GROQ_API_KEY)' ]
 	export CEREBRAS_API_KEY=$KEY1
 	run --separate-stderr "$CLI" import env --overwrite
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: updated (as $CEREBRAS_API_KEY)' ]
+	[ "$(import_lines)" = 'cerebras: updated (as $CEREBRAS_API_KEY)' ]
 	no_secret_in_output
 	[ "$(raw_value cerebras)" = "$KEY1" ]
 }
@@ -156,7 +161,7 @@ mistral: would store (as $MISTRAL_API_KEY)' ]
 	export CEREBRAS_API_KEY=$KEY1 GROQ_API_KEY=$KEY3 MY_TOKEN=$KEY4
 	run --separate-stderr "$CLI" import env --only MY_TOKEN,CEREBRAS_API_KEY
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: stored (as $CEREBRAS_API_KEY)
+	[ "$(import_lines)" = 'cerebras: stored (as $CEREBRAS_API_KEY)
 MY_TOKEN: stored (as $MY_TOKEN)' ]
 	[ "$(raw_value MY_TOKEN)" = "$KEY4" ]
 	[ "$(raw_env MY_TOKEN)" = MY_TOKEN ]
@@ -193,7 +198,7 @@ MY_TOKEN: stored (as $MY_TOKEN)' ]
 	export CEREBRAS_API_KEY=$KEY1 GROQ_API_KEY= __X_API_KEY=$KEY4
 	run --separate-stderr "$CLI" import env
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: stored (as $CEREBRAS_API_KEY)' ]
+	[ "$(import_lines)" = 'cerebras: stored (as $CEREBRAS_API_KEY)' ]
 	[[ "$stderr" == *'skipping $GROQ_API_KEY: it is empty'* ]]
 	[[ "$stderr" == *'skipping $__X_API_KEY: it does not give a key name'* ]]
 	no_secret_in_output
@@ -206,14 +211,14 @@ MY_TOKEN: stored (as $MY_TOKEN)' ]
 	export CEREBRAS_API_KEY=$KEY1
 	run --separate-stderr "$CLI" import env
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: unchanged (exists as cb, $CEREBRAS_API_KEY)' ]
+	[ "$(import_lines)" = 'cerebras: unchanged (exists as cb, $CEREBRAS_API_KEY)' ]
 	export CEREBRAS_API_KEY=$KEY2
 	run --separate-stderr "$CLI" import env
 	[ "$status" -eq 5 ]
 	[ "$output" = 'cerebras: exists as cb ($CEREBRAS_API_KEY) and differs; use --overwrite to replace it' ]
 	run --separate-stderr "$CLI" import env --overwrite
 	[ "$status" -eq 0 ]
-	[ "$output" = 'cerebras: updated cb (as $CEREBRAS_API_KEY)' ]
+	[ "$(import_lines)" = 'cerebras: updated cb (as $CEREBRAS_API_KEY)' ]
 	no_secret_in_output
 	[ "$(raw_value cb)" = "$KEY2" ]
 	[ "$(key_count)" = 1 ]
@@ -356,4 +361,34 @@ groq: would update (as $GROQ_API_KEY)' ]
 	run --separate-stderr "$CLI" import env extra
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "usage: ccr-config import "* ]]
+}
+
+@test "import env ends with the variables to delete from the shell profile, and where it sets them" {
+	start_daemon
+	export HOME=$BATS_TEST_TMPDIR/h ZDOTDIR=
+	mkdir -p "$HOME/.config/fish/conf.d"
+	printf '# keys\nexport CEREBRAS_API_KEY=%s\n' "$KEY1" >"$HOME/.bashrc"
+	printf 'GROQ_API_KEY="%s"\nexport GROQ_API_KEY\n' "$KEY2" >"$HOME/.zshrc"
+	printf 'set -gx CEREBRAS_API_KEY %s\n' "$KEY1" >"$HOME/.config/fish/config.fish"
+	printf 'if true\n  set --export --global GROQ_API_KEY %s\nend\n' "$KEY2" >"$HOME/.config/fish/conf.d/keys.fish"
+	# A line that only mentions a name does not count.
+	printf 'echo $CEREBRAS_API_KEY\n# CEREBRAS_API_KEY=old\n' >"$HOME/.profile"
+	CEREBRAS_API_KEY=$KEY1 GROQ_API_KEY=$KEY2 MISTRAL_API_KEY=$KEY3 run --separate-stderr "$CLI" import env
+	[ "$status" -eq 0 ] || fail "$status: $stderr"
+	no_secret_in_output
+	[[ "$output" == *$'\n\nThe keystore holds these now. Delete them from your shell profile'* ]] ||
+		fail "$output"
+	grep -qxF '  CEREBRAS_API_KEY  ~/.bashrc:2, ~/.config/fish/config.fish:1' <<<"$output" || fail "$output"
+	grep -qxF '  GROQ_API_KEY      ~/.zshrc:1, ~/.config/fish/conf.d/keys.fish:2' <<<"$output" ||
+		fail "$output"
+	grep -qE '^  MISTRAL_API_KEY   \(not set in ~/.bashrc' <<<"$output" || fail "$output"
+	grep -qF 'unset CEREBRAS_API_KEY GROQ_API_KEY MISTRAL_API_KEY (bash, zsh), set -e CEREBRAS_API_KEY GROQ_API_KEY MISTRAL_API_KEY (fish)' <<<"$output" ||
+		fail "$output"
+	# A key left as stored is not to be deleted from the profile; a dry run says nothing of it.
+	CEREBRAS_API_KEY=$KEY4 GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" import env
+	[ "$status" -eq 5 ] || fail "$status"
+	[[ "$output" == *"  GROQ_API_KEY  ~/.zshrc:1"* && "$output" != *"  CEREBRAS_API_KEY "* ]] ||
+		fail "$output"
+	CEREBRAS_API_KEY=$KEY1 run --separate-stderr "$CLI" import env --dry-run
+	[[ "$output" != *"shell profile"* ]] || fail "$output"
 }
