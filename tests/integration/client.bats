@@ -3,6 +3,7 @@
 # key input, and auto-start.
 
 load helpers
+load tty
 
 setup() {
 	common_setup
@@ -341,10 +342,9 @@ raw_value() {
 }
 
 @test "set on a terminal prompts for the key with echo off" {
-	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
 	start_daemon
 	# script gives ccr-config a terminal; the key is typed once the prompt is up.
-	run script -qec "$CLI set typed" /dev/null < <(sleep 0.5; printf '%s\n' "$KEY1")
+	run on_tty "$CLI set typed" "Key for typed: " "$KEY1"
 	[ "$status" -eq 0 ]
 	[[ "$output" == "Key for typed: "* ]]
 	[[ "$output" == *'stored typed (as $TYPED_API_KEY)'* ]]

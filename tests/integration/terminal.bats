@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# ccr-config with a person at the terminal (script(1) gives it one; tty.bash
+# types each answer once its prompt shows): delete asks first, set over a key
+# shows the masked old and new values, and a passphrase may be typed three times.
+
+load helpers
+load tty
+
+setup() {
+	common_setup
+	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
+}
+
+teardown() {
+	common_teardown
+}
+
+# raw_value NAME: the stored value of NAME, read over the raw protocol.
+raw_value() {
+	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget value
+}
+
+@test "delete on a terminal asks first, naming the key masked: no keeps it, y deletes it" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	run on_tty "$CLI delete cerebras" "[y/N] " "n"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *'Delete cerebras ($CEREBRAS_API_KEY, csk-…f2a9)? [y/N] '* ]] || fail "$output"
+	[[ "$output" == *"kept cerebras"* ]] || fail "$output"
+	[ "$(raw_value cerebras)" = "$KEY1" ]
+	# Just Enter keeps it too.
+	run on_tty "$CLI delete cerebras" "[y/N] " ""
+	[[ "$output" == *"kept cerebras"* ]] || fail "$output"
+	# By its env name, and yes.
+	run on_tty "$CLI delete CEREBRAS_API_KEY" "[y/N] " "y"
+	[ "$status" -eq 0 ] && [[ "$output" == *"deleted cerebras"* ]] || fail "$output"
+	refute_secret "$output" "$KEY1"
+	run "$CLI" get cerebras
+	[ "$status" -eq 1 ]
+}
+
+@test "delete --yes on a terminal, and delete without one, do not ask" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	set_key groq "$KEY2"
+	run on_tty "$CLI delete cerebras --yes"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" != *"[y/N]"* && "$output" == *"deleted cerebras"* ]] || fail "$output"
+	run --separate-stderr "$CLI" delete groq </dev/null
+	[ "$status" -eq 0 ] && [ "$output" = "deleted groq" ] && [ -z "$stderr" ] || fail "$output $stderr"
+}
+
+@test "set over a key on a terminal shows the masked old value and the masked new one" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	run on_tty "$CLI set cerebras" "Key for cerebras: " "$KEY2"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *'updated cerebras (as $CEREBRAS_API_KEY): csk-…f2a9 → csk-…7b3c'* ]] ||
+		fail "$output"
+	refute_secret "$output" "$KEY1" "$KEY2"
+	[ "$(raw_value cerebras)" = "$KEY2" ]
+	# A new key has no old value to show.
+	run on_tty "$CLI set groq" "Key for groq: " "$KEY3"
+	[[ "$output" == *'stored groq (as $GROQ_API_KEY)'* && "$output" != *"→"* ]] || fail "$output"
+	# Without a terminal the line stays as scripts know it.
+	run --separate-stderr "$CLI" set cerebras <<<"$KEY3"
+	[ "$output" = 'updated cerebras (as $CEREBRAS_API_KEY)' ] || fail "$output"
+}
+
+@test "unlock on a terminal gives three tries; the third wrong one leaves it locked" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	printf 'pw-test-right\n' | "$CLI" passphrase set --stdin >/dev/null
+	"$CLI" lock >/dev/null
+	P="Passphrase for the ccr-keyd keystore: "
+	run on_tty "$CLI unlock" "$P" pw-test-wrong-1 "$P" pw-test-wrong-2 "$P" pw-test-right
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"wrong passphrase; try again (2 of 3)"*"wrong passphrase; try again (3 of 3)"* ]] ||
+		fail "$output"
+	[[ "$output" != *pw-test* ]] || fail "a passphrase was echoed: $output"
+	assert_json "$(req '{"op":"hello"}')" locked false
+	"$CLI" lock >/dev/null
+	run on_tty "$CLI unlock" "$P" pw-test-wrong-1 "$P" pw-test-wrong-2 "$P" pw-test-wrong-3
+	[ "$status" -eq 4 ] || fail "$status: $output"
+	[[ "$output" == *"ccr-config: wrong passphrase; the keystore stays locked"* ]] || fail "$output"
+	[ "$(grep -c 'Passphrase for' <<<"$output")" -eq 3 ] || fail "$output"
+	assert_json "$(req '{"op":"hello"}')" locked true
+	# From stdin there is one try: a script does not get to guess.
+	run --separate-stderr "$CLI" unlock --stdin <<<"pw-test-wrong"
+	[ "$status" -eq 4 ] && [[ "$stderr" != *"try again"* ]] || fail "$stderr"
+}
+
+@test "passphrase on a terminal: three tries to type the new one twice alike, and the current one" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	run on_tty "$CLI passphrase set" "New passphrase: " pw-test-a "Again: " pw-test-b \
+		"New passphrase: " pw-test-c "Again: " pw-test-c
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"the two passphrases differ; try again (2 of 3)"* ]] || fail "$output"
+	run on_tty "$CLI passphrase change" "Current passphrase: " pw-test-wrong \
+		"New passphrase: " pw-test-d "Again: " pw-test-d "Current passphrase: " pw-test-c
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"wrong passphrase; try again (2 of 3)"*"passphrase changed"* ]] || fail "$output"
+	"$CLI" lock >/dev/null
+	run --separate-stderr "$CLI" unlock --stdin <<<"pw-test-d"
+	[ "$status" -eq 0 ] || fail "$stderr"
+}
