@@ -32,7 +32,7 @@ _ccr_config() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
 	local commands="set get list delete status exec check shell-init router import migrate
-		passphrase unlock lock help"
+		passphrase unlock lock help version"
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${cmd/#\~/$HOME}
@@ -122,12 +122,13 @@ _ccr_config() {
 		;;
 	get | delete)
 		if [[ $cur == -* ]]; then
+			[[ $sub == delete ]] && _ccr_config_reply --yes
 			_ccr_config_reply --json --help
 		elif ((nargs == 0)); then
 			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
 		fi
 		;;
-	list | status)
+	list | status | version)
 		_ccr_config_reply --json --help
 		;;
 	lock)

@@ -116,7 +116,8 @@ complete -c ccr-config -f
 # Global options.
 complete -c ccr-config -n __ccr_config_needs_command -s s -l socket -r -F -d 'Talk to the daemon on this socket'
 complete -c ccr-config -n 'not __ccr_config_after_dashdash' -s j -l json -d 'Print JSON'
-complete -c ccr-config -n __ccr_config_needs_command -s V -l version -d 'Print the version'
+complete -c ccr-config -n __ccr_config_needs_command -s v -l version -d 'Print the version'
+complete -c ccr-config -n __ccr_config_needs_command -s V -d 'Print the version'
 complete -c ccr-config -n 'not __ccr_config_after_dashdash' -s h -l help -d 'Show help'
 
 # Commands.
@@ -135,11 +136,13 @@ complete -c ccr-config -n __ccr_config_needs_command -a passphrase -d 'Seal the 
 complete -c ccr-config -n __ccr_config_needs_command -a unlock -d 'Unlock a sealed keystore'
 complete -c ccr-config -n __ccr_config_needs_command -a lock -d 'Lock a sealed keystore now'
 complete -c ccr-config -n __ccr_config_needs_command -a help -d 'List the commands or show one'
+complete -c ccr-config -n __ccr_config_needs_command -a version -d 'Print the version'
 
 # set NAME [--env VAR] [--from-env VAR]; get NAME; delete NAME
 complete -c ccr-config -n '__ccr_config_at set 0; or __ccr_config_at get 0; or __ccr_config_at delete 0' -a '(__ccr_config_keys)' -d Key
 complete -c ccr-config -n '__ccr_config_using set' -l env -x -d 'Environment name of the key'
 complete -c ccr-config -n '__ccr_config_using set' -l from-env -x -a '(set -xn)' -d 'Read the value from this variable'
+complete -c ccr-config -n '__ccr_config_using delete' -s y -l yes -d 'Delete without asking'
 
 # exec [--all] [--fallback-env] -- CMD [ARGS...]
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -l all -d 'Inject every key, referenced or not'
@@ -180,4 +183,4 @@ complete -c ccr-config -n '__ccr_config_using unlock' -l for -x -d 'Lock again a
 complete -c ccr-config -n '__ccr_config_using unlock' -l stdin -d 'Read the passphrase as one line from stdin'
 
 # help [COMMAND]
-complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init router import migrate passphrase unlock lock'
+complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init router import migrate passphrase unlock lock version'

@@ -12,8 +12,6 @@ CLI=$CCR_BUILD/ccr-config
 COMP=$ROOT/completions
 KEY1=csk-test-0123456789abcdef0123f2a9
 KEY2=csk-test-zyxwvutsrqponmlkjihg7b3c
-# Commands being added (issues 3, 4 and 7), and the built-in help.
-ADDED='check import migrate passphrase unlock lock help'
 
 setup() {
 	export TZ=UTC CCR_KEYD_NO_AUTOSTART=1
@@ -80,12 +78,10 @@ start_daemon_with_keys() {
 	printf '%s\n' "$KEY2" | "$CLI" --socket "$SOCK" set open-router.v2 >/dev/null
 }
 
-# help_commands: the commands ccr-config --help lists, and $ADDED.
+# help_commands: the commands of ccr-config's table, as --help lists them.
 help_commands() {
-	{
-		"$CLI" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'
-		printf '%s\n' $ADDED
-	} | sort -u
+	"$CLI" --help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' |
+		sort -u
 }
 
 # bash_complete WORD...: the candidates bash offers for the last WORD, sorted.
@@ -191,9 +187,12 @@ ROUTER_WORDS=$'activate\ncode\nconfig\nhelp\nmodel\nrestart\nstart\nstatus\nstop
 	[ "$(bash_complete ccr-config unlock --)" = $'--for\n--help\n--stdin' ]
 }
 
-# usage_options CMD: the options ccr-config CMD --help shows, one a line.
+# usage_options CMD: the options of CMD's table entry, as its --help lists them
+# under options: (--json and --help, which every command takes, left out).
 usage_options() {
-	"$CLI" "$1" --help | head -1 | grep -oE -- '--[a-z][a-z-]+' | sort -u
+	"$CLI" "$1" --help | sed -n '/^options:/,/^$/p' |
+		grep -oE -- '^  (-[a-zA-Z], |    )--[a-z][a-z-]+' | grep -oE -- '--[a-z][a-z-]+' |
+		grep -vxE -- '--(json|help)' | sort -u
 }
 
 # missing WANTED OFFERED: the lines of WANTED that OFFERED lacks.
@@ -201,8 +200,9 @@ missing() {
 	comm -23 <(printf '%s\n' "$1" | sort -u) <(printf '%s\n' "$2" | sort -u)
 }
 
-@test "bash and fish offer every option each command's --help shows" {
+@test "bash, zsh and fish offer every option of each command's table entry" {
 	local c want
+	[ "$(usage_options import)" = $'--dry-run\n--only\n--overwrite' ] || fail "cannot read the table"
 	for c in $(help_commands); do
 		[ "$c" != help ] || continue
 		want=$(usage_options "$c")
@@ -215,9 +215,13 @@ missing() {
 				fail "bash: import env"
 			[ -z "$(missing "$want" "$(fish_complete 'ccr-config import env --')")" ] ||
 				fail "fish: import env"
+			[ -z "$(missing "$want" "$(zsh_complete 'ccr-config import env --')")" ] ||
+				fail "zsh: import env"
 			continue
 			;;
 		esac
+		[ -z "$(missing "$want" "$(zsh_complete "ccr-config $c --")")" ] ||
+			fail "zsh: $c lacks $(missing "$want" "$(zsh_complete "ccr-config $c --")")"
 		[ -z "$(missing "$want" "$(bash_complete ccr-config "$c" --)")" ] ||
 			fail "bash: $c lacks $(missing "$want" "$(bash_complete ccr-config "$c" --)")"
 		[ -z "$(missing "$want" "$(fish_complete "ccr-config $c --")")" ] ||
