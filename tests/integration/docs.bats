@@ -19,7 +19,7 @@ fail() {
 
 # text PAGE: the page as plain text, one paragraph a line (wide, no hyphenation).
 text() {
-	MANWIDTH=1000 man -E ascii -l "$1" 2>/dev/null | col -b
+	MANWIDTH=1000 man -E ascii -l "$1" 2>/dev/null | col -bx
 }
 
 # section PAGE NAME: the plain text of one section (.SH NAME).
@@ -71,22 +71,43 @@ section() {
 	done
 }
 
-@test "ccr-config.1 documents every command and every option ccr-config --help lists" {
-	local cmds c usage o doc
-	cmds=$("$CCR_BUILD/ccr-config" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')
-	[ "$(wc -w <<<"$cmds")" -ge 7 ] || fail "could not read the commands"
+# table_options CMD: the options of CMD's table entry as its --help lists them,
+# "-x --long" or "none --long" a line (--json and --help, which all take, left out).
+table_options() {
+	"$CCR_BUILD/ccr-config" "$1" --help | sed -n '/^options:/,/^$/p' |
+		sed -nE 's/^  -([a-zA-Z]), --([a-z][a-z-]+).*/-\1 --\2/p; s/^      --([a-z][a-z-]+).*/none --\1/p' |
+		grep -vE -- ' --(json|help)$'
+}
+
+# entry DOC CMD: the lines of the COMMANDS entries (all of them) of CMD.
+entry() {
+	awk -v c="$2" '$0 ~ "^       " c "( |$)" { on = 1; print; next } /^ {7}[a-z]/ { on = 0 } on' <<<"$1"
+}
+
+@test "ccr-config.1 documents every command and every option of the command table" {
+	local cmds c doc e letter o n=0
+	cmds=$("$CCR_BUILD/ccr-config" --help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }')
+	[ "$(wc -w <<<"$cmds")" -ge 16 ] || fail "could not read the commands"
 	doc=$(section "$CONFIG_1" COMMANDS)
 	for c in $cmds; do
 		grep -qE "^ {7}$c( |$)" <<<"$doc" || fail "ccr-config.1 has no entry for $c"
-		usage=$("$CCR_BUILD/ccr-config" "$c" --help | head -1)
-		for o in $(grep -oE -- '--[a-z][a-z-]+' <<<"$usage"); do
-			grep -qE "^ {7}$c .*$o" <<<"$doc" || fail "ccr-config.1: $c lacks $o"
-		done
+		e=$(entry "$doc" "$c")
+		while read -r letter o; do
+			n=$((n + 1))
+			grep -qE -- "^ {7}$c .*$o" <<<"$e" || fail "ccr-config.1: $c's synopsis lacks $o"
+			[ "$letter" = none ] && letter= || letter="$letter, "
+			grep -qE -- "^ {8,}$letter$o( |$)" <<<"$e" ||
+				fail "ccr-config.1: $c does not explain $letter$o in an entry of its own"
+		done < <(table_options "$c")
 	done
+	[ "$n" -ge 15 ] || fail "read only $n options"
 	doc=$(section "$CONFIG_1" OPTIONS)
-	for o in $("$CCR_BUILD/ccr-config" --help | head -1 | grep -oE -- '--[a-z][a-z-]+') --version --help; do
-		grep -qE -- "^ +(-[a-zA-Z], )?$o( |$)" <<<"$doc" || fail "ccr-config.1 lacks $o"
-	done
+	while read -r letter o; do
+		[ "$letter" = none ] && letter=
+		grep -qE -- "^ +(-[a-zA-Z], )*${letter:+$letter, }(-[a-zA-Z], )*$o( |$)" <<<"$doc" ||
+			fail "ccr-config.1 lacks $letter $o"
+	done < <("$CCR_BUILD/ccr-config" --help | sed -n '/^options:/,/^$/p' |
+		sed -nE 's/^  -([a-zA-Z]), --([a-z][a-z-]+).*/-\1 --\2/p')
 }
 
 @test "ccr-config.1 covers the commands being added: check, import, migrate, passphrase, unlock, lock" {
