@@ -1,14 +1,17 @@
 /*
  * ccr-config status: is the daemon running, how was it started, where are its
- * socket and keystore, how many keys, is it locked. It never starts the daemon.
+ * socket and keystore, how many keys, is it locked, and when will it lock
+ * (unlock --for, ccr-keyd --lock-after). It never starts the daemon.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
+#include "keystore.h"
 
 /* A number member as an int, saturated at the int range, or otherwise when it is not a number. */
 static int
@@ -27,8 +30,75 @@ member_int(const struct jsonr *reply, const char *key, int otherwise)
 	return (int)d;
 }
 
-/* Print the reply for --json: its members, then what only the client knows (mode NULL: no keystore
- * yet). */
+/* The milliseconds in a number member, or -1 when it is absent or negative. */
+static double
+member_ms(const struct jsonr *reply, const char *key)
+{
+	const struct jsonr *m = jsonr_get(reply, key);
+
+	return jsonr_is(m, JSONR_NUMBER) && m->u.num >= 0 ? m->u.num : -1;
+}
+
+/* Write "2h5m", "29m58s" or "45s" for ms milliseconds, rounded down. */
+static void
+span(double ms, char *out, size_t size)
+{
+	long long s = (long long)(ms / 1000);
+
+	if (s >= 3600)
+		snprintf(out, size, "%lldh%lldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, size, "%lldm%llds", s / 60, s % 60);
+	else
+		snprintf(out, size, "%llds", s);
+}
+
+/* Write the UTC time ms milliseconds from now, ISO 8601, to iso (KS_TIME_MAX). */
+static void
+from_now(double ms, char iso[KS_TIME_MAX])
+{
+	ks_time_format((int64_t)time(NULL) + (int64_t)(ms / 1000), iso);
+}
+
+/* Print when the keystore locks by itself: the unlock --for limit, and --lock-after. */
+static void
+print_lock_times(const struct jsonr *reply)
+{
+	double hard = member_ms(reply, "expires_in_ms"), idle = member_ms(reply, "idle_lock_in_ms");
+	char iso[KS_TIME_MAX], when[64], in[32];
+
+	if (hard >= 0) {
+		from_now(hard, iso);
+		cli_time_local(iso, when, sizeof when);
+		span(hard, in, sizeof in);
+		printf("locks      at %s, in %s (unlock --for)\n", when, in);
+	}
+	if (idle >= 0) {
+		from_now(idle, iso);
+		cli_time_local(iso, when, sizeof when);
+		span(idle, in, sizeof in);
+		printf("idle lock  at %s, in %s, unless a request comes first (ccr-keyd "
+		       "--lock-after)\n",
+		       when, in);
+	}
+}
+
+/* Append ,"key":"ISO time ms from now" when ms is not -1. */
+static void
+field_at(struct buf *out, const char *key, double ms)
+{
+	char iso[KS_TIME_MAX];
+
+	if (ms < 0)
+		return;
+	from_now(ms, iso);
+	proto_field_str(out, key, iso, strlen(iso));
+}
+
+/*
+ * Print the reply for --json: its members, then what only the client knows:
+ * the keystore's mode (NULL: no keystore yet), the socket, and the lock times.
+ */
 static void
 print_json(const struct jsonr *reply, const char *mode, const char *socket)
 {
@@ -56,6 +126,8 @@ print_json(const struct jsonr *reply, const char *mode, const char *socket)
 	buf_adds(&out, mode != NULL ? ",\"keystore_exists\":true" : ",\"keystore_exists\":false");
 	buf_adds(&out, ",\"client_socket\":");
 	jsonr_print_str(&out, socket, strlen(socket));
+	field_at(&out, "expires_at", member_ms(reply, "expires_in_ms"));
+	field_at(&out, "idle_lock_at", member_ms(reply, "idle_lock_in_ms"));
 	buf_adds(&out, "}\n");
 	cli_json_out(&out);
 	buf_free(&out);
@@ -103,6 +175,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		       jsonr_is(jsonr_get(reply, "sealed"), JSONR_TRUE) ? "yes" : "no");
 		printf("locked     %s\n",
 		       jsonr_is(jsonr_get(reply, "locked"), JSONR_TRUE) ? "yes" : "no");
+		print_lock_times(reply);
 	}
 	conn_reply_free(reply);
 	return EXIT_OK;
@@ -112,8 +185,8 @@ const struct command cmd_status_entry = {
     .name = "status",
     .usage = "",
     .summary = "show whether ccr-keyd runs, how it was started, its socket and keystore",
-    .json = "print the daemon's status reply, with keystore_mode, keystore_exists and "
-            "client_socket",
+    .json = "print the daemon's status reply, with keystore_mode, keystore_exists, "
+            "client_socket, and expires_at and idle_lock_at (UTC) while they apply",
     .example = "ccr-config status",
     .run = cmd_status,
 };

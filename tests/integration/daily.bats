@@ -227,3 +227,34 @@ commands() {
 		[ "$("$CLI" help "$c")" = "$help" ] || fail "help $c differs"
 	done
 }
+
+@test "status shows when unlock --for and --lock-after will lock the keystore" {
+	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
+	start_daemon --lock-after 30m
+	set_key cerebras "$KEY1"
+	printf 'pw-test-one\n' | "$CLI" passphrase set --stdin >/dev/null
+	# Unlocked with no --for: only the idle lock applies.
+	run "$CLI" status
+	[[ "$output" != *"locks      "* ]] || fail "$output"
+	grep -qE '^idle lock  at [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}, in (29m[0-5][0-9]s|30m0s), unless a request comes first \(ccr-keyd --lock-after\)$' <<<"$output" ||
+		fail "$output"
+	"$CLI" lock >/dev/null
+	printf 'pw-test-one\n' | "$CLI" unlock --stdin --for 2h
+	run "$CLI" status
+	grep -qE '^locks      at [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}, in (1h59m|2h0m) \(unlock --for\)$' <<<"$output" ||
+		fail "$output"
+	# The time is the local one, to the minute (TZ=UTC here): the daemon's deadline.
+	at=$(sed -nE 's/^locks      at ([^,]+),.*/\1/p' <<<"$output")
+	want=$(date -u -d "@$(($(date +%s) + 7200))" '+%Y-%m-%d %H:%M')
+	early=$(date -u -d "@$(($(date +%s) + 7140))" '+%Y-%m-%d %H:%M')
+	[ "$at" = "$want" ] || [ "$at" = "$early" ] || fail "locks at $at, not about $want"
+	run "$CLI" --json status
+	[[ "$(jget expires_at "$output")" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || fail "$output"
+	[[ "$(jget idle_lock_at "$output")" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] || fail "$output"
+	# Locked: nothing will lock it.
+	"$CLI" lock >/dev/null
+	run "$CLI" status
+	[[ "$output" == *"locked     yes"* && "$output" != *"lock  "* && "$output" != *"locks "* ]] ||
+		fail "$output"
+	refute_json "$("$CLI" --json status)" expires_at
+}
