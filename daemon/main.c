@@ -212,6 +212,41 @@ check_memlock(void)
 			 (unsigned long)(rl.rlim_cur / 1024));
 }
 
+/*
+ * Say which daemon holds the keystore's lock, from what it wrote in the lock
+ * file ("PID\nSOCKET\n", see note_owner), and how to reach it or stop it.
+ */
+static void
+describe_owner(const struct keyd *k, const char *path, char *err, size_t errsize)
+{
+	char text[PATHS_MAX + 32], *sock, *end;
+	ssize_t n = pread(k->lock_fd, text, sizeof text - 1, 0);
+	long pid;
+
+	text[n > 0 ? n : 0] = '\0';
+	pid = strtol(text, &sock, 10);
+	end = sock[0] == '\n' ? strchr(sock + 1, '\n') : NULL;
+	if (pid <= 0 || end == NULL || sock[1] != '/') {
+		snprintf(err, errsize,
+			 "another ccr-keyd already serves %s (%s is locked); stop it first or "
+			 "use another --keys",
+			 k->opt.keys, path);
+		return;
+	}
+	*end = '\0';
+	sock++;
+	snprintf(err, errsize,
+		 "another ccr-keyd already serves %s (pid %ld, on %s)%s; use it "
+		 "(ccr-config --socket %s ..., or CCR_KEYD_SOCKET=%s), stop it (kill %ld), or "
+		 "use another --keys",
+		 k->opt.keys, pid, sock,
+		 strcmp(sock, k->opt.socket) != 0
+			 ? ", not on the socket this one would use: the two were started with "
+			   "different XDG_RUNTIME_DIR or CCR_KEYD_SOCKET"
+			 : "",
+		 sock, sock, pid);
+}
+
 /* Take the keystore's lock file so two daemons never share one keystore. */
 static int
 lock_keystore(struct keyd *k, char *err, size_t errsize)
@@ -225,13 +260,23 @@ lock_keystore(struct keyd *k, char *err, size_t errsize)
 		return -1;
 	}
 	if (flock(k->lock_fd, LOCK_EX | LOCK_NB) == -1) {
-		snprintf(err, errsize,
-			 "another ccr-keyd already serves %s (%s is locked); stop it first or "
-			 "use another --keys",
-			 k->opt.keys, path);
+		describe_owner(k, path, err, errsize);
 		return -1;
 	}
+	if (ftruncate(k->lock_fd, 0) == -1) /* what a daemon gone before wrote */
+		log_warn("cannot empty %s: %s", path, strerror(errno));
 	return 0;
+}
+
+/* Write our pid and socket into the lock file we hold, for a second daemon to name. */
+static void
+note_owner(const struct keyd *k)
+{
+	char text[PATHS_MAX + 32];
+	int n = snprintf(text, sizeof text, "%ld\n%s\n", (long)getpid(), k->opt.socket);
+
+	if (n < 0 || (size_t)n >= sizeof text || pwrite(k->lock_fd, text, (size_t)n, 0) != n)
+		log_warn("cannot note the pid and socket in %s.lock", k->opt.keys);
 }
 
 /* Under the keystore lock: remove what a save killed midway left behind. Returns 0. */
@@ -440,6 +485,7 @@ main(int argc, char **argv)
 		goto fail;
 	if (listen_fd >= 0)
 		name_inherited(listen_fd, k.opt.socket, sizeof k.opt.socket);
+	note_owner(&k);
 	watch_signals(&k);
 	k.started_ms = uv_now(k.loop);
 	log_info("serving %zu keys from %s on %s%s", store_count(&k.store), k.opt.keys,

@@ -258,3 +258,24 @@ commands() {
 		fail "$output"
 	refute_json "$("$CLI" --json status)" expires_at
 }
+
+@test "a second daemon on the keystore names the first one's pid and socket, and how to reach it" {
+	start_daemon
+	other=$BATS_TEST_TMPDIR/run2/sock
+	mkdir -m 700 "$BATS_TEST_TMPDIR/run2"
+	run --separate-stderr timeout 5 "$KEYD" --socket "$other"
+	[ "$status" -eq 1 ] || fail "$status: $stderr"
+	[[ "$stderr" == "ccr-keyd: another ccr-keyd already serves $CCR_KEYS (pid $KEYD_PID, on $CCR_KEYD_SOCKET), not on the socket this one would use: the two were started with different XDG_RUNTIME_DIR or CCR_KEYD_SOCKET;"* ]] ||
+		fail "$stderr"
+	[[ "$stderr" == *"use it (ccr-config --socket $CCR_KEYD_SOCKET ..., or CCR_KEYD_SOCKET=$CCR_KEYD_SOCKET), stop it (kill $KEYD_PID), or use another --keys" ]] ||
+		fail "$stderr"
+	# A client in a shell whose socket is elsewhere passes the reason on when it cannot start one.
+	unset CCR_KEYD_NO_AUTOSTART
+	CCR_KEYD_BIN=$KEYD CCR_KEYD_SOCKET=$other run --separate-stderr "$CLI" list
+	[ "$status" -eq 3 ] && [[ "$stderr" == *"(pid $KEYD_PID, on $CCR_KEYD_SOCKET)"* ]] || fail "$stderr"
+	[ -z "$(pids_with_arg "$other")" ] || fail "a second daemon runs"
+	# Once the first is gone, the next one starts and the lock file names it instead.
+	kill9_daemon "$KEYD_PID"
+	start_daemon --socket "$other"
+	[ "$(cat "$CCR_KEYS.lock")" = "$KEYD_PID"$'\n'"$other" ] || fail "$(cat "$CCR_KEYS.lock")"
+}
