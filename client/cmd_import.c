@@ -6,7 +6,8 @@
  * only with --overwrite. Values go to the daemon over the socket and nowhere else:
  * they are compared in memory, never printed, never written to a file. A key
  * whose env name changes how programs load (env_is_refused) is skipped, named.
- * import env ends with the variables to delete from the shell profile (profile.c).
+ * The keys come from import_source.c; import env ends with the variables to
+ * delete from the shell profile (profile.c).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -16,27 +17,9 @@
 
 #include "cli.h"
 #include "config.h"
-#include "fileio.h"
-#include "keystore.h"
+#include "import.h"
 #include "names.h"
 #include "profile.h"
-
-extern char **environ;
-
-/* One key to import: where it should go and its value (wiped when released). */
-struct item {
-	char name[NAME_MAX_LEN + 1];
-	char env[ENV_MAX_LEN + 1];
-	struct buf value;
-	const char *invalid;       /* why the value cannot be stored, or NULL */
-	const struct jsonr *match; /* the stored key it meets (same env, else same name), or NULL */
-	bool held; /* the keystore holds its value now (stored, updated, unchanged) */
-};
-
-struct items {
-	struct item *v;
-	size_t n, cap;
-};
 
 struct options {
 	bool overwrite;
@@ -49,57 +32,6 @@ struct tally {
 	int differs; /* keys left as stored for want of --overwrite */
 	bool fatal;  /* the daemon stopped answering: stop */
 };
-
-/* Append a fresh item for name and env and return it. */
-static struct item *
-items_add(struct items *items, const char *name, const char *env)
-{
-	struct item *it;
-
-	if (items->n == items->cap) {
-		items->cap = items->cap ? items->cap * 2 : 16;
-		items->v = realloc(items->v, items->cap * sizeof *items->v);
-		if (items->v == NULL)
-			abort();
-	}
-	it = &items->v[items->n++];
-	memset(it, 0, sizeof *it);
-	snprintf(it->name, sizeof it->name, "%s", name);
-	snprintf(it->env, sizeof it->env, "%s", env);
-	return it;
-}
-
-/* Wipe every value and release the list. */
-static void
-items_free(struct items *items)
-{
-	size_t i;
-
-	for (i = 0; i < items->n; i++)
-		buf_free(&items->v[i].value);
-	free(items->v);
-	memset(items, 0, sizeof *items);
-}
-
-/* Set the value of it (white space around it removed, and said), noting why the daemon would refuse
- * it. */
-static void
-item_set_value(struct item *it, const char *v, size_t len)
-{
-	char what[ENV_MAX_LEN + 16];
-
-	buf_add(&it->value, v, len);
-	snprintf(what, sizeof what, "$%s", it->env);
-	cli_trim_value(&it->value, what);
-	v = it->value.data;
-	len = it->value.len;
-	if (len > PROTO_VALUE_MAX)
-		it->invalid = "longer than 16 KiB";
-	else if (memchr(v, '\n', len) != NULL || memchr(v, '\r', len) != NULL)
-		it->invalid = "spans several lines";
-	else if (memchr(v, '\0', len) != NULL || !proto_utf8_valid(v, len))
-		it->invalid = "not UTF-8 text";
-}
 
 /* The stored key whose member key (name or env) is s, or NULL. */
 static const struct jsonr *
@@ -296,150 +228,6 @@ import_items(struct cli *cli, struct items *items, const struct options *o)
 	return t.first;
 }
 
-/* Order items by env name, for output that does not depend on the environment's order. */
-static int
-item_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct item *)a)->env, ((const struct item *)b)->env);
-}
-
-/* The key name a variable imports as: X_API_KEY → x, else the variable itself. */
-static bool
-name_for_var(const char *var, char *name)
-{
-	if (name_from_env(var, name))
-		return true;
-	if (strlen(var) > 8 && strcmp(var + strlen(var) - 8, "_API_KEY") == 0)
-		return false; /* "__X_API_KEY" would be "_x": not a name */
-	snprintf(name, NAME_MAX_LEN + 1, "%s", var);
-	return name_is_valid(name);
-}
-
-/* Collect the variables listed in only (comma-separated). Returns 0 or an exit code. */
-static int
-collect_only(char *only, struct items *items)
-{
-	char name[NAME_MAX_LEN + 1], *var, *save = NULL;
-	size_t i;
-
-	for (var = strtok_r(only, ",", &save); var != NULL; var = strtok_r(NULL, ",", &save)) {
-		const char *v = getenv(var);
-		bool dup = false;
-
-		if (!env_is_valid(var))
-			return cli_error(EXIT_USAGE,
-			                 "--only takes variable names (A-Z 0-9 _), such "
-			                 "as CEREBRAS_API_KEY; '%s' is not one",
-			                 var);
-		if (env_is_refused(var)) {
-			char why[ENV_MAX_LEN + 160];
-
-			env_refused_message(var, why, sizeof why);
-			return cli_error(EXIT_USAGE, "%s; nothing imported", why);
-		}
-		if (!name_for_var(var, name))
-			return cli_error(EXIT_USAGE,
-			                 "$%s does not give a key name; store it with: "
-			                 "ccr-config set NAME --from-env %s",
-			                 var, var);
-		if (v == NULL || v[0] == '\0')
-			return cli_error(EXIT_NOT_FOUND,
-			                 "$%s is not set or empty; nothing imported", var);
-		for (i = 0; i < items->n; i++)
-			dup = dup || strcmp(items->v[i].env, var) == 0;
-		if (!dup)
-			item_set_value(items_add(items, name, var), v, strlen(v));
-	}
-	if (items->n == 0)
-		return cli_error(EXIT_USAGE, "--only needs at least one variable name");
-	return 0;
-}
-
-/* Collect every non-empty *_API_KEY variable of our environment. Returns 0 or an exit code. */
-static int
-collect_env(struct items *items)
-{
-	char var[ENV_MAX_LEN + 2], name[NAME_MAX_LEN + 1];
-	char **e;
-
-	for (e = environ; *e != NULL; e++) {
-		const char *eq = strchr(*e, '=');
-		size_t len = eq != NULL ? (size_t)(eq - *e) : 0;
-
-		if (len < 9 || memcmp(eq - 8, "_API_KEY", 8) != 0)
-			continue;
-		if (len > ENV_MAX_LEN) {
-			cli_warn("skipping a variable named *_API_KEY longer than %d characters",
-			         ENV_MAX_LEN);
-			continue;
-		}
-		memcpy(var, *e, len);
-		var[len] = '\0';
-		if (!env_is_valid(var) || !name_from_env(var, name)) {
-			cli_warn("skipping $%s: it does not give a key name", var);
-			continue;
-		}
-		if (eq[1] == '\0') {
-			cli_warn("skipping $%s: it is empty", var);
-			continue;
-		}
-		item_set_value(items_add(items, name, var), eq + 1, strlen(eq + 1));
-	}
-	if (items->n == 0)
-		return cli_error(EXIT_NOT_FOUND, "no variable named *_API_KEY is set; nothing "
-		                                 "imported (name others with --only)");
-	return 0;
-}
-
-/* ks_parse callback: keep one key of the file, refusing a name or env name twice. */
-static int
-collect_entry(void *arg, const struct ks_entry *e, char *err, size_t errsize)
-{
-	struct items *items = arg;
-	size_t i;
-
-	for (i = 0; i < items->n; i++) {
-		if (strcmp(items->v[i].name, e->name) == 0) {
-			snprintf(err, errsize, "the key %s is there twice", e->name);
-			return -1;
-		}
-		if (strcmp(items->v[i].env, e->env) == 0) {
-			snprintf(err, errsize, "the keys %s and %s share the env name %s",
-			         items->v[i].name, e->name, e->env);
-			return -1;
-		}
-	}
-	item_set_value(items_add(items, e->name, e->env), e->value, e->value_len);
-	return 0;
-}
-
-/* Collect the keys of a keystore file at path, never changing it. Returns 0 or an exit code. */
-static int
-collect_file(const char *path, struct items *items)
-{
-	struct buf text = {0};
-	char err[1024];
-	int rc, form;
-
-	rc = fileio_read(path, 0, &text, NULL, err, sizeof err);
-	if (rc == 1)
-		return cli_error(EXIT_NOT_FOUND, "%s does not exist; nothing imported", path);
-	if (rc == -1)
-		return cli_error(EXIT_FAILURE_OTHER, "%s; nothing imported", err);
-	form = ks_parse(text.data, text.len, collect_entry, items, err, sizeof err);
-	buf_free(&text);
-	if (form == -1)
-		return cli_error(EXIT_FAILURE_OTHER, "%s: %s; nothing imported", path, err);
-	if (form == KS_FORM_SEALED)
-		return cli_error(EXIT_FAILURE_OTHER,
-		                 "%s is sealed with a passphrase; it cannot be "
-		                 "imported; nothing imported",
-		                 path);
-	if (items->n == 0)
-		return cli_error(EXIT_NOT_FOUND, "%s holds no keys; nothing imported", path);
-	return 0;
-}
-
 enum { OPT_ONLY, OPT_OVERWRITE, OPT_DRY_RUN };
 
 static const struct cmd_option options[] = {
@@ -492,11 +280,11 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	source = argv[optind];
 	cli_protect();
 	if (strcmp(source, "env") == 0 && argc - optind == 1) {
-		rc = only != NULL ? collect_only(only, &items) : collect_env(&items);
+		rc = only != NULL ? import_collect_only(only, &items) : import_collect_env(&items);
 		if (rc == 0)
-			qsort(items.v, items.n, sizeof *items.v, item_cmp);
+			items_sort(&items);
 	} else if (strcmp(source, "file") == 0 && argc - optind == 2 && only == NULL) {
-		rc = collect_file(argv[optind + 1], &items);
+		rc = import_collect_file(argv[optind + 1], &items);
 	} else {
 		return cli_usage(cli);
 	}
