@@ -6,60 +6,23 @@
  * after a 0600 backup of the original, atomically and with the original's mode,
  * so the config never names a key the keystore lacks. A second run finds only
  * references and changes nothing. A provider whose env name would change how
- * programs load (env_is_refused) is skipped, named.
+ * programs load (env_is_refused) is skipped, named. Reading the file and
+ * writing it back are in migrate_file.c.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
-#include "fileio.h"
 #include "interp.h"
 #include "json5edit.h"
+#include "migrate.h"
 #include "names.h"
 
 /* The longest suffix a free env name gets: "_99". */
 #define FREE_ENV_TRIES 99
-
-enum plan_kind {
-	PLAN_LEAVE, /* not a literal (a reference, no api_key, …): nothing to do */
-	PLAN_SKIP,  /* a literal that has to stay, for the reason in the line */
-	PLAN_STORE, /* store the key under name and env, then rewrite */
-	PLAN_REUSE, /* the keystore holds the key already as env: rewrite only */
-};
-
-/* What happens to one provider, and the line that says so. */
-struct plan {
-	enum plan_kind kind;
-	char label[NAME_MAX_LEN + 32]; /* the provider's name, or "provider N" */
-	char name[NAME_MAX_LEN + 1];   /* the key name, for a literal */
-	char env[ENV_MAX_LEN + 1];
-	char ref[ENV_MAX_LEN + 2]; /* "$ENV", the api_key it gets */
-	char line[512];            /* what to print after "label: " */
-	const struct buf *value;   /* the literal, for a literal */
-};
-
-/* One migrate run. */
-struct migration {
-	const char *path;
-	bool dry_run;
-	struct buf text;
-	struct stat st;
-	struct json5edit_provider *p;
-	size_t n;
-	struct plan *plans;
-	struct names taken;       /* env names the config references or this run chose */
-	const struct jsonr *keys; /* the keystore's names and env names */
-	const struct jsonr *values;
-};
 
 /* interp_scan callback: collect the env names a reference names. */
 static void
@@ -343,136 +306,6 @@ store_all(struct cli *cli, struct migration *m)
 	return first;
 }
 
-/* Write all len bytes to fd. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Copy the original text to PATH.bak-YYYYMMDDTHHMMSS (UTC; "-2", "-3" … appended
- * when that exists), mode 0600, never replacing a file. Returns 0 with its name
- * in out, or an exit code after printing why.
- */
-static int
-backup(const struct migration *m, char *out, size_t size)
-{
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	int i, n, fd = -1, saved;
-
-	if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm) == 0)
-		return cli_error(EXIT_FAILURE_OTHER, "cannot read the clock; %s is unchanged",
-		                 m->path);
-	for (i = 1; i <= 99 && fd == -1; i++) {
-		if (i == 1)
-			n = snprintf(out, size, "%s.bak-%s", m->path, stamp);
-		else
-			n = snprintf(out, size, "%s.bak-%s-%d", m->path, stamp, i);
-		if (n < 0 || (size_t)n >= size)
-			return cli_error(EXIT_FAILURE_OTHER,
-			                 "the backup's name would be too long; "
-			                 "%s is unchanged",
-			                 m->path);
-		fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd == -1 && errno != EEXIST)
-			return cli_error(EXIT_FAILURE_OTHER,
-			                 "cannot create the backup %s: %s; %s is "
-			                 "unchanged",
-			                 out, strerror(errno), m->path);
-	}
-	if (fd == -1)
-		return cli_error(EXIT_FAILURE_OTHER,
-		                 "too many backups named %s.bak-%s*; %s is "
-		                 "unchanged",
-		                 m->path, stamp, m->path);
-	if (write_all(fd, m->text.data, m->text.len) == -1 || fsync(fd) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(out);
-		return cli_error(EXIT_FAILURE_OTHER,
-		                 "cannot write the backup %s: %s; %s is unchanged", out,
-		                 strerror(saved), m->path);
-	}
-	if (close(fd) == -1) {
-		saved = errno;
-		unlink(out);
-		return cli_error(EXIT_FAILURE_OTHER,
-		                 "cannot write the backup %s: %s; %s is unchanged", out,
-		                 strerror(saved), m->path);
-	}
-	return 0;
-}
-
-/* Rewrite the config with every placed literal replaced. Returns 0 or an exit code. */
-static int
-rewrite(struct migration *m, char *bak, size_t baksize)
-{
-	const char **values = calloc(m->n, sizeof *values);
-	struct buf out = {0}, now = {0};
-	char err[1024];
-	size_t i;
-	int rc;
-
-	if (values == NULL)
-		abort();
-	for (i = 0; i < m->n; i++) {
-		if (m->plans[i].ref[0] != '\0')
-			values[i] = m->plans[i].ref;
-	}
-	rc = json5edit_replace(m->text.data, m->text.len, m->p, m->n, values, &out);
-	free(values);
-	if (rc == -1) {
-		rc = cli_error(EXIT_FAILURE_OTHER, "cannot rewrite %s; it is unchanged", m->path);
-		goto done;
-	}
-	/* Someone may have edited the file since we read it: write over nothing unseen. */
-	rc = fileio_read(m->path, 0, &now, NULL, err, sizeof err);
-	if (rc != 0 || now.len != m->text.len || memcmp(now.data, m->text.data, now.len) != 0) {
-		rc = cli_error(EXIT_FAILURE_OTHER,
-		               "%s changed while it was migrated; it is left as "
-		               "it is: run ccr-config migrate again",
-		               m->path);
-		goto done;
-	}
-	rc = backup(m, bak, baksize);
-	if (rc != 0)
-		goto done;
-	if (fileio_write_atomic(m->path, out.data, out.len, m->st.st_mode & 07777, err,
-	                        sizeof err) == -1) {
-		rc = cli_error(EXIT_FAILURE_OTHER,
-		               "%s; %s is unchanged (the keys are stored: run "
-		               "ccr-config migrate again)",
-		               err, m->path);
-		goto done;
-	}
-	for (i = 0; i < m->n; i++) {
-		struct plan *pl = &m->plans[i];
-		char what[256];
-
-		if (pl->kind != PLAN_STORE && pl->kind != PLAN_REUSE)
-			continue;
-		snprintf(what, sizeof what, "%s", pl->kind == PLAN_STORE ? "stored" : pl->line);
-		snprintf(pl->line, sizeof pl->line, "%s, config now uses %s", what, pl->ref);
-	}
-done:
-	buf_free(&out);
-	buf_free(&now);
-	return rc;
-}
-
 /* Turn the lines of placed literals into what a --dry-run would do. */
 static void
 dry_lines(struct migration *m)
@@ -543,23 +376,6 @@ print_lines(const struct migration *m)
 	fflush(stdout);
 }
 
-/* Read and scan the config. Returns 0 or an exit code after printing why. */
-static int
-load(struct migration *m)
-{
-	char err[1024];
-	int rc;
-
-	rc = fileio_read(m->path, 0, &m->text, &m->st, err, sizeof err);
-	if (rc == 1)
-		return cli_error(EXIT_NOT_FOUND, "%s does not exist; nothing to migrate", m->path);
-	if (rc == -1)
-		return cli_error(EXIT_FAILURE_OTHER, "%s; nothing migrated", err);
-	if (json5edit_providers(m->text.data, m->text.len, &m->p, &m->n, err, sizeof err) == -1)
-		return cli_error(EXIT_FAILURE_OTHER, "%s: %s; nothing migrated", m->path, err);
-	return 0;
-}
-
 enum { OPT_DRY_RUN };
 
 static const struct cmd_option options[] = {
@@ -591,7 +407,7 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 		return rc;
 	m.path = path;
 	cli_protect();
-	rc = load(&m);
+	rc = migrate_load(&m);
 	if (rc != 0)
 		goto done;
 	if (m.n == 0) {
@@ -617,7 +433,7 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 		          "migrate again once that is fixed",
 		          m.path);
 		goto done;
-	} else if (placed(&m) && (rc = rewrite(&m, bak, sizeof bak)) != 0) {
+	} else if (placed(&m) && (rc = migrate_rewrite(&m, bak, sizeof bak)) != 0) {
 		print_lines(&m);
 		goto done;
 	}
