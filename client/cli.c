@@ -5,14 +5,12 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -128,11 +126,12 @@ report_finish(int rc)
 		cli_errors_flush();
 		return;
 	}
-	if (!report.pending)
+	if (!report.pending) {
+		snprintf(report.name, sizeof report.name, "%s", error_name(rc));
 		snprintf(report.message, sizeof report.message, "failed with exit status %d", rc);
+	}
 	buf_adds(&out, "{\"ok\":false,\"error\":");
-	jsonr_print_str(&out, report.pending ? report.name : error_name(rc),
-	                strlen(report.pending ? report.name : error_name(rc)));
+	jsonr_print_str(&out, report.name, strlen(report.name));
 	buf_adds(&out, ",\"message\":");
 	jsonr_print_str(&out, report.message, strlen(report.message));
 	buf_adds(&out, "}\n");

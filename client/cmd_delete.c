@@ -16,6 +16,23 @@ static const struct cmd_option options[] = {
     {0},
 };
 
+/* Say that the key was kept: a line, or --json. */
+static void
+kept(struct cli *cli, const char *name)
+{
+	struct buf out = {0};
+
+	if (!cli->json) {
+		printf("kept %s\n", name);
+		return;
+	}
+	buf_adds(&out, "{\"ok\":true,\"kept\":");
+	jsonr_print_str(&out, name, strlen(name));
+	buf_adds(&out, "}\n");
+	cli_json_out(&out);
+	buf_free(&out);
+}
+
 /*
  * Find the key word names (its name or env name) with a list and, when ask,
  * ask before deleting it. Writes its name to name, or "" when declined.
@@ -41,10 +58,8 @@ choose(struct cli *cli, const char *word, bool ask, char name[NAME_MAX_LEN + 1])
 		         cli_str(key, "name"), cli_str(key, "env"), cli_str(key, "masked"));
 		if (!ask || cli_confirm(question))
 			snprintf(name, NAME_MAX_LEN + 1, "%s", cli_str(key, "name"));
-		else if (cli->json)
-			printf("{\"ok\":true,\"kept\":\"%s\"}\n", cli_str(key, "name"));
 		else
-			printf("kept %s\n", cli_str(key, "name"));
+			kept(cli, cli_str(key, "name"));
 	}
 	conn_reply_free(list);
 	return rc;
