@@ -454,6 +454,11 @@ cli_main(const struct command *const *commands, int argc, char **argv)
 		}
 	}
 	report.json = cli.json;
+	if (optind >= argc && cli.json) {
+		rc = cli_error(EXIT_USAGE, "no command given; ccr-config --help lists them");
+		report_finish(rc);
+		return rc;
+	}
 	if (optind >= argc) {
 		cli_help(commands, stderr);
 		return EXIT_USAGE;

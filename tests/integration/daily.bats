@@ -152,6 +152,7 @@ commands() {
 	set_key cerebras "$KEY1"
 	req '{"op":"set","name":"first","env":"GROQ_API_KEY","value":"'"$KEY2"'"}' >/dev/null
 	check 2 usage frobnicate
+	check 2 usage
 	check 2 usage get
 	check 2 usage set cerebras --bogus
 	check 1 not_found get nosuch
