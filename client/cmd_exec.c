@@ -156,8 +156,7 @@ enum { OPT_ALL, OPT_FALLBACK_ENV };
 static const struct cmd_option options[] = {
     [OPT_ALL] = {"all", 'a', NULL, "inject every key in the keystore, referenced or not"},
     [OPT_FALLBACK_ENV] = {"fallback-env", 'f', NULL,
-                          "when the daemon is unreachable or locked, run CMD with the plain "
-                          "environment"},
+                          "run CMD with the plain environment when the daemon fails"},
     {0},
 };
 

@@ -16,9 +16,9 @@
 enum { OPT_STDIN };
 
 static const struct cmd_option options[] = {
-    [OPT_STDIN] = {"stdin", 's', NULL,
-                   "read from stdin: one line (set: the new, remove: the current), or two for "
-                   "change: the current, then the new"},
+    [OPT_STDIN] =
+        {"stdin", 's', NULL,
+         "read it from stdin: set the new, remove the current; change: current, then new"},
     {0},
 };
 

@@ -424,13 +424,10 @@ agent(struct cli *cli, const struct router_opts *o, char **args)
 enum { OPT_KEEP_ENV, OPT_FALLBACK_ENV, OPT_BACKGROUND };
 
 static const struct cmd_option options[] = {
-    [OPT_KEEP_ENV] = {"keep-env", 0, NULL,
-                      "code, ui: keep the provider keys the shell exported in their environment"},
+    [OPT_KEEP_ENV] = {"keep-env", 0, NULL, "code, ui: keep the provider keys the shell exported"},
     [OPT_FALLBACK_ENV] = {"fallback-env", 0, NULL,
-                          "start, restart: when the daemon is unreachable or locked, start with "
-                          "the plain environment"},
-    [OPT_BACKGROUND] = {"background", 0, NULL,
-                        "start: return once the router listens, and say its pid"},
+                          "start, restart: the plain environment when the daemon fails"},
+    [OPT_BACKGROUND] = {"background", 0, NULL, "start: return once the router listens"},
     {0},
 };
 
