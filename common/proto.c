@@ -11,7 +11,7 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_HELLO] = "hello",   [OP_GET] = "get",       [OP_RESOLVE] = "resolve",
 	[OP_SET] = "set",       [OP_DELETE] = "delete", [OP_LIST] = "list",
 	[OP_STATUS] = "status", [OP_LOCK] = "lock",     [OP_UNLOCK] = "unlock",
-	[OP_PASSPHRASE] = "passphrase",
+	[OP_PASSPHRASE] = "passphrase", [OP_ALLOW] = "allow", [OP_GUARD] = "guard",
 };
 
 static const char *const err_names[PE_COUNT] = {

@@ -31,6 +31,8 @@ enum proto_op {
 	OP_LOCK,
 	OP_UNLOCK,
 	OP_PASSPHRASE,
+	OP_ALLOW,
+	OP_GUARD,
 	OP_COUNT
 };
 
@@ -62,7 +64,9 @@ struct proto_request {
 	const struct cJSON *envs; /* resolve: the array form, each a valid env name */
 	const char *action; /* passphrase: "set", "change" or "remove" */
 	const char *new_value; /* passphrase change/set: the new passphrase */
-	double seconds;        /* unlock: "for", 0 when absent */
+	double seconds;        /* unlock, allow: "for", 0 when absent */
+	bool masked;           /* get: the masked value instead of the value */
+	bool all;              /* allow: every key instead of "name" */
 	const char *proof;     /* hello: the path of a client's proof file (daemon/proof.c) */
 };
 

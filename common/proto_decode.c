@@ -179,6 +179,34 @@ check_resolve(struct proto_request *req, const char **msg)
 	return PE_OK;
 }
 
+/* Validate an allow request: a "name" or "all":true, and "for" in seconds (0 revokes). */
+static enum proto_err
+check_allow(struct proto_request *req, const char **msg)
+{
+	const cJSON *all = cJSON_GetObjectItemCaseSensitive(req->doc, "all");
+	const cJSON *secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
+
+	if (all != NULL && !cJSON_IsBool(all)) {
+		*msg = "\"all\" must be true or false";
+		return PE_BAD_REQUEST;
+	}
+	req->all = cJSON_IsTrue(all);
+	if (req->all == (req->name != NULL)) {
+		*msg = "allow needs a \"name\" or \"all\":true";
+		return PE_BAD_REQUEST;
+	}
+	if (req->name != NULL && !name_is_valid(req->name)) {
+		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
+		return PE_INVALID_NAME;
+	}
+	if (!cJSON_IsNumber(secs) || secs->valuedouble < 0) {
+		*msg = "allow needs \"for\": a number of seconds (0 revokes)";
+		return PE_BAD_REQUEST;
+	}
+	req->seconds = secs->valuedouble;
+	return PE_OK;
+}
+
 /* Fill the op-specific members of req and check them. */
 static enum proto_err
 decode_members(struct proto_request *req, const char **msg)
@@ -215,6 +243,13 @@ decode_members(struct proto_request *req, const char **msg)
 		*msg = "name, env, value, action and proof must be strings";
 		return PE_BAD_REQUEST;
 	}
+	if (req->op == OP_GET && (m = cJSON_GetObjectItemCaseSensitive(req->doc, "masked")) != NULL) {
+		if (!cJSON_IsBool(m)) {
+			*msg = "\"masked\" must be true or false";
+			return PE_BAD_REQUEST;
+		}
+		req->masked = cJSON_IsTrue(m);
+	}
 	switch (req->op) {
 	case OP_GET:
 	case OP_SET:
@@ -236,6 +271,8 @@ decode_members(struct proto_request *req, const char **msg)
 		return check_value(req, msg);
 	case OP_RESOLVE:
 		return check_resolve(req, msg);
+	case OP_ALLOW:
+		return check_allow(req, msg);
 	case OP_UNLOCK:
 		secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
 		if (secs != NULL && (!cJSON_IsNumber(secs) || secs->valuedouble < 0)) {
@@ -314,7 +351,7 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 	}
 	if (i == OP_COUNT) {
 		*msg = "unknown op; known: hello get resolve set delete list status lock unlock "
-		       "passphrase";
+		       "passphrase allow guard";
 		return PE_UNKNOWN_OP;
 	}
 	return decode_members(req, msg);

@@ -37,8 +37,20 @@ audit_open(const char *path, char *err, size_t errsize)
 	return fd;
 }
 
+/* Append ,"key":"text" when text is not NULL. */
+static void
+member(struct buf *b, const char *key, const char *text)
+{
+	if (text == NULL)
+		return;
+	buf_adds(b, ",\"");
+	buf_adds(b, key);
+	buf_adds(b, "\":");
+	buf_add_json(b, text, strnlen(text, 512));
+}
+
 void
-audit_record(int fd, const struct peer *peer, const char *exe, const char *op, const char *names,
+audit_record(int fd, const struct peer *peer, const char *op, const char *names,
 	     const char *result)
 {
 	struct buf b = {0};
@@ -49,20 +61,22 @@ audit_record(int fd, const struct peer *peer, const char *exe, const char *op, c
 	ks_time_format((int64_t)time(NULL), t);
 	buf_adds(&b, "{\"time\":\"");
 	buf_adds(&b, t);
-	buf_adds(&b, "\",\"op\":");
-	buf_add_json(&b, op, strlen(op));
-	if (names != NULL) {
-		buf_adds(&b, ",\"name\":");
-		buf_add_json(&b, names, strnlen(names, 512));
-	}
+	buf_adds(&b, "\"");
+	member(&b, "op", op);
+	member(&b, "name", names);
 	buf_adds(&b, ",\"uid\":");
 	buf_addi(&b, peer != NULL ? (long long)peer->uid : -1);
 	buf_adds(&b, ",\"pid\":");
 	buf_addi(&b, peer != NULL ? (long long)peer->pid : -1);
-	buf_adds(&b, ",\"exe\":");
-	buf_add_json(&b, exe != NULL ? exe : "?", strlen(exe != NULL ? exe : "?"));
-	buf_adds(&b, ",\"result\":");
-	buf_add_json(&b, result, strlen(result));
+	member(&b, "exe", peer != NULL && peer->exe[0] != '\0' ? peer->exe : "?");
+	member(&b, "comm", peer != NULL ? peer->comm : "");
+	member(&b, "cmd", peer != NULL ? peer->cmd : "");
+	if (peer != NULL && (peer->agent_state == PEER_INSIDE || peer->agent_state == PEER_UNKNOWN)) {
+		member(&b, "agent", peer->agent);
+		buf_adds(&b, ",\"agent_pid\":");
+		buf_addi(&b, (long long)peer->agent_pid);
+	}
+	member(&b, "result", result);
 	buf_adds(&b, "}\n");
 	if (write(fd, b.data, b.len) < 0) {
 		/* A full disk must not stop the service; the log line is lost. */

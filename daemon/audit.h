@@ -1,7 +1,8 @@
 /*
  * The audit log (--audit-log PATH): one JSON line per request and per refused
- * connection — time, op, key or env names, peer uid, pid and executable, and
- * the result. Never a value.
+ * connection — time, op, key or env names, the peer (uid, pid, executable,
+ * comm, command, and the coding agent it runs under), and the result. Never a
+ * value.
  */
 #ifndef CCR_AUDIT_H
 #define CCR_AUDIT_H
@@ -14,11 +15,13 @@ struct peer;
 int audit_open(const char *path, char *err, size_t errsize);
 
 /*
- * Append one record to the log on fd (nothing when fd is -1). names is a key
- * name, a comma-separated list of env names, or NULL; result is an error code
- * name or "ok".
+ * Append one record to the log on fd (nothing when fd is -1). The peer is
+ * named by uid, pid, exe ("?" when its link is closed), comm and cmd, and by
+ * the agent whose tree it runs in when the agent guard found one; names is a
+ * key name, a comma-separated list of env names, or NULL; result is an error
+ * code name or "ok".
  */
-void audit_record(int fd, const struct peer *peer, const char *exe, const char *op,
-		  const char *names, const char *result);
+void audit_record(int fd, const struct peer *peer, const char *op, const char *names,
+		  const char *result);
 
 #endif

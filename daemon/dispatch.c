@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent.h"
 #include "audit.h"
 #include "keyd.h"
 #include "log.h"
@@ -46,7 +47,7 @@ op_hello(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_end(out);
 }
 
-/* get: one key with its value. */
+/* get: one key with its value, or with "masked":true its masked value. */
 static enum proto_err
 op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 {
@@ -59,7 +60,14 @@ op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_reply_begin(out, req->id);
 	proto_field_str(out, "name", e->name, strlen(e->name));
 	proto_field_str(out, "env", e->env, strlen(e->env));
-	proto_field_str(out, "value", e->value, e->value_len);
+	if (req->masked) {
+		char masked[MASK_MAX];
+
+		mask_value(e->value, e->value_len, masked);
+		proto_field_str(out, "masked", masked, strlen(masked));
+	} else {
+		proto_field_str(out, "value", e->value, e->value_len);
+	}
 	field_time(out, "updated", e->updated_iso);
 	proto_end(out);
 	return PE_OK;
@@ -134,8 +142,9 @@ op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 
 /* status: what a user asks when something is off. */
 static void
-op_status(struct keyd *k, struct buf *out, const struct proto_request *req)
+op_status(struct keyd *k, struct session *s, const struct proto_request *req)
 {
+	struct buf *out = &s->out;
 	static const char *const modes[] = {
 		[STARTED_BY_HAND] = "by hand",
 		[STARTED_BY_CLIENT] = "by the client",
@@ -164,6 +173,7 @@ op_status(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_int(out, "writes", (long long)k->writer.writes);
 	proto_field_int(out, "reloads", (long long)k->reloads);
 	state_report(k, out);
+	agent_report(k, s, out);
 	proto_end(out);
 }
 
@@ -220,7 +230,7 @@ change_done(struct change *c)
 	}
 	log_debug("%s%s%s by pid %ld: %s", ops[c->kind], c->name[0] != '\0' ? " " : "", c->name,
 		  (long)s->peer.pid, proto_err_name(c->result));
-	audit_record(s->k->audit_fd, &s->peer, s->exe, ops[c->kind],
+	audit_record(s->k->audit_fd, &s->peer, ops[c->kind],
 		     c->name[0] != '\0' ? c->name : NULL, proto_err_name(c->result));
 	s->waiting = NULL;
 	change_free(c, s->k->arena);
@@ -395,7 +405,10 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		proto_reply_error(&s->out, req.id, err, msg);
 		goto done;
 	}
+	/* The two gates: what the daemon's state allows now, and what a coding agent may do. */
 	err = state_allows(k, req.op, req.value != NULL && req.value_len > 0, &msg);
+	if (err == PE_OK)
+		err = agent_allows(k, s, &req, &msg);
 	if (err != PE_OK) {
 		proto_reply_error(&s->out, req.id, err, msg);
 		goto done;
@@ -426,7 +439,13 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		op_list(k, &s->out, &req);
 		break;
 	case OP_STATUS:
-		op_status(k, &s->out, &req);
+		op_status(k, s, &req);
+		break;
+	case OP_ALLOW:
+		err = agent_op_allow(k, s, &req);
+		break;
+	case OP_GUARD:
+		err = agent_op_guard(k, s, &req);
 		break;
 	case OP_SET:
 	case OP_DELETE:
@@ -443,7 +462,7 @@ done:
 	if (err == PE_COUNT) {
 		/* answered and audited when the job finishes */
 	} else if (k->audit_fd != -1)
-		audit_record(k->audit_fd, &s->peer, s->exe,
+		audit_record(k->audit_fd, &s->peer,
 			     req.doc != NULL ? proto_op_name(req.op) : "invalid",
 			     req.doc != NULL ? audit_names(&req, names, sizeof names) : NULL,
 			     proto_err_name(err));

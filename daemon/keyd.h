@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "agent.h"
 #include "arena.h"
 #include "paths.h"
 #include "server.h"
@@ -35,6 +36,7 @@ struct keyd_options {
 	double conn_idle_s;     /* a connection idle this long is closed */
 	char audit_log[PATHS_MAX];
 	double lock_after_s; /* sealed: lock after this long unused, 0: never */
+	bool no_agent_guard; /* serve peers inside coding agents like any other */
 };
 
 struct keyd {
@@ -46,6 +48,7 @@ struct keyd {
 	struct server server;
 	struct vault vault;
 	struct state_machine state;
+	struct agents agents; /* the agent guard: its list, guards and overrides */
 	enum start_mode started_by;
 	uint64_t started_ms;
 	int lock_fd;

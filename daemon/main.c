@@ -35,8 +35,8 @@
 
 static const char usage_text[] =
 	"usage: ccr-keyd [--socket PATH] [--keys PATH] [--daemon] [--idle-exit SECONDS]\n"
-	"                [--audit-log PATH] [--lock-after DURATION] [--verbose] [--version]\n"
-	"                [--help]\n"
+	"                [--audit-log PATH] [--lock-after DURATION] [--no-agent-guard]\n"
+	"                [--verbose] [--version] [--help]\n"
 	"\n"
 	"Keep API keys for claude-code-router and answer get/set/list/delete over a\n"
 	"Unix socket that only your user may use.\n"
@@ -49,6 +49,7 @@ static const char usage_text[] =
 	"                       (never while a sealed keystore is unlocked)\n"
 	"  --audit-log PATH     append a JSON line per request (never a value) to PATH\n"
 	"  --lock-after DURATION  sealed keystore: lock after DURATION unused (90s, 15m, 2h)\n"
+	"  --no-agent-guard     serve processes inside coding agents like any other\n"
 	"  --verbose            log every change and closed connection\n"
 	"  --version            print the version and exit\n"
 	"\n"
@@ -94,7 +95,14 @@ absolute(char *path, size_t size)
 static void
 parse_options(struct keyd *k, int argc, char **argv)
 {
-	enum { OPT_IDLE_EXIT = 256, OPT_SPAWNED, OPT_CONN_IDLE, OPT_AUDIT, OPT_LOCK_AFTER };
+	enum {
+		OPT_IDLE_EXIT = 256,
+		OPT_SPAWNED,
+		OPT_CONN_IDLE,
+		OPT_AUDIT,
+		OPT_LOCK_AFTER,
+		OPT_NO_AGENT_GUARD
+	};
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"keys", required_argument, NULL, 'k'},
@@ -102,6 +110,7 @@ parse_options(struct keyd *k, int argc, char **argv)
 		{"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
 		{"audit-log", required_argument, NULL, OPT_AUDIT},
 		{"lock-after", required_argument, NULL, OPT_LOCK_AFTER},
+		{"no-agent-guard", no_argument, NULL, OPT_NO_AGENT_GUARD},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -142,6 +151,9 @@ parse_options(struct keyd *k, int argc, char **argv)
 			break;
 		case OPT_SPAWNED:
 			o->spawned_by_client = true;
+			break;
+		case OPT_NO_AGENT_GUARD:
+			o->no_agent_guard = true;
 			break;
 		case OPT_CONN_IDLE:
 			o->conn_idle_s = parse_seconds(optarg, "--connection-idle");
@@ -474,7 +486,8 @@ main(int argc, char **argv)
 	paths_dirname(k.opt.keys, dir, sizeof dir);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
 	    lock_keystore(&k, err, sizeof err) == -1 || remove_temps(&k) ||
-	    (form = reload_read(&k, &k.store, &st, err, sizeof err)) == -1)
+	    (form = reload_read(&k, &k.store, &st, err, sizeof err)) == -1 ||
+	    agent_init(&k, k.opt.no_agent_guard, err, sizeof err) == -1)
 		goto fail;
 	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
 	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
@@ -494,6 +507,7 @@ main(int argc, char **argv)
 	uv_run(k.loop, UV_RUN_DEFAULT);
 	vault_forget(&k.vault);
 	store_free(&k.store);
+	agent_free(&k.agents);
 	arena_destroy(k.arena);
 	uv_loop_close(k.loop);
 	log_info("exited cleanly");

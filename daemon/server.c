@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "audit.h"
 #include "dispatch.h"
 #include "keyd.h"
@@ -59,6 +60,8 @@ on_session_closed(uv_handle_t *h)
 		s->next->prev = s->prev;
 	srv->nsessions--;
 	srv->last_activity = now_ms(srv);
+	if (s->guard)
+		agent_session_closed(s->k, s);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	free(s);
@@ -295,14 +298,15 @@ on_connection(uv_stream_t *listener, int status)
 		log_warn("refused a peer whose credentials cannot be read");
 		s->peer.uid = (uid_t)-1;
 		s->peer.pid = -1;
-		audit_record(k->audit_fd, &s->peer, "?", "connect", NULL, "denied");
+		audit_record(k->audit_fd, &s->peer, "connect", NULL, "denied");
 		refuse(s, PE_DENIED, "peer credentials cannot be read; refused");
 		return;
 	}
+	/* Named now, while it surely runs; the agent guard walks its ancestry later, if needed. */
 	if (k->audit_fd != -1)
-		peer_exe(s->peer.pid, s->exe, sizeof s->exe);
+		peer_identify(&s->peer);
 	if (!peer_allowed(&s->peer)) {
-		audit_record(k->audit_fd, &s->peer, s->exe, "connect", NULL, "denied");
+		audit_record(k->audit_fd, &s->peer, "connect", NULL, "denied");
 		log_warn("refused peer uid %ld pid %ld: not our uid %ld", (long)s->peer.uid,
 			 (long)s->peer.pid, (long)geteuid());
 		refuse(s, PE_DENIED, "only the user who runs ccr-keyd may use it");
@@ -350,8 +354,8 @@ on_sweep(uv_timer_t *t)
 
 	for (s = srv->sessions; s != NULL; s = next) {
 		next = s->next;
-		if (!s->closing && s->waiting == NULL && s->queued == 0 && s->out.len == 0 &&
-		    now - s->last_active >= idle) {
+		if (!s->closing && !s->guard && s->waiting == NULL && s->queued == 0 &&
+		    s->out.len == 0 && now - s->last_active >= idle) {
 			log_debug("closing session of pid %ld: idle", (long)s->peer.pid);
 			session_close(s);
 		}

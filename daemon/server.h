@@ -25,8 +25,7 @@ struct session {
 	uv_pipe_t pipe;
 	struct keyd *k;
 	struct session *prev, *next;
-	struct peer peer;
-	char exe[256]; /* the peer's executable, read at accept when auditing */
+	struct peer peer; /* credentials; named at accept when auditing; agent verdict */
 	struct buf in;
 	size_t in_off;   /* bytes of in already handled */
 	struct buf out;  /* replies not yet written */
@@ -37,6 +36,7 @@ struct session {
 	bool paused;
 	bool closing;
 	bool close_after_flush;
+	bool guard; /* a registered agent guard (agent.c): never closed for idleness */
 };
 
 struct server {

@@ -1,0 +1,111 @@
+/*
+ * The agent guard (ccr-keyd.8, "CODING AGENTS"): a peer that runs inside a
+ * coding agent's process tree — the peer or one of its ancestors is a known
+ * agent, by executable or by the script an interpreter runs, or a guard that
+ * `ccr code` registered sits above it — gets no value and makes no change.
+ * One list of agents, built in and extended by a policy file beside the
+ * keystore; guards registered over the socket; overrides a person grants
+ * from outside any agent, in memory, with an expiry. agent_allows is the one
+ * gate: dispatch_line asks it after state_allows.
+ */
+#ifndef CCR_AGENT_H
+#define CCR_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "names.h"
+#include "paths.h"
+#include "proto.h"
+
+struct keyd;
+struct session;
+struct peer;
+
+/* The policy file's name, beside the keystore. */
+#define AGENT_POLICY_FILE "agents"
+
+/* One rule of the list: see agent.c for the built-in ones and the file's format. */
+struct agent_rule {
+	int kind;       /* AGENT_EXE, AGENT_SCRIPT, AGENT_INTERPRETER (agent.c) */
+	char *name;     /* the agent's name, as refusals and the audit log give it */
+	char *fragment; /* AGENT_SCRIPT: path components of its script */
+};
+
+/* A process `ccr code` runs the agent under; registered while its connection is open. */
+struct agent_guard {
+	struct agent_guard *next;
+	const struct session *s;
+	pid_t pid;
+	unsigned long long start;
+};
+
+/* An override: NAME ("" for every key) may be read inside agents until until_ms. */
+struct agent_grant {
+	struct agent_grant *next;
+	uint64_t until_ms;
+	char name[NAME_MAX_LEN + 1];
+};
+
+struct agents {
+	bool off; /* --no-agent-guard */
+	char policy[PATHS_MAX];
+	struct agent_rule *rules; /* from the policy file, after the built-in ones */
+	size_t nrules;
+	struct {
+		bool present;
+		dev_t dev;
+		ino_t ino;
+		long long mtime_ns, ctime_ns, size;
+	} seen;              /* the policy file as last read, to notice a change */
+	uint64_t checked_ms; /* when the file was last looked at */
+	struct agent_guard *guards;
+	struct agent_grant *grants;
+	unsigned long walks, refused; /* for status */
+	char message[512];            /* the refusal agent_allows answers with */
+};
+
+/*
+ * Set the guard up for k (off with --no-agent-guard) and read the policy file
+ * beside the keystore. Returns 0, or -1 with err set when the file is there
+ * but not a private regular file of ours or has a line it cannot read.
+ */
+int agent_init(struct keyd *k, bool off, char *err, size_t errsize);
+
+/* Release the rules, guards and grants. */
+void agent_free(struct agents *a);
+
+/*
+ * May req run for the peer of s? PE_OK, or PE_DENIED with *msg set to a line
+ * that says why and what a person does instead (the peer's agent is then
+ * named in s->peer for the audit log). Walks the peer's ancestry once per
+ * session, and only for the ops an agent may not run.
+ */
+enum proto_err agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
+                            const char **msg);
+
+/* op allow: grant or (with "for":0) revoke an override; answered into s->out. */
+enum proto_err agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *req);
+
+/* op guard: register the peer of s as a guard for as long as s is open. */
+enum proto_err agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *req);
+
+/* s is closing: a guard it registered is forgotten. */
+void agent_session_closed(struct keyd *k, const struct session *s);
+
+/* Append "agents":{…} to a status reply for s: the guard, its policy, guards, overrides. */
+void agent_report(struct keyd *k, struct session *s, struct buf *out);
+
+/* True when name (an executable's basename) is an interpreter whose script names the program. */
+bool agent_is_interpreter(const struct agents *a, const char *name);
+
+/*
+ * The agent whose tree pid runs in: its name into name (size bytes) and its
+ * pid, or "" when none. Returns 0, or -1 when the ancestry cannot be read (a
+ * process that is gone: refused). For tests and agent_allows.
+ */
+int agent_find(struct keyd *k, pid_t pid, char *name, size_t size, pid_t *agent_pid);
+
+#endif
