@@ -5,7 +5,8 @@
  * `ccr config …` through it. `start` and `restart` start the router with the
  * preload (client/node/preload.cjs), which asks ccr-keyd in-process at the
  * router's own config load; `code` and `ui` first make sure such a router runs
- * (started as `ccr start` would be), then run without any key; every other
+ * (started as `ccr start` would be), then run without any key — `code` under
+ * a guard that ccr-keyd refuses everything below (guard.c); every other
  * command is the router's own, run as is without a word from ccr-keyd.
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "guard.h"
 #include "json5edit.h"
 #include "router.h"
 
@@ -373,18 +375,62 @@ done:
 }
 
 /*
+ * Resolve the names APIKEY references (token, for the router's `ccr code`)
+ * here, outside the guard, and put their values on a pipe whose read end
+ * `ccr code` inherits as CCR_KEYD_TOKEN_FD: its preload reads them once and
+ * closes it. The guard makes ccr-keyd refuse `ccr code` itself, as everything
+ * under it. Returns the read end, or -1 (nothing to pass, or after a warning).
+ */
+static int
+token_pipe(struct cli *cli, const struct names *token)
+{
+	struct buf values = {0};
+	struct jsonr *reply;
+	char num[16];
+	int fds[2] = {-1, -1}, rc;
+
+	cli_protect(); /* the reply holds the token */
+	reply = cli_resolve(cli, (const char *const *)token->v, token->n, &rc);
+	if (reply == NULL) {
+		cli_warn("the agent's token to the router is APIKEY as written");
+		return -1;
+	}
+	jsonr_print(&values, jsonr_get(reply, "values"));
+	conn_reply_free(reply);
+	/* Written whole before anyone reads: more than a pipe holds is not a token. */
+	if (values.len > 16384 || pipe(fds) == -1 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1 ||
+	    write(fds[1], values.data, values.len) != (ssize_t)values.len) {
+		cli_warn("cannot pass the router's token to ccr code; the agent's token to the "
+		         "router is APIKEY as written");
+		if (fds[0] != -1)
+			close(fds[0]);
+		fds[0] = -1;
+	} else {
+		snprintf(num, sizeof num, "%d", fds[0]);
+		setenv("CCR_KEYD_TOKEN_FD", num, 1);
+	}
+	if (fds[1] != -1)
+		close(fds[1]);
+	wipe(values.data, values.len);
+	buf_free(&values);
+	return fds[0];
+}
+
+/*
  * Run `ccr code` / `ccr ui` (args) for the agent: no stored value in its
  * environment — ccr-config adds none — and, unless --keep-env, none of the
- * provider keys the user exported either; the names APIKEY references go to
- * the preload, which hands only the router's token on, as the router does.
+ * provider keys the user exported either. For `code`, the values of the names
+ * APIKEY references reach its preload on a pipe, which hands only the
+ * router's token on, as the router does; and `ccr code` runs under the guard
+ * (guard.c), so that ccr-keyd gives the agent and all it starts nothing.
  */
 static int
 run_agent(struct cli *cli, const struct router_opts *o, char **args)
 {
 	struct names providers = {0}, token = {0};
-	struct buf list = {0};
+	bool code = strcmp(args[1], "code") == 0;
+	int rc, fd = -1;
 	size_t i, j;
-	int rc;
 
 	agent_names(&providers, &token);
 	for (i = 0; i < providers.n && !o->keep_env; i++) {
@@ -393,18 +439,17 @@ run_agent(struct cli *cli, const struct router_opts *o, char **args)
 		if (j == token.n)
 			unsetenv(providers.v[i]);
 	}
-	for (i = 0; i < token.n; i++) {
-		if (i > 0)
-			buf_addc(&list, ',');
-		buf_adds(&list, token.v[i]);
-	}
-	if (token.n > 0 && strcmp(args[1], "code") == 0)
-		setenv("CCR_KEYD_TOKEN_NAMES", list.data, 1);
-	buf_free(&list);
+	if (token.n > 0 && code)
+		fd = token_pipe(cli, &token);
 	names_free(&providers);
 	names_free(&token);
 	rc = with_preload(cli);
-	return rc != 0 ? rc : become(args);
+	if (rc != 0 || !code) {
+		if (fd != -1)
+			close(fd);
+		return rc != 0 ? rc : become(args);
+	}
+	return guard_run(cli, become, args, fd);
 }
 
 /* `ccr code` / `ccr ui`: a router with its keys first, then the command without them. */

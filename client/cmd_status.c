@@ -133,6 +133,30 @@ print_json(const struct jsonr *reply, const char *mode, const char *socket)
 	buf_free(&out);
 }
 
+/* Print the agent guard's lines: on or off, where this process runs, the overrides. */
+static void
+print_agents(const struct jsonr *agents)
+{
+	const struct jsonr *inside = jsonr_get(agents, "inside"), *x;
+	int n = 0;
+
+	if (agents == NULL)
+		return;
+	if (!jsonr_is(jsonr_get(agents, "guard"), JSONR_TRUE)) {
+		printf("agents     served like anyone (ccr-keyd --no-agent-guard)\n");
+		return;
+	}
+	printf("agents     no key for coding agents; here: %s%s\n",
+	       jsonr_str(inside) != NULL ? "inside " : "outside any agent",
+	       jsonr_str(inside) != NULL ? jsonr_str(inside) : "");
+	jsonr_foreach(x, jsonr_get(agents, "allowed"))
+	{
+		printf("%s%s for %d s more\n", n++ == 0 ? "allowed    " : "           ",
+		       jsonr_is(jsonr_get(x, "all"), JSONR_TRUE) ? "every key" : cli_str(x, "name"),
+		       member_int(x, "expires_in_ms", 0) / 1000);
+	}
+}
+
 /* Report the daemon's state. */
 static int
 cmd_status(struct cli *cli, int argc, char **argv)
@@ -176,6 +200,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		printf("locked     %s\n",
 		       jsonr_is(jsonr_get(reply, "locked"), JSONR_TRUE) ? "yes" : "no");
 		print_lock_times(reply);
+		print_agents(jsonr_get(reply, "agents"));
 	}
 	conn_reply_free(reply);
 	return EXIT_OK;

@@ -358,12 +358,50 @@ function serve(router, token) {
 	}));
 }
 
-/* `ccr code`: the names APIKEY references (from ccr-config), for the agent's token only. */
-function code(router, token, list) {
+/*
+ * The values ccr-config put on the pipe fd for `ccr code` (CCR_KEYD_TOKEN_FD):
+ * read once, the descriptor closed at once so that the agent never inherits
+ * it. An object of env name to value; {} when it cannot be read.
+ */
+function takeTokenFd(fd) {
+	let values = {};
+	try {
+		const parsed = JSON.parse(fs.readFileSync(fd, 'utf8'));
+		if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+			values = parsed;
+	} catch {
+		process.stderr.write("ccr-keyd: cannot read the router's token from ccr-config; the " +
+			"agent's token to the router is APIKEY as written\n");
+	}
+	try {
+		fs.closeSync(fd);
+	} catch {
+		/* already closed */
+	}
+	return values;
+}
+
+/*
+ * `ccr code`: the values of the names APIKEY references, for the agent's token
+ * only. ccr-config passes them on a pipe (tokenFd), since ccr-keyd refuses
+ * `ccr code` itself, which runs under the guard; without one (an older
+ * ccr-config), it asks ccr-keyd for the names ccr-config passed (list).
+ */
+function code(router, token, list, tokenFd) {
 	const names = list.split(',').filter((n) => ENV_NAME.test(n));
 	const home = routerHome();
 	const hidden = new Map();
 	let veil = null;
+	if (tokenFd !== null) {
+		const values = takeTokenFd(tokenFd);
+		const passed = Object.keys(values).filter((n) => ENV_NAME.test(n) &&
+			typeof values[n] === 'string' && values[n] !== '');
+		veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
+		for (const n of passed)
+			veil.hide(n, values[n]);
+		guard.propagate(routerChild(router.cli), token);
+		return;
+	}
 	const f = fetcher(names, (stored, err) => {
 		if (err !== null)
 			process.stderr.write(`ccr-keyd: ${failure(err).message}; the agent's token to ` +
@@ -385,8 +423,11 @@ function code(router, token, list) {
 function preload(self) {
 	const selfPath = path.resolve(self);
 	const tokenNames = process.env.CCR_KEYD_TOKEN_NAMES;
+	const tokenFd = /^[0-9]+$/.test(process.env.CCR_KEYD_TOKEN_FD || '') ?
+		Number(process.env.CCR_KEYD_TOKEN_FD) : null;
 	stripSelf(process.env, selfPath);
 	delete process.env.CCR_KEYD_TOKEN_NAMES;
+	delete process.env.CCR_KEYD_TOKEN_FD;
 	if (!require('node:worker_threads').isMainThread)
 		return;
 	const router = identify(process.argv[1]);
@@ -403,7 +444,7 @@ function preload(self) {
 	if (command === 'start')
 		serve(router, token);
 	else if (command === 'code')
-		code(router, token, tokenNames || '');
+		code(router, token, tokenNames || '', tokenFd);
 	else
 		guard.propagate(routerChild(router.cli), token);
 }
