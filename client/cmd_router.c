@@ -449,7 +449,7 @@ run_agent(struct cli *cli, const struct router_opts *o, char **args)
 			close(fd);
 		return rc != 0 ? rc : become(args);
 	}
-	return guard_run(cli, become, args, fd);
+	return guard_run(cli, "ccr code", become, args, fd);
 }
 
 /* `ccr code` / `ccr ui`: a router with its keys first, then the command without them. */

@@ -78,7 +78,7 @@ handle(int sig, void (*fn)(int))
  * not; later, quietly. Returns the connection's fd, or -1.
  */
 static int
-enroll(struct cli *cli, struct conn *c, bool first)
+enroll(struct cli *cli, const char *label, struct conn *c, bool first)
 {
 	struct buf req = {0};
 	struct jsonr *reply = NULL;
@@ -90,6 +90,7 @@ enroll(struct cli *cli, struct conn *c, bool first)
 		return -1;
 	cli->connected = true;
 	proto_request_begin(&req, OP_GUARD);
+	proto_field_str(&req, "name", label, strlen(label));
 	proto_end(&req);
 	reply = conn_call(&cli->conn, &req, err, sizeof err);
 	if (reply != NULL && conn_reply_error(reply, NULL) == PE_OK) {
@@ -141,7 +142,7 @@ static void __attribute__((noreturn)) command(int (*run)(char **args), char **ar
  * no process is left under it.
  */
 static void __attribute__((noreturn))
-watch(struct cli *cli, pid_t child, int status_fd, struct conn *c, int wake)
+watch(struct cli *cli, const char *label, pid_t child, int status_fd, struct conn *c, int wake)
 {
 	struct pollfd pfd[2];
 	char drain[64];
@@ -173,7 +174,7 @@ watch(struct cli *cli, pid_t child, int status_fd, struct conn *c, int wake)
 			c->fd = -1;
 		}
 		if (c->fd == -1)
-			enroll(cli, c, false);
+			enroll(cli, label, c, false);
 	}
 	if (c->fd != -1)
 		conn_close(c);
@@ -182,7 +183,8 @@ watch(struct cli *cli, pid_t child, int status_fd, struct conn *c, int wake)
 
 /* The guard's process: a registered child subreaper that forks the command. */
 static void __attribute__((noreturn))
-guard(struct cli *cli, int (*run)(char **args), char **args, int status_fd, int fd)
+guard(struct cli *cli, const char *label, int (*run)(char **args), char **args, int status_fd,
+      int fd)
 {
 	struct conn c = {.fd = -1};
 	int wake[2];
@@ -197,7 +199,7 @@ guard(struct cli *cli, int (*run)(char **args), char **args, int status_fd, int 
 		_exit(cli_error(EXIT_FAILURE_OTHER, "cannot start the guard: %s", strerror(errno)));
 	sigchld_fd = wake[1];
 	handle(SIGCHLD, on_sigchld);
-	if (enroll(cli, &c, true) == -1)
+	if (enroll(cli, label, &c, true) == -1)
 		cli_warn("the agent runs without its guard until ccr-keyd answers; keys it asks "
 		         "for from a ccr-keyd started meanwhile may reach it");
 #ifdef __linux__
@@ -220,7 +222,7 @@ guard(struct cli *cli, int (*run)(char **args), char **args, int status_fd, int 
 	if (write(status_fd, &child, sizeof child) != (ssize_t)sizeof child)
 		_exit(EXIT_FAILURE_OTHER);
 	detach_stdio();
-	watch(cli, child, status_fd, &c, wake[0]);
+	watch(cli, label, child, status_fd, &c, wake[0]);
 }
 
 /* Read exactly size bytes from fd; false at EOF or an error. */
@@ -242,7 +244,7 @@ read_all(int fd, void *p, size_t size)
 }
 
 int
-guard_run(struct cli *cli, int (*run)(char **args), char **args, int fd)
+guard_run(struct cli *cli, const char *label, int (*run)(char **args), char **args, int fd)
 {
 	int fds[2], status;
 	pid_t g, child;
@@ -262,7 +264,7 @@ guard_run(struct cli *cli, int (*run)(char **args), char **args, int fd)
 	g = fork();
 	if (g == 0) {
 		close(fds[0]);
-		guard(cli, run, args, fds[1], fd);
+		guard(cli, label, run, args, fds[1], fd);
 	}
 	close(fds[1]);
 	if (fd != -1)

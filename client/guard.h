@@ -10,7 +10,8 @@
 struct cli;
 
 /*
- * Run the command args under a guard: this process forks the guard, which
+ * Run the command args under a guard named label (what refusals and the
+ * audit log call the agent under it): this process forks the guard, which
  * registers (starting ccr-keyd when the client may), forks the command and
  * execs it with run(args), and stays until the last process under it is
  * gone; this process returns as soon as the command itself exits. fd, when
@@ -18,6 +19,6 @@ struct cli;
  * it. Returns the exit code for this process: the command's own (128 plus the
  * signal that killed it), or an error's after saying why.
  */
-int guard_run(struct cli *cli, int (*run)(char **args), char **args, int fd);
+int guard_run(struct cli *cli, const char *label, int (*run)(char **args), char **args, int fd);
 
 #endif

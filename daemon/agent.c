@@ -487,6 +487,7 @@ agent_find(struct keyd *k, pid_t pid, char *name, size_t size, pid_t *agent_pid)
 	unsigned long long child_start = 0;
 	pid_t at = pid;
 	int depth, tries = 0;
+	const struct agent_guard *g;
 	const char *found;
 
 	policy_refresh(k);
@@ -503,8 +504,8 @@ agent_find(struct keyd *k, pid_t pid, char *name, size_t size, pid_t *agent_pid)
 			depth = -1;
 			continue;
 		}
-		if (depth > 0 && guard_of(a, at, p.start) != NULL) {
-			snprintf(name, size, "ccr code");
+		if (depth > 0 && (g = guard_of(a, at, p.start)) != NULL) {
+			snprintf(name, size, "%s", g->label);
 			*agent_pid = at;
 			return 0;
 		}
@@ -710,9 +711,17 @@ agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *re
 enum proto_err
 agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *req)
 {
+	const char *label = req->name != NULL ? req->name : "guard";
 	struct agent_guard *g;
 	struct proc_info p;
 
+	if (strlen(label) >= sizeof g->label || label[strspn(label, "abcdefghijklmnopqrstuvwxyz"
+	                                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                                            "0123456789 ._-")] != '\0') {
+		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
+		                  "a guard's \"name\" is at most 63 of [A-Za-z0-9 ._-]");
+		return PE_BAD_REQUEST;
+	}
 	if (s->peer.pid <= 0 || proc_read(s->peer.pid, &p) == -1) {
 		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
 		                  "a guard needs its pid, which this system does not give");
@@ -725,11 +734,12 @@ agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *re
 		g->s = s;
 		g->pid = s->peer.pid;
 		g->start = p.start;
+		snprintf(g->label, sizeof g->label, "%s", label);
 		g->next = k->agents.guards;
 		k->agents.guards = g;
 		s->guard = true;
-		log_info("guard registered: pid %ld; what runs under it is an agent's",
-		         (long)g->pid);
+		log_info("guard registered: pid %ld (%s); what runs under it is an agent's",
+		         (long)g->pid, g->label);
 	}
 	proto_reply_begin(&s->out, req->id);
 	proto_field_int(&s->out, "pid", (long long)s->peer.pid);

@@ -40,6 +40,7 @@ struct agent_guard {
 	const struct session *s;
 	pid_t pid;
 	unsigned long long start;
+	char label[64]; /* what runs under it ("ccr code", "aider"), for refusals */
 };
 
 /* An override: NAME ("" for every key) may be read inside agents until until_ms. */
