@@ -7,7 +7,8 @@
 # or with 2.x from the --settings file). The fake upstream records the key it receives.
 # Also: the commands that need no key run without the daemon, a UI "save" (POST
 # /api/config) and the debug log write references, a restart fetches its own keys, and
-# a router 3.x gets none. Helpers in lib.bash.
+# a router 3.x gets none; and the agent that asks ccr-keyd itself, and its setsid
+# orphan, are refused (the guard `ccr code` runs it under). Helpers in lib.bash.
 
 load lib
 
@@ -452,4 +453,60 @@ EOF
 	run "$CCR_CONFIG" check
 	echo "$output"
 	[[ "$output" == *"pid $ROUTER_PID"*"not started through ccr-config"* ]]
+}
+
+# asking_case LINE: `ccr code` through bash with the agent asking ccr-keyd for keys itself:
+# the router still gets its keys and answers; every ask of the agent is refused, also from
+# a child it double-forks with setsid (re-parented to the guard), and audited as an agent's.
+asking_case() {
+	prepare "$1"
+	stop_pid "$KEYD_PID"
+	start_daemon --audit-log "$T/audit.log"
+	export CLAUDE_STANDIN_SCAN=$T/scan CLAUDE_STANDIN_ASK=$CCR_CONFIG
+	export CLAUDE_STANDIN_ASK_NAMES=e2e,spare CLAUDE_STANDIN_ASK_ENVS=E2E_TEST_API_KEY,SPARE_API_KEY
+	in_shell bash 'ccr code "fix the bug"'
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; echo "ccr code: status $status" >&2; return 1; }
+	assert_agent_clean
+	assert_upstream_key "$KEY_STORE"
+	node -e '
+		const r = require(process.argv[1]);
+		const bad = [];
+		const refused = (what, o) => {
+			if (o.status !== 4 || !/refused: this process runs inside (claude|ccr code) \(pid [0-9]+\), a coding agent/.test(o.stderr))
+				bad.push(`${what} was not refused: ${JSON.stringify(o)}`);
+		};
+		refused("exec --all", r.ask.exec);
+		for (const n of ["e2e", "spare"]) {
+			const g = r.ask.get[n];
+			if (g.status !== 0 || !/  csk\S*…\S+  /.test(g.stdout)) bad.push(`get ${n} shows no masked value: ${JSON.stringify(g)}`);
+		}
+		const res = JSON.parse(r.ask.resolve);
+		if (res.ok !== false || res.error !== "denied") bad.push(`raw resolve: ${r.ask.resolve}`);
+		if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
+	' "$CLAUDE_STANDIN_RECORD"
+	local i
+	for i in $(seq 200); do
+		[ -e "$CLAUDE_STANDIN_RECORD.orphan" ] && break
+		sleep 0.05
+	done
+	cat "$CLAUDE_STANDIN_RECORD.orphan" >&2
+	grep -q '^status 4 parent [0-9]* ccr-config$' "$CLAUDE_STANDIN_RECORD.orphan"
+	grep -q 'refused: this process runs inside ccr code' "$CLAUDE_STANDIN_RECORD.orphan"
+	refute_file_holds "$CLAUDE_STANDIN_RECORD.orphan"
+	# The audit log: the router's resolve served, the agent's refused as under the guard of
+	# `ccr code` (the stand-in runs as node claude-standin.mjs: no name gives it away).
+	grep -q '"op":"resolve".*"cmd":"node [^"]*/ccr",.*"result":"ok"' "$T/audit.log"
+	grep -q '"op":"guard","name":"ccr code",.*"result":"ok"' "$T/audit.log"
+	grep -q '"op":"resolve","name":"E2E_TEST_API_KEY,SPARE_API_KEY",.*"cmd":"node [^"]*claude-standin.mjs","agent":"ccr code",.*"result":"denied"' "$T/audit.log"
+	[ "$(grep -c '"agent":"ccr code",.*"result":"denied"' "$T/audit.log")" -ge 3 ]
+	refute_file_holds "$T/audit.log"
+	assert_no_environ_holds_a_key
+}
+
+@test "1.0.73: through ccr code the router gets its keys; the agent's own asks, and its setsid orphan's, are refused" {
+	asking_case 1
+}
+
+@test "2.0.0: through ccr code the router gets its keys; the agent's own asks, and its setsid orphan's, are refused" {
+	asking_case 2
 }

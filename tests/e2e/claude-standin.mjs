@@ -12,9 +12,18 @@
 //   - with $CLAUDE_STANDIN_SCAN naming a file of strings, one a line: every
 //     /proc/*/environ it can read is searched for each, while the agent, `ccr code`
 //     and the router all run; "scan" in the record lists "pid: line number" hits.
+//   - with $CLAUDE_STANDIN_ASK naming ccr-config, it first asks ccr-keyd for keys itself, as
+//     an agent told to might: `ccr-config exec --all -- env`, `ccr-config get NAME` for
+//     each name in $CLAUDE_STANDIN_ASK_NAMES, and a raw resolve of the env names in
+//     $CLAUDE_STANDIN_ASK_ENVS on $CCR_KEYD_SOCKET; "ask" in the record holds each
+//     status and output. It also double-forks a child with `setsid -f` that, once
+//     re-parented, runs the same exec and writes its output, status and parent to
+//     the record's path + ".orphan".
 // Exits 0 when the router answered 200, else 1.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 
 const args = process.argv.slice(2);
 const record = { argv: args, env: { ...process.env } };
@@ -50,6 +59,38 @@ if (process.env.CLAUDE_STANDIN_SCAN) {
       if (env.includes(Buffer.from(w))) record.scan.push(`${pid}: ${i + 1}`);
     });
   }
+}
+
+/* One raw request on ccr-keyd's socket; resolves to the reply line, or the error. */
+function raw(line) {
+  return new Promise((resolve) => {
+    const c = net.createConnection(process.env.CCR_KEYD_SOCKET);
+    let got = '';
+    c.on('connect', () => c.end(line + '\n'));
+    c.on('data', (d) => { got += d; });
+    c.on('close', () => resolve(got.trim()));
+    c.on('error', (e) => resolve(`error: ${e.message}`));
+  });
+}
+
+if (process.env.CLAUDE_STANDIN_ASK) {
+  const cli = process.env.CLAUDE_STANDIN_ASK;
+  const names = (process.env.CLAUDE_STANDIN_ASK_NAMES || '').split(',').filter(Boolean);
+  const run = (args) => {
+    const r = spawnSync(cli, args, { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  record.ask = { exec: run(['exec', '--all', '--', 'env']), get: {} };
+  for (const n of names) record.ask.get[n] = run(['get', n]);
+  const envs = (process.env.CLAUDE_STANDIN_ASK_ENVS || '').split(',').filter(Boolean);
+  record.ask.resolve = await raw(JSON.stringify({ op: 'resolve', env: envs }));
+  const out = `${cli.replace(/'/g, '')}`;
+  const orphan = `${process.env.CLAUDE_STANDIN_RECORD}.orphan`.replace(/'/g, '');
+  const script = `for i in $(seq 200); do p=$(cut -d' ' -f4 /proc/$$/stat); ` +
+    `c=$(cat /proc/$p/comm); [ "$c" != setsid ] && [ "$c" != node ] && [ "$c" != claude ] && break; ` +
+    `sleep 0.05; done; '${out}' exec --all -- env >'${orphan}.tmp' 2>&1; ` +
+    `echo "status $? parent $p $c" >>'${orphan}.tmp'; mv '${orphan}.tmp' '${orphan}'`;
+  spawnSync('setsid', ['-f', 'sh', '-c', script], { stdio: 'ignore' });
 }
 
 if (!base) {

@@ -164,12 +164,14 @@ e2e_teardown() {
 	return 0
 }
 
+# start_daemon [ARGS...]: ccr-keyd on the test's socket and keystore, with ARGS.
 start_daemon() {
-	"$CCR_KEYD" --socket "$CCR_KEYD_SOCKET" --keys "$CCR_KEYS" >"$T/keyd.log" 2>&1 3>&- &
+	"$CCR_KEYD" --socket "$CCR_KEYD_SOCKET" --keys "$CCR_KEYS" "$@" >"$T/keyd.log" 2>&1 3>&- &
 	KEYD_PID=$!
 	local i
+	# Answering, not only bound: between bind and listen a connect is refused.
 	for i in $(seq 100); do
-		[ -S "$CCR_KEYD_SOCKET" ] && return 0
+		[ -S "$CCR_KEYD_SOCKET" ] && "$CCR_CONFIG" status >/dev/null 2>&1 && return 0
 		kill -0 "$KEYD_PID" 2>/dev/null || break
 		sleep 0.05
 	done
