@@ -256,23 +256,24 @@ interpreter_match(const struct agents *a, const struct proc_info *p)
 	return NULL;
 }
 
-/* The agent p is, or NULL: by its names, or by the script it runs. */
+/*
+ * The agent p is, or NULL: by its executable's name or comm (what it was
+ * started as, or what it calls itself, as Claude Code's "claude"), or, for
+ * an interpreter, by the script it runs (its arguments are read only then).
+ */
 static const char *
-agent_of(const struct agents *a, const struct proc_info *p)
+agent_of(const struct agents *a, struct proc_info *p)
 {
-	const char *names[3], *name;
+	const char *names[2] = {proc_basename(p->exe), p->comm}, *name;
 	int i;
 
-	names[0] = proc_basename(p->exe);
-	names[1] = p->comm;
-	names[2] = proc_arg(p, 0) != NULL ? proc_basename(proc_arg(p, 0)) : "";
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		if ((name = exe_match(a, names[i])) != NULL)
 			return name;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		if (names[i][0] != '\0' && agent_is_interpreter(a, names[i]))
-			return interpreter_match(a, p);
+			return proc_read_args(p) == 0 ? interpreter_match(a, p) : NULL;
 	}
 	return NULL;
 }
@@ -495,7 +496,7 @@ agent_find(struct keyd *k, pid_t pid, char *name, size_t size, pid_t *agent_pid)
 	name[0] = '\0';
 	*agent_pid = 0;
 	for (depth = 0; depth < WALK_DEPTH_MAX; depth++) {
-		if (proc_read(at, &p) == -1 || (depth > 0 && p.start > child_start)) {
+		if (proc_read(at, &p, PROC_EXE) == -1 || (depth > 0 && p.start > child_start)) {
 			/* Gone, or a newer process under its pid: the child was re-parented. Again.
 			 */
 			if (depth == 0 || ++tries > 3)
@@ -722,7 +723,7 @@ agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *re
 		                  "a guard's \"name\" is at most 63 of [A-Za-z0-9 ._-]");
 		return PE_BAD_REQUEST;
 	}
-	if (s->peer.pid <= 0 || proc_read(s->peer.pid, &p) == -1) {
+	if (s->peer.pid <= 0 || proc_read(s->peer.pid, &p, 0) == -1) {
 		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
 		                  "a guard needs its pid, which this system does not give");
 		return PE_BAD_REQUEST;

@@ -70,7 +70,7 @@ peer_identify(struct peer *p)
 	struct proc_info info;
 	const char *base;
 
-	if (p->pid <= 0 || proc_read(p->pid, &info) == -1)
+	if (p->pid <= 0 || proc_read(p->pid, &info, PROC_EXE | PROC_ARGS) == -1)
 		return;
 	snprintf(p->exe, sizeof p->exe, "%s", info.exe[0] != '\0' ? info.exe : "?");
 	snprintf(p->comm, sizeof p->comm, "%s", info.comm);

@@ -1,9 +1,8 @@
 /*
- * Reading another process. On Linux every read goes through one open
- * /proc/PID directory, so all of them describe the same process even if its
- * pid is reused meanwhile (the reads then fail instead). The executable link
- * is closed for a non-dumpable process (ccr-config makes itself one): comm and
- * argv, which stay readable, still name it.
+ * Reading another process. The executable link is closed for a non-dumpable
+ * process (ccr-config makes itself one): comm and argv, which stay readable,
+ * still name it. Between the reads of one process its pid cannot be another
+ * process's: a pid comes back only after the whole pid space has gone round.
  */
 #include "proc.h"
 
@@ -61,14 +60,16 @@ parse_stat(char *text, struct proc_info *p)
 	return -1;
 }
 
-/* Read up to size - 1 bytes of file name in dir; returns the count, or -1. */
+/* Read up to size - 1 bytes of /proc/PID/name; returns the count, or -1. */
 static ssize_t
-read_at(int dir, const char *name, char *buf, size_t size)
+read_proc(pid_t pid, const char *name, char *buf, size_t size)
 {
-	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char path[64];
 	ssize_t n, total = 0;
+	int fd;
 
-	if (fd == -1)
+	snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	while ((size_t)total < size - 1 &&
 	       (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
@@ -79,34 +80,38 @@ read_at(int dir, const char *name, char *buf, size_t size)
 }
 
 int
-proc_read(pid_t pid, struct proc_info *p)
+proc_read_args(struct proc_info *p)
 {
-	char path[32], stat[1024];
+	ssize_t n = read_proc(p->pid, "cmdline", p->args, sizeof p->args);
+
+	p->args_len = n > 0 ? (size_t)n : 0;
+	if (p->args_len == sizeof p->args - 1)
+		p->args[p->args_len++] = '\0'; /* cut: end the last argument */
+	count_args(p);
+	return n < 0 ? -1 : 0;
+}
+
+int
+proc_read(pid_t pid, struct proc_info *p, int what)
+{
+	char path[64], stat[1024];
 	ssize_t n;
-	int dir, rc = -1;
 
 	p->pid = pid;
 	p->ppid = 0;
 	p->exe[0] = p->comm[0] = '\0';
 	p->args_len = 0;
 	p->argc = 0;
-	snprintf(path, sizeof path, "/proc/%ld", (long)pid);
-	dir = pid > 0 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (dir == -1)
+	if (pid <= 0 || read_proc(pid, "stat", stat, sizeof stat) <= 0 || parse_stat(stat, p) == -1)
 		return -1;
-	if (read_at(dir, "stat", stat, sizeof stat) <= 0 || parse_stat(stat, p) == -1)
-		goto done;
-	n = readlinkat(dir, "exe", p->exe, sizeof p->exe - 1);
-	p->exe[n > 0 ? n : 0] = '\0';
-	n = read_at(dir, "cmdline", p->args, sizeof p->args);
-	p->args_len = n > 0 ? (size_t)n : 0;
-	if (p->args_len == sizeof p->args - 1)
-		p->args[p->args_len++] = '\0'; /* cut: end the last argument */
-	count_args(p);
-	rc = 0;
-done:
-	close(dir);
-	return rc;
+	if (what & PROC_EXE) {
+		snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+		n = readlink(path, p->exe, sizeof p->exe - 1);
+		p->exe[n > 0 ? n : 0] = '\0';
+	}
+	if ((what & PROC_ARGS) && proc_read_args(p) == -1)
+		return -1;
+	return 0;
 }
 #elif defined(__APPLE__)
 /* Copy the arguments out of a KERN_PROCARGS2 buffer: argc, the exec path, padding, argv. */
@@ -135,13 +140,32 @@ take_args(const char *buf, size_t size, struct proc_info *p)
 }
 
 int
-proc_read(pid_t pid, struct proc_info *p)
+proc_read_args(struct proc_info *p)
 {
-	int mib[3] = {CTL_KERN, KERN_PROCARGS2, (int)pid}, argmax_mib[2] = {CTL_KERN, KERN_ARGMAX};
-	struct proc_bsdinfo bi;
-	int argmax = 0;
+	int mib[3] = {CTL_KERN, KERN_PROCARGS2, (int)p->pid},
+	    argmax_mib[2] = {CTL_KERN, KERN_ARGMAX};
+	int argmax = 0, rc = -1;
 	size_t size = sizeof argmax;
 	char *buf;
+
+	p->args_len = 0;
+	if (sysctl(argmax_mib, 2, &argmax, &size, NULL, 0) == 0 && argmax > 0 &&
+	    (buf = malloc((size_t)argmax)) != NULL) {
+		size = (size_t)argmax;
+		if (sysctl(mib, 3, buf, &size, NULL, 0) == 0) {
+			take_args(buf, size, p);
+			rc = 0;
+		}
+		free(buf);
+	}
+	count_args(p);
+	return rc;
+}
+
+int
+proc_read(pid_t pid, struct proc_info *p, int what)
+{
+	struct proc_bsdinfo bi;
 
 	p->pid = pid;
 	p->exe[0] = p->comm[0] = '\0';
@@ -152,24 +176,27 @@ proc_read(pid_t pid, struct proc_info *p)
 	p->ppid = (pid_t)bi.pbi_ppid;
 	p->start = (unsigned long long)bi.pbi_start_tvsec * 1000000ULL + bi.pbi_start_tvusec;
 	snprintf(p->comm, sizeof p->comm, "%s", bi.pbi_comm);
-	if (proc_pidpath(pid, p->exe, sizeof p->exe) <= 0)
+	if ((what & PROC_EXE) && proc_pidpath(pid, p->exe, sizeof p->exe) <= 0)
 		p->exe[0] = '\0';
-	if (sysctl(argmax_mib, 2, &argmax, &size, NULL, 0) == 0 && argmax > 0 &&
-	    (buf = malloc((size_t)argmax)) != NULL) {
-		size = (size_t)argmax;
-		if (sysctl(mib, 3, buf, &size, NULL, 0) == 0)
-			take_args(buf, size, p);
-		free(buf);
-	}
-	count_args(p);
+	if ((what & PROC_ARGS) && proc_read_args(p) == -1)
+		return -1;
 	return 0;
 }
 #else
 int
-proc_read(pid_t pid, struct proc_info *p)
+proc_read_args(struct proc_info *p)
+{
+	(void)p;
+	errno = ENOSYS;
+	return -1;
+}
+
+int
+proc_read(pid_t pid, struct proc_info *p, int what)
 {
 	(void)pid;
 	(void)p;
+	(void)what;
 	errno = ENOSYS;
 	return -1;
 }

@@ -6,6 +6,8 @@
  *   loadgen --socket P --clients N --depth D --seconds S --request LINE
  *           [--warmup S] [--expect TEXT] [--requests N]
  *
+ * With --connect-each 1, each request goes on a new connection (depth 1), and
+ * its latency counts from before the connect: the cost of a peer's whole visit.
  * With --requests, each client sends N requests in all and stops (for one-off
  * requests: a passphrase, an unlock); the figures then cover the whole run.
  * In LINE, "{n}" becomes a number unique to each request (set values) and "{c}"
@@ -54,6 +56,7 @@ static int opt_depth = 1;
 static double opt_seconds = 2.0;
 static double opt_warmup = -1;
 static uint64_t opt_requests; /* per client; 0: run for opt_seconds */
+static int opt_connect_each;   /* a new connection for every request */
 
 static size_t expect_len;
 static size_t line_len; /* the fixed request with its newline */
@@ -71,7 +74,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket P --clients N --depth D --seconds S "
-	                "--request LINE [--warmup S] [--expect TEXT]\n");
+	                "--request LINE [--warmup S] [--expect TEXT] [--requests N] "
+	                "[--connect-each 1]\n");
 	exit(2);
 }
 
@@ -284,6 +288,31 @@ allowance(const struct client *c, int want)
 	return (int)(opt_requests - c->total_sent);
 }
 
+/* One client of --connect-each: connect, one request, its reply, close; again. */
+static void
+run_client_each(struct client *c)
+{
+	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_MS / 1000};
+	size_t have = 0;
+	uint64_t t0;
+
+	pthread_barrier_wait(&ready);
+	for (;;) {
+		t0 = now_ns();
+		c->fd = connect_to(opt_socket);
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		send_requests(c, 1);
+		c->sent_at[c->head] = t0; /* the connect and accept count too */
+		while (c->inflight > 0)
+			read_replies(c, &have);
+		close(c->fd);
+		if (have != 0)
+			die(c, "%zu bytes after the reply that are not a full line", have);
+		if (now_ns() >= window_end || (opt_requests > 0 && c->total_sent >= opt_requests))
+			break;
+	}
+}
+
 /* One client: fill the pipeline, then refill it as replies come back until the window ends. */
 static void *
 run_client(void *arg)
@@ -293,6 +322,10 @@ run_client(void *arg)
 	size_t have = 0;
 	int got;
 
+	if (opt_connect_each) {
+		run_client_each(c);
+		return NULL;
+	}
 	c->fd = connect_to(opt_socket);
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	pthread_barrier_wait(&ready);
@@ -382,11 +415,13 @@ main(int argc, char **argv)
 			opt_expect = argv[++i];
 		else if (strcmp(a, "--requests") == 0)
 			opt_requests = (uint64_t)number(argv[++i], a);
+		else if (strcmp(a, "--connect-each") == 0)
+			opt_connect_each = (int)number(argv[++i], a);
 		else
 			usage();
 	}
 	if (opt_socket == NULL || opt_request == NULL || opt_clients < 1 || opt_depth < 1 ||
-	    opt_clients > 1000 || opt_depth > 4096)
+	    opt_clients > 1000 || opt_depth > 4096 || (opt_connect_each && opt_depth != 1))
 		usage();
 	if (strchr(opt_request, '\n') != NULL) {
 		fprintf(stderr, "loadgen: the request is one line, without its newline\n");

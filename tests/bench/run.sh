@@ -347,6 +347,54 @@ for pin in pinned unpinned; do
 done
 # KEYD_PID / KS: the unpinned daemon, if it runs.
 
+# --- get through a new connection, with and without the agent guard ------------------
+# Each request on a connection of its own, pinned: the guard walks the peer's ancestry
+# (ccr-keyd.8, "CODING AGENTS") once per connection, at its first get with a value.
+# The same daemon binary with --no-agent-guard is the baseline.
+echo "# bench: get through a new connection, guard on and off, $REPS runs of ${SECS} s"
+GUARD_WHY=
+# walk_depth: how many processes the daemon reads for a loadgen started from here.
+walk_depth() { local p=$BASHPID n=1; while [ "$p" -gt 0 ]; do n=$((n + 1)); p=$(cut -d' ' -f4 "/proc/$p/stat" 2>/dev/null || echo 0); done; echo $((n - 1)); }
+WALK_DEPTH=$(walk_depth)
+if [ -n "$KEYD_PID" ]; then
+	GS=$WORK/guard-on.sock NS=$WORK/guard-off.sock GUARD_ON= GUARD_OFF=
+	mkdir -p "$WORK/ksg" "$WORK/ksn"
+	cp "$WORK/ks/keys" "$WORK/ksg/keys" && cp "$WORK/ks/keys" "$WORK/ksn/keys"
+	chmod 600 "$WORK/ksg/keys" "$WORK/ksn/keys"
+	if start_server keyd-guard-on "$GS" "$PIN_CMD" "$KEYD" --socket "$GS" --keys "$WORK/ksg/keys"; then
+		GUARD_ON=$SERVER_PID
+	fi
+	if start_server keyd-guard-off "$NS" "$PIN_CMD" "$KEYD" --socket "$NS" --keys "$WORK/ksn/keys" \
+		--no-agent-guard; then
+		GUARD_OFF=$SERVER_PID
+	fi
+	if [ -n "$GUARD_ON" ] && [ -n "$GUARD_OFF" ]; then
+		for rep in $(seq 1 "$REPS"); do
+			for g in on off; do
+				sock=$GS
+				[ "$g" = off ] && sock=$NS
+				if out=$($PIN_CMD "$B/loadgen" --socket "$sock" --clients 1 --depth 1 \
+					--connect-each 1 --seconds "$SECS" --warmup "$WARM" --request "$GET_REQ" \
+					2>"$WORK/load.err"); then
+					echo "$out" >>"$RES/conn.$g"
+				else
+					CASE_ERR[conn.$g]=$(head -c 300 "$WORK/load.err" | tr '\n' ' ')
+				fi
+			done
+		done
+		report_case conn.on "get through a new connection, guard on, pinned"
+		report_case conn.off "get through a new connection, guard off, pinned"
+	else
+		GUARD_WHY="ccr-keyd did not start for the guard cases"
+		tap_fail "get through a new connection, guard on and off" "$GUARD_WHY"
+	fi
+	[ -n "$GUARD_ON" ] && stop_server "$GUARD_ON"
+	[ -n "$GUARD_OFF" ] && stop_server "$GUARD_OFF"
+else
+	GUARD_WHY=$KEYD_WHY
+	tap_skip "get through a new connection, guard on and off" "$KEYD_WHY"
+fi
+
 # --- set: latency vs bare durable write, 32 setters vs 1 ------------------------------
 echo "# bench: set vs durable write, $REPS runs"
 DW_ERR=
@@ -589,6 +637,15 @@ for sc in $SEALED_CASES; do
 	fi
 done
 
+gon=$(m conn.on rps) goff=$(m conn.off rps)
+if [ -n "$gon" ] && [ -n "$goff" ]; then
+	r=$(pratio conn.on conn.off rps)
+	row "get, new connection each, guard on, req/s" "$(fmt "$gon" 0)" "guard off $(fmt "$goff" 0)" "$r" "none (a cost)" "-"
+	v=$(calc "1000000/$gon - 1000000/$goff")
+	row "agent guard cost per connection, us" "$(fmt "$v" 1)" "walk of $WALK_DEPTH processes" "" "none (a cost)" "-"
+else
+	row_na "agent guard cost per connection, us" "(none)" "${GUARD_WHY:-$KEYD_NA_WHY}"
+fi
 printf '| %-46s | %12s | %-24s | %6s | %-18s | %-6s |\n' figure value baseline ratio target result
 printf '|%s|\n' "------------------------------------------------|--------------|--------------------------|--------|--------------------|--------"
 printf '%s\n' "${ROWS[@]}"
