@@ -32,7 +32,7 @@ _ccr_config() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
 	local commands="set get list delete status exec check shell-init router import migrate
-		passphrase unlock lock help version"
+		passphrase unlock lock allow guard help version"
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${cmd/#\~/$HOME}
@@ -185,6 +185,28 @@ _ccr_config() {
 			_ccr_config_reply --stdin --help
 		elif ((nargs == 0)); then
 			_ccr_config_reply set change remove
+		fi
+		;;
+	allow)
+		if [[ $prev == --for ]]; then
+			_ccr_config_reply 90s 10m 1h
+		elif [[ $cur == -* ]]; then
+			_ccr_config_reply --all --for --revoke --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+		fi
+		;;
+	guard)
+		if ((dashdash)) || [[ -n $first && $first != -* ]]; then
+			if ((nargs == 0)); then
+				COMPREPLY=($(compgen -c -- "$cur" | sort -u))
+			else
+				_ccr_config_files
+			fi
+		elif [[ $cur == -* ]]; then
+			_ccr_config_reply -- --help
+		else
+			COMPREPLY=($(compgen -c -- "$cur" | sort -u))
 		fi
 		;;
 	help)

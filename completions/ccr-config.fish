@@ -135,6 +135,8 @@ complete -c ccr-config -n __ccr_config_needs_command -a migrate -d "Move literal
 complete -c ccr-config -n __ccr_config_needs_command -a passphrase -d 'Seal the keystore, change or remove its passphrase'
 complete -c ccr-config -n __ccr_config_needs_command -a unlock -d 'Unlock a sealed keystore'
 complete -c ccr-config -n __ccr_config_needs_command -a lock -d 'Lock a sealed keystore now'
+complete -c ccr-config -n __ccr_config_needs_command -a allow -d 'Let coding agents read a key for a while'
+complete -c ccr-config -n __ccr_config_needs_command -a guard -d 'Run a coding agent so that it and all it starts get no key'
 complete -c ccr-config -n __ccr_config_needs_command -a help -d 'List the commands or show one'
 complete -c ccr-config -n __ccr_config_needs_command -a version -d 'Print the version'
 
@@ -182,5 +184,15 @@ complete -c ccr-config -n '__ccr_config_using passphrase' -l stdin -d 'Read the 
 complete -c ccr-config -n '__ccr_config_using unlock' -l for -x -d 'Lock again after this long (90s, 15m, 2h)'
 complete -c ccr-config -n '__ccr_config_using unlock' -l stdin -d 'Read the passphrase as one line from stdin'
 
+# allow NAME|--all [--for DURATION] [--revoke]
+complete -c ccr-config -n '__ccr_config_at allow 0' -a '(__ccr_config_keys)' -d Key
+complete -c ccr-config -n '__ccr_config_using allow' -l all -d 'Every key'
+complete -c ccr-config -n '__ccr_config_using allow' -l for -x -d 'How long (default 10m; 90s, 15m, 2h)'
+complete -c ccr-config -n '__ccr_config_using allow' -l revoke -d 'Take the override back'
+
+# guard [--] CMD [ARGS...]
+complete -c ccr-config -n '__ccr_config_using guard; and not __ccr_config_after_dashdash' -a -- -d 'End of options; the command follows'
+complete -c ccr-config -n '__ccr_config_using guard; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
+
 # help [COMMAND]
-complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init router import migrate passphrase unlock lock version'
+complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init router import migrate passphrase unlock lock allow guard version'

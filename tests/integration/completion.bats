@@ -289,7 +289,7 @@ missing() {
 @test "bash: ccr config <TAB> completes through the ccr function as ccr-config does" {
 	run bash --norc --noprofile -c 'eval "$("$1" shell-init bash)"; complete -p ccr' bash "$CLI"
 	[ "$output" = 'complete -F _ccr_shell ccr' ] || fail "$output"
-	[ "$(ccr_bash_complete ccr config g)" = get ] || fail "$(ccr_bash_complete ccr config g)"
+	[ "$(ccr_bash_complete ccr config ge)" = get ] || fail "$(ccr_bash_complete ccr config ge)"
 	diff <(help_commands | grep -v '^help$') <(ccr_bash_complete ccr config "" | grep -v '^help$') >&2
 	[ "$(ccr_bash_complete ccr config shell-init "")" = $'bash\nfish\nzsh' ]
 	[ "$(ccr_bash_complete ccr config set NAME --)" = $'--env\n--from-env\n--help' ]
