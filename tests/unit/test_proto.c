@@ -127,7 +127,8 @@ test_every_op_decodes_by_its_wire_name(void **state)
 		struct proto_request req;
 		const char *msg;
 
-		if (op == OP_GET || op == OP_SET || op == OP_DELETE || op == OP_RESOLVE)
+		if (op == OP_GET || op == OP_SET || op == OP_DELETE || op == OP_RESOLVE ||
+		    op == OP_ALLOW)
 			continue;
 		snprintf(line, sizeof line, "{\"op\":\"%s\"}", proto_op_name((enum proto_op)op));
 		assert_int_equal(proto_decode(line, strlen(line), &req, &msg), PE_OK);
@@ -135,6 +136,61 @@ test_every_op_decodes_by_its_wire_name(void **state)
 		proto_request_free(&req);
 	}
 	assert_null(proto_op_name(OP_COUNT));
+}
+
+/* Decode line, expecting err. */
+static void
+decode_expect(const char *line, enum proto_err err, struct proto_request *req)
+{
+	const char *msg = NULL;
+
+	assert_int_equal(proto_decode(line, strlen(line), req, &msg), err);
+	if (err != PE_OK)
+		assert_non_null(msg);
+}
+
+static void
+test_get_decodes_masked(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	decode_expect("{\"op\":\"get\",\"name\":\"a\",\"masked\":true}", PE_OK, &req);
+	assert_true(req.masked);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"get\",\"name\":\"a\"}", PE_OK, &req);
+	assert_false(req.masked);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"get\",\"name\":\"a\",\"masked\":1}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+}
+
+static void
+test_allow_needs_a_name_or_all_and_for(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	decode_expect("{\"op\":\"allow\",\"name\":\"groq\",\"for\":600}", PE_OK, &req);
+	assert_string_equal(req.name, "groq");
+	assert_false(req.all);
+	assert_true(req.seconds == 600);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"allow\",\"all\":true,\"for\":0}", PE_OK, &req);
+	assert_true(req.all);
+	assert_true(req.seconds == 0);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"allow\",\"for\":10}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"allow\",\"name\":\"a\",\"all\":true,\"for\":10}", PE_BAD_REQUEST,
+		      &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"allow\",\"name\":\"a\"}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"allow\",\"name\":\"a\",\"for\":-1}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"allow\",\"name\":\"bad name\",\"for\":1}", PE_INVALID_NAME, &req);
+	proto_request_free(&req);
 }
 
 static void
@@ -1031,6 +1087,8 @@ main(void)
 	    cmocka_unit_test(test_hello_decodes_with_nothing_else),
 	    cmocka_unit_test(test_every_op_decodes_by_its_wire_name),
 	    cmocka_unit_test(test_get_decodes_its_name),
+	    cmocka_unit_test(test_get_decodes_masked),
+	    cmocka_unit_test(test_allow_needs_a_name_or_all_and_for),
 	    cmocka_unit_test(test_set_decodes_name_value_and_env),
 	    cmocka_unit_test(test_set_without_env_leaves_env_unset),
 	    cmocka_unit_test(test_set_value_keeps_utf8_and_escapes_decoded),
