@@ -553,22 +553,33 @@ check(struct keyd *k, struct session *s)
 		          (long)peer->agent_pid);
 }
 
-/* The override for name ("" for the one that covers every key) in force now, or NULL. */
-static struct agent_grant *
-grant_of(struct keyd *k, const char *name)
+/* Forget the overrides that have expired. */
+static void
+grants_prune(struct keyd *k)
 {
 	struct agent_grant **x = &k->agents.grants, *dead;
 
 	while (*x != NULL) {
-		if ((*x)->until_ms <= now_ms(k)) {
-			dead = *x;
-			*x = dead->next;
-			free(dead);
+		if ((*x)->until_ms > now_ms(k)) {
+			x = &(*x)->next;
 			continue;
 		}
-		if (strcmp((*x)->name, name) == 0)
-			return *x;
-		x = &(*x)->next;
+		dead = *x;
+		*x = dead->next;
+		free(dead);
+	}
+}
+
+/* The override for name ("" for the one that covers every key) in force now, or NULL. */
+static struct agent_grant *
+grant_of(struct keyd *k, const char *name)
+{
+	struct agent_grant *x;
+
+	grants_prune(k);
+	for (x = k->agents.grants; x != NULL; x = x->next) {
+		if (strcmp(x->name, name) == 0)
+			return x;
 	}
 	return NULL;
 }
@@ -775,7 +786,7 @@ agent_report(struct keyd *k, struct session *s, struct buf *out)
 
 	if (!a->off)
 		check(k, s);
-	grant_of(k, "\x01"); /* drop expired overrides */
+	grants_prune(k);
 	proto_field_key(out, "agents");
 	buf_addc(out, '{');
 	buf_adds(out, "\"guard\":");
