@@ -3,7 +3,6 @@
  * inside coding agents read one key (or every key) for a while, or take that
  * back. The daemon keeps it in memory only, and refuses it from inside an agent.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,16 +13,19 @@
 /* How long an override lasts when --for is not given. */
 #define ALLOW_DEFAULT_S 600
 
+enum { OPT_ALL, OPT_FOR, OPT_REVOKE };
+
+static const struct cmd_option options[] = {
+    [OPT_ALL] = {"all", 'a', NULL, "every key instead of one NAME"},
+    [OPT_FOR] = {"for", 'f', "DURATION", "how long (90s, 15m, 2h; default 10m, at most a week)"},
+    [OPT_REVOKE] = {"revoke", 'r', NULL, "take the override back now"},
+    {0},
+};
+
 /* Grant or revoke one override. */
 static int
 cmd_allow(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"for", required_argument, NULL, 'f'},
-	    {"all", no_argument, NULL, 'a'},
-	    {"revoke", no_argument, NULL, 'r'},
-	    {NULL, 0, NULL, 0},
-	};
 	double seconds = ALLOW_DEFAULT_S;
 	bool all = false, revoke = false, timed = false;
 	const char *name, *what;
@@ -31,17 +33,17 @@ cmd_allow(struct cli *cli, int argc, char **argv)
 	struct jsonr *reply;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "f:ar", longopts, NULL)) != -1) {
-		if (c == 'f') {
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_FOR) {
 			seconds = duration_parse(optarg);
 			timed = true;
 			if (seconds < 1)
 				return cli_error(EXIT_USAGE,
 				                 "--for needs a duration (90s, 15m, 2h), not '%s'",
 				                 optarg);
-		} else if (c == 'a') {
+		} else if (c == OPT_ALL) {
 			all = true;
-		} else if (c == 'r') {
+		} else if (c == OPT_REVOKE) {
 			revoke = true;
 		} else {
 			return cli_usage(cli);
@@ -77,5 +79,7 @@ const struct command cmd_allow_entry = {
     .name = "allow",
     .usage = "NAME|--all [--for DURATION] [--revoke]",
     .summary = "let coding agents read a key (or --all) for a while (default 10m)",
+    .options = options,
+    .example = "ccr-config allow cerebras --for 15m",
     .run = cmd_allow,
 };

@@ -45,5 +45,7 @@ const struct command cmd_guard_entry = {
     .name = "guard",
     .usage = "[--] CMD [ARGS...]",
     .summary = "run CMD (a coding agent) so that it and all it starts get no key",
+    .example = "ccr-config guard -- codex",
+    .in_order = true,
     .run = cmd_guard,
 };

@@ -344,8 +344,10 @@ EOF
 	assert_json "$set" exe '?'
 	assert_json "$set" comm ccr-config
 	assert_json "$set" cmd "$CLI"
-	# A dumpable peer still has its executable's path.
-	assert_json "$(grep '"op":"list"' "$base/nobody/audit.log")" exe "$(readlink -f "$CLI")"
+	# A dumpable peer (the list command; set's own list came before it) still
+	# has its executable's path.
+	assert_json "$(grep '"op":"list"' "$base/nobody/audit.log" | tail -n 1)" exe \
+		"$(readlink -f "$CLI")"
 	stop_daemon "$KEYD_PID"
 	rm -rf "$base"
 }
