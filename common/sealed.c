@@ -1,7 +1,10 @@
 /*
  * Sealing and opening the keystore with libsodium. The associated data is a
- * canonical rendering of the header, so changing any header field — limits,
- * salt, key check — makes the file fail to open rather than weakening it.
+ * canonical rendering of the header, so changing any header field — the
+ * generation, limits, salt, key check — makes the file fail to open rather
+ * than weakening it or passing an old copy off as new. A file with a
+ * generation has associated data of its own form, so removing the member to
+ * pose as a file from before generations fails too.
  */
 #include "sealed.h"
 
@@ -22,24 +25,49 @@ sealed_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* The Argon2id limits of a level. */
+static void
+level_limits(enum sealed_limits level, unsigned long long *ops, size_t *mem)
+{
+	switch (level) {
+	case SEALED_LIMITS_MIN:
+		*ops = crypto_pwhash_OPSLIMIT_MIN;
+		*mem = crypto_pwhash_MEMLIMIT_MIN;
+		break;
+	case SEALED_LIMITS_INTERACTIVE:
+		*ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+		*mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+		break;
+	default:
+		*ops = crypto_pwhash_OPSLIMIT_MODERATE;
+		*mem = crypto_pwhash_MEMLIMIT_MODERATE;
+	}
+}
+
 void
 sealed_params_new(struct sealed_params *p, enum sealed_limits level)
 {
 	memset(p, 0, sizeof *p);
-	switch (level) {
-	case SEALED_LIMITS_MIN:
-		p->opslimit = crypto_pwhash_OPSLIMIT_MIN;
-		p->memlimit = crypto_pwhash_MEMLIMIT_MIN;
-		break;
-	case SEALED_LIMITS_INTERACTIVE:
-		p->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-		p->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-		break;
-	default:
-		p->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
-		p->memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
-	}
+	level_limits(level, &p->opslimit, &p->memlimit);
 	randombytes_buf(p->salt, sizeof p->salt);
+}
+
+int
+sealed_check_limits(const struct sealed_params *p, enum sealed_limits floor, char *err,
+		    size_t errsize)
+{
+	unsigned long long ops;
+	size_t mem;
+
+	level_limits(floor, &ops, &mem);
+	if (p->opslimit >= ops && p->memlimit >= mem)
+		return 0;
+	snprintf(err, errsize,
+		 "the sealed keystore's key derivation is too weak (Argon2id opslimit %llu, "
+		 "memlimit %zu KiB; at least %llu and %zu KiB are accepted): it was sealed by a "
+		 "test build of ccr-keyd, or made to be guessed fast",
+		 p->opslimit, p->memlimit / 1024, ops, mem / 1024);
+	return -1;
 }
 
 /* Append bin as base64. */
@@ -59,7 +87,13 @@ header_ad(const struct sealed_params *p, struct buf *ad)
 {
 	char nums[64];
 
-	buf_adds(ad, "ccr-keyd/sealed/1|" KDF_NAME "|");
+	if (p->generation > 0) {
+		snprintf(nums, sizeof nums, "ccr-keyd/sealed/1+generation|%llu|", p->generation);
+		buf_adds(ad, nums);
+		buf_adds(ad, KDF_NAME "|");
+	} else {
+		buf_adds(ad, "ccr-keyd/sealed/1|" KDF_NAME "|");
+	}
 	snprintf(nums, sizeof nums, "%llu|%zu|", p->opslimit, p->memlimit);
 	buf_adds(ad, nums);
 	add_b64(ad, p->salt, sizeof p->salt);
@@ -102,8 +136,13 @@ render(const struct sealed_file *f, struct buf *out)
 {
 	char nums[64];
 
-	buf_adds(out, "{\"version\":1,\"sealed\":{\"kdf\":\"" KDF_NAME "\",\"opslimit\":");
-	snprintf(nums, sizeof nums, "%llu,\"memlimit\":%zu", f->params.opslimit, f->params.memlimit);
+	buf_adds(out, "{\"version\":1,\"sealed\":{\"kdf\":\"" KDF_NAME "\",");
+	if (f->params.generation > 0) {
+		snprintf(nums, sizeof nums, "\"generation\":%llu,", f->params.generation);
+		buf_adds(out, nums);
+	}
+	snprintf(nums, sizeof nums, "\"opslimit\":%llu,\"memlimit\":%zu", f->params.opslimit,
+		 f->params.memlimit);
 	buf_adds(out, nums);
 	buf_adds(out, ",\"salt\":\"");
 	add_b64(out, f->params.salt, sizeof f->params.salt);
@@ -122,7 +161,7 @@ sealed_parse(const char *text, size_t len, struct sealed_file *f, char *err, siz
 	struct buf canon = {0};
 
 	cJSON *doc = cJSON_ParseWithLength(text, len);
-	const cJSON *s, *kdf, *ops, *mem, *ver;
+	const cJSON *s, *kdf, *ops, *mem, *ver, *gen;
 	int rc = -1;
 
 	memset(f, 0, sizeof *f);
@@ -131,6 +170,7 @@ sealed_parse(const char *text, size_t len, struct sealed_file *f, char *err, siz
 	kdf = cJSON_GetObjectItemCaseSensitive(s, "kdf");
 	ops = cJSON_GetObjectItemCaseSensitive(s, "opslimit");
 	mem = cJSON_GetObjectItemCaseSensitive(s, "memlimit");
+	gen = cJSON_GetObjectItemCaseSensitive(s, "generation");
 	if (!cJSON_IsObject(s) || !cJSON_IsNumber(ver) || ver->valuedouble != 1) {
 		snprintf(err, errsize, "not a sealed keystore of version 1 (truncated or damaged?)");
 		goto done;
@@ -144,6 +184,13 @@ sealed_parse(const char *text, size_t len, struct sealed_file *f, char *err, siz
 		snprintf(err, errsize, "the sealed keystore's key derivation header is damaged");
 		goto done;
 	}
+	if (gen != NULL && (!cJSON_IsNumber(gen) || gen->valuedouble < 1 ||
+			    gen->valuedouble > (double)SEALED_GENERATION_MAX ||
+			    gen->valuedouble != (double)(unsigned long long)gen->valuedouble)) {
+		snprintf(err, errsize, "the sealed keystore's generation is damaged");
+		goto done;
+	}
+	f->params.generation = gen != NULL ? (unsigned long long)gen->valuedouble : 0;
 	f->params.opslimit = (unsigned long long)ops->valuedouble;
 	f->params.memlimit = (size_t)mem->valuedouble;
 	if (get_b64(s, "salt", f->params.salt, sizeof f->params.salt, NULL, NULL) == -1 ||

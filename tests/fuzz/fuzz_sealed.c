@@ -2,8 +2,9 @@
  * libFuzzer target: the sealed keystore loader, fed any file contents. Parse
  * the envelope, then open it with a fixed key (the key the seed corpus was
  * sealed with). Whatever parses must have its ciphertext and fields as
- * promised; whatever opens must seal again and open to the same document; a
- * failed open must leave the output buffer as it was.
+ * promised (a generation in range); whatever opens must seal again, at the
+ * same generation, and open to the same document; a failed open must leave
+ * the output buffer as it was.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ reseal_round_trip(const struct sealed_file *f, const struct buf *plain)
 		abort();
 	if (memcmp(g.nonce, f->nonce, SEALED_NONCE_BYTES) == 0)
 		abort(); /* a fresh nonce every time */
+	if (g.params.generation != f->params.generation)
+		abort(); /* the generation is kept as sealed */
 	if (sealed_open(key, &g, &back, err, sizeof err) != 0 || back.len != plain->len ||
 	    memcmp(back.data, plain->data, plain->len) != 0)
 		abort();
@@ -64,7 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (f.ciphertext == NULL || f.ciphertext_len < crypto_aead_xchacha20poly1305_ietf_ABYTES ||
 	    f.params.opslimit < crypto_pwhash_OPSLIMIT_MIN ||
-	    f.params.memlimit < crypto_pwhash_MEMLIMIT_MIN)
+	    f.params.memlimit < crypto_pwhash_MEMLIMIT_MIN ||
+	    f.params.generation > SEALED_GENERATION_MAX)
 		abort();
 	buf_adds(&plain, "kept");
 	if (sealed_open(key, &f, &plain, err, sizeof err) == 0) {

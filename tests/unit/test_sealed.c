@@ -1,8 +1,10 @@
 /*
  * Unit tests for sealed.c: seal and open round trip, the key check that tells a
- * wrong passphrase from a damaged file, the header bound as associated data,
- * what the parser refuses, and a fresh nonce on every seal. Keys are derived at
- * Argon2id's minimum limits so that the tests stay fast.
+ * wrong passphrase from a damaged file, the header bound as associated data
+ * (the generation included), what the parser refuses, a fresh nonce on every
+ * seal, and the floor on Argon2id's limits. Keys are derived at Argon2id's
+ * minimum limits so that the tests stay fast. The fixture seals without a
+ * generation, as files written before generations were.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -535,6 +537,165 @@ test_error_messages_never_contain_the_document(void **state)
 	sealed_file_free(&f);
 }
 
+/* The fixture's document sealed again at generation gen, into out. */
+static void
+seal_at(struct fixture *fx, unsigned long long gen, struct buf *out)
+{
+	struct sealed_params p = fx->params;
+
+	p.generation = gen;
+	buf_clear(out);
+	sealed_seal(fx->key, &p, DOC, strlen(DOC), out);
+}
+
+/* text with the first from replaced by to (which must be there), in out. */
+static void
+replace_once(const struct buf *text, const char *from, const char *to, struct buf *out)
+{
+	const char *at = strstr(text->data, from);
+
+	assert_non_null(at);
+	buf_clear(out);
+	buf_add(out, text->data, (size_t)(at - text->data));
+	buf_adds(out, to);
+	buf_adds(out, at + strlen(from));
+}
+
+/* Parse text (which must succeed) and try to open it with fx's key; returns sealed_open's result. */
+static int
+parse_and_open(struct fixture *fx, const struct buf *text, unsigned long long *gen)
+{
+	struct buf plain = {0};
+	struct sealed_file f;
+	char err[256];
+	int rc;
+
+	parse_ok(text->data, text->len, &f);
+	*gen = f.params.generation;
+	rc = sealed_open(fx->key, &f, &plain, err, sizeof err);
+	if (rc == 0)
+		assert_string_equal(plain.data, DOC);
+	buf_free(&plain);
+	sealed_file_free(&f);
+	return rc;
+}
+
+static void
+test_a_file_without_a_generation_is_generation_0_and_opens(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned long long gen = 99;
+
+	assert_null(strstr(fx->sealed.data, "generation"));
+	assert_int_equal(parse_and_open(fx, &fx->sealed, &gen), 0);
+	assert_int_equal(gen, 0);
+}
+
+static void
+test_the_generation_is_written_in_the_header_and_read_back(void **state)
+{
+	struct fixture *fx = *state;
+	struct buf doc = {0};
+	unsigned long long gen = 0;
+
+	seal_at(fx, 7, &doc);
+	assert_non_null(strstr(doc.data, "\"kdf\":\"argon2id13\",\"generation\":7,\"opslimit\""));
+	assert_int_equal(parse_and_open(fx, &doc, &gen), 0);
+	assert_int_equal(gen, 7);
+	seal_at(fx, SEALED_GENERATION_MAX, &doc);
+	assert_int_equal(parse_and_open(fx, &doc, &gen), 0);
+	assert_int_equal(gen, SEALED_GENERATION_MAX);
+	buf_free(&doc);
+}
+
+static void
+test_changing_or_removing_the_generation_breaks_open(void **state)
+{
+	struct fixture *fx = *state;
+	struct buf doc = {0}, changed = {0};
+	unsigned long long gen;
+	struct sealed_file f;
+	struct buf plain = {0};
+	char err[256];
+	static const unsigned long long others[] = {0, 1, 6, 8, 700};
+	size_t i;
+
+	seal_at(fx, 7, &doc);
+	/* In the parsed header: any other generation, 0 (the form without one) too. */
+	for (i = 0; i < sizeof others / sizeof *others; i++) {
+		parse_ok(doc.data, doc.len, &f);
+		f.params.generation = others[i];
+		if (sealed_open(fx->key, &f, &plain, err, sizeof err) != -1)
+			fail_msg("generation 7 changed to %llu still opens", others[i]);
+		sealed_file_free(&f);
+	}
+	/* In the text: a newer number parses (it is canonical) and fails to open. */
+	replace_once(&doc, "\"generation\":7,", "\"generation\":8,", &changed);
+	assert_int_equal(parse_and_open(fx, &changed, &gen), -1);
+	assert_int_equal(gen, 8);
+	/* Without the member it reads as a file from before generations, and fails to open. */
+	replace_once(&doc, "\"generation\":7,", "", &changed);
+	assert_int_equal(parse_and_open(fx, &changed, &gen), -1);
+	assert_int_equal(gen, 0);
+	/* And a file from before generations cannot be given one. */
+	replace_once(&fx->sealed, "\"opslimit\"", "\"generation\":9,\"opslimit\"", &changed);
+	assert_int_equal(parse_and_open(fx, &changed, &gen), -1);
+	buf_free(&plain);
+	buf_free(&changed);
+	buf_free(&doc);
+}
+
+static void
+test_parse_refuses_a_generation_that_no_seal_writes(void **state)
+{
+	struct fixture *fx = *state;
+	struct buf doc = {0}, changed = {0};
+	static const char *const bad[] = {
+	    "\"generation\":0,",  "\"generation\":-1,", "\"generation\":1.5,",
+	    "\"generation\":\"7\",", "\"generation\":null,", "\"generation\":7e0,",
+	    "\"generation\":07,", "\"generation\":9007199254740992,",
+	};
+	size_t i;
+
+	seal_at(fx, 7, &doc);
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		replace_once(&doc, "\"generation\":7,", bad[i], &changed);
+		parse_refused(changed.data, changed.len, bad[i]);
+	}
+	buf_free(&changed);
+	buf_free(&doc);
+}
+
+static void
+test_limits_below_the_floor_are_refused_with_a_message(void **state)
+{
+	struct sealed_params min, interactive, moderate, mixed;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(sealed_init(), 0);
+	sealed_params_new(&min, SEALED_LIMITS_MIN);
+	sealed_params_new(&interactive, SEALED_LIMITS_INTERACTIVE);
+	sealed_params_new(&moderate, SEALED_LIMITS_MODERATE);
+	assert_int_equal(sealed_check_limits(&min, SEALED_LIMITS_MIN, err, sizeof err), 0);
+	assert_int_equal(sealed_check_limits(&interactive, SEALED_LIMITS_INTERACTIVE, err, sizeof err),
+			 0);
+	assert_int_equal(sealed_check_limits(&moderate, SEALED_LIMITS_INTERACTIVE, err, sizeof err),
+			 0);
+	assert_int_equal(sealed_check_limits(&min, SEALED_LIMITS_INTERACTIVE, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too weak"));
+	assert_non_null(strstr(err, "test build"));
+	/* Each limit counts on its own. */
+	mixed = moderate;
+	mixed.memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE - 1024;
+	assert_int_equal(sealed_check_limits(&mixed, SEALED_LIMITS_INTERACTIVE, err, sizeof err), -1);
+	mixed = moderate;
+	mixed.opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE - 1;
+	assert_int_equal(sealed_check_limits(&mixed, SEALED_LIMITS_INTERACTIVE, err, sizeof err), -1);
+	assert_int_equal(sealed_check_limits(&interactive, SEALED_LIMITS_MODERATE, err, sizeof err),
+			 -1);
+}
+
 int
 main(void)
 {
@@ -568,6 +729,15 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_error_messages_never_contain_the_document, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_file_without_a_generation_is_generation_0_and_opens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_the_generation_is_written_in_the_header_and_read_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changing_or_removing_the_generation_breaks_open,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_refuses_a_generation_that_no_seal_writes,
+	                                    setup, teardown),
+	    cmocka_unit_test(test_limits_below_the_floor_are_refused_with_a_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
