@@ -1,7 +1,8 @@
 # ccr-keyd — build, test, install.
 #
 #   make            build/ccr-keyd and build/ccr-config
-#   make test       every test; ends with "N passed, M failed"
+#   make test       every test; ends with "N passed, M failed" (builds the test
+#                   daemon $(BUILD)/test/ccr-keyd for itself, see below)
 #   make test SANITIZE=1   the same under ASan + UBSan + LeakSanitizer (build/san/)
 #   make clean
 
@@ -124,6 +125,23 @@ $(BUILD)/ccr-config: $(CLIENT_OBJ) $(CLIENT_NONSS_OBJ) $(LIBCOMMON)
 	$(Q)$(CC) $(if $(client_static),$(patsubst -pie,-static-pie,$(LDFLAGS)) \
 		$(CLIENT_NONSS_OBJ),$(LDFLAGS)) -o $@ $(CLIENT_OBJ) $(LIBCOMMON)
 
+# The test build of the daemon, which only `make test` makes: the same sources
+# compiled with -DCCR_KEYD_TEST_BUILD into $(BUILD)/test/. It alone honours the
+# test knobs (CCR_KEYD_TEST_FAST_KDF, CCR_KEYD_TEST_DELAY_SCALE, read in
+# daemon/vault.c) and accepts sealed files with Argon2id's minimum limits;
+# $(BUILD)/ccr-keyd has no such code, whatever its environment says.
+TEST_DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/test/obj/%.o)
+TEST_KEYD       := $(BUILD)/test/ccr-keyd
+
+$(BUILD)/test/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (test build)")
+	$(Q)$(CC) $(CPPFLAGS) -DCCR_KEYD_TEST_BUILD $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(TEST_KEYD): $(TEST_DAEMON_OBJ) $(LIBCOMMON)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
@@ -135,13 +153,14 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@$(if $(Q),echo "  TOOL    $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(CJSON_LIBS) -lpthread
 
-test: all $(UNIT_BIN) $(TOOL_BIN)
+test: all $(UNIT_BIN) $(TOOL_BIN) $(TEST_KEYD)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
 
 clean:
 	rm -rf build
 
--include $(COMMON_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(CLIENT_NONSS_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d) $(CLIENT_NONSS_OBJ:.o=.d) \
+	$(TEST_DAEMON_OBJ:.o=.d)
 
 # Fragments owned by their areas: benchmarks, fuzzing, installation.
 -include tests/bench/bench.mk

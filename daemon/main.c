@@ -56,6 +56,12 @@ static const char usage_text[] =
 	"Signals: TERM/INT finish the write in flight and exit; HUP reloads the keystore\n"
 	"once the write in flight is done.\n";
 
+#ifdef CCR_KEYD_TEST_BUILD
+#define BUILD_NOTE " (test build: honours CCR_KEYD_TEST_*, never use it for real keys)"
+#else
+#define BUILD_NOTE ""
+#endif
+
 /* Exit with a one-line error on stderr. */
 static void __attribute__((noreturn))
 die(const char *msg)
@@ -162,7 +168,7 @@ parse_options(struct keyd *k, int argc, char **argv)
 			o->verbose = true;
 			break;
 		case 'V':
-			printf("ccr-keyd %s\n", CCR_KEYD_VERSION);
+			printf("ccr-keyd %s%s\n", CCR_KEYD_VERSION, BUILD_NOTE);
 			exit(0);
 		case 'h':
 			fputs(usage_text, stdout);

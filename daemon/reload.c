@@ -39,17 +39,26 @@ reload_read(struct keyd *k, struct store *s, struct stat *st, char *err, size_t 
 		struct sealed_file f;
 
 		/* Check the envelope now: a damaged file is refused at start, never overwritten. */
-		if (sealed_parse(text.data, text.len, &f, why, sizeof why) == -1)
+		if (sealed_parse(text.data, text.len, &f, why, sizeof why) == -1) {
 			form = -1;
+		} else if (vault_check_limits(&f.params, why, sizeof why) == -1) {
+			snprintf(err, errsize,
+				 "keystore %s is refused: %s. It is never overwritten; move it away "
+				 "(run: mv %s %s.weak)",
+				 k->opt.keys, why, k->opt.keys, k->opt.keys);
+			form = -2;
+		}
 		sealed_file_free(&f);
 	}
 	buf_free(&text);
-	if (form == -1) {
+	if (form == -1)
 		snprintf(err, errsize,
 			 "keystore %s is not valid (%s) and is never overwritten; fix it, or move "
 			 "it away to start with an empty keystore (run: mv %s %s.broken)",
 			 k->opt.keys, why, k->opt.keys, k->opt.keys);
+	if (form < 0) {
 		store_free(s);
+		form = -1;
 	}
 	return form;
 }

@@ -118,8 +118,13 @@ unlock_work(uv_work_t *req)
 		buf_free(&text);
 	} else {
 		buf_free(&text);
-		rc = sealed_derive(c->value, c->value_len, &f.params, c->key, false);
-		if (rc == -2) {
+		rc = vault_check_limits(&f.params, err, sizeof err) == -1
+			 ? -3
+			 : sealed_derive(c->value, c->value_len, &f.params, c->key, false);
+		if (rc == -3) {
+			snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it",
+				 err);
+		} else if (rc == -2) {
 			c->result = PE_DENIED;
 		} else if (rc == -1) {
 			snprintf(c->message, sizeof c->message, "out of memory deriving the key");
@@ -394,10 +399,12 @@ on_autolock(uv_timer_t *t)
 	state_lock(v->k, NULL);
 }
 
+#ifdef CCR_KEYD_TEST_BUILD
 /*
- * The test settings, read here and nowhere else: CCR_KEYD_TEST_FAST_KDF=1
- * gives new passphrases Argon2id's minimum limits, CCR_KEYD_TEST_DELAY_SCALE
- * shrinks the delay after a wrong passphrase.
+ * The test build's settings (make test builds it as $(BUILD)/test/ccr-keyd;
+ * build/ccr-keyd has no such code): CCR_KEYD_TEST_FAST_KDF=1 gives new
+ * passphrases Argon2id's minimum limits, CCR_KEYD_TEST_DELAY_SCALE shrinks the
+ * delay after a wrong passphrase.
  */
 static void
 read_test_settings(struct vault *v)
@@ -410,7 +417,8 @@ read_test_settings(struct vault *v)
 		v->delay_scale = 1.0;
 	v->limits =
 	    fast != NULL && strcmp(fast, "1") == 0 ? SEALED_LIMITS_MIN : SEALED_LIMITS_MODERATE;
-	/* Loud, so that a stray one in a real environment is seen. */
+	log_warn("this is the test build of ccr-keyd: it honours CCR_KEYD_TEST_* and accepts "
+		 "sealed files with Argon2id's minimum limits; never use it for real keys");
 	if (v->limits == SEALED_LIMITS_MIN)
 		log_warn("CCR_KEYD_TEST_FAST_KDF=1 (tests only): new passphrases get Argon2id's "
 			 "minimum limits; unset it");
@@ -419,6 +427,27 @@ read_test_settings(struct vault *v)
 		    "CCR_KEYD_TEST_DELAY_SCALE=%s (tests only): wrong passphrases are answered "
 		    "sooner; unset it",
 		    scale);
+}
+
+/* The weakest limits a sealed file may have: the test build seals with the minimum. */
+#define LIMITS_FLOOR SEALED_LIMITS_MIN
+#else
+/* The release build: the real delay and limits, whatever the environment says. */
+static void
+read_test_settings(struct vault *v)
+{
+	v->delay_scale = 1.0;
+	v->limits = SEALED_LIMITS_MODERATE;
+}
+
+/* The weakest limits a sealed file may have: libsodium's interactive ones. */
+#define LIMITS_FLOOR SEALED_LIMITS_INTERACTIVE
+#endif
+
+int
+vault_check_limits(const struct sealed_params *p, char *err, size_t errsize)
+{
+	return sealed_check_limits(p, LIMITS_FLOOR, err, errsize);
 }
 
 void

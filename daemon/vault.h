@@ -68,6 +68,13 @@ void vault_rekeyed(struct writer *w, struct change *c);
 /* Milliseconds until the hard limit (-1: none) and until --lock-after (-1: none). */
 void vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms);
 
+/*
+ * Refuse a sealed file whose Argon2id limits are too weak for this build:
+ * below libsodium's interactive limits, or (the test build) its minimum.
+ * Returns 0, or -1 with err set.
+ */
+int vault_check_limits(const struct sealed_params *p, char *err, size_t errsize);
+
 /* Forget the key and the hard limit (a lock, a reload, exit). */
 void vault_forget(struct vault *v);
 

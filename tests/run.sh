@@ -68,11 +68,12 @@ for t in tests/integration/*.bats; do
 	run_suite "integration/$(basename "$t" .bats)" bats --tap "$t"
 done
 
-# The model-based test runs against the sanitized daemon (make test builds it).
+# The model-based test runs against the sanitized test build of the daemon
+# (make test builds it; see the Makefile).
 if [ "${SANITIZE:-}" = 1 ]; then
-	export CCR_MODEL_KEYD=$CCR_BUILD/ccr-keyd
+	export CCR_MODEL_KEYD=$CCR_BUILD/test/ccr-keyd
 else
-	export CCR_MODEL_KEYD=$PWD/build/san/ccr-keyd
+	export CCR_MODEL_KEYD=$PWD/build/san/test/ccr-keyd
 fi
 for t in tests/model/*.bats; do
 	[ -e "$t" ] || continue

@@ -31,5 +31,5 @@ endif
 
 # Runs the integration suites with every ccr-keyd under valgrind memcheck and
 # fails on any memcheck error or definite leak (see tests/faults/memcheck.sh).
-memcheck: all $(TOOL_BIN) $(FAULT_TOOLS)
+memcheck: all $(TOOL_BIN) $(FAULT_TOOLS) $(TEST_KEYD)
 	@BUILD=$(BUILD) bash tests/faults/memcheck.sh

@@ -44,24 +44,28 @@ KNOWN=(
 sandbox_enter
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccr-memcheck.XXXXXX")
 trap 'rm -rf "$work"; sandbox_leave' EXIT
-mkdir -p "$work/build/tools" "$work/vg"
+mkdir -p "$work/build/tools" "$work/build/test" "$work/vg"
 # Suites run daemons as nobody too (peer.bats): let them reach the wrapper and write a log.
-chmod 755 "$work" "$work/build" "$work/build/tools"
+chmod 755 "$work" "$work/build" "$work/build/tools" "$work/build/test"
 chmod 1777 "$work/vg"
 for f in "$real"/*; do
 	case $(basename "$f") in
-	ccr-keyd | tools) ;;
+	ccr-keyd | tools | test) ;;
 	*) ln -s "$f" "$work/build/" ;;
 	esac
 done
 ln -s "$real"/tools/* "$work/build/tools/"
-cat >"$work/build/ccr-keyd" <<EOF
+# Both daemons run under valgrind: the release build, and the test build that
+# the suites needing the test knobs start (make test builds it).
+for keyd in ccr-keyd test/ccr-keyd; do
+	cat >"$work/build/$keyd" <<EOF
 #!/bin/sh
 exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \\
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 \\
-	--log-file="$work/vg/%p.log" "$real/ccr-keyd" "\$@"
+	--log-file="$work/vg/%p.log" "$real/$keyd" "\$@"
 EOF
-chmod 755 "$work/build/ccr-keyd"
+	chmod 755 "$work/build/$keyd"
+done
 
 suites=()
 if [ -n "${MEMCHECK_SUITES:-}" ]; then

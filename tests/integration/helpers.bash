@@ -10,6 +10,8 @@ bats_require_minimum_version 1.5.0
 
 CCR_BUILD=${CCR_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
 KEYD=$CCR_BUILD/ccr-keyd
+# The test build (make test makes it): the only one that honours CCR_KEYD_TEST_*.
+KEYD_TEST=$CCR_BUILD/test/ccr-keyd
 CLI=$CCR_BUILD/ccr-config
 SOCKCAT=$CCR_BUILD/tools/sockcat
 JSONGET=$CCR_BUILD/tools/jsonget
@@ -39,6 +41,14 @@ common_setup() {
 	for bin in "$KEYD" "$CLI" "$SOCKCAT" "$JSONGET"; do
 		[ -x "$bin" ] || fail "$bin is missing; run: make all build/tools/sockcat build/tools/jsonget"
 	done
+}
+
+# use_test_build: daemons started from here on are the test build, whose key
+# derivation and wrong-passphrase delay CCR_KEYD_TEST_FAST_KDF and
+# CCR_KEYD_TEST_DELAY_SCALE shorten (build/ccr-keyd ignores them).
+use_test_build() {
+	[ -x "$KEYD_TEST" ] || fail "$KEYD_TEST is missing; run: make $KEYD_TEST"
+	KEYD=$KEYD_TEST
 }
 
 # common_teardown: stop every daemon this test started that still runs.

@@ -199,6 +199,7 @@ teardown() {
 }
 
 @test "--idle-exit never ends a daemon whose sealed keystore is unlocked; once locked it does" {
+	use_test_build
 	export CCR_KEYD_TEST_FAST_KDF=1
 	start_daemon --idle-exit 1
 	set_key cerebras "$KEY1"
@@ -218,6 +219,7 @@ teardown() {
 }
 
 @test "--idle-exit with --lock-after: the auto-lock comes first, then the idle exit" {
+	use_test_build
 	export CCR_KEYD_TEST_FAST_KDF=1
 	start_daemon --idle-exit 1 --lock-after 2s
 	set_key cerebras "$KEY1"

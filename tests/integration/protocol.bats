@@ -94,6 +94,7 @@ line_of() {
 
 @test "status reports the state machine: its state, reloads, and the count of each transition" {
 	stop_daemon "$KEYD_PID"
+	use_test_build
 	CCR_KEYD_TEST_FAST_KDF=1 start_daemon
 	run req '{"op":"status"}'
 	assert_json "$output" state plain

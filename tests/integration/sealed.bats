@@ -4,13 +4,15 @@
 # wipes the daemon's memory; auto-lock; tampered and truncated files are refused
 # and never overwritten; other peers are served while a key is derived.
 #
-# Key derivation uses Argon2id's minimum limits (CCR_KEYD_TEST_FAST_KDF=1) and
-# the wrong-passphrase delay is scaled down, except where a test needs them real.
+# The daemon is the test build (use_test_build), so that key derivation uses
+# Argon2id's minimum limits (CCR_KEYD_TEST_FAST_KDF=1) and the wrong-passphrase
+# delay is scaled down, except where a test needs them real.
 
 load helpers
 
 setup() {
 	common_setup
+	use_test_build
 	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
 	MEMSCAN=$CCR_BUILD/tools/memscan
 	PW=pw-test-correct-horse

@@ -8,8 +8,10 @@
 # sequential model; after each kill the file must open with the passphrase the
 # model holds and hold every acknowledged change and no value nobody set.
 #
-# The daemon is the ASan+UBSan build (CCR_MODEL_KEYD; make test builds it):
-# a sanitizer finding ends it, which the test sees as a divergence.
+# The daemon is the test build of the ASan+UBSan daemon (CCR_MODEL_KEYD; make
+# test builds it): only the test build honours the fast key derivation and the
+# short wrong-passphrase delay the test sets. A sanitizer finding ends it,
+# which the test sees as a divergence.
 #
 #   MODEL_SECONDS=N   run longer (default 60)
 #   MODEL_SEED=S      replay a run's choices (every run prints its seed)
@@ -20,7 +22,7 @@ load ../integration/helpers
 setup() {
 	common_setup
 	MODEL=$CCR_BUILD/tools/ccr-model
-	MODEL_KEYD=${CCR_MODEL_KEYD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/san/ccr-keyd}
+	MODEL_KEYD=${CCR_MODEL_KEYD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build/san/test/ccr-keyd}
 	[ -x "$MODEL" ] || fail "$MODEL is missing; run: make $MODEL"
 	[ -x "$MODEL_KEYD" ] ||
 		fail "the sanitized daemon $MODEL_KEYD is missing; run: make model-keyd"

@@ -4,14 +4,16 @@
 #                              real ccr-keyd, every reply checked against a model
 #   make model                 run it alone (MODEL_SECONDS, MODEL_SEED, MODEL_CLIENTS)
 #
-# It runs against an ASan+UBSan daemon: a plain `make test` builds one in
-# build/san first (a `make test SANITIZE=1` has it already).
+# It runs against the test build of an ASan+UBSan daemon (its fast key
+# derivation and short wrong-passphrase delay exist only there, see the
+# Makefile): a plain `make test` builds build/san/test/ccr-keyd first (a
+# `make test SANITIZE=1` builds it as its own test daemon).
 
 MODEL_SRC := $(wildcard tests/model/*.c)
 ifeq ($(SANITIZE),1)
-MODEL_KEYD := $(BUILD)/ccr-keyd
+MODEL_KEYD := $(BUILD)/test/ccr-keyd
 else
-MODEL_KEYD := build/san/ccr-keyd
+MODEL_KEYD := build/san/test/ccr-keyd
 endif
 
 .PHONY: model model-keyd
@@ -22,10 +24,12 @@ $(BUILD)/tools/ccr-model: $(MODEL_SRC) tests/model/model.h $(LIBCOMMON)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/model -o $@ $(MODEL_SRC) $(LIBCOMMON) $(LDFLAGS) \
 		$(CJSON_LIBS) $(SODIUM_LIBS) -lpthread
 
-# The sanitized daemon, through a make of its own (its objects live in build/san).
+# The sanitized test daemon, through a make of its own (its objects live in build/san).
+ifeq ($(SANITIZE),1)
+model-keyd: $(MODEL_KEYD)
+else
 model-keyd:
-ifneq ($(SANITIZE),1)
-	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/san build/san/ccr-keyd
+	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/san build/san/test/ccr-keyd
 endif
 
 test: $(BUILD)/tools/ccr-model model-keyd
