@@ -151,7 +151,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCOMMON)
 $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TOOL    $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(CJSON_LIBS) -lpthread
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(CJSON_LIBS) $(SODIUM_LIBS) \
+		-lpthread
 
 test: all $(UNIT_BIN) $(TOOL_BIN) $(TEST_KEYD)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh

@@ -301,7 +301,7 @@ note_owner(const struct keyd *k)
 static int
 remove_temps(struct keyd *k)
 {
-	int n = fileio_remove_temps(k->opt.keys);
+	int n = fileio_remove_temps(k->opt.keys) + fileio_remove_temps(k->writer.record_path);
 
 	if (n > 0)
 		log_info("removed %d temporary file%s that a killed save left beside %s", n,
@@ -372,7 +372,7 @@ static int
 daemonize(void)
 {
 	int fds[2];
-	char msg[1024];
+	char msg[2048];
 	ssize_t n;
 	pid_t pid;
 
@@ -452,7 +452,7 @@ main(int argc, char **argv)
 {
 	static struct keyd k;
 	struct stat st;
-	char err[1024], dir[PATHS_MAX];
+	char err[2048], dir[PATHS_MAX];
 	int ready_fd = -1, listen_fd, form;
 
 	harden();
@@ -490,12 +490,12 @@ main(int argc, char **argv)
 		       : k.opt.spawned_by_client ? STARTED_BY_CLIENT
 						 : STARTED_BY_HAND;
 	paths_dirname(k.opt.keys, dir, sizeof dir);
+	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
 	    lock_keystore(&k, err, sizeof err) == -1 || remove_temps(&k) ||
-	    (form = reload_read(&k, &k.store, &st, err, sizeof err)) == -1 ||
+	    (form = reload_start(&k, &st, err, sizeof err)) == -1 ||
 	    agent_init(&k, k.opt.no_agent_guard, err, sizeof err) == -1)
 		goto fail;
-	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
 	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
 	state_init(&k, form == KS_FORM_SEALED ? STATE_LOCKED : STATE_PLAIN);
 	vault_init(&k.vault, &k, k.opt.lock_after_s);

@@ -1,5 +1,8 @@
 /*
- * The keystore file into memory: at start, and on SIGHUP.
+ * The keystore file into memory: at start, and on SIGHUP. Either way a file
+ * that would undo the seal is refused (DESIGN.md, "Keystore file"): a plain or
+ * missing keystore where a sealed one was, or a sealed one older than the
+ * newest generation the daemon wrote or opened (the seal record, seal_record.h).
  */
 #ifndef CCR_RELOAD_H
 #define CCR_RELOAD_H
@@ -8,19 +11,20 @@
 #include <sys/stat.h>
 
 struct keyd;
-struct store;
 
 /*
- * Load the keystore file into a fresh store s and note the file's identity in
- * *st (st_nlink 0 when absent). Returns the form (enum ks_form), or -1 with
- * err set: a file that cannot be read or is not valid is refused, never
- * overwritten.
+ * Start: read the seal record into k->writer.record and the keystore file
+ * into k->store, noting the file's identity in *st (st_nlink 0 when absent).
+ * Returns the form (enum ks_form), or -1 with err set: a file that cannot be
+ * read, is not valid, or would undo the seal is refused, never overwritten.
+ * A sealed file the record does not know yet is recorded as sealed.
  */
-int reload_read(struct keyd *k, struct store *s, struct stat *st, char *err, size_t errsize);
+int reload_start(struct keyd *k, struct stat *st, char *err, size_t errsize);
 
 /*
  * SIGHUP: reload the file once the batch in flight (if any) is written, before
- * the changes queued behind it; never while stopping.
+ * the changes queued behind it; never while stopping. A refused file is
+ * logged, and the keys in memory are kept.
  */
 void reload_request(struct keyd *k);
 

@@ -27,19 +27,24 @@
 #define STOPPING STATE_STOPPING
 #define X STATE_COUNT
 
-/* next[state][event]: where each event leads. */
+/*
+ * next[state][event]: where each event leads. Once sealed (locked, unlocking,
+ * unlocked, rekeying, locking) a reload never makes the keystore plain: a
+ * plain file there is refused (reload.c asks this table), and only a written
+ * passphrase remove (UNSEALED) leads back to PLAIN.
+ */
 // clang-format off
 static const enum state next[STATE_COUNT][EV_COUNT] = {
-	/*            SEAL     UNLOCK    REKEY     OPENED    SEALED    UNSEALED  FAILED    LOCK      WIPED     RELOAD    RELOAD    STOP */
-	/*                                                                                                   (plain)   (sealed)       */
-	[PLAIN]    = {SEALING, X,        X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  STOPPING},
-	[SEALING]  = {X,       X,        X,        X,        UNLOCKED, X,        PLAIN,    X,        X,        PLAIN,    LOCKING,  STOPPING},
-	[LOCKED]   = {X,       UNLCKING, X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  STOPPING},
-	[UNLCKING] = {X,       X,        X,        UNLOCKED, X,        X,        LOCKED,   LOCKING,  X,        PLAIN,    LOCKING,  STOPPING},
-	[UNLOCKED] = {X,       X,        REKEYING, X,        X,        X,        X,        LOCKING,  X,        PLAIN,    LOCKING,  STOPPING},
-	[REKEYING] = {X,       X,        X,        X,        UNLOCKED, PLAIN,    UNLOCKED, LOCKING,  X,        PLAIN,    LOCKING,  STOPPING},
-	[LOCKING]  = {X,       X,        X,        X,        LOCKING,  PLAIN,    LOCKING,  LOCKING,  LOCKED,   PLAIN,    LOCKING,  STOPPING},
-	[STOPPING] = {X,       X,        X,        X,        STOPPING, STOPPING, STOPPING, STOPPING, STOPPING, X,        X,        STOPPING},
+	/*            SEAL     UNLOCK    REKEY     OPENED    SEALED    UNSEALED  FAILED    LOCK      WIPED     RELOAD    RELOAD    RELOAD    STOP */
+	/*                                                                                                   (plain)   (sealed)  (refused)      */
+	[PLAIN]    = {SEALING, X,        X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  PLAIN,    STOPPING},
+	[SEALING]  = {X,       X,        X,        X,        UNLOCKED, X,        PLAIN,    X,        X,        PLAIN,    LOCKING,  SEALING,  STOPPING},
+	[LOCKED]   = {X,       UNLCKING, X,        X,        X,        X,        X,        X,        X,        X,        LOCKING,  LOCKED,   STOPPING},
+	[UNLCKING] = {X,       X,        X,        UNLOCKED, X,        X,        LOCKED,   LOCKING,  X,        X,        LOCKING,  UNLCKING, STOPPING},
+	[UNLOCKED] = {X,       X,        REKEYING, X,        X,        X,        X,        LOCKING,  X,        X,        LOCKING,  UNLOCKED, STOPPING},
+	[REKEYING] = {X,       X,        X,        X,        UNLOCKED, PLAIN,    UNLOCKED, LOCKING,  X,        X,        LOCKING,  REKEYING, STOPPING},
+	[LOCKING]  = {X,       X,        X,        X,        LOCKING,  PLAIN,    LOCKING,  LOCKING,  LOCKED,   X,        LOCKING,  LOCKING,  STOPPING},
+	[STOPPING] = {X,       X,        X,        X,        STOPPING, STOPPING, STOPPING, STOPPING, STOPPING, X,        X,        X,        STOPPING},
 };
 // clang-format on
 
@@ -66,6 +71,7 @@ static const char *const event_names[EV_COUNT] = {
 	[EV_WIPED] = "wiped",
 	[EV_RELOAD_PLAIN] = "reload-plain",
 	[EV_RELOAD_SEALED] = "reload-sealed",
+	[EV_RELOAD_REFUSED] = "reload-refused",
 	[EV_STOP] = "stop",
 };
 
@@ -328,7 +334,7 @@ state_event(struct keyd *k, enum state_event ev)
 	}
 	if (from == STATE_LOCKING && to != STATE_LOCKING && to != STATE_LOCKED) {
 		static const char plain[] = "the keystore became plain before the lock (its "
-					    "passphrase was removed, or SIGHUP read a plain file)";
+					    "passphrase was removed)";
 
 		if (st->pending_unlock != NULL)
 			answer(k, st->pending_unlock, to == STATE_PLAIN ? PE_BAD_REQUEST : PE_BUSY,

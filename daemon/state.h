@@ -41,8 +41,10 @@ enum state_event {
 	EV_FAILED,        /* a job ended and changed nothing */
 	EV_LOCK,          /* lock, auto-lock, or the end of an unlock's time */
 	EV_WIPED,         /* store, key and the loop's stack are wiped */
-	EV_RELOAD_PLAIN,  /* SIGHUP read a plain file into the store */
+	EV_RELOAD_PLAIN,  /* SIGHUP read a plain file into the store (never once sealed) */
 	EV_RELOAD_SEALED, /* SIGHUP read a sealed file: the store is empty */
+	EV_RELOAD_REFUSED, /* SIGHUP found a file it refuses (unreadable, plain where a sealed
+			      one was, an older sealed one): nothing changes */
 	EV_STOP,          /* SIGTERM, SIGINT or --idle-exit */
 	EV_COUNT
 };

@@ -96,6 +96,44 @@ refuse_stale(struct vault *v, struct change *c)
 	finish(v, c);
 }
 
+/*
+ * Thread: is the file f one to open? Not when its limits are too weak, nor
+ * when it is older than the newest generation recorded (an older copy put
+ * back). Returns 0, or -1 with c's message set.
+ */
+static int
+admit(struct vault *v, struct change *c, const struct sealed_file *f)
+{
+	char err[256];
+
+	if (vault_check_limits(&f->params, err, sizeof err) == -1) {
+		snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it", err);
+		return -1;
+	}
+	if (f->params.generation < v->record.generation) {
+		snprintf(c->message, sizeof c->message,
+			 "the keystore file is an older sealed copy (generation %llu; ccr-keyd "
+			 "wrote or opened generation %llu): changed or put back, it is refused; "
+			 "put the newest file back",
+			 f->params.generation, v->record.generation);
+		return -1;
+	}
+	return 0;
+}
+
+/* Thread: the file opened; record its generation when it is newer than the record's. */
+static void
+record_opened(struct vault *v, const struct sealed_file *f)
+{
+	struct seal_record r = {.sealed = true, .generation = f->params.generation};
+
+	v->opened = true;
+	v->opened_generation = f->params.generation;
+	if (v->record.sealed && f->params.generation == v->record.generation)
+		return;
+	(void)seal_record_write(v->record_path, &r, v->record_err, sizeof v->record_err);
+}
+
 /* Thread: read and open the sealed file with the passphrase in c->value. */
 static void
 unlock_work(uv_work_t *req)
@@ -118,12 +156,11 @@ unlock_work(uv_work_t *req)
 		buf_free(&text);
 	} else {
 		buf_free(&text);
-		rc = vault_check_limits(&f.params, err, sizeof err) == -1
-			 ? -3
-			 : sealed_derive(c->value, c->value_len, &f.params, c->key, false);
+		rc = admit(v, c, &f) == -1 ? -3
+					   : sealed_derive(c->value, c->value_len, &f.params,
+							   c->key, false);
 		if (rc == -3) {
-			snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it",
-				 err);
+			/* refused before deriving: c->message says why */
 		} else if (rc == -2) {
 			c->result = PE_DENIED;
 		} else if (rc == -1) {
@@ -132,6 +169,7 @@ unlock_work(uv_work_t *req)
 			snprintf(c->message, sizeof c->message,
 				 "%s; ccr-keyd will not overwrite it", err);
 		} else {
+			record_opened(v, &f);
 			c->params = f.params;
 			c->result = PE_OK;
 		}
@@ -184,6 +222,14 @@ unlock_done(uv_work_t *req, int status)
 
 	if (status != 0 && c->result == PE_OK)
 		c->result = PE_IO_ERROR;
+	if (v->record_err[0] != '\0')
+		log_warn("cannot update the seal record: %s", v->record_err);
+	if (v->opened) {
+		/* Authenticated, even if the state moved on: writes take later generations. */
+		k->writer.record.sealed = true;
+		if (v->opened_generation > k->writer.record.generation)
+			k->writer.record.generation = v->opened_generation;
+	}
 	if (k->state.now != STATE_UNLOCKING) {
 		buf_free(&v->plain);
 		refuse_stale(v, c);
@@ -228,6 +274,12 @@ start_job(struct vault *v, struct change *c, uv_work_cb work, uv_after_work_cb d
 void
 vault_unlock(struct vault *v, struct change *c)
 {
+	/* The writer is idle while locked: the thread reads a copy of its record. */
+	v->record = v->k->writer.record;
+	snprintf(v->record_path, sizeof v->record_path, "%s", v->k->writer.record_path);
+	v->opened = false;
+	v->opened_generation = 0;
+	v->record_err[0] = '\0';
 	state_event(v->k, EV_UNLOCK);
 	start_job(v, c, unlock_work, unlock_done);
 }

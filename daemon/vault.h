@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "seal_record.h"
 #include "sealed.h"
 
 enum vault_action { VAULT_SET, VAULT_CHANGE, VAULT_REMOVE, VAULT_RENEW };
@@ -39,6 +40,12 @@ struct vault {
 	enum sealed_limits limits;
 	struct buf plain; /* the opened document, between thread and loop */
 	struct stat file_st;
+	/* Unlock: the seal record as the job started, and the generation it opened. */
+	struct seal_record record;
+	char record_path[1040];
+	bool opened; /* the file authenticated under the passphrase */
+	unsigned long long opened_generation;
+	char record_err[256]; /* the thread could not update the record: why, for the log */
 };
 
 /* Set up the vault: its timers, the test settings, --lock-after. */

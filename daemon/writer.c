@@ -33,6 +33,7 @@ writer_init(struct writer *w, uv_loop_t *loop, struct store *store, const char *
 	w->loop = loop;
 	w->store = store;
 	snprintf(w->path, sizeof w->path, "%s", path);
+	seal_record_path(path, w->record_path, sizeof w->record_path);
 	w->queue_tail = &w->queue;
 }
 
@@ -207,6 +208,49 @@ entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * Thread, before the keystore is written: a write that makes a sealed keystore
+ * plain records that first, so that a crash between the two leaves a record
+ * that allows the plain file, never one that refuses it. Returns 0 or -1.
+ */
+static int
+record_before(struct writer *w)
+{
+	char err[256];
+
+	if (w->batch_record.sealed || !w->record.sealed)
+		return 0;
+	if (seal_record_write(w->record_path, &w->batch_record, err, sizeof err) == 0)
+		return 0;
+	snprintf(w->write_err, sizeof w->write_err, "cannot record that the keystore is plain: %s",
+		 err);
+	return -1;
+}
+
+/* Thread: the keystore write failed after record_before: record it sealed again. */
+static void
+record_undo(struct writer *w)
+{
+	char err[256];
+
+	if (!w->batch_record.sealed && w->record.sealed)
+		(void)seal_record_write(w->record_path, &w->record, err, sizeof err);
+}
+
+/*
+ * Thread, once a sealed keystore is in place: record its generation. Not
+ * fatal when it fails (the file is written; an older record only lets an
+ * older copy through), but said in the log.
+ */
+static void
+record_after(struct writer *w)
+{
+	w->record_err[0] = '\0';
+	if (w->batch_record.sealed)
+		(void)seal_record_write(w->record_path, &w->batch_record, w->record_err,
+					sizeof w->record_err);
+}
+
 /* Thread: encode the store as the batch leaves it and write it durably. */
 static void
 write_work(uv_work_t *req)
@@ -262,7 +306,10 @@ write_work(uv_work_t *req)
 	ks_encode_end(&w->image);
 	free(v);
 	if (key != NULL) {
-		sealed_seal(key, params, w->image.data, w->image.len, &sealed);
+		struct sealed_params stamped = *params;
+
+		stamped.generation = w->batch_record.generation;
+		sealed_seal(key, &stamped, w->image.data, w->image.len, &sealed);
 		buf_clear(&w->image);
 		buf_add(&w->image, sealed.data, sealed.len);
 		buf_free(&sealed);
@@ -274,9 +321,12 @@ write_work(uv_work_t *req)
 			 "the keystore %s was changed by another program since ccr-keyd read it; "
 			 "refusing to overwrite it (reload it with: kill -HUP %ld)",
 			 w->path, (long)getpid());
+	} else if (record_before(w) == -1) {
+		w->write_errno = errno ? errno : EIO;
 	} else if ((rc = fileio_write_atomic(w->path, w->image.data, w->image.len, 0600,
 					     w->write_err, sizeof w->write_err)) == -1) {
 		w->write_errno = errno ? errno : EIO;
+		record_undo(w);
 	} else {
 		struct stat st;
 
@@ -287,6 +337,7 @@ write_work(uv_work_t *req)
 		 */
 		w->dir_unsynced = rc == 1;
 		disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
+		record_after(w);
 	}
 	buf_free(&w->image); /* wiped; a 100,000-key image is not kept between writes */
 	stack_wipe();        /* the cipher and the encoder left pieces of values there */
@@ -308,6 +359,13 @@ write_done(uv_work_t *req, int status)
 			 "crash",
 			 w->write_err);
 	w->dir_unsynced = false;
+	if (ok) {
+		w->record = w->batch_record;
+		if (w->record_err[0] != '\0')
+			log_warn("keystore written, but its seal record was not: %s; an older copy "
+				 "of the keystore would not be refused",
+				 w->record_err);
+	}
 	for (c = w->batch; c != NULL; c = next) {
 		next = c->next;
 		if (!ok) {
@@ -378,10 +436,19 @@ start_batch(struct writer *w)
 			break;
 	}
 	if (w->batch != NULL) {
+		bool sealing = w->seal_key != NULL;
+
+		for (c = w->batch; c != NULL; c = c->next) {
+			if (c->kind == CHANGE_REKEY)
+				sealing = c->key != NULL; /* the thread seals as the last rekey says */
+		}
 		w->busy = true;
 		w->batch_key = w->seal_key;
 		if (w->seal_params != NULL)
 			w->batch_params = *w->seal_params;
+		w->batch_record.sealed = sealing;
+		w->batch_record.generation = w->record.generation + (sealing ? 1 : 0);
+		w->record_err[0] = '\0';
 		w->work.data = w;
 		if (uv_queue_work(w->loop, &w->work, write_work, write_done) != 0) {
 			snprintf(w->write_err, sizeof w->write_err, "cannot start the writer thread");

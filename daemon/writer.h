@@ -15,6 +15,7 @@
 
 #include "names.h"
 #include "proto.h"
+#include "seal_record.h"
 #include "sealed.h"
 #include "store.h"
 
@@ -82,6 +83,16 @@ struct writer {
 	/* What the batch in flight seals with, taken when it starts. */
 	const unsigned char *batch_key;
 	struct sealed_params batch_params;
+	/*
+	 * The seal record beside the keystore (seal_record.h): as the daemon
+	 * knows it, and as the batch in flight leaves it. Each sealed write takes
+	 * the next generation and records it after the file is in place; the
+	 * write that makes the keystore plain records that first.
+	 */
+	char record_path[1040];
+	struct seal_record record;
+	struct seal_record batch_record;
+	char record_err[256]; /* why the batch's record could not be written, "" when it was */
 	unsigned long writes, changes_written;   /* counters for status and tests */
 	void (*idle_cb[4])(struct writer *w);    /* called once when the queue drains */
 	void (*barrier_cb[4])(struct writer *w); /* called once between two batches */

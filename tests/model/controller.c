@@ -3,8 +3,9 @@
  * change at a time — lock, unlock with the right or a wrong passphrase, with
  * and without --for, shortening --for, renewing an unlock, passphrase set,
  * change (right and wrong) and remove — and the faults: SIGHUP, SIGKILL and
- * SIGTERM alone or fired while one of its requests is in flight, or a lock
- * racing it. While a change is
+ * SIGTERM alone or fired while one of its requests is in flight, a lock
+ * racing it, or a plain file or an older sealed copy swapped in under a
+ * SIGHUP (which must be refused). While a change is
  * under way the model is unsure (clients may see either side); afterwards
  * status says where the daemon ended, which must be a place the reply allows,
  * and the file on disk must open with the passphrase the model holds.
@@ -252,6 +253,7 @@ static const char *const action_names[A_COUNT] = {
 	[A_CHANGE_WRONG] = "change-wrong",
 	[A_REMOVE] = "remove",
 	[A_STATUS] = "status",
+	[A_SWAP] = "swap",
 };
 
 /* True unless MODEL_FAULTS or MODEL_ACTIONS leaves act out. */
@@ -262,6 +264,8 @@ allowed(const struct world *w, int act)
 
 	if (act == A_HUP || act == A_KILL || act == A_TERM)
 		return act == A_HUP ? w->hup : act == A_KILL ? w->kill : w->term;
+	if (act == A_SWAP && !w->hup)
+		return false; /* it sends a SIGHUP of its own */
 	snprintf(token, sizeof token, ",%s,", action_names[act]);
 	return act == A_STATUS || w->actions[0] == '\0' || strstr(w->actions, token) != NULL;
 }
@@ -271,15 +275,15 @@ static enum action
 pick(struct actor *a, enum gmode m, enum fault *f)
 {
 	static const unsigned plain[A_COUNT] = {
-		[A_LOCK] = 1, [A_UNLOCK] = 1, [A_SET] = 20, [A_STATUS] = 6, [A_HUP] = 3, [A_KILL] = 2,
-		[A_TERM] = 1};
+		[A_LOCK] = 1, [A_UNLOCK] = 1, [A_SET] = 20, [A_STATUS] = 6, [A_SWAP] = 1, [A_HUP] = 3,
+		[A_KILL] = 2, [A_TERM] = 1};
 	static const unsigned unlocked[A_COUNT] = {
 		[A_LOCK] = 16, [A_RENEW] = 4, [A_UNLOCK_WRONG] = 2, [A_SHORTEN] = 4,
 		[A_SET] = 1, [A_CHANGE] = 6, [A_CHANGE_WRONG] = 2, [A_REMOVE] = 4,
-		[A_STATUS] = 6, [A_HUP] = 3, [A_KILL] = 2, [A_TERM] = 1};
+		[A_STATUS] = 6, [A_SWAP] = 2, [A_HUP] = 3, [A_KILL] = 2, [A_TERM] = 1};
 	static const unsigned locked[A_COUNT] = {
 		[A_LOCK] = 2, [A_UNLOCK] = 20, [A_UNLOCK_WRONG] = 4, [A_SHORTEN] = 1,
-		[A_CHANGE] = 1, [A_STATUS] = 3, [A_HUP] = 2, [A_KILL] = 2, [A_TERM] = 1};
+		[A_CHANGE] = 1, [A_STATUS] = 3, [A_SWAP] = 2, [A_HUP] = 2, [A_KILL] = 2, [A_TERM] = 1};
 	const unsigned *wt = m == G_PLAIN ? plain : m == G_LOCKED ? locked : unlocked;
 	struct world *w = a->w;
 	unsigned total = 0, x;
@@ -302,6 +306,8 @@ pick(struct actor *a, enum gmode m, enum fault *f)
 		*f = i == A_HUP ? F_HUP : i == A_KILL ? F_KILL : F_TERM;
 		return A_STATUS;
 	}
+	if (i == A_SWAP)
+		return A_SWAP; /* a SIGHUP of its own, at rest */
 	if (i != A_STATUS && rng_below(&a->rng, 8) == 0 && (w->hup || w->kill))
 		*f = !w->kill || (w->hup && rng_below(&a->rng, 2) == 0) ? F_HUP : F_KILL;
 	else if (i != A_STATUS && rng_below(&a->rng, 6) == 0)
@@ -343,7 +349,10 @@ controller_main(void *arg)
 		m = w->mode;
 		pthread_mutex_unlock(&w->mu);
 		act = pick(a, m, &f);
-		if (act == A_STATUS)
+		if (act == A_SWAP) {
+			swap_refused(a);
+			check_status(a, F_NONE); /* refused: the state is as the model has it */
+		} else if (act == A_STATUS)
 			check_status(a, f);
 		else
 			change(a, act, f);

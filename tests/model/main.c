@@ -11,7 +11,8 @@
  *   MODEL_CLIENTS  concurrent clients (default 6)
  *   MODEL_SEED     the seed; printed on every run, so a failure can be replayed
  *   MODEL_ACTIONS  the controller's actions, of "lock,unlock,unlock-wrong,renew,shorten,
- *                  set,change,change-wrong,remove" (default: all)
+ *                  set,change,change-wrong,remove,swap" (default: all; swap puts a
+ *                  plain file or an older sealed copy in under a SIGHUP, to be refused)
  *   MODEL_FAULTS   which faults to inject, of "hup,kill,term" (the default: all three;
  *                  term is a SIGTERM and restart, which must exit 0), or "none"
  *
@@ -174,16 +175,20 @@ coverage_restart(struct world *w)
 
 /*
  * True for a transition this test cannot drive or cannot see: a reload that
- * finds the file's form changed (only another program does that), a failed
+ * finds the file's form changed (only another program does that), a refused
+ * reload in a passing state (files are swapped in only at rest), a failed
  * passphrase set (an I/O error), and everything at exit (no status follows).
  */
 static bool
 out_of_reach(const char *t)
 {
 	bool sealed_side = strncmp(t, "plain/", 6) != 0 && strncmp(t, "sealing/", 8) != 0;
+	bool at_rest = strncmp(t, "plain/", 6) == 0 || strncmp(t, "locked/", 7) == 0 ||
+		       strncmp(t, "unlocked/", 9) == 0;
 
 	return (sealed_side && strstr(t, "/reload-plain") != NULL) ||
 	       (!sealed_side && strstr(t, "/reload-sealed") != NULL) ||
+	       (!at_rest && strstr(t, "/reload-refused") != NULL) ||
 	       strcmp(t, "sealing/failed") == 0 || strstr(t, "/stop") != NULL ||
 	       strncmp(t, "stopping/", 9) == 0;
 }
@@ -331,6 +336,9 @@ summary(const struct world *w, double secs)
 	       "%lu, file checks %lu, divergences %d\n",
 	       w->hups, w->kills, w->terms, w->lost_replies, w->locked_replies, w->file_checks,
 	       w->divergences);
+	printf("# swapped in under a SIGHUP and refused: %lu plain files while sealed, %lu older "
+	       "sealed copies\n",
+	       w->swaps_plain, w->swaps_older);
 }
 
 int
@@ -406,5 +414,6 @@ main(int argc, char **argv)
 	summary(&w, (now_us() - w.start_us) / 1e6);
 	coverage_report(&w);
 	pthread_mutex_unlock(&w.mu);
+	buf_free(&w.old_copy);
 	return w.divergences > 0 ? 1 : 0;
 }

@@ -4,7 +4,9 @@
 # a controller locks, unlocks (right and wrong passphrases, --for, shortening
 # --for), sets, changes and removes the passphrase, and fires SIGHUP, SIGKILL
 # and SIGTERM at random moments, some of them while one of its requests is in
-# flight, or races a lock against it. Every reply is checked against a
+# flight, or races a lock against it; now and then, with the clients parked, it
+# swaps a plain file (while sealed) or an older sealed copy in under a SIGHUP,
+# which must be refused, and puts the real file back. Every reply is checked against a
 # sequential model; after each kill the file must open with the passphrase the
 # model holds and hold every acknowledged change and no value nobody set.
 #

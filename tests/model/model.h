@@ -88,6 +88,9 @@ struct world {
 	unsigned long ops, client_ops[MODEL_MAX_CLIENTS];
 	unsigned long locks, unlocks, wrong, rekeys, shortens, hups, kills, terms, autolocks;
 	unsigned long file_checks, lost_replies, locked_replies;
+	/* Files that would undo the seal, swapped in and refused at SIGHUP (faults.c). */
+	unsigned long swaps_plain, swaps_older;
+	struct buf old_copy; /* a sealed keystore file as it was earlier, for a rollback */
 	/* The daemon's transition counts ("state/event"): this life's latest, earlier lives' sum. */
 	char trans_names[128][40];
 	unsigned long trans_now[128], trans_sum[128];
@@ -165,6 +168,7 @@ enum action {
 	A_CHANGE_WRONG,
 	A_REMOVE,
 	A_STATUS,
+	A_SWAP,
 	A_HUP,
 	A_KILL,
 	A_TERM,
@@ -196,6 +200,12 @@ bool hup(struct actor *a, double before);
 void kill_daemon(struct actor *a, bool term);
 /* A lock on a connection of its own, racing a request; its reply (NULL after a divergence). */
 cJSON *lock_aside(struct world *w);
+/*
+ * With the clients parked, swap in a file that would undo the seal (a plain
+ * one while sealed, or an older sealed copy), SIGHUP, and check that the
+ * reload is refused; then put the real file back, untouched.
+ */
+void swap_refused(struct actor *a);
 /* Send req, fire fault f shortly after, read the reply (NULL when lost); F_RACE: *lock. */
 cJSON *call(struct actor *a, const char *req, enum fault f, cJSON **lock);
 

@@ -95,8 +95,15 @@ test_a_lock_wins_over_every_job_of_a_sealed_keystore(void **unused)
 	assert_int_equal(state_next(STATE_SEALING, EV_LOCK), STATE_COUNT);
 }
 
+/* True when the keystore on disk is sealed in state s. */
+static bool
+sealed_on_disk(enum state s)
+{
+	return s != STATE_PLAIN && s != STATE_SEALING && s != STATE_STOPPING;
+}
+
 static void
-test_a_reload_lands_in_plain_or_in_the_wipe(void **unused)
+test_a_reload_lands_in_plain_or_in_the_wipe_and_a_refused_one_changes_nothing(void **unused)
 {
 	int s;
 
@@ -104,8 +111,29 @@ test_a_reload_lands_in_plain_or_in_the_wipe(void **unused)
 	for (s = 0; s < STATE_COUNT; s++) {
 		if (s == STATE_STOPPING)
 			continue;
-		assert_int_equal(state_next(s, EV_RELOAD_PLAIN), STATE_PLAIN);
+		if (!sealed_on_disk(s))
+			assert_int_equal(state_next(s, EV_RELOAD_PLAIN), STATE_PLAIN);
 		assert_int_equal(state_next(s, EV_RELOAD_SEALED), STATE_LOCKING);
+		assert_int_equal(state_next(s, EV_RELOAD_REFUSED), s);
+	}
+	assert_int_equal(state_next(STATE_STOPPING, EV_RELOAD_REFUSED), STATE_COUNT);
+}
+
+static void
+test_once_sealed_only_a_written_passphrase_remove_makes_the_keystore_plain(void **unused)
+{
+	int s, ev;
+
+	(void)unused;
+	for (s = 0; s < STATE_COUNT; s++) {
+		if (!sealed_on_disk(s))
+			continue;
+		/* A plain file read by SIGHUP is refused (reload.c asks this table). */
+		assert_int_equal(state_next(s, EV_RELOAD_PLAIN), STATE_COUNT);
+		for (ev = 0; ev < EV_COUNT; ev++) {
+			if (state_next(s, ev) == STATE_PLAIN)
+				assert_int_equal(ev, EV_UNSEALED);
+		}
 	}
 }
 
@@ -130,7 +158,10 @@ main(void)
 		cmocka_unit_test(test_values_are_dropped_only_through_the_wipe),
 		cmocka_unit_test(test_keys_come_into_a_locked_store_only_by_an_unlock),
 		cmocka_unit_test(test_a_lock_wins_over_every_job_of_a_sealed_keystore),
-		cmocka_unit_test(test_a_reload_lands_in_plain_or_in_the_wipe),
+		cmocka_unit_test(
+		    test_a_reload_lands_in_plain_or_in_the_wipe_and_a_refused_one_changes_nothing),
+		cmocka_unit_test(
+		    test_once_sealed_only_a_written_passphrase_remove_makes_the_keystore_plain),
 		cmocka_unit_test(test_every_state_and_event_has_a_name),
 	};
 

@@ -1,0 +1,35 @@
+/*
+ * The seal record (DESIGN.md, "Keystore file"): what the daemon remembers
+ * about a sealed keystore from one start to the next — that it is sealed, and
+ * the newest generation it wrote or opened — in a small file beside it,
+ * KEYSTORE.seal. With it a plain file put in a sealed one's place, or an older
+ * sealed copy put back, is refused instead of used.
+ */
+#ifndef CCR_SEAL_RECORD_H
+#define CCR_SEAL_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct seal_record {
+	bool sealed;                   /* the keystore has a passphrase */
+	unsigned long long generation; /* the newest generation written or opened; 0 for none */
+};
+
+/* The record's path for the keystore at keys (keys + ".seal"). Returns 0, or -1 when too long. */
+int seal_record_path(const char *keys, char *out, size_t size);
+
+/*
+ * Read the record at path into r (not sealed, generation 0, when there is no
+ * file). Returns 0, or -1 with err set when it is not a regular file of ours
+ * with mode 0600, or not a valid record: never guessed at.
+ */
+int seal_record_read(const char *path, struct seal_record *r, char *err, size_t errsize);
+
+/*
+ * Replace the record at path with r, atomically and durably (fileio), 0600.
+ * Returns 0, or -1 with err set (the old record, if any, is left in place).
+ */
+int seal_record_write(const char *path, const struct seal_record *r, char *err, size_t errsize);
+
+#endif
