@@ -14,27 +14,48 @@
 
 #include "buf.h"
 #include "keystore.h"
+#include "paths.h"
 #include "peer.h"
 
 int
 audit_open(const char *path, char *err, size_t errsize)
 {
+	char dir[PATHS_MAX], why[512];
 	struct stat st;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = -1;
 
+	/* Like the keystore: in a directory of ours that nobody else may write to. */
+	paths_dirname(path, dir, sizeof dir);
+	if (paths_private_dir(dir, 0, why, sizeof why) == -1) {
+		snprintf(err, errsize, "audit log %s: %s", path, why);
+		goto fail;
+	}
+	/* Never blocks (a FIFO without a reader fails at once) and never follows a link. */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		  0600);
 	if (fd == -1) {
-		snprintf(err, errsize, "cannot open audit log %s: %s", path, strerror(errno));
-		return -1;
+		snprintf(err, errsize, "cannot open audit log %s: %s", path,
+			 errno == ELOOP	  ? "it is a symlink, which is never followed"
+			 : errno == ENXIO ? "it is a FIFO or a device, not a regular file; move it away"
+					  : strerror(errno));
+		goto fail;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077) != 0) {
 		snprintf(err, errsize, "audit log %s must be a regular file of yours with mode 0600; "
-				       "run: chmod 600 %s",
+				       "run: chmod 600 %s (or move away what is there)",
 			 path, path);
-		close(fd);
-		return -1;
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) == -1) {
+		snprintf(err, errsize, "cannot set up audit log %s: %s", path, strerror(errno));
+		goto fail;
 	}
 	return fd;
+fail:
+	if (fd != -1)
+		close(fd);
+	return -1;
 }
 
 /* Append ,"key":"text" when text is not NULL. */

@@ -11,7 +11,12 @@
 
 struct peer;
 
-/* Open path for appending (created 0600, never a symlink). Returns an fd, or -1 with err set. */
+/*
+ * Open path for appending: created 0600 when missing; only a regular file of
+ * ours with mode 0600, in a directory of ours that others may not write to;
+ * never a symlink, and never a wait (a FIFO is refused at once). Returns an
+ * fd, or -1 with err set.
+ */
 int audit_open(const char *path, char *err, size_t errsize);
 
 /*

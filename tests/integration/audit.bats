@@ -132,3 +132,41 @@ session() {
 	grep -q "cannot open audit log $AUDIT" "$KEYD_LOG"
 	[ ! -s "$BATS_TEST_TMPDIR/target" ]
 }
+
+@test "a FIFO at the audit log path is refused at once, with or without a reader: the start never hangs" {
+	mkfifo -m 600 "$AUDIT"
+	# No reader: opening it for writing would wait for one for ever.
+	run --separate-stderr timeout 10 "$KEYD" --audit-log "$AUDIT"
+	[ "$status" -ne 124 ] || fail "ccr-keyd hung on the FIFO for 10 s"
+	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
+	[[ "$stderr" == *"cannot open audit log $AUDIT: it is a FIFO or a device, not a regular file"* ]] ||
+		fail "$stderr"
+	[ ! -e "$CCR_KEYD_SOCKET" ] || fail "the refused daemon made its socket"
+	# A reader holding it open: the open succeeds, and the type check refuses it.
+	exec {reader}<>"$AUDIT"
+	run --separate-stderr timeout 10 "$KEYD" --audit-log "$AUDIT"
+	exec {reader}<&-
+	[ "$status" -eq 1 ] || fail "with a reader: exit $status: $stderr"
+	[[ "$stderr" == *"audit log $AUDIT must be a regular file of yours"* ]] || fail "$stderr"
+	[ -p "$AUDIT" ] || fail "the FIFO was replaced"
+}
+
+@test "an audit log in a directory others may write to, or in one that is a symlink, is refused at start-up" {
+	mkdir -m 700 "$BATS_TEST_TMPDIR/shared" "$BATS_TEST_TMPDIR/real"
+	chmod 1777 "$BATS_TEST_TMPDIR/shared"
+	run --separate-stderr timeout 10 "$KEYD" --audit-log "$BATS_TEST_TMPDIR/shared/audit.log"
+	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/shared is writable by others"* ]] || fail "$stderr"
+	[ ! -e "$BATS_TEST_TMPDIR/shared/audit.log" ] || fail "the log was created there"
+	ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/link"
+	run --separate-stderr timeout 10 "$KEYD" --audit-log "$BATS_TEST_TMPDIR/link/audit.log"
+	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/link is a symlink"* ]] || fail "$stderr"
+	[ ! -e "$BATS_TEST_TMPDIR/real/audit.log" ] || fail "the log was created through the link"
+	# The control: a private directory of ours is accepted.
+	keyd_start --audit-log "$BATS_TEST_TMPDIR/real/audit.log"
+	req '{"op":"hello"}' >/dev/null
+	keyd_stop "$KEYD_PID"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/real/audit.log")" = 600 ]
+	grep -q '"op":"hello"' "$BATS_TEST_TMPDIR/real/audit.log"
+}
