@@ -110,6 +110,25 @@ plain_prefix(const char *s, size_t len)
 	return i;
 }
 
+size_t
+buf_json_len(const char *s, size_t len)
+{
+	size_t n = 2, i, run;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c;
+
+		run = plain_prefix(s + i, len - i);
+		n += run;
+		i += run;
+		if (i == len)
+			break;
+		c = (unsigned char)s[i];
+		n += c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
+	}
+	return n;
+}
+
 void
 buf_add_json(struct buf *b, const char *s, size_t len)
 {

@@ -39,6 +39,9 @@ void buf_addc(struct buf *b, char c);
 /* Append a decimal integer. */
 void buf_addi(struct buf *b, long long v);
 
+/* The length of s (len bytes) as buf_add_json writes it, quotes included. */
+size_t buf_json_len(const char *s, size_t len);
+
 /* Append s (len bytes) as a JSON string literal, quotes included. */
 void buf_add_json(struct buf *b, const char *s, size_t len);
 

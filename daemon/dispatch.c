@@ -21,6 +21,7 @@
 #include "proof.h"
 #include "proto.h"
 #include "scratch.h"
+#include "table.h"
 
 /* Append a time member from its preformatted ISO 8601 string, or null when unknown. */
 static void
@@ -73,50 +74,134 @@ op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 	return PE_OK;
 }
 
-/* Append ENV:value to a resolve reply when the keystore has ENV. */
-static void
-resolve_one(struct keyd *k, struct buf *out, const char *env, int *n)
-{
-	const struct entry *e = store_by_env(&k->store, env);
+/*
+ * Replies that may be large (resolve, up to 1 MiB; list, as long as the
+ * keystore makes it) are refused with busy while the daemon already holds more
+ * than this of replies its peers have not read: each connection is bounded by
+ * the output limit, and this bounds them together (256 peers asking for a
+ * list of 10,000 keys and never reading took 337 MiB).
+ */
+#define HELD_BUDGET (64u * 1024 * 1024)
 
-	if (e == NULL)
-		return;
-	if ((*n)++ > 0)
-		buf_addc(out, ',');
-	buf_add_json(out, env, strlen(env));
-	buf_addc(out, ':');
-	buf_add_json(out, e->value, e->value_len);
+/* PE_OK, or busy (answered into out) while unread replies pass HELD_BUDGET. */
+static enum proto_err
+held_check(struct keyd *k, struct buf *out, const struct proto_request *req)
+{
+	const struct session *s;
+	size_t held = 0;
+	char msg[160];
+
+	for (s = k->server.sessions; s != NULL; s = s->next)
+		held += s->queued + s->out.len;
+	if (held <= HELD_BUDGET)
+		return PE_OK;
+	snprintf(msg, sizeof msg,
+		 "ccr-keyd holds %zu MiB of replies that other connections have not read yet; "
+		 "try again",
+		 held >> 20);
+	proto_reply_error(out, req->id, PE_BUSY, msg);
+	return PE_BUSY;
 }
 
-/* resolve: values for the env names the keystore holds. */
-static void
+/*
+ * The entries a resolve answers: each env name the keystore holds, once
+ * however often the request names it, into hits (room for every name).
+ * Returns how many, and the bytes their "ENV":value members take in *size.
+ */
+static size_t
+resolve_hits(struct keyd *k, const struct proto_request *req, const struct entry **hits,
+	     size_t *size)
+{
+	const cJSON *e = req->envs != NULL ? req->envs->child : NULL;
+	const char *env = req->envs != NULL ? (e != NULL ? e->valuestring : NULL) : req->env;
+	struct table seen;
+	size_t n = 0;
+
+	table_init(&seen);
+	*size = 0;
+	while (env != NULL) {
+		const struct entry *hit = table_get(&seen, env) == NULL ? store_by_env(&k->store, env)
+									 : NULL;
+
+		table_put(&seen, env, (void *)env);
+		if (hit != NULL) {
+			hits[n++] = hit;
+			*size += (n > 1) + buf_json_len(env, strlen(env)) + 1 +
+				 buf_json_len(hit->value, hit->value_len);
+		}
+		e = e != NULL ? e->next : NULL;
+		env = e != NULL ? e->valuestring : NULL;
+	}
+	table_free(&seen);
+	return n;
+}
+
+/*
+ * resolve: values for the env names the keystore holds, each once. A reply
+ * that would pass the output limit is refused with too_large before a value
+ * is copied: one 57 KB request naming a 16 KiB key 4096 times would otherwise
+ * take 64 MiB, and a few hundred such peers the machine's memory.
+ */
+static enum proto_err
 op_resolve(struct keyd *k, struct buf *out, const struct proto_request *req)
 {
-	const cJSON *e;
-	int n = 0;
+	size_t names = req->envs != NULL ? (size_t)cJSON_GetArraySize(req->envs) : 1;
+	const struct entry **hits = calloc(names > 0 ? names : 1, sizeof *hits);
+	struct buf head = {0};
+	size_t i, n, size, total;
+	char msg[160];
 
+	if (hits == NULL)
+		abort();
+	if (held_check(k, out, req) != PE_OK) {
+		free(hits);
+		return PE_BUSY;
+	}
+	n = resolve_hits(k, req, hits, &size);
+	proto_reply_begin(&head, req->id);
+	proto_field_key(&head, "values");
+	total = head.len + 1 + size + 3; /* {…}}\n */
+	buf_free(&head);
+	if (total > SERVER_OUT_LIMIT) {
+		free(hits);
+		snprintf(msg, sizeof msg,
+			 "the values would make a reply of %zu bytes, more than the %d a reply "
+			 "may be; ask for fewer names at a time",
+			 total, SERVER_OUT_LIMIT);
+		proto_reply_error(out, req->id, PE_TOO_LARGE, msg);
+		return PE_TOO_LARGE;
+	}
 	proto_reply_begin(out, req->id);
 	proto_field_key(out, "values");
 	buf_addc(out, '{');
-	if (req->envs == NULL) {
-		resolve_one(k, out, req->env, &n);
-	} else {
-		cJSON_ArrayForEach(e, req->envs)
-		{
-			resolve_one(k, out, e->valuestring, &n);
-		}
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(out, ',');
+		buf_add_json(out, hits[i]->env, strlen(hits[i]->env));
+		buf_addc(out, ':');
+		buf_add_json(out, hits[i]->value, hits[i]->value_len);
 	}
 	buf_addc(out, '}');
 	proto_end(out);
+	free(hits);
+	return PE_OK;
 }
 
-/* list: every key, masked. */
-static void
+/*
+ * list: every key, masked. Its length is the keystore's (about 130 bytes a
+ * key), never the request's, so it is not held to the 1 MiB of a resolve: a
+ * list of 100,000 keys is one 13 MB reply. held_check bounds many of them.
+ */
+static enum proto_err
 op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 {
 	size_t i, n;
-	const struct entry **v = store_sorted(&k->store, &n);
+	const struct entry **v;
 	char masked[MASK_MAX], created[KS_TIME_MAX];
+
+	if (held_check(k, out, req) != PE_OK)
+		return PE_BUSY;
+	v = store_sorted(&k->store, &n);
 
 	proto_reply_begin(out, req->id);
 	proto_field_key(out, "keys");
@@ -138,6 +223,7 @@ op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 	buf_addc(out, ']');
 	proto_end(out);
 	free(v);
+	return PE_OK;
 }
 
 /* status: what a user asks when something is off. */
@@ -433,10 +519,10 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		err = op_get(k, &s->out, &req);
 		break;
 	case OP_RESOLVE:
-		op_resolve(k, &s->out, &req);
+		err = op_resolve(k, &s->out, &req);
 		break;
 	case OP_LIST:
-		op_list(k, &s->out, &req);
+		err = op_list(k, &s->out, &req);
 		break;
 	case OP_STATUS:
 		op_status(k, s, &req);

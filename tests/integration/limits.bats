@@ -38,6 +38,39 @@ generate_keystore() {
 	chmod 600 "$CCR_KEYS"
 }
 
+# big_keystore N SIZE: a keystore of N keys big000.. (env BIG000_API_KEY..), each value
+# csk-test-NNN- and SIZE bytes of padding.
+big_keystore() {
+	mkdir -p "$CCR_HOME"
+	chmod 700 "$CCR_HOME"
+	awk -v n="$1" -v size="$2" 'BEGIN {
+		pad = "rrrrrrrrrrrrrrrr"
+		while (length(pad) < size) pad = pad pad
+		pad = substr(pad, 1, size)
+		printf "{\"version\":1,\"keys\":{"
+		for (i = 0; i < n; i++)
+			printf "%s\n\"big%03d\":{\"value\":\"csk-test-%03d-%s\"}", (i ? "," : ""), i, i, pad
+		printf "\n}}\n"
+	}' >"$CCR_KEYS"
+	chmod 600 "$CCR_KEYS"
+}
+
+# hwm PID: the peak resident set size of PID in KiB.
+hwm() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# amplified FILE: a keystore of one 16 KiB key, big (env BIG_API_KEY), and in FILE
+# a 57 KB resolve that names it 4096 times.
+amplified() {
+	write_keystore "{\"version\":1,\"keys\":{\"big\":{\"value\":\"csk-test-$(head -c 16370 /dev/zero | tr '\0' v)\"}}}"
+	{
+		printf '{"op":"resolve","env":['
+		for ((i = 0; i < 4095; i++)); do printf '"BIG_API_KEY",'; done
+		printf '"BIG_API_KEY"]}\n'
+	} >"$1"
+}
+
 @test "256 connections are held and served; one more gets busy and is closed" {
 	keyd_start
 	before=$(rss "$KEYD_PID")
@@ -80,30 +113,22 @@ generate_keystore() {
 }
 
 @test "a reply waiting to be read is not cut at the connection idle limit" {
-	# 200 keys of 16 KiB: one resolve of them all is a 3.3 MB reply line.
+	# 200 keys of 16 KiB: four pipelined resolves of 50 of them are 3.3 MB of
+	# replies (each under the 1 MiB a reply may be).
 	# (mawk's sprintf stops at 8 KiB: the padding doubles instead.)
-	mkdir -p "$CCR_HOME"
-	chmod 700 "$CCR_HOME"
-	awk 'BEGIN {
-		pad = "rrrrrrrrrrrrrrrr"
-		while (length(pad) < 16000) pad = pad pad
-		pad = substr(pad, 1, 16000)
-		printf "{\"version\":1,\"keys\":{"
-		for (i = 0; i < 200; i++)
-			printf "%s\n\"big%03d\":{\"value\":\"csk-test-%03d-%s\"}", (i ? "," : ""), i, i, pad
-		printf "\n}}\n"
-	}' >"$CCR_KEYS"
-	chmod 600 "$CCR_KEYS"
+	big_keystore 200 16000
 	keyd_start --connection-idle 1
-	names=$(seq -f '"BIG%03g_API_KEY"' 0 199 | paste -sd, -)
-	printf '{"op":"resolve","env":[%s]}\n' "$names" >"$BATS_TEST_TMPDIR/resolve"
+	for q in 0 1 2 3; do
+		printf '{"op":"resolve","env":[%s]}\n' \
+			"$(seq -f '"BIG%03g_API_KEY"' $((q * 50)) $((q * 50 + 49)) | paste -sd, -)"
+	done >"$BATS_TEST_TMPDIR/resolve"
 	# The peer reads nothing for 3 s, three times the idle limit, then all of it.
-	"$SOCKCAT" --delay 3000 --lines 1 --timeout 20000 "$CCR_KEYD_SOCKET" \
+	"$SOCKCAT" --delay 3000 --lines 4 --timeout 20000 "$CCR_KEYD_SOCKET" \
 		<"$BATS_TEST_TMPDIR/resolve" >"$BATS_TEST_TMPDIR/reply"
 	size=$(wc -c <"$BATS_TEST_TMPDIR/reply")
-	note "a ${size}-byte reply taken after 3 s with --connection-idle 1"
-	[ "$size" -gt 3200000 ] || fail "the reply was cut after $size bytes"
-	[ "$(jget values.BIG199_API_KEY <"$BATS_TEST_TMPDIR/reply" | cut -c1-13)" = csk-test-199- ]
+	note "${size} bytes of replies taken after 3 s with --connection-idle 1"
+	[ "$size" -gt 3200000 ] || fail "the replies were cut after $size bytes"
+	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/reply" | jget values.BIG199_API_KEY | cut -c1-13)" = csk-test-199- ]
 	keyd_stop "$KEYD_PID"
 }
 
@@ -256,5 +281,91 @@ generate_keystore() {
 	after=$(rss "$KEYD_PID")
 	note "100,000 keys: a $((size / 1024)) KiB file, started and answering in $loaded_ms ms"
 	rss_note "100,000 keys" "$empty" "$after" "with no key $empty kB, loaded $loaded kB, after list/get/set $after kB"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a resolve that names one key 4096 times answers it once" {
+	amplified "$BATS_TEST_TMPDIR/resolve"
+	size=$(wc -c <"$BATS_TEST_TMPDIR/resolve")
+	[ "$size" -gt 57000 ] && [ "$size" -lt 65536 ] || fail "the request is $size bytes"
+	keyd_start
+	run "$SOCKCAT" --half-close --lines 1 --timeout 10000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/resolve"
+	[ "$status" -eq 0 ] || fail "sockcat status $status"
+	assert_ok "$output"
+	[ "$(jget values.BIG_API_KEY "$output" | cut -c1-13)" = csk-test-vvvv ]
+	[ "$(grep -o BIG_API_KEY <<<"$output" | wc -l)" -eq 1 ] || fail "the key was answered more than once"
+	[ "${#output}" -lt 20000 ] || fail "a ${#output}-byte reply for one 16 KiB value"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a resolve whose reply would pass 1 MiB is too_large, built not at all, and the connection goes on" {
+	big_keystore 70 16000
+	keyd_start
+	before=$(hwm "$KEYD_PID")
+	names=$(seq -f '"BIG%03g_API_KEY"' 0 69 | paste -sd, -)
+	fits=$(seq -f '"BIG%03g_API_KEY"' 0 59 | paste -sd, -)
+	run "$SOCKCAT" --half-close --lines 3 --timeout 10000 "$CCR_KEYD_SOCKET" < <(
+		printf '{"op":"resolve","env":[%s],"id":1}\n' "$names"
+		printf '{"op":"resolve","env":[%s],"id":2}\n' "$fits"
+		printf '{"op":"hello","id":3}\n'
+	)
+	[ "${#lines[@]}" -eq 3 ] || fail "got ${#lines[@]} replies"
+	# 70 values of 16 KiB: 1.1 MB.
+	assert_error "${lines[0]}" too_large
+	assert_json "${lines[0]}" id 1
+	[[ "$(jget message "${lines[0]}")" == *"more than the 1048576 a reply may be"* ]] || fail "${lines[0]}"
+	! grep -q csk-test <<<"${lines[0]}" || fail "the refusal carries a value"
+	# 60 of them (980 KB) are one reply.
+	assert_json "${lines[1]}" id 2
+	[ "$(jget values.BIG059_API_KEY "${lines[1]}" | cut -c1-13)" = csk-test-059- ]
+	assert_json "${lines[2]}" id 3
+	# Refusing the 1.1 MB reply built nothing of it.
+	rss_note "a refused 1.1 MB resolve" "$before" "$(hwm "$KEYD_PID")" "peak"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "256 connections each sending the amplified resolve (57 KB naming a 16 KiB key 4096 times) keep the daemon's peak RSS bounded" {
+	amplified "$BATS_TEST_TMPDIR/resolve"
+	keyd_start
+	before=$(hwm "$KEYD_PID")
+	# Each connection sends it once and takes one byte of the reply, so the daemon has built it.
+	peer_start spread "$CCR_KEYD_SOCKET" 256 "$BATS_TEST_TMPDIR/resolve"
+	got=$(peer_line)
+	[ "$got" = "spread: 256 sent, 256 answered" ] || fail "got: $got"
+	peak=$(hwm "$KEYD_PID")
+	peer_release
+	# Before issue 13 each reply was 64 MiB: 20 connections took the daemon to 1.4 GB.
+	rss_note "256 amplified resolves" "$before" "$peak" "peak (VmHWM)"
+	assert_grew_less "$before" "$peak" 65536
+	run req '{"op":"resolve","env":"BIG_API_KEY"}'
+	assert_json "$output" values.BIG_API_KEY "csk-test-$(head -c 16370 /dev/zero | tr '\0' v)"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "peers that ask for lists and never read them hold the daemon to about 64 MiB of replies; past it list and resolve are busy" {
+	generate_keystore 10000
+	keyd_start
+	before=$(hwm "$KEYD_PID")
+	echo '{"op":"list"}' >"$BATS_TEST_TMPDIR/list"
+	# 255 lists of 1.3 MB each would be 337 MB held; the daemon builds them until it
+	# holds 64 MiB that nobody has read, and answers busy after that. (The 256th
+	# connection is the test's own.)
+	peer_start spread "$CCR_KEYD_SOCKET" 255 "$BATS_TEST_TMPDIR/list"
+	got=$(peer_line)
+	[ "$got" = "spread: 255 sent, 255 answered" ] || fail "got: $got"
+	peak=$(hwm "$KEYD_PID")
+	run req '{"op":"list"}' '{"op":"resolve","env":"K000001_API_KEY"}' '{"op":"get","name":"k000001"}'
+	assert_error "${lines[0]}" busy
+	[[ "$(jget message "${lines[0]}")" == *"MiB of replies that other connections have not read"* ]] ||
+		fail "${lines[0]}"
+	assert_error "${lines[1]}" busy
+	assert_json "${lines[2]}" value csk-test-generated-000001-abcdefgh
+	peer_release
+	rss_note "255 unread lists of 10,000 keys" "$before" "$peak" "peak (VmHWM)"
+	assert_grew_less "$before" "$peak" 131072
+	# Read, they are gone: the next list is served whole.
+	"$SOCKCAT" --half-close --lines 1 --timeout 10000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/list" \
+		>"$BATS_TEST_TMPDIR/reply"
+	[ "$(jget keys.9999.name <"$BATS_TEST_TMPDIR/reply")" = k009999 ]
 	keyd_stop "$KEYD_PID"
 }

@@ -14,6 +14,10 @@
  *   torture-peer halfclose SOCKET N K     N connections at once, each sends K pipelined
  *                                         hellos and shuts down its write side; print
  *                                         "halfclose: N complete C replies R"
+ *   torture-peer spread SOCKET N FILE     N connections at once, each sends the request
+ *                                         line in FILE and reads only the first byte of
+ *                                         its reply (so the daemon has built it); print
+ *                                         "spread: N sent, A answered", hold until stdin ends
  *
  * Exit status: 0 done, 1 could not connect, 2 usage or I/O error.
  */
@@ -254,6 +258,73 @@ halfclose(const char *path, long n, long k)
 	return 0;
 }
 
+/* The contents of path, NUL-terminated, in *len bytes; NULL when unreadable. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	long size;
+
+	if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)size + 1)) != NULL &&
+	    fread(data, 1, (size_t)size, f) == (size_t)size) {
+		data[size] = '\0';
+		*len = (size_t)size;
+	} else {
+		free(data);
+		data = NULL;
+	}
+	if (f != NULL)
+		fclose(f);
+	return data;
+}
+
+/* spread: one request on each of N connections, every reply begun and left unread. */
+static int
+spread(const char *path, long n, const char *file)
+{
+	size_t len = 0;
+	char *req = slurp(file, &len), first;
+	int *fds = calloc((size_t)n, sizeof *fds);
+	long i, sent = 0, answered = 0;
+
+	if (req == NULL || fds == NULL) {
+		free(req);
+		free(fds);
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		size_t off = 0;
+
+		fds[i] = dial(path);
+		while (fds[i] != -1 && off < len) {
+			ssize_t w = send(fds[i], req + off, len - off, MSG_NOSIGNAL);
+
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		sent += off == len;
+	}
+	for (i = 0; i < n; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+
+		if (fds[i] != -1 && poll(&p, 1, 30000) == 1 && recv(fds[i], &first, 1, 0) == 1)
+			answered++;
+	}
+	printf("spread: %ld sent, %ld answered\n", sent, answered);
+	fflush(stdout);
+	wait_stdin();
+	for (i = 0; i < n; i++) {
+		if (fds[i] != -1)
+			close(fds[i]);
+	}
+	free(fds);
+	free(req);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -265,6 +336,8 @@ main(int argc, char **argv)
 		return churn(argv[2], atol(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "halfclose") == 0)
 		return halfclose(argv[2], atol(argv[3]), atol(argv[4]));
-	fputs("usage: torture-peer flood|hold|churn|halfclose SOCKET ...\n", stderr);
+	if (argc == 5 && strcmp(argv[1], "spread") == 0)
+		return spread(argv[2], atol(argv[3]), argv[4]);
+	fputs("usage: torture-peer flood|hold|churn|halfclose|spread SOCKET ...\n", stderr);
 	return 2;
 }

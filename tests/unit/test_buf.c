@@ -312,6 +312,31 @@ test_json_string_appends_after_existing_content(void **state)
 	buf_free(&b);
 }
 
+static void
+test_json_length_is_what_the_json_string_writes(void **state)
+{
+	struct buf b = {0};
+	char s[300];
+	size_t i, len;
+
+	(void)state;
+	/* Every byte alone, then runs that mix plain text, escapes and long plain stretches. */
+	for (i = 0; i < 256; i++) {
+		s[0] = (char)i;
+		buf_clear(&b);
+		buf_add_json(&b, s, 1);
+		assert_int_equal(buf_json_len(s, 1), b.len);
+	}
+	for (len = 0; len < sizeof s; len++) {
+		for (i = 0; i < len; i++)
+			s[i] = i % 11 == 3 ? '"' : i % 17 == 5 ? '\x01' : i % 23 == 7 ? '\n' : 'k';
+		buf_clear(&b);
+		buf_add_json(&b, s, len);
+		assert_int_equal(buf_json_len(s, len), b.len);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -334,6 +359,7 @@ main(void)
 	    cmocka_unit_test(test_json_string_writes_nul_as_an_escape),
 	    cmocka_unit_test(test_json_string_passes_utf8_through),
 	    cmocka_unit_test(test_json_string_appends_after_existing_content),
+	    cmocka_unit_test(test_json_length_is_what_the_json_string_writes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
