@@ -112,9 +112,10 @@ admit(struct vault *v, struct change *c, const struct sealed_file *f)
 	}
 	if (f->params.generation < v->record.generation) {
 		snprintf(c->message, sizeof c->message,
-			 "the keystore file is an older sealed copy (generation %llu; ccr-keyd "
-			 "wrote or opened generation %llu): changed or put back, it is refused; "
-			 "put the newest file back",
+			 "the keystore file is an older sealed copy (generation %llu; the newest "
+			 "ccr-keyd wrote or opened is %llu): refused. Put the newest file back; to "
+			 "accept this one, stop ccr-keyd, remove the .seal file beside it, start it "
+			 "again",
 			 f->params.generation, v->record.generation);
 		return -1;
 	}

@@ -1176,7 +1176,7 @@ assert_record() {
 	# The old passphrase opens the old copy's key, but the copy is older than the record.
 	run --separate-stderr unlock "$PW"
 	[ "$status" -ne 0 ] && [ "$status" -ne 4 ] || fail "unlock of the old copy: exit $status $stderr"
-	[[ "$stderr" == *"older sealed copy (generation 1; ccr-keyd wrote or opened generation 3)"* ]] ||
+	[[ "$stderr" == *"older sealed copy (generation 1; the newest ccr-keyd wrote or opened is 3)"*"remove the .seal file beside it, start it again" ]] ||
 		fail "$stderr"
 	grep -q 'unlock failed: .*older sealed copy' "$KEYD_LOG" || fail "not logged: $(cat "$KEYD_LOG")"
 	assert_json "$(req '{"op":"hello"}')" locked true
