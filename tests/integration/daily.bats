@@ -190,6 +190,7 @@ commands() {
 
 @test "passphrase change --stdin reads two lines, current then new, and says which is missing" {
 	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
+	use_test_build
 	start_daemon
 	set_key cerebras "$KEY1"
 	printf 'pw-test-one\n' | "$CLI" passphrase set --stdin >/dev/null
@@ -231,6 +232,7 @@ commands() {
 
 @test "status shows when unlock --for and --lock-after will lock the keystore" {
 	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
+	use_test_build
 	start_daemon --lock-after 30m
 	set_key cerebras "$KEY1"
 	printf 'pw-test-one\n' | "$CLI" passphrase set --stdin >/dev/null

@@ -9,6 +9,7 @@ load tty
 setup() {
 	common_setup
 	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
+	use_test_build
 }
 
 teardown() {
