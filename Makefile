@@ -88,7 +88,7 @@ $(BUILD)/ccr-keyd: $(DAEMON_OBJ) $(LIBCOMMON)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UV_LIBS) $(SODIUM_LIBS) $(CJSON_LIBS) -lpthread
 
 # The client is started for every `ccr config …` and every router start, so it
-# must cost next to nothing (DESIGN.md: `ccr-config get` <= 1.25 x /bin/true).
+# must cost next to nothing (docs/DESIGN.md: `ccr-config get` <= 1.25 x /bin/true).
 # It links libc alone: jsonr reads the replies, so no cJSON, libuv or libsodium.
 # And it is a static PIE, since mapping and relocating even libc.so alone is most
 # of what is left: measured here (tests/bench/proctime, pinned, medians of 600

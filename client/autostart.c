@@ -1,5 +1,5 @@
 /*
- * Starting ccr-keyd on demand (DESIGN.md, "Client"). Two clients may find the
+ * Starting ccr-keyd on demand (docs/DESIGN.md, "Client"). Two clients may find the
  * daemon missing at once: each takes a lock file beside the socket, tries the
  * socket again under the lock, and only then spawns, so exactly one daemon
  * starts. `ccr-keyd --daemon` exits once its child listens, so waiting for it

@@ -1,7 +1,7 @@
 /*
  * What every ccr-config command shares: the command table entry, the run-time
  * context, the daemon connection (with auto-start), error reporting with the
- * exit codes of DESIGN.md, and reading a key without echo or argv.
+ * exit codes of docs/DESIGN.md, and reading a key without echo or argv.
  */
 #ifndef CCR_CLI_H
 #define CCR_CLI_H

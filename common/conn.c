@@ -3,7 +3,7 @@
  * buffer is wiped as lines are consumed and replies are wiped when freed.
  *
  * Before a byte is sent the client makes sure the socket is its own daemon's
- * (DESIGN.md, "Peer check": the check runs both ways): otherwise a user who
+ * (docs/DESIGN.md, "Peer check": the check runs both ways): otherwise a user who
  * plants a socket where we look (a shared XDG_RUNTIME_DIR, a directory others
  * may write) would receive our keys and passphrases and choose what exec injects.
  */

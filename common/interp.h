@@ -1,7 +1,7 @@
 /*
  * The router's config interpolation: `$NAME` and `${NAME}` in string values are
  * replaced from the environment exactly as claude-code-router does it, and a
- * scanner lists every name a config file's text may reference (DESIGN.md,
+ * scanner lists every name a config file's text may reference (docs/DESIGN.md,
  * "Names and environment names").
  */
 #ifndef CCR_INTERP_H

@@ -1,5 +1,5 @@
 /*
- * The keystore file format (DESIGN.md, "Keystore file"): the version-1 document,
+ * The keystore file format (docs/DESIGN.md, "Keystore file"): the version-1 document,
  * the flat form of the original proposal (read only), and the sealed envelope
  * (recognised here, opened by the sealed-keystore code).
  */

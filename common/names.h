@@ -1,5 +1,5 @@
 /*
- * Key names and environment names (DESIGN.md, "Names and environment names").
+ * Key names and environment names (docs/DESIGN.md, "Names and environment names").
  */
 #ifndef CCR_NAMES_H
 #define CCR_NAMES_H
@@ -19,7 +19,7 @@ bool env_is_valid(const char *s);
 
 /*
  * The one list of environment names that change how a program loads or where
- * it looks (DESIGN.md, "Names and environment names"): none is ever accepted as
+ * it looks (docs/DESIGN.md, "Names and environment names"): none is ever accepted as
  * a key's env name, nor injected into a process. An entry ending in '*' stands
  * for every name it begins ("LD_*"); the others are exact. NULL-terminated.
  */

@@ -1,5 +1,5 @@
 /*
- * Where things live (DESIGN.md, "Paths"): the home directory, the keystore and
+ * Where things live (docs/DESIGN.md, "Paths"): the home directory, the keystore and
  * the socket, each with its environment override, and the directory checks
  * that keep them private.
  */

@@ -1,5 +1,5 @@
 /*
- * The wire protocol, version 1 (DESIGN.md, "Protocol"): newline-delimited JSON
+ * The wire protocol, version 1 (docs/DESIGN.md, "Protocol"): newline-delimited JSON
  * requests and replies over a Unix stream socket. Requests are decoded with
  * cJSON (proto_decode.c); requests and replies are encoded directly into a
  * struct buf (proto.c), which is all the client needs.

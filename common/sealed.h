@@ -1,5 +1,5 @@
 /*
- * The sealed keystore envelope (DESIGN.md, "Keystore file"): the plain
+ * The sealed keystore envelope (docs/DESIGN.md, "Keystore file"): the plain
  * version-1 document encrypted with XChaCha20-Poly1305 under a key derived from
  * a passphrase with Argon2id. The header (KDF, generation, limits, salt, key
  * check) is bound to the ciphertext as associated data, and every seal uses a

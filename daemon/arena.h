@@ -1,7 +1,7 @@
 /*
  * Secret memory: values live in a few large sodium_malloc regions (guarded,
  * locked, never swapped) carved into power-of-two slots, instead of one
- * sodium_malloc per value (three mappings and ~8 KiB each; DESIGN.md).
+ * sodium_malloc per value (three mappings and ~8 KiB each; docs/DESIGN.md).
  */
 #ifndef CCR_ARENA_H
 #define CCR_ARENA_H

@@ -1,5 +1,5 @@
 /*
- * Who is on the other end of a Unix socket connection (DESIGN.md, "Peer
+ * Who is on the other end of a Unix socket connection (docs/DESIGN.md, "Peer
  * check"): its credentials, what program it is, and — once the agent guard
  * asked — whether it runs inside a coding agent's process tree.
  */

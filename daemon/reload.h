@@ -1,6 +1,6 @@
 /*
  * The keystore file into memory: at start, and on SIGHUP. Either way a file
- * that would undo the seal is refused (DESIGN.md, "Keystore file"): a plain or
+ * that would undo the seal is refused (docs/DESIGN.md, "Keystore file"): a plain or
  * missing keystore where a sealed one was, or a sealed one older than the
  * newest generation the daemon wrote or opened (the seal record, seal_record.h).
  */

@@ -1,5 +1,5 @@
 /*
- * The seal record (DESIGN.md, "Keystore file"): what the daemon remembers
+ * The seal record (docs/DESIGN.md, "Keystore file"): what the daemon remembers
  * about a sealed keystore from one start to the next — that it is sealed, and
  * the newest generation it wrote or opened — in a small file beside it,
  * KEYSTORE.seal. With it a plain file put in a sealed one's place, or an older

@@ -1,7 +1,7 @@
 /*
  * The listener and the peer sessions on it: accept with a peer check, split
  * input into request lines, gather replies into one write per read, apply the
- * limits of DESIGN.md (connections, line length, idle time, output queue).
+ * limits of docs/DESIGN.md (connections, line length, idle time, output queue).
  */
 #ifndef CCR_SERVER_H
 #define CCR_SERVER_H

@@ -1,5 +1,5 @@
 /*
- * The daemon's life as one state machine (DESIGN.md, "Keystore file"): is the
+ * The daemon's life as one state machine (docs/DESIGN.md, "Keystore file"): is the
  * keystore plain, locked or unlocked, and which change of that is under way.
  * Every request asks state_allows what it may do now; every change goes
  * through state_event, the one transition function, which also does what

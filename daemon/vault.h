@@ -1,5 +1,5 @@
 /*
- * The sealed keystore's key (DESIGN.md, "Keystore file", sealed form): the
+ * The sealed keystore's key (docs/DESIGN.md, "Keystore file", sealed form): the
  * jobs that derive it from a passphrase off the loop (unlock, passphrase set,
  * change, remove, and renewing an unlock), the growing delay after a wrong
  * passphrase, and the auto-lock clocks (--lock-after, unlock --for). Which of

@@ -1,6 +1,6 @@
 /*
  * The writer: persists changes off the event loop with group commit
- * (DESIGN.md, "Keystore file"). Changes that arrive while a write is in flight
+ * (docs/DESIGN.md, "Keystore file"). Changes that arrive while a write is in flight
  * are validated and written together in the next one; each is answered only
  * once the file that holds it is durable, and only then applied to the store.
  */

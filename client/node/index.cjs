@@ -6,7 +6,7 @@
  * Zero dependencies: node:crypto, node:fs, node:net, node:os, node:path and
  * node:worker_threads only.
  *
- * Protocol (DESIGN.md, "Protocol"): newline-delimited JSON over a Unix stream
+ * Protocol (docs/DESIGN.md, "Protocol"): newline-delimited JSON over a Unix stream
  * socket, one request line, one reply line, "id" echoed. Before the first
  * request the daemon proves that it runs as our user (README.md, "Whom it
  * talks to"); names that change how programs load are never asked for or

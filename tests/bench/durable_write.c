@@ -1,6 +1,6 @@
 /*
  * The floor for a set: the bare durable write of a 4 KiB file, the same
- * sequence every keystore save goes through (DESIGN.md, "Keystore file"):
+ * sequence every keystore save goes through (docs/DESIGN.md, "Keystore file"):
  * temp file O_CREAT|O_EXCL|O_NOFOLLOW 0600, write, fsync, close, rename over
  * the target, fsync the directory. Prints one key=value line of figures.
  *

@@ -539,7 +539,7 @@ for pin in pinned unpinned; do
 done
 
 echo
-echo "## targets (DESIGN.md, \"Performance targets\")"
+echo "## targets (docs/DESIGN.md, \"Performance targets\")"
 echo
 ROWS=()
 # row FIGURE VALUE BASELINE RATIO TARGET RESULT

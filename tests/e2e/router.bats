@@ -49,12 +49,12 @@ EOF
 }
 
 # store_key KEY [ORDER]: store KEY as e2e with env name E2E_TEST_API_KEY, the value on
-# stdin. ORDER "documented" writes `set e2e --env VAR` (DESIGN.md's usage, options after
+# stdin. ORDER "documented" writes `set e2e --env VAR` (ccr-config(1)'s usage, options after
 # the name); the default puts the option first, which any getopt accepts.
 store_key() {
 	if [ "${2:-}" = documented ]; then
 		printf '%s\n' "$1" | "$CCR_CONFIG" set e2e --env E2E_TEST_API_KEY || {
-			echo "\`ccr-config set NAME --env VAR\` (DESIGN.md's order) failed: options after" \
+			echo "\`ccr-config set NAME --env VAR\` (ccr-config(1)'s order) failed: options after" \
 				"NAME must parse (glibc keeps the first getopt's '+' mode unless optind = 0)" >&2
 			return 1
 		}
