@@ -23,16 +23,6 @@
 
 #define START_TIMEOUT_MS 2000
 
-/* Milliseconds on a monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep for ms milliseconds. */
 static void
 nap(long ms)
@@ -56,7 +46,7 @@ take_lock(const char *socket, long long deadline, char *err, size_t errsize)
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (now_ms() > deadline) {
+		if (cli_now_ms() > deadline) {
 			snprintf(err, errsize, "another client holds %s", path);
 			close(fd);
 			return -1;
@@ -153,7 +143,7 @@ spawn(const char *socket, long long deadline, char *err, size_t errsize)
 		done = waitpid(pid, &status, WNOHANG);
 		if (done == pid)
 			break;
-		if (now_ms() > deadline) {
+		if (cli_now_ms() > deadline) {
 			snprintf(err, errsize, "ccr-keyd did not start within 2 s");
 			return -1;
 		}
@@ -170,7 +160,7 @@ spawn(const char *socket, long long deadline, char *err, size_t errsize)
 int
 autostart_daemon(const char *socket, char *err, size_t errsize)
 {
-	long long deadline = now_ms() + START_TIMEOUT_MS;
+	long long deadline = cli_now_ms() + START_TIMEOUT_MS;
 	char dir[PATHS_MAX];
 	struct stat st;
 	int lock, rc = 0;

@@ -13,16 +13,6 @@
 #include "fileio.h"
 #include "router.h"
 
-/* Append ,"key": and the string s. */
-static void
-field_str(struct buf *b, const char *key, const char *s)
-{
-	buf_addc(b, ',');
-	jsonr_print_str(b, key, strlen(key));
-	buf_addc(b, ':');
-	jsonr_print_str(b, s, strlen(s));
-}
-
 /* Append ,"key": and a copy of v (an array from the record), or [] when absent. */
 static void
 field_array(struct buf *b, const char *key, const struct jsonr *v)
@@ -158,7 +148,7 @@ report_sqlite(struct cli *cli, const char *home, bool json, struct buf *out, str
 	if (!any)
 		goto done;
 	snprintf(path, sizeof path, "%s/config.sqlite", home);
-	field_str(out, "sqlite", path);
+	check_field_str(out, "sqlite", path);
 	buf_adds(out, ",\"sqlite_keys_in_clear\":");
 	buf_add(out, total < 0 ? "null" : found.data, total < 0 ? 4 : found.len);
 	if (total < 0) {

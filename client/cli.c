@@ -324,6 +324,28 @@ cli_protect(void)
 	setrlimit(RLIMIT_CORE, &rl);
 }
 
+int
+cli_exec(char **cmd, const char *hint)
+{
+	int saved;
+
+	fflush(stdout);
+	fflush(stderr);
+	execvp(cmd[0], cmd);
+	saved = errno;
+	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s%s%s", cmd[0],
+	                 strerror(saved), hint != NULL ? "; " : "", hint != NULL ? hint : "");
+}
+
+long long
+cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 cli_time_local(const char *iso, char *out, size_t size)
 {

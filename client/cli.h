@@ -196,6 +196,15 @@ void cli_protect(void);
 void cli_time_local(const char *iso, char *out, size_t size);
 
 /*
+ * Become cmd (execvp). Returns only when it cannot run, after saying why (and
+ * hint, unless NULL): 127 when not found, else 126, as a shell would.
+ */
+int cli_exec(char **cmd, const char *hint);
+
+/* Milliseconds on a monotonic clock. */
+long long cli_now_ms(void);
+
+/*
  * Start ccr-keyd for socket (autostart.c), once its directory passes the same
  * trust check as a connection's. Returns 0, CONN_UNTRUSTED with err set when
  * the directory is not ours, or -1 with err set.

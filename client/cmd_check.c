@@ -287,9 +287,8 @@ lookup(void *arg, const char *name, size_t *len)
 	return v;
 }
 
-/* Append ,"key": and the string s. */
-static void
-field_str(struct buf *b, const char *key, const char *s)
+void
+check_field_str(struct buf *b, const char *key, const char *s)
 {
 	buf_addc(b, ',');
 	jsonr_print_str(b, key, strlen(key));
@@ -308,16 +307,16 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 
 	buf_adds(&out, "{\"ok\":true,\"config\":");
 	jsonr_print_str(&out, path, strlen(path));
-	field_str(&out, "keystore", ks->state);
+	check_field_str(&out, "keystore", ks->state);
 	buf_adds(&out, ",\"names\":[");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			buf_addc(&out, ',');
 		buf_adds(&out, "{\"name\":");
 		jsonr_print_str(&out, refs[i].env, strlen(refs[i].env));
-		field_str(&out, "source", source_names[refs[i].source]);
+		check_field_str(&out, "source", source_names[refs[i].source]);
 		if (refs[i].key != NULL)
-			field_str(&out, "key", refs[i].key);
+			check_field_str(&out, "key", refs[i].key);
 		else
 			buf_adds(&out, ",\"key\":null");
 		if (refs[i].source == SRC_BOTH)
@@ -330,7 +329,7 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	buf_adds(&out, "],\"missing\":");
 	jsonr_print_num(&out, (double)missing);
 	if (config_error != NULL)
-		field_str(&out, "config_error", config_error);
+		check_field_str(&out, "config_error", config_error);
 	if (router->len > 0)
 		buf_add(&out, router->data, router->len);
 	buf_adds(&out, ",\"warnings\":[");

@@ -138,19 +138,6 @@ inject(const struct names *names, const struct jsonr *values, bool all)
 	}
 }
 
-/* Become CMD; returns only on failure, with the exit status a shell would give. */
-static int
-become(char **cmd)
-{
-	int saved;
-
-	fflush(stdout);
-	fflush(stderr);
-	execvp(cmd[0], cmd);
-	saved = errno;
-	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s", cmd[0], strerror(saved));
-}
-
 enum { OPT_ALL, OPT_FALLBACK_ENV };
 
 static const struct cmd_option options[] = {
@@ -215,7 +202,7 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 		cli_errors_flush();
 		cli_warn("starting %s with the plain environment (--fallback-env)", argv[optind]);
 	}
-	return become(argv + optind);
+	return cli_exec(argv + optind, NULL);
 }
 
 const struct command cmd_exec_entry = {

@@ -13,17 +13,11 @@
 #include "cli.h"
 #include "guard.h"
 
-/* Become CMD; returns only on failure, with a shell's exit code. */
+/* Become CMD (guard_run calls it in the child); returns only on failure. */
 static int
 become(char **cmd)
 {
-	int saved;
-
-	fflush(stdout);
-	fflush(stderr);
-	execvp(cmd[0], cmd);
-	saved = errno;
-	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s", cmd[0], strerror(saved));
+	return cli_exec(cmd, NULL);
 }
 
 /* Run a command under a guard. */

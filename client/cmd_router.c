@@ -47,32 +47,13 @@ one_of(const char *s, const char *const *list)
 	return false;
 }
 
-/* Milliseconds on a monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Become the router's `ccr` with args; returns only on failure, as a shell would. */
 static int
 become(char **args)
 {
-	const char *ccr = router_command();
-	int saved;
-
-	args[0] = (char *)ccr;
-	fflush(stdout);
-	fflush(stderr);
-	execvp(ccr, args);
-	saved = errno;
-	return cli_error(saved == ENOENT ? 127 : 126,
-	                 "cannot run %s: %s; install claude-code-router (npm install -g "
-	                 "@musistudio/claude-code-router) or name it in CCR_ROUTER",
-	                 ccr, strerror(saved));
+	args[0] = (char *)router_command();
+	return cli_exec(args, "install claude-code-router (npm install -g "
+	                      "@musistudio/claude-code-router) or name it in CCR_ROUTER");
 }
 
 /*
@@ -238,7 +219,7 @@ relay_warnings(const struct router_record *rec)
 static int
 wait_listening(const char *home, pid_t pid)
 {
-	long long deadline = now_ms() + START_TIMEOUT_MS;
+	long long deadline = cli_now_ms() + START_TIMEOUT_MS;
 	struct timespec nap = {0, 20 * 1000000};
 	struct router_record rec;
 	pid_t running;
@@ -263,7 +244,7 @@ wait_listening(const char *home, pid_t pid)
 			                 "start` to see why",
 			                 (long)pid);
 		}
-		if (now_ms() > deadline)
+		if (cli_now_ms() > deadline)
 			return cli_error(EXIT_FAILURE_OTHER,
 			                 "the router (pid %ld) did not listen within %d s; see "
 			                 "%s/logs/",

@@ -17,23 +17,6 @@
 #include "cli.h"
 #include "fileio.h"
 
-/* Write all len bytes to fd. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Copy the original text to PATH.bak-YYYYMMDDTHHMMSS (UTC; "-2", "-3" … appended
  * when that exists), mode 0600, never replacing a file. Returns 0 with its name
@@ -72,7 +55,7 @@ backup(const struct migration *m, char *out, size_t size)
 		                 "too many backups named %s.bak-%s*; %s is "
 		                 "unchanged",
 		                 m->path, stamp, m->path);
-	if (write_all(fd, m->text.data, m->text.len) == -1 || fsync(fd) == -1) {
+	if (fileio_write_all(fd, m->text.data, m->text.len) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		unlink(out);

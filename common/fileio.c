@@ -88,9 +88,8 @@ fail:
 	return -1;
 }
 
-/* Write all len bytes, retrying short writes and EINTR. */
-static int
-write_all(int fd, const char *p, size_t len)
+int
+fileio_write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -147,7 +146,7 @@ fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	if (fd == -1)
 		goto fail;
 	step = "write";
-	if (write_all(fd, data, len) == -1)
+	if (fileio_write_all(fd, data, len) == -1)
 		goto fail_fd;
 	step = "fsync";
 	if (fsync(fd) == -1)

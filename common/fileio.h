@@ -43,4 +43,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
  */
 int fileio_remove_temps(const char *path);
 
+/* Write all len bytes to fd, retrying short writes and EINTR. Returns 0, or -1 with errno set. */
+int fileio_write_all(int fd, const char *p, size_t len);
+
 #endif
