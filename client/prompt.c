@@ -5,12 +5,57 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+/* The signals that would leave the terminal with echo off if they ended a prompt. */
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
+#define PROMPT_NSIGNALS (sizeof prompt_signals / sizeof prompt_signals[0])
+
+/* The signal that interrupted a prompt, or 0: the handler only sets it. */
+static volatile sig_atomic_t prompt_signal;
+
+/* Note the signal; the read returns EINTR and the prompt puts the terminal back first. */
+static void
+on_prompt_signal(int sig)
+{
+	prompt_signal = sig;
+}
+
+/* Catch the prompt signals (those not ignored), saving their actions in saved. */
+static void
+catch_signals(struct sigaction saved[PROMPT_NSIGNALS])
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_prompt_signal; /* no SA_RESTART: a blocked read returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	prompt_signal = 0;
+	for (i = 0; i < PROMPT_NSIGNALS; i++) {
+		sigaction(prompt_signals[i], &sa, &saved[i]);
+		if (saved[i].sa_handler == SIG_IGN)
+			sigaction(prompt_signals[i], &saved[i], NULL);
+	}
+}
+
+/* Put the saved actions back, then take a signal that came during the prompt as it would have been. */
+static void
+release_signals(const struct sigaction saved[PROMPT_NSIGNALS])
+{
+	size_t i;
+
+	for (i = 0; i < PROMPT_NSIGNALS; i++)
+		sigaction(prompt_signals[i], &saved[i], NULL);
+	if (prompt_signal != 0)
+		raise(prompt_signal);
+}
 
 /* Read up to the limit from fd into out; returns -1 on a read error. */
 static int
@@ -47,7 +92,7 @@ read_line(int fd, bool cr_ends, struct buf *out)
 	for (;;) {
 		ssize_t n = read(fd, &c, 1);
 
-		if (n == -1 && errno == EINTR)
+		if (n == -1 && errno == EINTR && prompt_signal == 0)
 			continue;
 		if (n == -1)
 			return -1;
@@ -65,10 +110,14 @@ read_line(int fd, bool cr_ends, struct buf *out)
 	return 0;
 }
 
-/* Read one line from the terminal, with echo off unless echo. */
+/*
+ * Read one line from the terminal, with echo off unless echo. A signal that
+ * comes meanwhile (^C, ^Z, kill) is taken only once echo is back on.
+ */
 static int
 read_tty(const char *prompt, bool echo, struct buf *out)
 {
+	struct sigaction saved[PROMPT_NSIGNALS];
 	struct termios old, quiet;
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc = 0;
 
@@ -82,14 +131,18 @@ read_tty(const char *prompt, bool echo, struct buf *out)
 	if (!echo)
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
+	catch_signals(saved);
 	/* Echo off first: what is typed once the prompt shows is never echoed nor flushed. */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1 || write(fd, prompt, strlen(prompt)) < 0) {
 		tcsetattr(fd, TCSAFLUSH, &old);
 		close(fd);
+		release_signals(saved);
 		return cli_error(EXIT_USAGE, "cannot turn off echo; pipe the key on stdin");
 	}
 	if (read_line(fd, true, out) == -1)
-		rc = cli_error(EXIT_FAILURE_OTHER, "cannot read the terminal: %s", strerror(errno));
+		rc = prompt_signal != 0 ? EXIT_FAILURE_OTHER
+		                        : cli_error(EXIT_FAILURE_OTHER, "cannot read the terminal: %s",
+		                                    strerror(errno));
 	tcsetattr(fd, TCSAFLUSH, &old);
 	if (!echo) {
 		ssize_t w = write(fd, "\n", 1); /* the newline echo did not show */
@@ -97,6 +150,9 @@ read_tty(const char *prompt, bool echo, struct buf *out)
 		(void)w;
 	}
 	close(fd);
+	if (prompt_signal != 0)
+		buf_clear(out); /* half a key typed before ^C is not kept */
+	release_signals(saved);
 	return rc;
 }
 

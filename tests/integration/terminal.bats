@@ -106,3 +106,39 @@ raw_value() {
 	run --separate-stderr "$CLI" unlock --stdin <<<"pw-test-d"
 	[ "$status" -eq 0 ] || fail "$stderr"
 }
+
+# kill_at_prompt SIGNAL: start `ccr-config set sigtest` on a terminal followed by
+# `stty -a`, send SIGNAL to ccr-config once its prompt shows, and print what the
+# terminal showed.
+kill_at_prompt() {
+	local out=$BATS_TEST_TMPDIR/tty.$1 pid i
+	timeout 30 script -qfec "$CLI set sigtest; echo status=\$?; stty -a" /dev/null \
+		< <(sleep 20) >"$out" 2>&1 &
+	for ((i = 0; i < 1000; i++)); do
+		grep -q 'Key for sigtest' "$out" && break
+		sleep 0.01
+	done
+	pid=$(pids_with_arg sigtest)
+	[ -n "$pid" ] || fail "no ccr-config at the prompt:" "$(cat "$out")"
+	kill "-$1" "$pid"
+	for ((i = 0; i < 1000; i++)); do
+		grep -q 'speed' "$out" && break
+		sleep 0.01
+	done
+	tr -d '\r' <"$out"
+}
+
+@test "a signal at the key prompt leaves the terminal's echo on, and stores nothing" {
+	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+	start_daemon
+	local sig out
+	for sig in INT TERM HUP; do
+		out=$(kill_at_prompt "$sig")
+		[[ "$out" == *"status=$((128 + $(kill -l "$sig")))"* ]] ||
+			fail "SIG$sig: not ended by the signal:" "$out"
+		grep -Eq '(^| )echo( |$)' <<<"$out" || fail "SIG$sig left echo off:" "$out"
+		! grep -Eq '(^| )-echo( |$)' <<<"$out" || fail "SIG$sig left echo off:" "$out"
+	done
+	run "$CLI" list
+	[[ "$output" != *sigtest* ]] || fail "a key was stored: $output"
+}
