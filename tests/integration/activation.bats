@@ -159,10 +159,11 @@ verify_units() {
 	grep -qx 'ListenStream=%t/ccr-keyd/sock' "$unit"
 	grep -qx 'SocketMode=0600' "$unit"
 	grep -qx 'DirectoryMode=0700' "$unit"
-	! grep -q '^Accept=yes' "$unit"
+	! grep -q '^Accept=yes' "$unit" || fail "the socket unit accepts per connection"
 	grep -qx 'WantedBy=sockets.target' "$unit"
 	# The service runs without the socket too: no hard dependency on it.
-	! grep -Eq '^(Requires|BindsTo)=.*ccr-keyd.socket' "$ROOT/systemd/ccr-keyd.service.in"
+	! grep -Eq '^(Requires|BindsTo)=.*ccr-keyd.socket' "$ROOT/systemd/ccr-keyd.service.in" ||
+		fail "the service requires its socket"
 	[ -n "$(exec_args)" ] || fail "no ExecStart=@BINDIR@/ccr-keyd line"
 }
 

@@ -60,9 +60,10 @@ session() {
 	for field in time op uid pid exe result; do
 		[ "$(jget "$field" <"$AUDIT" | grep -c .)" -eq "$n" ] || fail "a line lacks $field:" "$(cat "$AUDIT")"
 	done
-	! jget time <"$AUDIT" | grep -vE '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z$'
+	! jget time <"$AUDIT" | grep -vE '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z$' ||
+		fail "a time that is not ISO 8601 UTC"
 	[ "$(jget uid <"$AUDIT" | sort -u)" = "$(id -u)" ]
-	! jget pid <"$AUDIT" | grep -vE '^[1-9][0-9]*$'
+	! jget pid <"$AUDIT" | grep -vE '^[1-9][0-9]*$' || fail "a pid that is not a pid"
 	# The exe is the real client binary of each request.
 	jget exe <"$AUDIT" | sort -u >"$BATS_TEST_TMPDIR/exes"
 	grep -qxF "$(readlink -f "$SOCKCAT")" "$BATS_TEST_TMPDIR/exes" || fail "no sockcat exe:" "$(cat "$BATS_TEST_TMPDIR/exes")"

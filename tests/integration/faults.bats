@@ -173,7 +173,7 @@ dir_step_keeps_memory_and_disk_agreed() {
 	run req '{"op":"status"}'
 	assert_json "$output" writes 2 # the five were one batch
 	assert_json "$output" keys 2
-	! grep -q csk-test-batch "$CCR_KEYS"
+	! grep -q csk-test-batch "$CCR_KEYS" || fail "the failed batch reached the file"
 	grep -q csk-test-first-held "$CCR_KEYS"
 	[ -z "$(temp_files "$CCR_HOME")" ]
 	set_key b1 csk-test-batch-again

@@ -68,7 +68,7 @@ teardown() {
 	set_key cerebras "$KEY1"
 	kill9_daemon "$KEYD_PID"
 	[ -S "$CCR_KEYD_SOCKET" ] # left behind
-	! answers "$CCR_KEYD_SOCKET"
+	! answers "$CCR_KEYD_SOCKET" || fail "something still answers on the stale socket"
 	start_daemon
 	grep -q "replacing stale socket $CCR_KEYD_SOCKET" "$KEYD_LOG"
 	run req '{"op":"get","name":"cerebras"}'
@@ -209,7 +209,7 @@ teardown() {
 	sleep 3
 	alive "$KEYD_PID" || fail "the daemon exited on idle while unlocked"
 	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
-	! grep -q 'exiting (--idle-exit)' "$KEYD_LOG"
+	! grep -q 'exiting (--idle-exit)' "$KEYD_LOG" || fail "it exited idle while unlocked"
 	"$CLI" lock >/dev/null
 	wait_gone "$KEYD_PID" 5000 || fail "locked and idle, the daemon did not exit"
 	status=0

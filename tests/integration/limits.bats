@@ -278,7 +278,7 @@ amplified() {
 		>"$BATS_TEST_TMPDIR/list"
 	[ "$(jget keys.99999.name <"$BATS_TEST_TMPDIR/list")" = k099999 ]
 	[ "$(jget keys.0.masked <"$BATS_TEST_TMPDIR/list")" = 'csk-…efgh' ]
-	! grep -q generated "$BATS_TEST_TMPDIR/list"
+	! grep -q generated "$BATS_TEST_TMPDIR/list" || fail "the list holds a value"
 	[ "$(raw_get k054321)" = csk-test-generated-054321-abcdefgh ]
 	run req '{"op":"resolve","env":["K000007_API_KEY","K099998_API_KEY"]}'
 	assert_json "$output" values.K099998_API_KEY csk-test-generated-099998-abcdefgh

@@ -385,7 +385,8 @@ twenty_providers() {
 	run --separate-stderr "$CLI" migrate
 	[ "$status" -eq 5 ]
 	[ "${lines[2]}" = 'groq: stored, config now uses $GROQ_API_KEY_2' ]
-	! grep -qF -e "$KEY1" -e "$KEY2" -e provider-7-0123 "$CONFIG"
+	! grep -qF -e "$KEY1" -e "$KEY2" -e provider-7-0123 "$CONFIG" ||
+		fail "a literal key is still in the config"
 	cat >"$BATS_TEST_TMPDIR/router.cjs" <<'EOF'
 // router.cjs ROUTER_CLI JSON5_DIR CONFIG [EXPECTED]: read CONFIG as the router does
 // (json5, then its own interpolateEnvVars, taken from its bundle, over process.env);

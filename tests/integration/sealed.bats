@@ -647,7 +647,7 @@ assert_values_held() {
 	assert_json "$(req '{"op":"hello"}')" locked true
 	# The lock answered once the wipe was done: nothing to wait for.
 	assert_memory_clean "$KEYD_PID" "after the lock" "$KEY1" "$KEY2" "$KEY3"
-	! grep -qF "$KEY3" "$CCR_KEYS"
+	! grep -qF "$KEY3" "$CCR_KEYS" || fail "the sealed file holds a key in clear"
 	assert_is_sealed "$CCR_KEYS"
 }
 
@@ -1135,7 +1135,7 @@ assert_record() {
 	reply=$(req '{"op":"set","name":"newkey","value":"csk-test-must-not-be-clear"}')
 	assert_error "$reply" io_error
 	cmp -s "$BATS_TEST_TMPDIR/planted" "$CCR_KEYS" || fail "the planted file was written"
-	! grep -q csk-test-must-not-be-clear "$CCR_KEYS"
+	! grep -q csk-test-must-not-be-clear "$CCR_KEYS" || fail "a key in clear"
 }
 
 @test "a plain or missing file in a sealed keystore's place is refused at start, saying how to accept it on purpose" {

@@ -123,6 +123,6 @@ crash_at() {
 	after=$(temp_files "$CCR_HOME")
 	[ -z "$after" ] || fail "after the restart $CCR_HOME still holds $after, a full copy of the" \
 		"keystore with the unacknowledged value (grep: $(grep -l "$NEW" "$CCR_HOME"/.keys.tmp-* | wc -l) file)"
-	! grep -rqF "$NEW" "$CCR_HOME"
+	! grep -rqF "$NEW" "$CCR_HOME" || fail "the unacknowledged value is still on disk"
 	keyd_stop "$KEYD_PID"
 }
