@@ -672,4 +672,7 @@ module.exports = {
 	DEFAULT_TIMEOUT_MS,
 	REFUSED_ENV,
 	isRefusedEnv,
+	ENV_NAME,
+	ENV_MAX_LEN,
+	REF_SOURCE,
 };

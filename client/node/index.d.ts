@@ -46,6 +46,12 @@ export const DEFAULT_TIMEOUT_MS: number;
 export const REFUSED_ENV: readonly string[];
 /** True when name is on REFUSED_ENV. */
 export function isRefusedEnv(name: string): boolean;
+/** The form of a name the keystore can hold as an env name: [A-Z_][A-Z0-9_]*. */
+export const ENV_NAME: RegExp;
+/** The longest env name the daemon accepts (common/names.h). */
+export const ENV_MAX_LEN: number;
+/** The router's reference pattern, $NAME or ${NAME}, as RegExp source (make a new RegExp with 'g'). */
+export const REF_SOURCE: string;
 
 /** The key called name, or null when the keystore has none. */
 export function getKey(name: string, opts?: KeydOptions): Promise<Key | null>;
@@ -77,5 +83,8 @@ declare const _default: {
   DEFAULT_TIMEOUT_MS: number;
   REFUSED_ENV: readonly string[];
   isRefusedEnv: typeof isRefusedEnv;
+  ENV_NAME: RegExp;
+  ENV_MAX_LEN: number;
+  REF_SOURCE: string;
 };
 export default _default;

@@ -14,5 +14,8 @@ export const {
 	DEFAULT_TIMEOUT_MS,
 	REFUSED_ENV,
 	isRefusedEnv,
+	ENV_NAME,
+	ENV_MAX_LEN,
+	REF_SOURCE,
 } = pkg;
 export default pkg;

@@ -4,10 +4,12 @@
  * whether this process is the router and which command it runs, and for
  * `start` — the server — ask ccr-keyd once for the names its config references
  * and hand it their values in-process (guard.cjs keeps them there), recording
- * which names it got in a 0600 file for `ccr-config check`. `code` gets only
- * the names its APIKEY references (ccr-config passes them), for the token the
- * router gives the agent; every other router command only passes the preload
- * on to the routers it starts. Any other Node program is left alone.
+ * which names it got in a 0600 file for `ccr-config check`. The commands that
+ * start the agent (`code`, and whatever ccr-config runs as one) get only the
+ * values of the names APIKEY references, which ccr-config passes on a pipe,
+ * for the token the router gives the agent; every other router command only
+ * passes the preload on to the routers it starts. Any other Node program is
+ * left alone.
  */
 
 const fs = require('node:fs');
@@ -18,10 +20,9 @@ const { fileURLToPath } = require('node:url');
 const keyd = require('./index.cjs');
 const guard = require('./guard.cjs');
 
+const { ENV_NAME, ENV_MAX_LEN, REF_SOURCE } = keyd;
 const PACKAGE = '@musistudio/claude-code-router';
 const RECORD = '.ccr-keyd-router.json';
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-const REF = /\$\{([^}]+)\}|\$([A-Z_][A-Z0-9_]*)/g;
 const LITERAL = /"(?:[^"\\\n\r]|\\[\s\S])*"|'(?:[^'\\\n\r]|\\[\s\S])*'/g;
 
 /* The router's home, as it computes it: os.homedir() + .claude-code-router. */
@@ -119,7 +120,7 @@ function restoreMap(text, lookup) {
 	const map = new Map();
 	for (const m of text.matchAll(LITERAL)) {
 		const written = decodeEscapes(m[0].slice(1, -1));
-		const interpolated = written.replace(REF, (match, braced, bare) =>
+		const interpolated = written.replace(new RegExp(REF_SOURCE, 'g'), (match, braced, bare) =>
 			lookup(braced || bare) || match);
 		if (interpolated !== written && !map.has(interpolated))
 			map.set(interpolated, written);
@@ -304,7 +305,7 @@ function serve(router, token) {
 	} catch {
 		/* the router writes a default config; it references nothing */
 	}
-	const storable = configNames(text).filter((n) => n.length <= 137 && ENV_NAME.test(n));
+	const storable = configNames(text).filter((n) => n.length <= ENV_MAX_LEN && ENV_NAME.test(n));
 	const fallback = process.env.CCR_KEYD_FALLBACK_ENV === '1';
 	const hidden = new Map();
 	const scrub = guard.scrubber();
@@ -382,37 +383,19 @@ function takeTokenFd(fd) {
 }
 
 /*
- * `ccr code`: the values of the names APIKEY references, for the agent's token
- * only. ccr-config passes them on a pipe (tokenFd), since ccr-keyd refuses
- * `ccr code` itself, which runs under the guard; without one (an older
- * ccr-config), it asks ccr-keyd for the names ccr-config passed (list).
+ * A command that starts the agent (`ccr code`; a preset with 2.x) or prints
+ * its token (`ccr activate`): the values of the names APIKEY references, which
+ * ccr-config resolved and put on the pipe tokenFd (CCR_KEYD_TOKEN_FD), served
+ * to the router's lookups for the agent's token only.
  */
-function code(router, token, list, tokenFd) {
-	const names = list.split(',').filter((n) => ENV_NAME.test(n));
-	const home = routerHome();
+function agent(router, token, tokenFd) {
 	const hidden = new Map();
-	let veil = null;
-	if (tokenFd !== null) {
-		const values = takeTokenFd(tokenFd);
-		const passed = Object.keys(values).filter((n) => ENV_NAME.test(n) &&
-			typeof values[n] === 'string' && values[n] !== '');
-		veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
-		for (const n of passed)
-			veil.hide(n, values[n]);
-		guard.propagate(routerChild(router.cli), token);
-		return;
-	}
-	const f = fetcher(names, (stored, err) => {
-		if (err !== null)
-			process.stderr.write(`ccr-keyd: ${failure(err).message}; the agent's token to ` +
-				'the router is APIKEY as written\n');
-		for (const n of names) {
-			if (stored && typeof stored[n] === 'string' && stored[n] !== '')
-				veil.hide(n, stored[n]);
-		}
-	});
-	veil = guard.veilEnvironment(hidden, () => false, new Set(names), () => f.settleSync());
-	gateConfigReads(path.join(home, 'config.json'), f);
+	const values = tokenFd === null ? {} : takeTokenFd(tokenFd);
+	const passed = Object.keys(values).filter((n) => ENV_NAME.test(n) &&
+		typeof values[n] === 'string' && values[n] !== '');
+	const veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
+	for (const n of passed)
+		veil.hide(n, values[n]);
 	guard.propagate(routerChild(router.cli), token);
 }
 
@@ -422,11 +405,9 @@ function code(router, token, list, tokenFd) {
  */
 function preload(self) {
 	const selfPath = path.resolve(self);
-	const tokenNames = process.env.CCR_KEYD_TOKEN_NAMES;
 	const tokenFd = /^[0-9]+$/.test(process.env.CCR_KEYD_TOKEN_FD || '') ?
 		Number(process.env.CCR_KEYD_TOKEN_FD) : null;
 	stripSelf(process.env, selfPath);
-	delete process.env.CCR_KEYD_TOKEN_NAMES;
 	delete process.env.CCR_KEYD_TOKEN_FD;
 	if (!require('node:worker_threads').isMainThread)
 		return;
@@ -443,8 +424,8 @@ function preload(self) {
 	const token = requireOption(selfPath);
 	if (command === 'start')
 		serve(router, token);
-	else if (command === 'code')
-		code(router, token, tokenNames || '', tokenFd);
+	else if (command === 'code' || tokenFd !== null)
+		agent(router, token, tokenFd);
 	else
 		guard.propagate(routerChild(router.cli), token);
 }

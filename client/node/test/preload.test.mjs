@@ -122,6 +122,12 @@ if (process.argv[2] === 'child') {
 	console.log((env.find((e) => e.startsWith('NODE_OPTIONS=')) || '=').split('=').slice(1).join('='));
 	process.exit(0);
 }
+if (process.argv[2] === 'child-env') {
+	// The whole environment this child was started with, and what it sees now.
+	const environ = require('node:fs').readFileSync('/proc/self/environ', 'utf8').split('\0').join('\n');
+	console.log(environ + '\n' + JSON.stringify({ ...process.env }));
+	process.exit(0);
+}
 const fs = require('node:fs');
 const cp = require('node:child_process');
 const os = require('node:os');
@@ -139,8 +145,10 @@ const interpolate = (o) => typeof o === 'string'
 	out.spawnSync = cp.spawnSync('env').stdout.toString();
 	out.execSync = cp.execSync('env', { env: { ...process.env } }).toString();
 	out.fork = await new Promise((resolve) => {
-		const c = cp.fork(process.argv[1], ['child'], { silent: true });
-		c.on('exit', () => resolve('ok'));
+		const c = cp.fork(process.argv[1], ['child-env'], { silent: true });
+		let o = '';
+		c.stdout.on('data', (d) => { o += d; });
+		c.on('close', () => resolve(o));
 	});
 	// The router starts itself with spawn (restart, POST /api/restart, ccr code).
 	out.childNodeOptions = await new Promise((resolve) => {
@@ -192,9 +200,10 @@ test('the router\'s server gets its keys in-process; no child and no file gets t
 	assert.equal(out.config.Providers[1].api_key, EXPORTED, 'environment fallback substituted');
 	assert.equal(out.config.Providers[2].api_key, '$MISSING_API_KEY');
 	assert.equal(out.nodeOptions, null, 'the preload took itself out of NODE_OPTIONS');
-	for (const k of ['spawnSync', 'execSync'])
+	for (const k of ['spawnSync', 'execSync', 'fork'])
 		assert.ok(!out[k].includes(STORED), `${k} child got the key`);
-	assert.equal(out.fork, 'ok');
+	assert.match(out.fork, /^HOME=/m, 'the forked child ran and printed its environment');
+	assert.ok(!out.fork.includes('STORED_API_KEY'), 'the forked child sees the name');
 	assert.equal(out.childNodeOptions, TOKEN, 'a child that is the router gets the preload');
 	assert.match(r.stderr, /\$MISSING_API_KEY is referenced in config\.json but is neither/);
 	assert.ok(!r.stderr.includes(STORED));
@@ -266,5 +275,21 @@ test('in any other Node program the preload only takes itself out of NODE_OPTION
 	assert.equal(r.status, 0, r.stderr);
 	assert.deepEqual(JSON.parse(r.stdout), { o: '--no-warnings', k: null, w: false });
 	assert.equal(r.stderr, '');
+	cleanup(top);
+});
+
+test('a command ccr-config runs as the agent\'s (a preset) gets the token from the pipe, its children do not', () => {
+	const top = tmpdir('preset');
+	const pkg = standInRouter(top, '2.0.0', 'console.log(JSON.stringify({ token: process.env.CCR_APIKEY ?? null, ' +
+		'child: require("node:child_process").execSync("env").toString().includes("CCR_APIKEY") }));\n');
+	const f = path.join(top, 'token');
+	fs.writeFileSync(f, '{"CCR_APIKEY":"csk-test-preset-token"}', { mode: 0o600 });
+	const fd = fs.openSync(f, 'r');
+	const r = spawnSync(process.execPath, [pkg.bin, 'my-preset', 'fix it'], { encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'pipe', fd], env: { ...process.env, HOME: top, TMPDIR: top,
+			NODE_OPTIONS: TOKEN, CCR_KEYD_TOKEN_FD: '3', CCR_KEYD_SOCKET: path.join(top, 'nobody') } });
+	fs.closeSync(fd);
+	assert.equal(r.status, 0, r.stderr);
+	assert.deepEqual(JSON.parse(r.stdout), { token: 'csk-test-preset-token', child: false });
 	cleanup(top);
 });
