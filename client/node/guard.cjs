@@ -4,8 +4,9 @@
  * router's process: an environment that answers the router's lookups of those
  * names but never lists them, so that no child inherits them; children that
  * are the router itself start with the preload instead and fetch their own;
- * and no file the process writes holds a key — each is written back as its
- * `${NAME}` reference. Zero dependencies: node:fs, node:path, node:child_process.
+ * and no file the process writes, nor any reply its HTTP server sends, holds a
+ * key — each is written back as its `${NAME}` reference. Zero dependencies:
+ * node:fs, node:path, node:child_process, node:http.
  */
 
 const fs = require('node:fs');
@@ -183,6 +184,41 @@ function scrubber(secrets = [], restore = new Map()) {
 		}
 		return changed ? buf : null;
 	}
+	/* True when buf holds a key: a value of SCRUB_MIN or more, or any value as a JSON string. */
+	function found(buf) {
+		if (patterns.some((p) => buf.includes(p.bytes)))
+			return true;
+		for (const v of exact.keys()) {
+			if (buf.includes(JSON.stringify(v)))
+				return true;
+		}
+		return false;
+	}
+	function body(view) {
+		const buf = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+		if (!found(buf))
+			return null;
+		const s = buf.toString('utf8');
+		if (!Buffer.from(s, 'utf8').equals(buf))
+			return bytes(buf); /* not whole UTF-8 text (a chunk cut in a character) */
+		const out = configText(s);
+		return out === s ? null : Buffer.from(out, 'utf8');
+	}
+	function mask(view) {
+		let buf = null;
+		for (const p of patterns) {
+			const src = buf || Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+			let at = src.indexOf(p.bytes);
+			if (at === -1)
+				continue;
+			buf = buf || Buffer.from(src);
+			while (at !== -1) {
+				buf.fill('*', at, at + p.bytes.length);
+				at = buf.indexOf(p.bytes, at + p.bytes.length);
+			}
+		}
+		return buf;
+	}
 	function configText(s) {
 		let doc;
 		try {
@@ -221,6 +257,10 @@ function scrubber(secrets = [], restore = new Map()) {
 		text,
 		bytes,
 		configText,
+		/* An HTTP reply body (or a chunk of one) without keys, or null when it holds none. */
+		body,
+		/* view with each key of SCRUB_MIN or more overwritten by as many '*', or null. */
+		mask,
 		/* Use these keys and this restore map from now on. */
 		load,
 		get empty() {
@@ -416,12 +456,80 @@ function guardWrites(s, configFile) {
 	};
 }
 
+/*
+ * Make the Content-Length res declares fit a body delta bytes shorter than
+ * the one it was computed for. Headers not yet formatted are set anew; headers
+ * formatted but not yet sent (fastify's writeHead, then end) are mended in
+ * place. Returns false when a length already sent cannot be changed.
+ */
+function fitLength(res, delta) {
+	if (!res.headersSent) {
+		const n = Number(res.getHeader('content-length'));
+		if (res.hasHeader('content-length') && Number.isInteger(n))
+			res.setHeader('content-length', String(n - delta));
+		return true;
+	}
+	const head = res._header;
+	if (typeof head !== 'string')
+		return false;
+	const m = /\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n/i.exec(head);
+	if (m === null)
+		return true; /* chunked, or until the connection closes: any length goes */
+	if (res._headerSent !== false)
+		return false;
+	res._header = head.slice(0, m.index) + `\r\nContent-Length: ${Number(m[1]) - delta}\r\n` +
+		head.slice(m.index + m[0].length);
+	if (typeof res._contentLength === 'number')
+		res._contentLength -= delta;
+	return true;
+}
+
+/* chunk as res.write / res.end (chunk, encoding) would send it, without keys. */
+function replyChunk(res, s, chunk, encoding) {
+	if (typeof chunk !== 'string' && !isView(chunk))
+		return chunk;
+	const buf = typeof chunk === 'string' ?
+		Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8') :
+		Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+	const clean = s.body(buf);
+	if (clean === null)
+		return chunk;
+	if (clean.length === buf.length || fitLength(res, buf.length - clean.length))
+		return clean;
+	return s.mask(buf) || buf;
+}
+
+/*
+ * Patch http.ServerResponse so that no reply of this process's HTTP server
+ * carries a key: the router's GET /api/config (which interpolates the config
+ * again), GET /providers (the providers it holds, keys included), and whatever
+ * else a route or the upstream echoes. A key becomes its reference — a JSON
+ * body gets the config's own strings back, as a write of the config does — and
+ * the Content-Length is made to fit; where a length already sent cannot be
+ * changed, the key is overwritten with as many '*'. A key split across two
+ * writes is not caught.
+ */
+function guardReplies(s) {
+	const proto = require('node:http').ServerResponse.prototype;
+	const write = proto.write;
+	const end = proto.end;
+	proto.write = function (chunk, ...rest) {
+		return write.call(this, replyChunk(this, s, chunk, rest[0]), ...rest);
+	};
+	proto.end = function (chunk, ...rest) {
+		if (chunk === undefined || chunk === null || typeof chunk === 'function')
+			return end.call(this, chunk, ...rest);
+		return end.call(this, replyChunk(this, s, chunk, rest[0]), ...rest);
+	};
+}
+
 module.exports = {
 	veilEnvironment,
 	propagate,
 	withPreload,
 	scrubber,
 	guardWrites,
+	guardReplies,
 	reference,
 	SCRUB_MIN,
 };

@@ -308,7 +308,8 @@ function serve(router, token) {
 	const storable = configNames(text).filter((n) => n.length <= ENV_MAX_LEN && ENV_NAME.test(n));
 	const fallback = process.env.CCR_KEYD_FALLBACK_ENV === '1';
 	const hidden = new Map();
-	const scrub = guard.scrubber();
+	const scrub = guard.scrubber(); /* every key: the keystore's and the environment's */
+	const keystore = guard.scrubber(); /* the keystore's: values set into process.env join hidden */
 	const state = { keyd: 'ok', keystore: [], environment: [], missing: [] };
 	const realEnv = process.env;
 	let veil = null;
@@ -337,14 +338,19 @@ function serve(router, token) {
 			}
 		}
 		const lookup = (n) => (hidden.has(n) ? hidden.get(n) : Reflect.get(realEnv, n));
-		scrub.load([...hidden].map(([name, value]) => ({ name, value })), restoreMap(text, lookup));
+		const keys = [...hidden].map(([name, value]) => ({ name, value }));
+		keystore.load(keys, new Map());
+		for (const name of state.environment)
+			keys.push({ name, value: Reflect.get(realEnv, name) });
+		scrub.load(keys, restoreMap(text, lookup));
 	};
 	const f = fetcher(storable, arrive);
-	veil = guard.veilEnvironment(hidden, (v) => !scrub.empty && scrub.holds(v), new Set(storable),
+	veil = guard.veilEnvironment(hidden, (v) => !keystore.empty && keystore.holds(v), new Set(storable),
 		() => f.settleSync());
 	gateConfigReads(configFile, f);
 	guard.propagate(routerChild(router.cli), token);
 	guard.guardWrites(scrub, configFile);
+	guard.guardReplies(scrub);
 	const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 	onFirstListen((port) => writeRecord(home, {
 		pid: process.pid,

@@ -5,8 +5,9 @@
 // writes, a listening server). The real router runs in tests/e2e/agent.bats.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,6 +159,8 @@ const interpolate = (o) => typeof o === 'string'
 		c.on('close', () => resolve(o.trim()));
 	});
 	fs.writeFileSync(path.join(home, 'sync.txt'), 'key ' + config.Providers[0].api_key);
+	if (config.Providers[1])
+		fs.appendFileSync(path.join(home, 'debug.log'), 'Bearer ' + config.Providers[1].api_key + '\n');
 	await fs.promises.writeFile(configFile, JSON.stringify(config, null, 2));
 	const h = await fs.promises.open(path.join(home, 'handle.log'), 'w');
 	await h.write(Buffer.from('Bearer ' + config.Providers[0].api_key + '\n'));
@@ -212,6 +215,8 @@ test('the router\'s server gets its keys in-process; no child and no file gets t
 		assert.ok(!text.includes(STORED), `${f} holds the key`);
 		assert.ok(text.includes('STORED_API_KEY'), `${f} holds the reference: ${text}`);
 	}
+	const log = fs.readFileSync(path.join(r.home, 'debug.log'), 'utf8');
+	assert.equal(log, 'Bearer ${EXPORTED_API_KEY}\n', 'a key from the environment is not written either');
 	const saved = JSON.parse(fs.readFileSync(path.join(r.home, 'config.json'), 'utf8'));
 	assert.equal(saved.Providers[0].api_key, '$STORED_API_KEY');
 	assert.equal(saved.Providers[1].api_key, '${EXPORTED_API_KEY}', 'the exported value goes back as written');
@@ -276,6 +281,107 @@ test('in any other Node program the preload only takes itself out of NODE_OPTION
 	assert.deepEqual(JSON.parse(r.stdout), { o: '--no-warnings', k: null, w: false });
 	assert.equal(r.stderr, '');
 	cleanup(top);
+});
+
+// A stand-in router whose `start` serves HTTP as the router's does: GET /config answers the
+// config interpolated again (GET /api/config), /providers the keys it holds (GET
+// /providers), each the way fastify sends a body (writeHead with its Content-Length, then
+// end), and in the other ways a server may (setHeader, chunks, a length sent before a key).
+const SERVER_BODY = String.raw`
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const configFile = path.join(require('node:os').homedir(), '.claude-code-router', 'config.json');
+const interpolate = (o) => typeof o === 'string'
+	? o.replace(/\$\{([^}]+)\}|\$([A-Z_][A-Z0-9_]*)/g, (m, b, u) => process.env[b || u] || m)
+	: Array.isArray(o) ? o.map(interpolate)
+	: o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, interpolate(v)])) : o;
+const read = async () => interpolate(JSON.parse(await fs.promises.readFile(configFile, 'utf8')));
+(async () => {
+	const start = await read();
+	const providers = start.Providers.map((p) => ({ name: p.name, apiKey: p.api_key }));
+	const server = http.createServer(async (req, res) => {
+		if (req.url === '/config') {
+			const body = JSON.stringify(await read());
+			res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+			return res.end(body, null, null);
+		}
+		if (req.url === '/providers') {
+			const body = Buffer.from(JSON.stringify(providers, null, 2));
+			res.setHeader('content-length', body.length);
+			return res.end(body);
+		}
+		if (req.url === '/chunked') {
+			res.write('event: a\ndata: ' + providers[0].apiKey + '\n\n');
+			return res.end('data: ' + providers[1].apiKey + '\n\n');
+		}
+		if (req.url === '/late') {
+			const first = 'x'.repeat(10) + '\n';
+			const second = 'key ' + providers[0].apiKey + '\n';
+			res.writeHead(200, { 'content-length': first.length + second.length });
+			res.write(first);
+			return setTimeout(() => res.end(second), 50);
+		}
+		res.writeHead(404);
+		res.end();
+	});
+	server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+})();
+`;
+
+// GET path from 127.0.0.1:port: {status, headers, body}; the body as the client framed it.
+function get(port, p) {
+	return new Promise((resolve, reject) => {
+		http.get({ host: '127.0.0.1', port, path: p, timeout: 5000 }, (res) => {
+			const parts = [];
+			res.on('data', (d) => parts.push(d));
+			res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
+				body: Buffer.concat(parts).toString('utf8') }));
+			res.on('error', reject);
+		}).on('error', reject).on('timeout', function () { this.destroy(new Error(`GET ${p}: timeout`)); });
+	});
+}
+
+test('no reply of the server holds a key, from the keystore or the environment, and each is framed right', async () => {
+	const top = tmpdir('replies');
+	const pkg = standInRouter(top, '2.0.0', SERVER_BODY);
+	const home = path.join(top, 'home');
+	fs.mkdirSync(path.join(home, '.claude-code-router'), { recursive: true, mode: 0o700 });
+	fs.writeFileSync(path.join(home, '.claude-code-router', 'config.json'), JSON.stringify({
+		Providers: [{ name: 'a', api_key: '$STORED_API_KEY' }, { name: 'b', api_key: 'Bearer ${EXPORTED_API_KEY}' }],
+	}));
+	const env = { ...process.env, HOME: home, CCR_KEYD_SOCKET: keyd.sock, CCR_KEYD_NO_AUTOSTART: '1',
+		NODE_OPTIONS: TOKEN, EXPORTED_API_KEY: EXPORTED };
+	const child = spawn(process.execPath, [pkg.bin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+	let err = '';
+	child.stderr.on('data', (d) => { err += d; });
+	try {
+		const port = await new Promise((resolve, reject) => {
+			child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+			child.once('exit', () => reject(new Error(`the stand-in router exited: ${err}`)));
+		});
+		const config = await get(port, '/config');
+		assert.equal(config.status, 200);
+		assert.equal(Number(config.headers['content-length']), Buffer.byteLength(config.body));
+		assert.deepEqual(JSON.parse(config.body).Providers,
+			[{ name: 'a', api_key: '$STORED_API_KEY' }, { name: 'b', api_key: 'Bearer ${EXPORTED_API_KEY}' }],
+			'GET /api/config shows the references as written');
+		const providers = await get(port, '/providers');
+		assert.equal(Number(providers.headers['content-length']), Buffer.byteLength(providers.body));
+		assert.deepEqual(JSON.parse(providers.body), [
+			{ name: 'a', apiKey: '$STORED_API_KEY' }, { name: 'b', apiKey: 'Bearer ${EXPORTED_API_KEY}' }]);
+		const chunked = await get(port, '/chunked');
+		assert.equal(chunked.body, 'event: a\ndata: ${STORED_API_KEY}\n\ndata: Bearer ${EXPORTED_API_KEY}\n\n');
+		const late = await get(port, '/late');
+		assert.equal(late.body, 'x'.repeat(10) + '\nkey ' + '*'.repeat(STORED.length) + '\n',
+			'a key after the length went out is overwritten, the length kept');
+		for (const r of [config, providers, chunked, late]) {
+			assert.ok(!r.body.includes(STORED) && !r.body.includes(EXPORTED), r.body);
+		}
+	} finally {
+		child.kill('SIGTERM');
+		cleanup(top);
+	}
 });
 
 test('a command ccr-config runs as the agent\'s (a preset) gets the token from the pipe, its children do not', () => {
