@@ -7,9 +7,10 @@
  * which names it got in a 0600 file for `ccr-config check`. The commands that
  * start the agent (`code`, and whatever ccr-config runs as one) get only the
  * values of the names APIKEY references, which ccr-config passes on a pipe,
- * for the token the router gives the agent; every other router command only
- * passes the preload on to the routers it starts. Any other Node program is
- * left alone.
+ * for the token the router gives the agent, and keep the settings file router
+ * 2.x writes for the agent private (settings.cjs); every other router command
+ * only passes the preload on to the routers it starts. Any other Node program
+ * is left alone.
  */
 
 const fs = require('node:fs');
@@ -19,6 +20,7 @@ const { fileURLToPath } = require('node:url');
 
 const keyd = require('./index.cjs');
 const guard = require('./guard.cjs');
+const settings = require('./settings.cjs');
 
 const { ENV_NAME, ENV_MAX_LEN, REF_SOURCE } = keyd;
 const PACKAGE = '@musistudio/claude-code-router';
@@ -392,7 +394,8 @@ function takeTokenFd(fd) {
  * A command that starts the agent (`ccr code`; a preset with 2.x) or prints
  * its token (`ccr activate`): the values of the names APIKEY references, which
  * ccr-config resolved and put on the pipe tokenFd (CCR_KEYD_TOKEN_FD), served
- * to the router's lookups for the agent's token only.
+ * to the router's lookups for the agent's token only; and the settings file
+ * 2.x writes for the agent kept private.
  */
 function agent(router, token, tokenFd) {
 	const hidden = new Map();
@@ -402,6 +405,7 @@ function agent(router, token, tokenFd) {
 	const veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
 	for (const n of passed)
 		veil.hide(n, values[n]);
+	settings.keepSettingsPrivate();
 	guard.propagate(routerChild(router.cli), token);
 }
 

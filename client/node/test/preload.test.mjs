@@ -384,6 +384,104 @@ test('no reply of the server holds a key, from the keystore or the environment, 
 	}
 });
 
+// A stand-in router 2.x whose agent commands write the agent's settings file as 2.0.0's
+// `ccr code` does (cli.js K0: mkdir, access, writeFile under os.tmpdir()), print its path
+// and what they see, and wait until stdin closes (or a signal ends them).
+const SETTINGS_BODY = String.raw`
+const fs = require('node:fs/promises');
+const path = require('node:path');
+const os = require('node:os');
+const crypto = require('node:crypto');
+(async () => {
+	const text = JSON.stringify({ env: { ANTHROPIC_AUTH_TOKEN: process.env.CCR_APIKEY || 'test' } });
+	const dir = path.join(os.tmpdir(), 'claude-code-router');
+	const file = path.join(dir, 'ccr-settings-' + crypto.createHash('sha256').update(text, 'utf-8').digest('hex') + '.json');
+	try { await fs.access(dir); } catch { await fs.mkdir(dir, { recursive: true }); }
+	try { await fs.access(file); } catch { await fs.writeFile(file, text, 'utf-8'); }
+	const st = await fs.stat(file);
+	const umask = require('node:fs').readFileSync('/proc/self/status', 'utf8').match(/^Umask:\s*(\d+)/m)[1];
+	console.log(JSON.stringify({ file, mode: st.mode & 0o777, dirMode: (await fs.stat(dir)).mode & 0o777,
+		umask, token: JSON.parse(await fs.readFile(file, 'utf8')).env.ANTHROPIC_AUTH_TOKEN }));
+	process.stdin.resume();
+	process.stdin.on('end', () => process.exit(0));
+})();
+`;
+
+// Start `node --require preload cli.js ARGS` for the settings stand-in; resolves to
+// {child, seen} once it has printed what it saw. token: the pipe's JSON, as ccr-config
+// writes it (on fd 3, named by CCR_KEYD_TOKEN_FD).
+async function settingsRouter(top, args, token) {
+	const pkg = standInRouter(path.join(top, `r${args.join('-')}${Math.random()}`.replace(/[^\w.-]/g, '')),
+		'2.0.0', SETTINGS_BODY);
+	const stdio = ['pipe', 'pipe', 'pipe'];
+	const env = { ...process.env, HOME: top, TMPDIR: path.join(top, 'tmp'), NODE_OPTIONS: TOKEN,
+		CCR_KEYD_SOCKET: path.join(top, 'nobody') };
+	if (token !== undefined) {
+		const f = path.join(top, `token${Math.random()}`);
+		fs.writeFileSync(f, token, { mode: 0o600 });
+		stdio.push(fs.openSync(f, 'r'));
+		env.CCR_KEYD_TOKEN_FD = '3';
+	}
+	const child = spawn(process.execPath, [pkg.bin, ...args], { env, stdio });
+	let err = '';
+	child.stderr.on('data', (d) => { err += d; });
+	const seen = await new Promise((resolve, reject) => {
+		let out = '';
+		child.stdout.on('data', (d) => {
+			out += d;
+			if (out.includes('\n'))
+				resolve(JSON.parse(out));
+		});
+		child.once('exit', () => reject(new Error(`the stand-in exited early: ${err}`)));
+	});
+	const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, err })));
+	return { child, seen, exit };
+}
+
+test('the agent\'s settings file is 0600 in a 0700 directory, and goes when ccr code ends', async () => {
+	const top = tmpdir('settings');
+	fs.mkdirSync(path.join(top, 'tmp', 'claude-code-router'), { recursive: true, mode: 0o755 });
+	fs.chmodSync(path.join(top, 'tmp', 'claude-code-router'), 0o755);
+	try {
+		const a = await settingsRouter(top, ['code', 'fix it'], '{"CCR_APIKEY":"csk-test-settings-token"}');
+		assert.equal(a.seen.token, 'csk-test-settings-token', 'the token from the pipe is in the file');
+		assert.equal(a.seen.mode, 0o600);
+		assert.equal(a.seen.dirMode, 0o700);
+		assert.equal(a.seen.umask, (0o777 & process.umask()).toString(8).padStart(4, '0'),
+			'the umask is left as it was');
+		// A second `ccr code` with the same settings shares the file; its end leaves it to the first.
+		const b = await settingsRouter(top, ['code'], '{"CCR_APIKEY":"csk-test-settings-token"}');
+		assert.equal(b.seen.file, a.seen.file);
+		b.child.stdin.end();
+		assert.equal((await b.exit).code, 0);
+		assert.ok(fs.existsSync(a.seen.file), 'the second ccr code removed the file the first still uses');
+		a.child.stdin.end();
+		assert.equal((await a.exit).code, 0);
+		assert.deepEqual(fs.readdirSync(path.dirname(a.seen.file)), [], 'the file and the links are gone');
+		// Ended by a signal: the file goes, and the process still ends by that signal.
+		const c = await settingsRouter(top, ['code'], '{}');
+		assert.equal(c.seen.token, 'test');
+		c.child.kill('SIGTERM');
+		assert.equal((await c.exit).signal, 'SIGTERM');
+		assert.deepEqual(fs.readdirSync(path.dirname(c.seen.file)), []);
+	} finally {
+		cleanup(top);
+	}
+});
+
+test('a settings directory that is not ours gets no token', async () => {
+	const top = tmpdir('settings-link');
+	fs.mkdirSync(path.join(top, 'tmp', 'elsewhere'), { recursive: true });
+	fs.symlinkSync(path.join(top, 'tmp', 'elsewhere'), path.join(top, 'tmp', 'claude-code-router'));
+	try {
+		await assert.rejects(settingsRouter(top, ['code'], '{"CCR_APIKEY":"csk-test-settings-token"}'),
+			/claude-code-router is not a directory; the agent's settings file/);
+		assert.deepEqual(fs.readdirSync(path.join(top, 'tmp', 'elsewhere')), []);
+	} finally {
+		cleanup(top);
+	}
+});
+
 test('a command ccr-config runs as the agent\'s (a preset) gets the token from the pipe, its children do not', () => {
 	const top = tmpdir('preset');
 	const pkg = standInRouter(top, '2.0.0', 'console.log(JSON.stringify({ token: process.env.CCR_APIKEY ?? null, ' +
