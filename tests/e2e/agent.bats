@@ -250,6 +250,13 @@ token_case() {
 	assert_upstream_key "$KEY_STORE"
 	wait_router
 	assert_no_environ_holds_a_key
+	# With that token the agent may use the router's API, but it gets no key from it.
+	node "$E2E_DIR/http.mjs" get "$ROUTER_PORT" /api/config "$KEY_TOKEN" >"$T/config.got"
+	node "$E2E_DIR/http.mjs" get "$ROUTER_PORT" /providers "$KEY_TOKEN" >"$T/providers.got"
+	refute_file_holds "$T/config.got"
+	refute_file_holds "$T/providers.got"
+	grep -qF '"api_key":"$E2E_TEST_API_KEY"' "$T/config.got"
+	grep -qF '"APIKEY":"$CCR_APIKEY"' "$T/config.got"
 }
 
 @test "1.0.73: an APIKEY stored by reference reaches the agent only as the router's token" {
@@ -308,33 +315,39 @@ plain_case() {
 	plain_case 2
 }
 
-# save_case LINE: the UI's "Save" — GET /api/config (keys substituted in), then POST
-# it back with one more string that embeds a key — writes references, not keys.
+# save_case LINE: what the router's HTTP server answers holds no key: GET /api/config (the
+# config interpolated again, served to whoever has the router's token: the agent) shows
+# the references as written, GET /providers (the providers the server holds) the same,
+# and each reply's Content-Length fits; routing still sends the stored key. The UI's
+# "Save" (POST /api/config of what GET gave, plus a string that embeds the key) and the
+# debug log write references, not keys.
 save_case() {
 	prepare "$1"
 	start_through bash
 	send_message
 	assert_upstream_key "$KEY_STORE"
+	node "$E2E_DIR/http.mjs" get "$ROUTER_PORT" /api/config >"$T/config.got"
+	node "$E2E_DIR/http.mjs" get "$ROUTER_PORT" /providers >"$T/providers.got"
+	refute_file_holds "$T/config.got"
+	refute_file_holds "$T/providers.got"
 	node -e '
-		const http = require("node:http");
-		const port = Number(process.argv[1]);
-		const req = (method, body) => new Promise((resolve, reject) => {
-			const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
-			const r = http.request({ host: "127.0.0.1", port, method, path: "/api/config",
-				headers: data ? { "content-type": "application/json", "content-length": data.length } : {} },
-				(res) => { let o = ""; res.on("data", (d) => o += d); res.on("end", () => resolve([res.statusCode, o])); });
-			r.on("error", reject);
-			r.end(data || undefined);
-		});
-		(async () => {
-			const [s1, got] = await req("GET");
-			const config = JSON.parse(got);
-			if (config.Providers[0].api_key !== process.argv[2]) throw new Error("GET /api/config did not serve the key: nothing to test");
-			config.Providers[0].headers = { "x-api-key": "Key " + config.Providers[0].api_key };
-			const [s2, saved] = await req("POST", config);
-			if (s2 !== 200) throw new Error(`POST /api/config: ${s2} ${saved}`);
-		})().catch((e) => { console.error(e.message); process.exit(1); });
-	' "$ROUTER_PORT" "$KEY_STORE"
+		const fs = require("node:fs");
+		const config = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+		const keys = config.Providers.map((p) => p.api_key);
+		if (keys[0] !== "$E2E_TEST_API_KEY" || keys[1] !== "${E2E_BACKUP_API_KEY}")
+			throw new Error(`GET /api/config: not the references as written: ${keys}`);
+		const providers = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+		const e2e = providers.find((p) => p.name === "e2e");
+		if (!e2e || e2e.apiKey !== "$E2E_TEST_API_KEY")
+			throw new Error(`GET /providers: ${JSON.stringify(providers)}`);
+		config.Providers[0].headers = { "x-api-key": "Key " + process.argv[3] };
+		fs.writeFileSync(process.argv[4], JSON.stringify(config));
+	' "$T/config.got" "$T/providers.got" "$KEY_STORE" "$T/config.post"
+	# The server still routes with the key it holds.
+	: >"$UPSTREAM_RECORD"
+	send_message
+	assert_upstream_key "$KEY_STORE"
+	node "$E2E_DIR/http.mjs" post "$ROUTER_PORT" /api/config <"$T/config.post" >"$T/save.out"
 	local f
 	for f in "$CCR_HOME"/config.json*; do
 		refute_file_holds "$f"
@@ -347,6 +360,10 @@ save_case() {
 		refute_file_holds "$f"
 	done
 	grep -rqF 'Bearer ${E2E_TEST_API_KEY}' "$CCR_HOME/logs/"
+	# After the save, without a restart, the server routes as before.
+	: >"$UPSTREAM_RECORD"
+	send_message
+	assert_upstream_key "$KEY_STORE"
 	# What the router reads back still works: restart it and route again.
 	stop_pid "$ROUTER_PID"
 	start_through bash
@@ -355,12 +372,47 @@ save_case() {
 	assert_upstream_key "$KEY_STORE"
 }
 
-@test "1.0.73: a POST /api/config (the UI's Save) and the debug log write references, not keys" {
+@test "1.0.73: GET /api/config and GET /providers serve no key; the UI's Save and the debug log write references" {
 	save_case 1
 }
 
-@test "2.0.0: a POST /api/config (the UI's Save) and the debug log write references, not keys" {
+@test "2.0.0: GET /api/config and GET /providers serve no key; the UI's Save and the debug log write references" {
 	save_case 2
+}
+
+# env_case LINE: provider keys the router takes from the environment (nothing stored under
+# their names) still reach the upstream, but neither the debug log nor GET /api/config
+# holds them: every file and reply gets the reference.
+env_case() {
+	use_router "$1"
+	start_daemon
+	write_config
+	export E2E_TEST_API_KEY=$KEY_ENV E2E_BACKUP_API_KEY=$KEY_BACKUP
+	start_through bash
+	grep -qF '"environment":["E2E_TEST_API_KEY","E2E_BACKUP_API_KEY"]' "$CCR_HOME/.ccr-keyd-router.json"
+	send_message
+	assert_upstream_key "$KEY_ENV"
+	local i f
+	for i in $(seq 50); do
+		grep -rqF 'E2E_TEST_API_KEY' "$CCR_HOME/logs/" && break
+		sleep 0.1
+	done
+	for f in "$CCR_HOME"/logs/*; do
+		refute_in "$f" "$KEY_ENV"
+		refute_in "$f" "$KEY_BACKUP"
+	done
+	grep -rqF 'Bearer ${E2E_TEST_API_KEY}' "$CCR_HOME/logs/"
+	node "$E2E_DIR/http.mjs" get "$ROUTER_PORT" /api/config >"$T/config.got"
+	refute_in "$T/config.got" "$KEY_ENV"
+	refute_in "$T/config.got" "$KEY_BACKUP"
+}
+
+@test "1.0.73: keys from the environment reach the upstream, not the debug log nor GET /api/config" {
+	env_case 1
+}
+
+@test "2.0.0: keys from the environment reach the upstream, not the debug log nor GET /api/config" {
+	env_case 2
 }
 
 # restart_case LINE: POST /api/restart; the router it starts fetches its own keys.

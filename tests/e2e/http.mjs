@@ -9,25 +9,33 @@
 //   node http.mjs message PORT [stream]
 //       POST one Anthropic-format request to http://127.0.0.1:PORT/v1/messages;
 //       print the status line and the body; exit 0 only on HTTP 200
+//   node http.mjs get PORT PATH [TOKEN]
+//   node http.mjs post PORT PATH [TOKEN]   (the JSON body on stdin)
+//       one request (Authorization: Bearer TOKEN when given); print the body; exit 0
+//       only on HTTP 200 with a Content-Length that is the body's length in bytes
 import http from 'node:http';
 import net from 'node:net';
 
 const [cmd, ...args] = process.argv.slice(2);
 
-function request(port, method, path, body) {
+function request(port, method, path, body, token) {
   return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const headers = data ? { 'content-type': 'application/json', 'content-length': data.length } : {};
+    if (token)
+      headers.authorization = `Bearer ${token}`;
     const req = http.request({
       host: '127.0.0.1',
       port,
       method,
       path,
-      headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+      headers,
       timeout: 30000,
     }, (res) => {
       const parts = [];
       res.on('data', (d) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
+        bytes: Buffer.concat(parts).length, body: Buffer.concat(parts).toString('utf8') }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -90,8 +98,31 @@ async function main() {
       console.log(r.body);
       return r.status === 200 ? 0 : 1;
     }
+    case 'get':
+    case 'post': {
+      const [port, path, token] = args;
+      let body;
+      if (cmd === 'post') {
+        const parts = [];
+        for await (const d of process.stdin) parts.push(d);
+        body = Buffer.concat(parts).toString('utf8');
+      }
+      const r = await request(Number(port), cmd.toUpperCase(), path, body, token);
+      console.log(r.body);
+      const length = r.headers['content-length'];
+      if (length !== undefined && Number(length) !== r.bytes) {
+        console.error(`Content-Length ${length}, but ${r.bytes} bytes came`);
+        return 1;
+      }
+      if (r.status !== 200) {
+        console.error(`HTTP ${r.status}`);
+        return 1;
+      }
+      return 0;
+    }
     default:
-      console.error('usage: http.mjs free-port | wait PORT PID TIMEOUT_MS | message PORT [stream]');
+      console.error('usage: http.mjs free-port | wait PORT PID TIMEOUT_MS | message PORT [stream] | ' +
+        'get PORT PATH [TOKEN] | post PORT PATH [TOKEN]');
       return 2;
   }
 }
