@@ -4,10 +4,13 @@
  * process and nothing else; the `ccr` shell function runs every `ccr …` but
  * `ccr config …` through it. `start` and `restart` start the router with the
  * preload (client/node/preload.cjs), which asks ccr-keyd in-process at the
- * router's own config load; `code` and `ui` first make sure such a router runs
- * (started as `ccr start` would be), then run without any key — `code` under
- * a guard that ccr-keyd refuses everything below (guard.c); every other
- * command is the router's own, run as is without a word from ccr-keyd.
+ * router's own config load; the commands that start the agent (`code`, and
+ * with router 2.x every first word that is not one of its commands: a preset)
+ * and `ui` first make sure such a router runs (started as `ccr start` would
+ * be), then run without any key — the agent's under a guard that ccr-keyd
+ * refuses everything below (guard.c), with the router's token on a pipe;
+ * `activate` and `env` get that token too, to print it; every other command
+ * is the router's own, run as is without a word from ccr-keyd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,12 @@
 
 /* How long a router started in the background may take to listen (5-6 s seen under load). */
 #define START_TIMEOUT_MS 30000
+
+/* Router 2.x's own commands (its cli.js); any other first word names a preset, which runs the
+ * agent. */
+static const char *const router2_commands[] = {
+    "start",    "stop", "restart", "status", "statusline", "code", "model", "preset", "install",
+    "activate", "env",  "ui",      "-v",     "version",    "-h",   "help",  NULL};
 
 /* The options of the command. */
 struct router_opts {
@@ -321,6 +330,11 @@ ensure_router(struct cli *cli, const struct router_opts *o)
 		cli_warn("the running router (pid %ld) was not started through ccr-config, so it "
 		         "has no keys from ccr-keyd; restart it with: ccr restart",
 		         (long)pid);
+	else if (rec.fallback)
+		cli_warn("the running router (pid %ld) started with the plain environment "
+		         "(--fallback-env), so it has no keys from ccr-keyd; restart it with: ccr "
+		         "restart",
+		         (long)pid);
 	router_record_free(&rec);
 	return EXIT_OK;
 }
@@ -356,61 +370,91 @@ done:
 }
 
 /*
- * Resolve the names APIKEY references (token, for the router's `ccr code`)
- * here, outside the guard, and put their values on a pipe whose read end
- * `ccr code` inherits as CCR_KEYD_TOKEN_FD: its preload reads them once and
- * closes it. The guard makes ccr-keyd refuse `ccr code` itself, as everything
- * under it. Returns the read end, or -1 (nothing to pass, or after a warning).
+ * The values of the names APIKEY references (token) as a JSON object, into
+ * values: the daemon reachable and unlocked first (offering to unlock on a
+ * terminal, as for `ccr start`), then one resolve. With --fallback-env a
+ * failure leaves values empty, after a warning. Returns 0, or an exit code
+ * after printing why (3 unreachable, 4 locked or refused).
  */
 static int
-token_pipe(struct cli *cli, const struct names *token)
+token_values(struct cli *cli, const struct router_opts *o, const struct names *token,
+             struct buf *values)
+{
+	struct router_opts strict = *o;
+	struct jsonr *reply = NULL;
+	int rc;
+
+	strict.fallback = false;
+	cli_protect(); /* the reply holds the token */
+	if ((rc = preflight(cli, &strict)) == 0)
+		reply = cli_resolve(cli, (const char *const *)token->v, token->n, &rc);
+	if (reply == NULL) {
+		if (!o->fallback)
+			return rc;
+		cli_warn("the agent's token to the router is APIKEY as the environment gives it "
+		         "(--fallback-env)");
+		return 0;
+	}
+	jsonr_print(values, jsonr_get(reply, "values"));
+	conn_reply_free(reply);
+	return 0;
+}
+
+/*
+ * Resolve the names APIKEY references (token) here, outside the guard, and
+ * put their values on a pipe whose read end the router's command inherits as
+ * CCR_KEYD_TOKEN_FD: its preload reads them once and closes it, and treats
+ * the command as one that starts the agent. The guard makes ccr-keyd refuse
+ * `ccr code` itself, as everything under it. Returns 0 with *fd the read end,
+ * or an exit code after printing why: the agent does not start without the
+ * token it needs.
+ */
+static int
+token_pipe(struct cli *cli, const struct router_opts *o, const struct names *token, int *fd)
 {
 	struct buf values = {0};
-	struct jsonr *reply;
 	char num[16];
-	int fds[2] = {-1, -1}, rc;
+	int fds[2] = {-1, -1}, rc = 0;
 
-	cli_protect(); /* the reply holds the token */
-	reply = cli_resolve(cli, (const char *const *)token->v, token->n, &rc);
-	if (reply == NULL) {
-		cli_warn("the agent's token to the router is APIKEY as written");
-		return -1;
-	}
-	jsonr_print(&values, jsonr_get(reply, "values"));
-	conn_reply_free(reply);
+	*fd = -1;
+	if (token->n > 0 && (rc = token_values(cli, o, token, &values)) != 0)
+		return rc;
+	if (values.len == 0)
+		buf_adds(&values, "{}");
 	/* Written whole before anyone reads: more than a pipe holds is not a token. */
 	if (values.len > 16384 || pipe(fds) == -1 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1 ||
 	    write(fds[1], values.data, values.len) != (ssize_t)values.len) {
-		cli_warn("cannot pass the router's token to ccr code; the agent's token to the "
-		         "router is APIKEY as written");
+		rc = cli_error(EXIT_FAILURE_OTHER, "cannot pass the router's token on a pipe: %s",
+		               values.len > 16384 ? "over 16 KiB" : strerror(errno));
 		if (fds[0] != -1)
 			close(fds[0]);
-		fds[0] = -1;
 	} else {
 		snprintf(num, sizeof num, "%d", fds[0]);
 		setenv("CCR_KEYD_TOKEN_FD", num, 1);
+		*fd = fds[0];
 	}
 	if (fds[1] != -1)
 		close(fds[1]);
 	wipe(values.data, values.len);
 	buf_free(&values);
-	return fds[0];
+	return rc;
 }
 
 /*
- * Run `ccr code` / `ccr ui` (args) for the agent: no stored value in its
+ * Run the router's command (args) for the agent: no stored value in its
  * environment — ccr-config adds none — and, unless --keep-env, none of the
- * provider keys the user exported either. For `code`, the values of the names
- * APIKEY references reach its preload on a pipe, which hands only the
- * router's token on, as the router does; and `ccr code` runs under the guard
- * (guard.c), so that ccr-keyd gives the agent and all it starts nothing.
+ * provider keys the user exported either. For every command but `ui`, the
+ * values of the names APIKEY references reach its preload on a pipe, which
+ * hands only the router's token on, as the router does; and the command runs
+ * under the guard (guard.c), so that ccr-keyd gives the agent and all it
+ * starts nothing.
  */
 static int
 run_agent(struct cli *cli, const struct router_opts *o, char **args)
 {
 	struct names providers = {0}, token = {0};
-	bool code = strcmp(args[1], "code") == 0;
-	int rc, fd = -1;
+	bool guarded = strcmp(args[1], "ui") != 0;
+	int rc = 0, fd = -1;
 	size_t i, j;
 
 	agent_names(&providers, &token);
@@ -420,20 +464,65 @@ run_agent(struct cli *cli, const struct router_opts *o, char **args)
 		if (j == token.n)
 			unsetenv(providers.v[i]);
 	}
-	if (token.n > 0 && code)
-		fd = token_pipe(cli, &token);
+	if (guarded)
+		rc = token_pipe(cli, o, &token, &fd);
 	names_free(&providers);
 	names_free(&token);
-	rc = with_preload(cli);
-	if (rc != 0 || !code) {
+	if (rc == 0)
+		rc = with_preload(cli);
+	if (rc != 0 || !guarded) {
 		if (fd != -1)
 			close(fd);
 		return rc != 0 ? rc : become(args);
 	}
-	return guard_run(cli, "ccr code", become, args, fd);
+	/* A guard's label is at most 63 of [A-Za-z0-9 ._-]: a preset's name may not be. */
+	return guard_run(cli, strcmp(args[1], "code") == 0 ? "ccr code" : "ccr preset", become,
+	                 args, fd);
 }
 
-/* `ccr code` / `ccr ui`: a router with its keys first, then the command without them. */
+/*
+ * `ccr activate` / `ccr env`: the router's lines for the shell, which hand the
+ * agent the router's token. When APIKEY references names, the router prints
+ * it resolved, as `ccr code` gives it to the agent (never a provider key).
+ */
+static int
+print_token(struct cli *cli, const struct router_opts *o, char **args)
+{
+	struct names providers = {0}, token = {0};
+	struct router_install r;
+	int rc, fd = -1;
+
+	if (router_find(&r) == 0 && !router_supported(&r))
+		return become(args);
+	agent_names(&providers, &token);
+	names_free(&providers);
+	if (token.n == 0) {
+		names_free(&token);
+		return become(args);
+	}
+	rc = token_pipe(cli, o, &token, &fd);
+	names_free(&token);
+	if (rc == 0)
+		rc = with_preload(cli);
+	if (rc != 0) {
+		if (fd != -1)
+			close(fd);
+		return rc;
+	}
+	return become(args);
+}
+
+/* True when args[1] names a preset of router 2.x, whose command starts the agent. */
+static bool
+preset(char **args)
+{
+	struct router_install r;
+
+	return args[1] != NULL && router_find(&r) == 0 && r.major == 2 &&
+	       !one_of(args[1], router2_commands);
+}
+
+/* `ccr code`, a preset, `ccr ui`: a router with its keys first, then the command without them. */
 static int
 agent(struct cli *cli, const struct router_opts *o, char **args)
 {
@@ -452,7 +541,7 @@ enum { OPT_KEEP_ENV, OPT_FALLBACK_ENV, OPT_BACKGROUND };
 static const struct cmd_option options[] = {
     [OPT_KEEP_ENV] = {"keep-env", 0, NULL, "code, ui: keep the provider keys the shell exported"},
     [OPT_FALLBACK_ENV] = {"fallback-env", 0, NULL,
-                          "start, restart: the plain environment when the daemon fails"},
+                          "start, restart, code: the plain environment when the daemon fails"},
     [OPT_BACKGROUND] = {"background", 0, NULL, "start: return once the router listens"},
     {0},
 };
@@ -463,6 +552,7 @@ cmd_router(struct cli *cli, int argc, char **argv)
 {
 	static const char *const serving[] = {"start", "restart", NULL};
 	static const char *const agents[] = {"code", "ui", NULL};
+	static const char *const printing[] = {"activate", "env", NULL};
 	struct router_opts o = {0};
 	char **args;
 	int c;
@@ -481,8 +571,10 @@ cmd_router(struct cli *cli, int argc, char **argv)
 	args = argv + optind - 1;
 	if (one_of(args[1], serving))
 		return serve(cli, &o, args);
-	if (one_of(args[1], agents))
+	if (one_of(args[1], agents) || preset(args))
 		return agent(cli, &o, args);
+	if (one_of(args[1], printing))
+		return print_token(cli, &o, args);
 	return become(args);
 }
 

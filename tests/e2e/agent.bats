@@ -9,7 +9,7 @@
 # /api/config) and the debug log write references, a restart fetches its own keys, and
 # a router 3.x gets none; and the agent that asks ccr-keyd itself, and its setsid
 # orphan, are refused (the guard `ccr code` runs it under). Helpers in lib.bash and
-# agentlib.bash.
+# agentlib.bash; the other commands ccr-config runs for the agent are in commands.bats.
 
 load lib
 load agentlib

@@ -4,7 +4,8 @@
 // `ccr code` runs `claude ARGS` (through a shell; bin/claude execs this). This records what the agent
 // would see, then talks to the router once the way Claude Code does:
 //   - its whole environment, as JSON, to the file named by $CLAUDE_STANDIN_RECORD
-//     (plus "argv" and, with 2.x, the "settings" file it was handed), one object;
+//     (plus "argv", its "umask" and, with 2.x, the "settings" file it was handed,
+//     with the "settingsMode" of the file and of its directory), one object;
 //   - the router's URL and token from ANTHROPIC_BASE_URL / ANTHROPIC_AUTH_TOKEN in
 //     its environment, or from the "env" of the file after --settings (router 2.x);
 //   - one POST {url}/v1/messages with Authorization: Bearer <token>; the reply's
@@ -24,15 +25,19 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 
 const args = process.argv.slice(2);
 const record = { argv: args, env: { ...process.env } };
+record.umask = /^Umask:\s*([0-7]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1];
 let settings = null;
 const i = args.indexOf('--settings');
 if (i !== -1 && args[i + 1]) {
+  const mode = (f) => (fs.statSync(f).mode & 0o777).toString(8);
   record.settingsFile = args[i + 1];
   settings = JSON.parse(fs.readFileSync(args[i + 1], 'utf8'));
   record.settings = settings;
+  record.settingsMode = { file: mode(args[i + 1]), dir: mode(path.dirname(args[i + 1])) };
 }
 const pick = (name) => (settings && settings.env && settings.env[name]) || process.env[name];
 const base = pick('ANTHROPIC_BASE_URL');
