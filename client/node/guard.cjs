@@ -488,8 +488,8 @@ function fitLength(res, delta) {
 function replyChunk(res, s, chunk, encoding) {
 	if (typeof chunk !== 'string' && !isView(chunk))
 		return chunk;
-	const buf = typeof chunk === 'string' ?
-		Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8') :
+	const enc = typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8';
+	const buf = typeof chunk === 'string' ? Buffer.from(chunk, enc) :
 		Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 	const clean = s.body(buf);
 	if (clean === null)

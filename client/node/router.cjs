@@ -347,8 +347,8 @@ function serve(router, token) {
 		scrub.load(keys, restoreMap(text, lookup));
 	};
 	const f = fetcher(storable, arrive);
-	veil = guard.veilEnvironment(hidden, (v) => !keystore.empty && keystore.holds(v), new Set(storable),
-		() => f.settleSync());
+	veil = guard.veilEnvironment(hidden, (v) => !keystore.empty && keystore.holds(v),
+		new Set(storable), () => f.settleSync());
 	gateConfigReads(configFile, f);
 	guard.propagate(routerChild(router.cli), token);
 	guard.guardWrites(scrub, configFile);
