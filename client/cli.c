@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -335,6 +336,20 @@ cli_exec(char **cmd, const char *hint)
 	saved = errno;
 	return cli_error(saved == ENOENT ? 127 : 126, "cannot run %s: %s%s%s", cmd[0],
 	                 strerror(saved), hint != NULL ? "; " : "", hint != NULL ? hint : "");
+}
+
+void
+cli_detach_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null == -1)
+		return;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
 }
 
 long long

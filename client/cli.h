@@ -204,6 +204,9 @@ int cli_exec(char **cmd, const char *hint);
 /* Milliseconds on a monotonic clock. */
 long long cli_now_ms(void);
 
+/* Put /dev/null on stdin, stdout and stderr (a process that outlives its terminal). */
+void cli_detach_stdio(void);
+
 /*
  * Start ccr-keyd for socket (autostart.c), once its directory passes the same
  * trust check as a connection's. Returns 0, CONN_UNTRUSTED with err set when

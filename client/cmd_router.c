@@ -15,12 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -29,8 +26,6 @@
 #include "json5edit.h"
 #include "router.h"
 
-/* How long a router started in the background may take to listen (5-6 s seen under load). */
-#define START_TIMEOUT_MS 30000
 
 /* Router 2.x's own commands (its cli.js); any other first word names a preset, which runs the
  * agent. */
@@ -131,137 +126,6 @@ with_preload(struct cli *cli)
 	return rc;
 }
 
-/*
- * Start `ccr start` detached (its own session, stdio on /dev/null, as the
- * router starts itself for `ccr code`), in a grandchild, so that no process
- * of ours is left as its parent. Returns its pid, or -1 after printing why.
- */
-static pid_t
-start_detached(void)
-{
-	char *args[] = {NULL, "start", NULL};
-	int fds[2], status, null;
-	pid_t mid, pid = -1;
-
-	if (pipe(fds) == -1) {
-		cli_error(EXIT_FAILURE_OTHER, "cannot start the router: %s", strerror(errno));
-		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	mid = fork();
-	if (mid == 0) {
-		close(fds[0]);
-		setsid();
-		pid = fork();
-		if (pid == 0) {
-			close(fds[1]);
-			null = open("/dev/null", O_RDWR);
-			if (null != -1) {
-				dup2(null, STDIN_FILENO);
-				dup2(null, STDOUT_FILENO);
-				dup2(null, STDERR_FILENO);
-				if (null > STDERR_FILENO)
-					close(null);
-			}
-			args[0] = (char *)router_command();
-			execvp(args[0], args);
-			_exit(127);
-		}
-		if (write(fds[1], &pid, sizeof pid) != (ssize_t)sizeof pid)
-			_exit(1);
-		_exit(0);
-	}
-	close(fds[1]);
-	if (mid > 0 && read(fds[0], &pid, sizeof pid) != (ssize_t)sizeof pid)
-		pid = -1;
-	close(fds[0]);
-	if (mid > 0)
-		waitpid(mid, &status, 0);
-	if (pid <= 0)
-		cli_error(EXIT_FAILURE_OTHER, "cannot start the router: %s",
-		          mid == -1 ? strerror(errno) : "fork failed");
-	return pid;
-}
-
-/*
- * True once pid has exited: gone, or a zombie that its parent has not reaped
- * (a subreaper may be its parent; signals still reach a zombie).
- */
-static bool
-gone(pid_t pid)
-{
-	char path[64], stat[512], *end;
-	FILE *f;
-	size_t n;
-
-	if (kill(pid, 0) == -1 && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return false;
-	n = fread(stat, 1, sizeof stat - 1, f);
-	fclose(f);
-	stat[n] = '\0';
-	end = strrchr(stat, ')');
-	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
-}
-
-/* Print the preload's warnings from a record, for a router whose stderr nobody sees. */
-static void
-relay_warnings(const struct router_record *rec)
-{
-	const struct jsonr *w;
-
-	jsonr_foreach(w, rec->warnings)
-	{
-		if (jsonr_str(w) != NULL)
-			fprintf(stderr, "ccr-keyd: %s\n", jsonr_str(w));
-	}
-}
-
-/*
- * Wait until the router started as pid records that it listens. A router
- * that exits first because another one runs already counts if that one has
- * its keys. Returns 0, or an exit code after printing why.
- */
-static int
-wait_listening(const char *home, pid_t pid)
-{
-	long long deadline = cli_now_ms() + START_TIMEOUT_MS;
-	struct timespec nap = {0, 20 * 1000000};
-	struct router_record rec;
-	pid_t running;
-
-	for (;;) {
-		if (router_record_read(home, &rec) == 0 && rec.pid == pid) {
-			relay_warnings(&rec);
-			router_record_free(&rec);
-			return 0;
-		}
-		router_record_free(&rec);
-		if (gone(pid)) {
-			running = router_running(home);
-			if (running > 0 && router_record_read(home, &rec) == 0 &&
-			    rec.pid == running) {
-				router_record_free(&rec);
-				return 0;
-			}
-			router_record_free(&rec);
-			return cli_error(EXIT_FAILURE_OTHER,
-			                 "the router (pid %ld) exited before it listened; run `ccr "
-			                 "start` to see why",
-			                 (long)pid);
-		}
-		if (cli_now_ms() > deadline)
-			return cli_error(EXIT_FAILURE_OTHER,
-			                 "the router (pid %ld) did not listen within %d s; see "
-			                 "%s/logs/",
-			                 (long)pid, START_TIMEOUT_MS / 1000, home);
-		nanosleep(&nap, NULL);
-	}
-}
-
 /* Start the router in the background with its keys and wait until it listens. */
 static int
 start_background(struct cli *cli, const struct router_opts *o, const char *home, bool quiet)
@@ -271,10 +135,10 @@ start_background(struct cli *cli, const struct router_opts *o, const char *home,
 
 	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0)
 		return rc;
-	pid = start_detached();
+	pid = router_start_detached();
 	if (pid <= 0)
 		return EXIT_FAILURE_OTHER;
-	rc = wait_listening(home, pid);
+	rc = router_wait_listening(home, pid);
 	if (rc == 0 && !quiet)
 		fprintf(stderr,
 		        "ccr-config: the router runs in the background with its keys "

@@ -110,21 +110,6 @@ enroll(struct cli *cli, const char *label, struct conn *c, bool first)
 	return rc;
 }
 
-/* Put /dev/null on stdin, stdout and stderr: the guard outlives the command's terminal. */
-static void
-detach_stdio(void)
-{
-	int null = open("/dev/null", O_RDWR);
-
-	if (null == -1)
-		return;
-	dup2(null, STDIN_FILENO);
-	dup2(null, STDOUT_FILENO);
-	dup2(null, STDERR_FILENO);
-	if (null > STDERR_FILENO)
-		close(null);
-}
-
 /* The command's process: the terminal's signals as they were, then exec. */
 static void __attribute__((noreturn)) command(int (*run)(char **args), char **args)
 {
@@ -221,7 +206,7 @@ guard(struct cli *cli, const char *label, int (*run)(char **args), char **args, 
 		close(fd);
 	if (write(status_fd, &child, sizeof child) != (ssize_t)sizeof child)
 		_exit(EXIT_FAILURE_OTHER);
-	detach_stdio();
+	cli_detach_stdio();
 	watch(cli, label, child, status_fd, &c, wake[0]);
 }
 

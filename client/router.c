@@ -1,6 +1,7 @@
 /*
  * claude-code-router as ccr-config sees it: the installed router and its
- * version, its home and pid file, the preload's record, and the preload itself.
+ * version, its home and pid file, the preload's record, the preload itself,
+ * and starting a router in the background and waiting until it listens.
  */
 #include "router.h"
 
@@ -10,12 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __APPLE__
 #include <mach-o/dyld.h>
 #endif
 
+#include "cli.h"
+
 #define ROUTER_PACKAGE "@musistudio/claude-code-router"
+/* How long a router started in the background may take to listen (5-6 s seen under load). */
+#define START_TIMEOUT_MS 30000
 #define SMALL_FILE_MAX (64 * 1024)
 
 /* Read a small file (at most SMALL_FILE_MAX bytes) into out. Returns 0, 1 when absent, -1. */
@@ -256,4 +263,118 @@ router_preload_option(struct buf *out, char *err, size_t errsize)
 	}
 	buf_addc(out, '"');
 	return 0;
+}
+
+pid_t
+router_start_detached(void)
+{
+	char *args[] = {NULL, "start", NULL};
+	int fds[2], status;
+	pid_t mid, pid = -1;
+
+	if (pipe(fds) == -1) {
+		cli_error(EXIT_FAILURE_OTHER, "cannot start the router: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	mid = fork();
+	if (mid == 0) {
+		close(fds[0]);
+		setsid();
+		pid = fork();
+		if (pid == 0) {
+			close(fds[1]);
+			cli_detach_stdio();
+			args[0] = (char *)router_command();
+			execvp(args[0], args);
+			_exit(127);
+		}
+		if (write(fds[1], &pid, sizeof pid) != (ssize_t)sizeof pid)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (mid > 0 && read(fds[0], &pid, sizeof pid) != (ssize_t)sizeof pid)
+		pid = -1;
+	close(fds[0]);
+	if (mid > 0)
+		waitpid(mid, &status, 0);
+	if (pid <= 0)
+		cli_error(EXIT_FAILURE_OTHER, "cannot start the router: %s",
+		          mid == -1 ? strerror(errno) : "fork failed");
+	return pid;
+}
+
+/*
+ * True once pid has exited: gone, or a zombie that its parent has not reaped
+ * (a subreaper may be its parent; signals still reach a zombie).
+ */
+static bool
+gone(pid_t pid)
+{
+	char path[64], stat[512], *end;
+	FILE *f;
+	size_t n;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	n = fread(stat, 1, sizeof stat - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	end = strrchr(stat, ')');
+	return end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* Print the preload's warnings from a record, for a router whose stderr nobody sees. */
+static void
+relay_warnings(const struct router_record *rec)
+{
+	const struct jsonr *w;
+
+	jsonr_foreach(w, rec->warnings)
+	{
+		if (jsonr_str(w) != NULL)
+			fprintf(stderr, "ccr-keyd: %s\n", jsonr_str(w));
+	}
+}
+
+int
+router_wait_listening(const char *home, pid_t pid)
+{
+	long long deadline = cli_now_ms() + START_TIMEOUT_MS;
+	struct timespec nap = {0, 20 * 1000000};
+	struct router_record rec;
+	pid_t running;
+
+	for (;;) {
+		if (router_record_read(home, &rec) == 0 && rec.pid == pid) {
+			relay_warnings(&rec);
+			router_record_free(&rec);
+			return 0;
+		}
+		router_record_free(&rec);
+		if (gone(pid)) {
+			running = router_running(home);
+			if (running > 0 && router_record_read(home, &rec) == 0 &&
+			    rec.pid == running) {
+				router_record_free(&rec);
+				return 0;
+			}
+			router_record_free(&rec);
+			return cli_error(EXIT_FAILURE_OTHER,
+			                 "the router (pid %ld) exited before it listened; run `ccr "
+			                 "start` to see why",
+			                 (long)pid);
+		}
+		if (cli_now_ms() > deadline)
+			return cli_error(EXIT_FAILURE_OTHER,
+			                 "the router (pid %ld) did not listen within %d s; see "
+			                 "%s/logs/",
+			                 (long)pid, START_TIMEOUT_MS / 1000, home);
+		nanosleep(&nap, NULL);
+	}
 }

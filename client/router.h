@@ -74,4 +74,18 @@ void router_record_free(struct router_record *r);
  */
 int router_preload_option(struct buf *out, char *err, size_t errsize);
 
+/*
+ * Start `ccr start` detached (its own session, stdio on /dev/null, as the
+ * router starts itself for `ccr code`), in a grandchild, so that no process
+ * of ours is left as its parent. Returns its pid, or -1 after printing why.
+ */
+pid_t router_start_detached(void);
+
+/*
+ * Wait until the router started as pid records that it listens. A router
+ * that exits first because another one runs already counts if that one has
+ * its keys. Returns 0, or an exit code after printing why.
+ */
+int router_wait_listening(const char *home, pid_t pid);
+
 #endif
