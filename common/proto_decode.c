@@ -86,18 +86,13 @@ take_id(const cJSON *doc, struct proto_request *req)
 	return true;
 }
 
-/* Validate the value of a set request. */
+/* Validate the value of a set request (its length is checked already). */
 static enum proto_err
 check_value(struct proto_request *req, const char **msg)
 {
 	if (req->value == NULL) {
 		*msg = "set needs a string \"value\"";
 		return PE_BAD_REQUEST;
-	}
-	req->value_len = strlen(req->value);
-	if (req->value_len > PROTO_VALUE_MAX) {
-		*msg = "a value may be at most 16 KiB";
-		return PE_TOO_LARGE;
 	}
 	if (req->value_len == 0) {
 		*msg = "a value may not be empty";
@@ -243,6 +238,17 @@ decode_members(struct proto_request *req, const char **msg)
 		*msg = "name, env, value, action and proof must be strings";
 		return PE_BAD_REQUEST;
 	}
+	/*
+	 * In every op, whether it reads them or not: a value or passphrase longer
+	 * than a key may be is refused here, so nothing after the decoder ever
+	 * sees one (the daemon's secret memory holds nothing larger).
+	 */
+	req->value_len = req->value != NULL ? strlen(req->value) : 0;
+	if (req->value_len > PROTO_VALUE_MAX ||
+	    (req->new_value != NULL && strlen(req->new_value) > PROTO_VALUE_MAX)) {
+		*msg = "a value or passphrase may be at most 16 KiB";
+		return PE_TOO_LARGE;
+	}
 	if (req->op == OP_GET && (m = cJSON_GetObjectItemCaseSensitive(req->doc, "masked")) != NULL) {
 		if (!cJSON_IsBool(m)) {
 			*msg = "\"masked\" must be true or false";
@@ -280,10 +286,6 @@ decode_members(struct proto_request *req, const char **msg)
 			return PE_BAD_REQUEST;
 		}
 		req->seconds = secs != NULL ? secs->valuedouble : 0;
-		/* fall through */
-	case OP_PASSPHRASE:
-		if (req->value != NULL)
-			req->value_len = strlen(req->value);
 		return PE_OK;
 	default:
 		return PE_OK;

@@ -340,12 +340,13 @@ change_new(struct keyd *k, struct session *s, const struct proto_request *req,
 		abort();
 	c->kind = kind;
 	snprintf(c->id, sizeof c->id, "%s", req->id);
-	if (req->value != NULL && kind != CHANGE_SET) {
-		c->value_len = strlen(req->value);
+	/* Only the ops that use a passphrase carry one into secret memory; lock takes none. */
+	if (req->value != NULL && (kind == CHANGE_UNLOCK || kind == CHANGE_REKEY)) {
+		c->value_len = req->value_len;
 		c->value = arena_alloc(k->arena, c->value_len + 1);
 		memcpy(c->value, req->value, c->value_len + 1);
 	}
-	if (req->new_value != NULL) {
+	if (req->new_value != NULL && kind == CHANGE_REKEY) {
 		c->value2_len = strlen(req->new_value);
 		c->value2 = arena_alloc(k->arena, c->value2_len + 1);
 		memcpy(c->value2, req->new_value, c->value2_len + 1);

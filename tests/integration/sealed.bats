@@ -919,6 +919,28 @@ expires_ms() {
 	cmp -s "$BATS_TEST_TMPDIR/before" "$CCR_KEYS" || fail "the file was rewritten"
 }
 
+@test "a value or new_value over 16 KiB is too_large in lock, unlock and passphrase, and the daemon lives on" {
+	# 40 KiB is more than the largest slot of the daemon's secret memory (32 KiB).
+	big=$(head -c 40960 /dev/zero | tr '\0' p)
+	start_daemon
+	set_key cerebras "$KEY1"
+	assert_error "$(req '{"op":"passphrase","action":"set","new_value":"'"$big"'"}')" too_large
+	seal "$PW"
+	# Unlocked: lock takes no value, yet one is refused before anything copies it.
+	assert_error "$(req '{"op":"lock","value":"'"$big"'"}')" too_large
+	assert_error "$(req '{"op":"passphrase","action":"change","value":"'"$PW"'","new_value":"'"$big"'"}')" too_large
+	assert_error "$(req '{"op":"passphrase","action":"remove","value":"'"$big"'"}')" too_large
+	assert_error "$(req '{"op":"get","name":"cerebras","value":"'"$big"'"}')" too_large
+	assert_json "$(req '{"op":"lock"}')" locked true
+	assert_error "$(req '{"op":"unlock","value":"'"$big"'"}')" too_large
+	alive "$KEYD_PID" || fail "the daemon died"
+	run unlock "$PW"
+	[ "$status" -eq 0 ] || fail "unlock: $status $output"
+	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
+	stop_daemon "$KEYD_PID"
+	[ "$STOP_STATUS" -eq 0 ] || fail "exit status $STOP_STATUS"
+}
+
 @test "exec without a terminal on a locked keystore fails with exit 4 and the hint, running nothing" {
 	sealed_store
 	printf '{"Providers":[{"name":"cerebras","api_key":"$CEREBRAS_API_KEY"}]}\n' >"$CCR_HOME/config.json"

@@ -481,6 +481,51 @@ test_value_over_16_kib_is_too_large(void **state)
 	free(line);
 }
 
+/* A request line of op with member (value or new_value) of len bytes and what else it needs. */
+static char *
+line_with_member(const char *op, const char *member, size_t len)
+{
+	char *line = malloc(len + 160);
+	int n;
+
+	assert_non_null(line);
+	n = sprintf(line, "{\"op\":\"%s\",\"name\":\"big\",\"action\":\"change\",", op);
+	if (strcmp(member, "new_value") == 0)
+		n += sprintf(line + n, "\"value\":\"old\",");
+	n += sprintf(line + n, "\"%s\":\"", member);
+	memset(line + n, 'p', len);
+	strcpy(line + n + len, "\"}");
+	return line;
+}
+
+static void
+test_a_value_or_new_value_over_16_kib_is_too_large_in_every_op(void **state)
+{
+	static const char *const members[] = {"value", "new_value"};
+	int op, m;
+
+	(void)state;
+	for (op = 0; op < OP_COUNT; op++) {
+		for (m = 0; m < 2; m++) {
+			const char *name = proto_op_name((enum proto_op)op);
+			char *line = line_with_member(name, members[m], PROTO_VALUE_MAX + 1);
+			struct outcome o = decode_n(line, strlen(line));
+
+			if (o.err != PE_TOO_LARGE)
+				fail_msg("%s with a %s of 16 KiB + 1: %s", name, members[m],
+				         proto_err_name(o.err));
+			free(line);
+		}
+	}
+	/* 16 KiB exactly is a passphrase like any other. */
+	{
+		char *line = line_with_member("passphrase", "new_value", PROTO_VALUE_MAX);
+
+		assert_int_equal(decode_err(line), PE_OK);
+		free(line);
+	}
+}
+
 static void
 test_value_with_a_newline_is_invalid_value(void **state)
 {
@@ -1110,6 +1155,7 @@ main(void)
 	    cmocka_unit_test(test_empty_value_is_invalid_value),
 	    cmocka_unit_test(test_value_of_exactly_16_kib_is_accepted),
 	    cmocka_unit_test(test_value_over_16_kib_is_too_large),
+	    cmocka_unit_test(test_a_value_or_new_value_over_16_kib_is_too_large_in_every_op),
 	    cmocka_unit_test(test_value_with_a_newline_is_invalid_value),
 	    cmocka_unit_test(test_value_with_a_nul_escape_is_invalid_value),
 	    cmocka_unit_test(test_an_escaped_backslash_before_u0000_is_not_a_nul),
