@@ -35,6 +35,7 @@ struct write_req {
 static void session_close(struct session *s);
 static void process(struct session *s);
 static void flush(struct session *s);
+static void read_again(struct session *s);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 
@@ -113,12 +114,27 @@ on_write(uv_write_t *req, int status)
 	if (s->paused && s->queued <= SERVER_OUT_LIMIT / 2) {
 		process(s);
 		flush(s); /* after EOF no read will come to flush these replies */
-		if (!s->closing && s->paused && s->queued <= SERVER_OUT_LIMIT / 2) {
-			s->paused = false;
-			if (!s->eof)
-				uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
-		}
+		read_again(s);
 	}
+}
+
+/* True when a session that waits for its change holds more than a line of input it has not handled. */
+static bool
+input_backs_up(const struct session *s)
+{
+	return s->waiting != NULL && s->in.len - s->in_off > PROTO_LINE_MAX;
+}
+
+/* Read from a paused session again once its replies drained and its input may grow. */
+static void
+read_again(struct session *s)
+{
+	if (!s->paused || s->closing || s->queued + s->out.len > SERVER_OUT_LIMIT / 2 ||
+	    input_backs_up(s))
+		return;
+	s->paused = false;
+	if (!s->eof)
+		uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
 }
 
 /* Send what is in s->out: directly when nothing is queued, else behind the queue. */
@@ -208,6 +224,16 @@ process(struct session *s)
 		buf_consume(&s->in, s->in_off);
 		s->in_off = 0;
 	}
+	/*
+	 * Waiting for its change, a session handles nothing, so the line limit
+	 * above never runs: past a line's worth of input it is not read from
+	 * until the change is answered (session_resume), or it would buffer
+	 * whatever its peer sends meanwhile.
+	 */
+	if (!s->closing && !s->paused && input_backs_up(s)) {
+		s->paused = true;
+		uv_read_stop((uv_stream_t *)&s->pipe);
+	}
 }
 
 /* libuv wants room to read into: the free tail of the session's input buffer. */
@@ -252,6 +278,7 @@ session_resume(struct session *s)
 		return;
 	process(s);
 	flush(s);
+	read_again(s);
 }
 
 /* Refuse a connection with one error line, then close it. */

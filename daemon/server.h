@@ -33,7 +33,7 @@ struct session {
 	uint64_t last_active;
 	struct change *waiting; /* a set or delete being written: handle nothing else */
 	bool eof;
-	bool paused;
+	bool paused; /* reads stopped: its replies back up, or it waits holding over a line of input */
 	bool closing;
 	bool close_after_flush;
 	bool guard; /* a registered agent guard (agent.c): never closed for idleness */

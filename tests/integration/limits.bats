@@ -166,6 +166,29 @@ amplified() {
 	keyd_stop "$KEYD_PID"
 }
 
+@test "a peer that pipelines behind a set on a slow fsync is not read past a line; RSS stays bounded" {
+	# The set's save holds its fsync for 4 s; meanwhile the same connection
+	# sends 200,000 more requests (21 MB) and reads nothing. The daemon handles
+	# none of them until the set is answered, so it must stop reading them.
+	use_faultfs "fsync:0:nth=1:delay=4000"
+	keyd_start
+	before=$(rss "$KEYD_PID")
+	line='{"op":"set","name":"waiting","value":"csk-test-waiting-for-its-fsync-0123456789abcdef"}'
+	peer_start flood "$CCR_KEYD_SOCKET" 200000 "$line"
+	sent=$(peer_line)
+	during=$(rss "$KEYD_PID")
+	bytes=$(($(echo "$sent" | awk '{ print $3 }') * (${#line} + 1)))
+	note "while the set waited for its fsync the peer got $bytes bytes into the socket ($sent)"
+	rss_note "200,000 requests behind a waiting set" "$before" "$during"
+	# What the daemon holds (a line, 64 KiB, and a read) plus what the kernel buffers.
+	[ "$bytes" -lt 2000000 ] || fail "the daemon took $bytes bytes from a waiting session"
+	assert_grew_less "$before" "$during" 8192
+	peer_release
+	# Others are served, and the daemon is alive.
+	assert_ok "$(req '{"op":"hello"}')"
+	keyd_stop "$KEYD_PID"
+}
+
 @test "half-closed sockets get every reply, also past the output limit" {
 	keyd_start
 	big=$(head -c 8192 /dev/zero | tr '\0' h)
