@@ -534,8 +534,19 @@ check(struct keyd *k, struct session *s)
 	if (peer->agent_state != PEER_UNCHECKED)
 		return;
 	if (peer->pid <= 0) {
-		/* No pid on this system: nothing to walk. */
+#if defined(__linux__) || defined(__APPLE__)
+		/*
+		 * The kernel gives pids here, and gave none for this peer (Linux
+		 * says 0 for a process outside our pid namespace, a container's):
+		 * an ancestry nobody can walk is refused, never taken as clean.
+		 */
+		peer->agent_state = PEER_UNKNOWN;
+		snprintf(peer->agent, sizeof peer->agent, "?");
+		log_debug("peer with no pid (another pid namespace?): treated as inside an agent");
+#else
+		/* No pid on this system at all: nothing to walk, and nobody is told apart. */
 		peer->agent_state = PEER_OUTSIDE;
+#endif
 		return;
 	}
 	rc = agent_find(k, peer->pid, peer->agent, sizeof peer->agent, &peer->agent_pid);
@@ -651,6 +662,13 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 	    (key = ungranted(k, req)) == NULL)
 		return PE_OK;
 	a->refused++;
+	if (s->peer.agent_state == PEER_UNKNOWN && s->peer.pid <= 0) {
+		*msg = "refused: the system does not say which process this is (a process in "
+		       "another pid namespace, such as a container, has no pid ccr-keyd can see), "
+		       "so ccr-keyd cannot tell whether it runs inside a coding agent; run the "
+		       "command from a terminal outside any agent and container";
+		return PE_DENIED;
+	}
 	if (s->peer.agent_state == PEER_UNKNOWN) {
 		*msg = "refused: ccr-keyd cannot tell whether this process runs inside a coding "
 		       "agent (it or a parent exited while ccr-keyd looked); run it again from a "

@@ -317,6 +317,36 @@ EOF
 	assert_json "$(req '{"op":"status"}')" agents.guard false
 }
 
+@test "a peer the kernel gives no pid (the daemon in another pid namespace) is refused what an agent is, and served the rest" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for unshare --pid"
+	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+	unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid is not permitted here"
+	write_keystore '{"version":1,"keys":{"cerebras":{"value":"'"$KEY1"'"}}}'
+	# The daemon runs as pid 1 of a pid namespace of its own: our processes are
+	# outside it, so SO_PEERCRED gives it pid 0 for each of them.
+	unshare --pid --mount-proc --kill-child=SIGTERM "$KEYD" --audit-log "$AUDIT" \
+		>>"$KEYD_LOG" 2>&1 3>&- </dev/null &
+	KEYD_PID=$!
+	CHILD_PIDS+=("$KEYD_PID")
+	wait_for_socket "$CCR_KEYD_SOCKET" "$KEYD_PID"
+	reply=$(req '{"op":"get","name":"cerebras"}')
+	assert_error "$reply" denied
+	[[ "$(jget message "$reply")" == *"does not say which process this is"* ]] || fail "$reply"
+	assert_error "$(req '{"op":"resolve","env":"CEREBRAS_API_KEY"}')" denied
+	assert_error "$(req '{"op":"set","name":"planted","value":"csk-test-planted"}')" denied
+	assert_error "$(req '{"op":"delete","name":"cerebras"}')" denied
+	assert_error "$(req '{"op":"passphrase","action":"set","new_value":"pw-test-x"}')" denied
+	run "$CLI" exec --all -- env
+	[ "$status" -eq 4 ] || fail "exec exited $status"
+	refute_secret "$output" "$KEY1"
+	# What an agent is served, this peer is served too.
+	assert_json "$(req '{"op":"get","name":"cerebras","masked":true}')" masked 'csk-…f2a9'
+	assert_ok "$(req '{"op":"list"}')"
+	assert_json "$(req '{"op":"status"}')" agents.inside '?'
+	grep -q '"op":"get","name":"cerebras","uid":[0-9]*,"pid":0,.*"result":"denied"' "$AUDIT" ||
+		fail "no audited refusal:" "$(cat "$AUDIT")"
+}
+
 @test "the audit log names a non-dumpable peer by comm and command when its executable is closed" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to run the daemon and the client as nobody"
 	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
