@@ -284,43 +284,43 @@ audit_names(const struct proto_request *req, char *out, size_t size)
 	return out;
 }
 
-/* The writer answered a change: reply to its session and let the session go on. */
+/*
+ * A change was answered: audit it, and reply to its session and let the
+ * session go on, unless the peer hung up meanwhile (the change was made all
+ * the same, so it is audited all the same).
+ */
 static void
 change_done(struct change *c)
 {
 	struct session *s = c->arg;
+	struct keyd *k = c->k;
+	const char *op = proto_op_name(c->op);
 
-	static const char *const ops[] = {
-		[CHANGE_SET] = "set",
-		[CHANGE_DELETE] = "delete",
-		[CHANGE_REKEY] = "passphrase",
-		[CHANGE_UNLOCK] = "unlock",
-		[CHANGE_LOCK] = "lock",
-	};
-
-	if (c->result != PE_OK) {
+	if (s != NULL && c->result != PE_OK) {
 		proto_reply_error(&s->out, c->id, c->result, c->message);
-	} else {
+	} else if (s != NULL) {
 		proto_reply_begin(&s->out, c->id);
 		if (c->kind == CHANGE_SET) {
 			proto_field_bool(&s->out, "created", c->created);
 			proto_field_str(&s->out, "env", c->env, strlen(c->env));
 		} else if (c->kind == CHANGE_REKEY) {
-			proto_field_bool(&s->out, "sealed", state_sealed(s->k));
+			proto_field_bool(&s->out, "sealed", state_sealed(k));
 		} else if (c->kind == CHANGE_UNLOCK) {
-			proto_field_bool(&s->out, "locked", state_locked(s->k));
+			proto_field_bool(&s->out, "locked", state_locked(k));
 		} else if (c->kind == CHANGE_LOCK) {
 			proto_field_bool(&s->out, "locked", true);
 		}
 		proto_end(&s->out);
 	}
-	log_debug("%s%s%s by pid %ld: %s", ops[c->kind], c->name[0] != '\0' ? " " : "", c->name,
-		  (long)s->peer.pid, proto_err_name(c->result));
-	audit_record(s->k->audit_fd, &s->peer, ops[c->kind],
-		     c->name[0] != '\0' ? c->name : NULL, proto_err_name(c->result));
-	s->waiting = NULL;
-	change_free(c, s->k->arena);
-	session_resume(s);
+	log_debug("%s%s%s by pid %ld: %s%s", op, c->name[0] != '\0' ? " " : "", c->name,
+		  (long)c->peer.pid, proto_err_name(c->result), s == NULL ? " (peer gone)" : "");
+	audit_record(k->audit_fd, &c->peer, op, c->name[0] != '\0' ? c->name : NULL,
+		     proto_err_name(c->result));
+	change_free(c, k->arena);
+	if (s != NULL) {
+		s->waiting = NULL;
+		session_resume(s);
+	}
 }
 
 void
@@ -329,7 +329,10 @@ dispatch_orphan(struct change *c)
 	c->arg = NULL;
 }
 
-/* A change for req, answered through change_done; the session waits for it. */
+/*
+ * A change for req, answered through change_done; the session waits for it.
+ * It carries who asked and for what from here on, for the audit record.
+ */
 static struct change *
 change_new(struct keyd *k, struct session *s, const struct proto_request *req,
 	   enum change_kind kind)
@@ -339,6 +342,9 @@ change_new(struct keyd *k, struct session *s, const struct proto_request *req,
 	if (c == NULL)
 		abort();
 	c->kind = kind;
+	c->op = req->op;
+	c->peer = s->peer;
+	c->k = k;
 	snprintf(c->id, sizeof c->id, "%s", req->id);
 	/* Only the ops that use a passphrase carry one into secret memory; lock takes none. */
 	if (req->value != NULL && (kind == CHANGE_UNLOCK || kind == CHANGE_REKEY)) {
@@ -457,23 +463,16 @@ op_passphrase(struct keyd *k, struct session *s, const struct proto_request *req
 static void
 op_change(struct keyd *k, struct session *s, const struct proto_request *req)
 {
-	struct change *c = calloc(1, sizeof *c);
+	struct change *c = change_new(k, s, req, req->op == OP_SET ? CHANGE_SET : CHANGE_DELETE);
 
-	if (c == NULL)
-		abort();
-	c->kind = req->op == OP_SET ? CHANGE_SET : CHANGE_DELETE;
 	snprintf(c->name, sizeof c->name, "%s", req->name);
 	snprintf(c->env, sizeof c->env, "%s", req->env != NULL ? req->env : "");
-	snprintf(c->id, sizeof c->id, "%s", req->id);
 	c->time = (int64_t)time(NULL);
 	if (c->kind == CHANGE_SET) {
 		c->value = arena_alloc(k->arena, req->value_len + 1);
 		memcpy(c->value, req->value, req->value_len + 1);
 		c->value_len = req->value_len;
 	}
-	c->done = change_done;
-	c->arg = s;
-	s->waiting = c;
 	writer_submit(&k->writer, c);
 }
 

@@ -14,7 +14,7 @@ struct change;
 /* Handle one request line of s: append its reply to s->out, or submit a change and set s->waiting. */
 void dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len);
 
-/* The session waiting for c is gone: the change is still written, its reply dropped. */
+/* The session waiting for c is gone: the change is still made and audited, its reply dropped. */
 void dispatch_orphan(struct change *c);
 
 #endif

@@ -222,7 +222,11 @@ answer(struct keyd *k, struct change *c, enum proto_err result, const char *msg)
 	change_finish(c, k->arena);
 }
 
-/* Locked: start the unlock that waited for the wipe, if its session is still there. */
+/*
+ * Locked: start the unlock that waited for the wipe, also when its session
+ * hung up meanwhile (as one already under way goes on): it is audited when
+ * answered either way.
+ */
 static void
 start_pending_unlock(struct keyd *k)
 {
@@ -231,9 +235,7 @@ start_pending_unlock(struct keyd *k)
 	k->state.pending_unlock = NULL;
 	if (c == NULL)
 		return;
-	if (c->arg == NULL)
-		change_free(c, k->arena);
-	else if (k->state.now != STATE_LOCKED || vault_busy(&k->vault))
+	if (k->state.now != STATE_LOCKED || vault_busy(&k->vault))
 		answer(k, c, PE_BUSY, "an unlock or passphrase operation is under way; try again");
 	else
 		vault_unlock(&k->vault, c);

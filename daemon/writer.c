@@ -47,7 +47,7 @@ void
 change_finish(struct change *c, struct arena *arena)
 {
 	c->next = NULL;
-	if (c->arg != NULL && c->done != NULL)
+	if (c->done != NULL)
 		c->done(c);
 	else
 		change_free(c, arena);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "names.h"
+#include "peer.h"
 #include "proto.h"
 #include "seal_record.h"
 #include "sealed.h"
@@ -28,7 +29,11 @@ enum change_kind {
 };
 
 struct change;
-/* Called on the loop once a change is durable (result PE_OK) or refused. */
+struct keyd;
+/*
+ * Called on the loop once a change is durable (result PE_OK) or refused,
+ * whether or not its owner is still there to be answered; it frees c.
+ */
 typedef void (*change_done_fn)(struct change *c);
 
 struct change {
@@ -53,6 +58,10 @@ struct change {
 	/* The owner's callback and context; arg is cleared when the owner goes away. */
 	change_done_fn done;
 	void *arg;
+	/* Who asked, and for what, as the request came: the audit record needs them to the end. */
+	struct keyd *k;
+	enum proto_op op;
+	struct peer peer;
 };
 
 /* What the keystore file was when we last read or wrote it. */
@@ -140,7 +149,7 @@ void writer_set_disk(struct writer *w, const struct stat *st);
 /* Release a change that was never submitted or whose done callback has run. */
 void change_free(struct change *c, struct arena *arena);
 
-/* Hand a change back to its owner's done callback, or free it when the owner is gone. */
+/* Hand a change to its done callback (which answers its owner, if still there), or free it. */
 void change_finish(struct change *c, struct arena *arena);
 
 #endif

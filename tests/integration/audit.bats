@@ -103,6 +103,54 @@ session() {
 	done
 }
 
+# hang_up LINE...: send the lines on one connection and close it 200 ms later with
+# every reply unread, so that the daemon finds it reset.
+hang_up() {
+	printf '%s\n' "$@" | "$SOCKCAT" --delay 60000 --timeout 200 "$CCR_KEYD_SOCKET" || true
+}
+
+# wait_audit PATTERN: wait up to 10 s for a line matching PATTERN in the audit log.
+wait_audit() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		grep -q -- "$1" "$AUDIT" && return 0
+		sleep 0.02
+	done
+	fail "no '$1' in the audit log:" "$(cat "$AUDIT")"
+}
+
+@test "a set whose peer hangs up before its answer is audited once it is written" {
+	# The set's save holds its fsync for 1.5 s; the peer is gone after 0.2 s.
+	use_faultfs "fsync:0:nth=1:delay=1500"
+	keyd_start --audit-log "$AUDIT" --verbose
+	hang_up '{"op":"get","name":"absent"}' "{\"op\":\"set\",\"name\":\"hidden\",\"value\":\"$V1\"}"
+	wait_audit '"op":"set","name":"hidden",.*"result":"ok"'
+	grep -q '"hidden"' "$CCR_KEYS" || fail "the set is not on disk"
+	grep -q 'set hidden by pid [0-9]*: ok (peer gone)' "$KEYD_LOG" || fail "the peer was there when it was answered"
+	# Who asked is the peer that asked, though it is gone.
+	line=$(grep '"op":"set","name":"hidden"' "$AUDIT")
+	assert_json "$line" exe "$(readlink -f "$SOCKCAT")"
+	keyd_stop "$KEYD_PID"
+}
+
+@test "an unlock whose peer hangs up during the wrong-passphrase delay is audited when it is answered" {
+	use_test_build
+	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=1
+	keyd_start --audit-log "$AUDIT" --verbose
+	set_key cerebras "$V1"
+	printf 'pw-test-right\n' | "$CLI" passphrase set --stdin >/dev/null
+	req '{"op":"lock"}' >/dev/null
+	# Two wrong passphrases first (250 and 500 ms): the third is answered after 1 s.
+	for i in 1 2; do
+		printf 'pw-test-wrong\n' | "$CLI" unlock --stdin >/dev/null 2>&1 || true
+	done
+	hang_up '{"op":"hello"}' '{"op":"unlock","value":"pw-test-wrong-hung-up"}'
+	wait_log 'unlock by pid [0-9]*: denied (peer gone)'
+	[ "$(grep -c '"op":"unlock",.*"result":"denied"' "$AUDIT")" -eq 3 ] ||
+		fail "not every wrong unlock is audited:" "$(cat "$AUDIT")"
+	keyd_stop "$KEYD_PID"
+}
+
 @test "the audit log is appended to across restarts, never truncated" {
 	keyd_start --audit-log "$AUDIT"
 	req '{"op":"hello"}' >/dev/null
