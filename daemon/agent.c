@@ -257,23 +257,28 @@ interpreter_match(const struct agents *a, const struct proc_info *p)
 }
 
 /*
- * The agent p is, or NULL: by its executable's name or comm (what it was
- * started as, or what it calls itself, as Claude Code's "claude"), or, for
- * an interpreter, by the script it runs (its arguments are read only then).
+ * The agent p (read with its arguments) is, or NULL: by its executable's
+ * name, its comm (what it was started as, or calls itself, as Claude Code's
+ * "claude") or its argv[0] (what it was started as, whatever the file is
+ * called: `exec -a claude ./2.0.30`); or, for an interpreter (by executable
+ * or comm), by the script it runs.
  */
 static const char *
-agent_of(const struct agents *a, struct proc_info *p)
+agent_of(const struct agents *a, const struct proc_info *p)
 {
-	const char *names[2] = {proc_basename(p->exe), p->comm}, *name;
+	const char *argv0 = proc_arg(p, 0);
+	const char *names[3] = {proc_basename(p->exe), p->comm,
+				argv0 != NULL ? proc_basename(argv0) : ""};
+	const char *name;
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		if ((name = exe_match(a, names[i])) != NULL)
 			return name;
 	}
 	for (i = 0; i < 2; i++) {
 		if (names[i][0] != '\0' && agent_is_interpreter(a, names[i]))
-			return proc_read_args(p) == 0 ? interpreter_match(a, p) : NULL;
+			return interpreter_match(a, p);
 	}
 	return NULL;
 }
@@ -496,7 +501,8 @@ agent_find(struct keyd *k, pid_t pid, char *name, size_t size, pid_t *agent_pid)
 	name[0] = '\0';
 	*agent_pid = 0;
 	for (depth = 0; depth < WALK_DEPTH_MAX; depth++) {
-		if (proc_read(at, &p, PROC_EXE) == -1 || (depth > 0 && p.start > child_start)) {
+		if (proc_read(at, &p, PROC_EXE | PROC_ARGS) == -1 ||
+		    (depth > 0 && p.start > child_start)) {
 			/* Gone, or a newer process under its pid: the child was re-parented. Again.
 			 */
 			if (depth == 0 || ++tries > 3)

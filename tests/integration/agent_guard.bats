@@ -143,6 +143,18 @@ assert_refused_inside() {
 	assert_refused_inside claude
 }
 
+@test "inside an agent whose file has another name, started as claude (exec -a): the same, found by its argv[0]" {
+	start
+	OUT=$BATS_TEST_TMPDIR/out
+	export OUT
+	# Claude Code's native installer keeps versions as files named like 2.0.30: the
+	# executable's name and comm say 2.0.30, only argv[0] says claude.
+	cp "$(command -v bash)" "$AGENT_BIN/2.0.30"
+	script="$(the_commands)"$'\n''exit $?'
+	run --separate-stderr bash -c 'exec -a claude "$0" -c "$1"' "$AGENT_BIN/2.0.30" "$script"
+	assert_refused_inside claude
+}
+
 @test "inside node running Claude Code's cli.js: the same, found by its script's path" {
 	start
 	OUT=$BATS_TEST_TMPDIR/out
