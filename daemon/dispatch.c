@@ -44,7 +44,7 @@ op_hello(struct keyd *k, struct buf *out, const struct proto_request *req)
 	proto_field_str(out, "version", CCR_KEYD_VERSION, strlen(CCR_KEYD_VERSION));
 	proto_field_int(out, "protocol", PROTO_VERSION);
 	proto_field_bool(out, "locked", state_locked(k));
-	proof_field(out, req->proof);
+	proof_field(out, req->proof, k->opt.socket);
 	proto_end(out);
 }
 

@@ -12,9 +12,10 @@
 
 /*
  * Append ,"proof":"TOKEN" to a hello reply when path (may be NULL) names a
- * regular file of ours, at most PROOF_MAX bytes, that holds one token of hex
- * digits. Append nothing otherwise: the client then refuses us.
+ * regular file of ours directly in the directory of the socket at sock, named
+ * .ccr-proof-*, at most PROOF_MAX bytes, that holds one token of hex digits.
+ * Append nothing otherwise: the client then refuses us.
  */
-void proof_field(struct buf *out, const char *path);
+void proof_field(struct buf *out, const char *path, const char *sock);
 
 #endif

@@ -204,6 +204,33 @@ assert_node_refused() {
 	[ -z "$(find "$(dirname "$CCR_KEYD_SOCKET")" -name '.ccr-proof-*')" ] || fail "a proof file was left behind"
 }
 
+@test "hello echoes a proof only from a .ccr-proof- file directly in the socket's directory" {
+	start_daemon
+	dir=$(dirname "$CCR_KEYD_SOCKET")
+	token=$(printf '%064x' 42)
+	# hello_proof PATH: the proof the daemon echoes for PATH ("" for none).
+	hello_proof() {
+		req "{\"op\":\"hello\",\"proof\":\"$1\"}" | jget proof || true
+	}
+	# What the Node module writes: echoed, however the directory is spelled.
+	printf '%s' "$token" >"$dir/.ccr-proof-1-abcd"
+	chmod 600 "$dir/.ccr-proof-1-abcd"
+	[ "$(hello_proof "$dir/.ccr-proof-1-abcd")" = "$token" ] || fail "the proof was not echoed"
+	[ "$(hello_proof "$dir/../$(basename "$dir")/.ccr-proof-1-abcd")" = "$token" ]
+	# A hex key elsewhere, one in the directory under another name, one a level
+	# down, and a link to one: never read.
+	secret=$BATS_TEST_TMPDIR/secrets
+	mkdir -m 700 "$secret" "$dir/sub"
+	for f in "$secret/.ccr-proof-key" "$secret/key" "$dir/key" "$dir/sub/.ccr-proof-2" \
+		"$dir/.ccr-proof-"; do
+		printf '%s' "$token" >"$f"
+		chmod 600 "$f"
+		[ -z "$(hello_proof "$f")" ] || fail "the daemon echoed $f"
+	done
+	ln -s "$secret/key" "$dir/.ccr-proof-link"
+	[ -z "$(hello_proof "$dir/.ccr-proof-link")" ] || fail "the daemon followed a link"
+}
+
 # ---- names that change how programs load ----
 
 # samples: one env name per entry of the refused list ("LD_*" gives LD_X).
