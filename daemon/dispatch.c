@@ -476,6 +476,27 @@ op_change(struct keyd *k, struct session *s, const struct proto_request *req)
 	writer_submit(&k->writer, c);
 }
 
+/*
+ * True when req reveals a value or changes the keystore: only such a use
+ * restarts --lock-after's clock. A list or a masked get reveals nothing, so
+ * an agent that polls them cannot keep the keystore unlocked for ever.
+ */
+static bool
+uses_keys(const struct proto_request *req)
+{
+	switch (req->op) {
+	case OP_GET:
+		return !req->masked;
+	case OP_RESOLVE:
+	case OP_SET:
+	case OP_DELETE:
+	case OP_PASSPHRASE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void
 dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 {
@@ -499,8 +520,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		proto_reply_error(&s->out, req.id, err, msg);
 		goto done;
 	}
-	if (req.op == OP_GET || req.op == OP_RESOLVE || req.op == OP_LIST || req.op == OP_SET ||
-	    req.op == OP_DELETE || req.op == OP_PASSPHRASE)
+	if (uses_keys(&req))
 		vault_touch(&k->vault);
 	switch (req.op) {
 	case OP_HELLO:

@@ -797,6 +797,27 @@ expires_ms() {
 # Sealing is a use: once the last get/set was longer ago than --lock-after,
 # the next auto-lock tick used to lock the keystore right after the client
 # printed "ccr-keyd stays unlocked" (fixed in 43961ad).
+@test "list and a masked get do not restart --lock-after's clock: polling them keeps nothing unlocked" {
+	start_daemon --lock-after 1s
+	set_key cerebras "$KEY1"
+	seal "$PW"
+	# Polled every 100 ms for up to 4 s, as an agent running ccr-config list or
+	# ccr-config get in a loop would: neither reveals a value, so neither is a use.
+	assert_ok "$(req '{"op":"list"}')"
+	assert_json "$(req '{"op":"get","name":"cerebras","masked":true}')" masked 'csk-…f2a9'
+	locked=false
+	for ((i = 0; i < 40; i++)); do
+		req '{"op":"list"}' '{"op":"get","name":"cerebras","masked":true}' '{"op":"status"}' >/dev/null
+		if [ "$(jget locked "$(req '{"op":"hello"}')")" = true ]; then
+			locked=true
+			break
+		fi
+		sleep 0.1
+	done
+	[ "$locked" = true ] || fail "still unlocked after 4 s of list and masked get under --lock-after 1s"
+	grep -q 'auto-lock: idle for --lock-after' "$KEYD_LOG"
+}
+
 @test "passphrase set under --lock-after leaves the keystore unlocked for --lock-after" {
 	start_daemon --lock-after 1s
 	set_key cerebras "$KEY1"
