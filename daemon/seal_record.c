@@ -13,6 +13,12 @@
 #include "fileio.h"
 #include "sealed.h"
 
+bool
+seal_record_kept(const struct seal_record *r)
+{
+	return r->sealed || r->generation > 0;
+}
+
 int
 seal_record_path(const char *keys, char *out, size_t size)
 {

@@ -1,9 +1,10 @@
 /*
  * The seal record (docs/DESIGN.md, "Keystore file"): what the daemon remembers
- * about a sealed keystore from one start to the next — that it is sealed, and
- * the newest generation it wrote or opened — in a small file beside it,
- * KEYSTORE.seal. With it a plain file put in a sealed one's place, or an older
- * sealed copy put back, is refused instead of used.
+ * about a keystore that is or was sealed from one start to the next — whether
+ * it is sealed now, and the newest generation it wrote or opened — in a small
+ * file beside it, KEYSTORE.seal. With it a plain file put in a sealed one's
+ * place, or an older sealed copy put back (also after passphrase remove), is
+ * refused instead of used.
  */
 #ifndef CCR_SEAL_RECORD_H
 #define CCR_SEAL_RECORD_H
@@ -15,6 +16,13 @@ struct seal_record {
 	bool sealed;                   /* the keystore has a passphrase */
 	unsigned long long generation; /* the newest generation written or opened; 0 for none */
 };
+
+/*
+ * True when r is kept for its keystore: it is sealed, or it was (a generation
+ * was written). Then every write, plain or sealed, takes the next generation
+ * and records it; a keystore never sealed has no record.
+ */
+bool seal_record_kept(const struct seal_record *r);
 
 /* The record's path for the keystore at keys (keys + ".seal"). Returns 0, or -1 when too long. */
 int seal_record_path(const char *keys, char *out, size_t size);

@@ -208,6 +208,13 @@ entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* True when the batch in flight makes a sealed keystore plain. */
+static bool
+unsealing(const struct writer *w)
+{
+	return !w->batch_record.sealed && w->record.sealed;
+}
+
 /*
  * Thread, before the keystore is written: a write that makes a sealed keystore
  * plain records that first, so that a crash between the two leaves a record
@@ -218,7 +225,7 @@ record_before(struct writer *w)
 {
 	char err[256];
 
-	if (w->batch_record.sealed || !w->record.sealed)
+	if (!unsealing(w))
 		return 0;
 	if (seal_record_write(w->record_path, &w->batch_record, err, sizeof err) == 0)
 		return 0;
@@ -233,12 +240,13 @@ record_undo(struct writer *w)
 {
 	char err[256];
 
-	if (!w->batch_record.sealed && w->record.sealed)
+	if (unsealing(w))
 		(void)seal_record_write(w->record_path, &w->record, err, sizeof err);
 }
 
 /*
- * Thread, once a sealed keystore is in place: record its generation. Not
+ * Thread, once the keystore is in place: record the generation it took,
+ * sealed or plain (record_before did it for a write that unseals). Not
  * fatal when it fails (the file is written; an older record only lets an
  * older copy through), but said in the log.
  */
@@ -246,7 +254,7 @@ static void
 record_after(struct writer *w)
 {
 	w->record_err[0] = '\0';
-	if (w->batch_record.sealed)
+	if (!unsealing(w) && w->batch_record.generation != w->record.generation)
 		(void)seal_record_write(w->record_path, &w->batch_record, w->record_err,
 					sizeof w->record_err);
 }
@@ -446,8 +454,15 @@ start_batch(struct writer *w)
 		w->batch_key = w->seal_key;
 		if (w->seal_params != NULL)
 			w->batch_params = *w->seal_params;
+		/*
+		 * Every write of a keystore that is or was ever sealed takes the
+		 * next generation, plain writes too: a sealed copy from before a
+		 * passphrase remove is then older than the record, whatever was
+		 * written since. A keystore never sealed has no record and stays 0.
+		 */
 		w->batch_record.sealed = sealing;
-		w->batch_record.generation = w->record.generation + (sealing ? 1 : 0);
+		w->batch_record.generation =
+		    w->record.generation + (sealing || seal_record_kept(&w->record) ? 1 : 0);
 		w->record_err[0] = '\0';
 		w->work.data = w;
 		if (uv_queue_work(w->loop, &w->work, write_work, write_done) != 0) {

@@ -94,9 +94,10 @@ struct writer {
 	struct sealed_params batch_params;
 	/*
 	 * The seal record beside the keystore (seal_record.h): as the daemon
-	 * knows it, and as the batch in flight leaves it. Each sealed write takes
-	 * the next generation and records it after the file is in place; the
-	 * write that makes the keystore plain records that first.
+	 * knows it, and as the batch in flight leaves it. Once a keystore was
+	 * sealed, each write, sealed or plain, takes the next generation and
+	 * records it after the file is in place; the write that makes the
+	 * keystore plain records that first.
 	 */
 	char record_path[1040];
 	struct seal_record record;

@@ -1311,14 +1311,51 @@ assert_record() {
 	set_key third "$KEY3"
 	assert_record true 2
 	printf '%s\n' "$PW" | "$CLI" passphrase remove --stdin >/dev/null
-	assert_record false 2
+	assert_record false 3
 	stop_daemon "$KEYD_PID"
 	start_daemon
 	assert_json "$(req '{"op":"status"}')" sealed false
 	assert_json "$(req '{"op":"get","name":"third"}')" value "$KEY3"
 	seal "$PW2"
-	assert_generation "$CCR_KEYS" 3
-	assert_record true 3
+	assert_generation "$CCR_KEYS" 4
+	assert_record true 4
+}
+
+@test "after passphrase remove every plain write takes the next generation: a sealed copy from before is refused at SIGHUP and at start" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	seal "$PW"
+	set_key groq "$KEY2"
+	assert_record true 2
+	cp "$CCR_KEYS" "$BATS_TEST_TMPDIR/sealed-2"
+	# The remove is a write of its own (generation 3), and so is each plain write after it.
+	printf '%s\n' "$PW" | "$CLI" passphrase remove --stdin >/dev/null
+	assert_record false 3
+	set_key mistral "$KEY3"
+	assert_record false 4
+	"$CLI" delete groq >/dev/null
+	assert_record false 5
+	cp "$CCR_KEYS" "$BATS_TEST_TMPDIR/plain"
+	# The sealed copy put back: refused at SIGHUP, the keys in memory kept.
+	cp "$BATS_TEST_TMPDIR/sealed-2" "$CCR_KEYS"
+	kill -HUP "$KEYD_PID"
+	wait_for_log 'reload refused'
+	grep -q "reload refused.*sealed generation 2, older than generation 5" "$KEYD_LOG" ||
+		fail "$(grep 'reload refused' "$KEYD_LOG")"
+	assert_json "$(req '{"op":"status"}')" state plain
+	assert_json "$(req '{"op":"get","name":"mistral"}')" value "$KEY3"
+	# And at start.
+	cp "$BATS_TEST_TMPDIR/plain" "$CCR_KEYS"
+	stop_daemon "$KEYD_PID"
+	cp "$BATS_TEST_TMPDIR/sealed-2" "$CCR_KEYS"
+	run --separate-stderr "$KEYD"
+	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
+	[[ "$stderr" == *"is sealed generation 2, older than generation 5"* ]] || fail "$stderr"
+	# A keystore never sealed keeps no record.
+	rm "$CCR_KEYS" "$CCR_KEYS.seal"
+	start_daemon
+	set_key cerebras "$KEY1"
+	[ ! -e "$CCR_KEYS.seal" ] || fail "a keystore never sealed got a seal record"
 }
 
 @test "a seal record that is a symlink, open to others or not valid is refused at start" {
