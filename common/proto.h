@@ -19,6 +19,8 @@ struct cJSON;
 #define PROTO_LINE_MAX (64 * 1024)
 #define PROTO_VALUE_MAX (16 * 1024)
 #define PROTO_ID_MAX 160
+/* The longest time a "for" may ask (unlock, allow): a week, in seconds. */
+#define PROTO_FOR_MAX (7 * 86400.0)
 
 enum proto_op {
 	OP_HELLO,

@@ -281,8 +281,10 @@ decode_members(struct proto_request *req, const char **msg)
 		return check_allow(req, msg);
 	case OP_UNLOCK:
 		secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
-		if (secs != NULL && (!cJSON_IsNumber(secs) || secs->valuedouble < 0)) {
-			*msg = "\"for\" must be a number of seconds";
+		/* Bounded, so that seconds * 1000 is a time the daemon can count to. */
+		if (secs != NULL && (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0) ||
+				     secs->valuedouble > PROTO_FOR_MAX)) {
+			*msg = "\"for\" must be a number of seconds, at most a week (604800)";
 			return PE_BAD_REQUEST;
 		}
 		req->seconds = secs != NULL ? secs->valuedouble : 0;

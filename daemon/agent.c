@@ -53,8 +53,6 @@ enum { AGENT_EXE, AGENT_SCRIPT, AGENT_INTERPRETER };
 #define WALK_DEPTH_MAX 128
 /* Arguments of an interpreter looked at for its script, options aside. */
 #define SCRIPT_ARGS_MAX 3
-/* Longest override: a week. */
-#define GRANT_MAX_S (7 * 86400.0)
 #define POLICY_SIZE_MAX (64 * 1024)
 
 /*
@@ -710,7 +708,7 @@ agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *re
 	const char *name = req->all ? "" : req->name;
 	struct agent_grant *x = grant_of(k, name), **p;
 
-	if (req->seconds > GRANT_MAX_S) {
+	if (req->seconds > PROTO_FOR_MAX) {
 		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
 		                  "\"for\" may be at most a week (604800 seconds)");
 		return PE_BAD_REQUEST;

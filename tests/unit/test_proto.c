@@ -284,6 +284,23 @@ test_unlock_with_negative_or_non_number_seconds_is_bad_request(void **state)
 }
 
 static void
+test_unlock_for_over_a_week_is_bad_request(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	/* 1e300 and 1e999 (infinity) would make seconds * 1000 overflow a uint64_t. */
+	assert_int_equal(decode_err("{\"op\":\"unlock\",\"value\":\"p\",\"for\":604801}"),
+	                 PE_BAD_REQUEST);
+	assert_int_equal(decode_err("{\"op\":\"unlock\",\"value\":\"p\",\"for\":1e300}"),
+	                 PE_BAD_REQUEST);
+	assert_int_equal(decode_err("{\"op\":\"unlock\",\"for\":1e999}"), PE_BAD_REQUEST);
+	decode_ok("{\"op\":\"unlock\",\"value\":\"p\",\"for\":604800}", &req);
+	assert_true(req.seconds == PROTO_FOR_MAX);
+	proto_request_free(&req);
+}
+
+static void
 test_passphrase_decodes_action_and_new_value(void **state)
 {
 	struct proto_request req;
@@ -1140,6 +1157,7 @@ main(void)
 	    cmocka_unit_test(test_members_may_come_in_any_order_with_whitespace),
 	    cmocka_unit_test(test_unlock_decodes_passphrase_and_seconds),
 	    cmocka_unit_test(test_unlock_with_negative_or_non_number_seconds_is_bad_request),
+	    cmocka_unit_test(test_unlock_for_over_a_week_is_bad_request),
 	    cmocka_unit_test(test_passphrase_decodes_action_and_new_value),
 	    cmocka_unit_test(test_bad_json_is_bad_request),
 	    cmocka_unit_test(test_text_after_the_object_is_bad_request),
