@@ -309,31 +309,6 @@ remove_temps(struct keyd *k)
 	return 0;
 }
 
-/* The last write is done: wipe, close every session and let the loop end. */
-static void
-finish_shutdown(struct writer *w)
-{
-	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
-
-	state_stopped(k);
-	server_close_all(&k->server);
-	vault_close(&k->vault);
-	state_close(k);
-	uv_close((uv_handle_t *)&k->sig_term, NULL);
-	uv_close((uv_handle_t *)&k->sig_int, NULL);
-	uv_close((uv_handle_t *)&k->sig_hup, NULL);
-}
-
-void
-keyd_shutdown(struct keyd *k)
-{
-	if (k->state.now == STATE_STOPPING)
-		return;
-	state_event(k, EV_STOP);
-	server_stop(&k->server);
-	writer_when_idle(&k->writer, finish_shutdown);
-}
-
 /* Signals only trigger work on the loop; nothing runs inside a raw handler. */
 static void
 on_signal(uv_signal_t *h, int signum)

@@ -26,9 +26,11 @@
 
 #define READ_CHUNK 16384
 
+/* A reply buffer handed to uv_write, on its session's list until written. */
 struct write_req {
 	uv_write_t req;
 	struct session *s;
+	struct write_req *next;
 	struct buf data;
 };
 
@@ -68,10 +70,17 @@ on_session_closed(uv_handle_t *h)
 	free(s);
 }
 
-/* Close a session; a change it waits for is orphaned and still written. */
+/*
+ * Close a session; a change it waits for is orphaned and still made. Its
+ * buffers are wiped now, replies handed to libuv too (nothing more is sent
+ * once the handle is closing): they may hold values, and a lock answers
+ * only once nothing of one is left.
+ */
 static void
 session_close(struct session *s)
 {
+	struct write_req *w;
+
 	if (s->closing)
 		return;
 	s->closing = true;
@@ -79,6 +88,11 @@ session_close(struct session *s)
 		dispatch_orphan(s->waiting);
 	s->waiting = NULL;
 	uv_close((uv_handle_t *)&s->pipe, on_session_closed);
+	for (w = s->writes; w != NULL; w = w->next)
+		wipe(w->data.data, w->data.cap);
+	buf_free(&s->in);
+	buf_free(&s->out);
+	s->in_off = 0;
 }
 
 /* True when a session has nothing left to do: its replies are out and it is closing or done. */
@@ -94,9 +108,12 @@ finished(const struct session *s)
 static void
 on_write(uv_write_t *req, int status)
 {
-	struct write_req *w = (struct write_req *)req;
+	struct write_req *w = (struct write_req *)req, **p;
 	struct session *s = w->s;
 
+	for (p = &s->writes; *p != w; p = &(*p)->next)
+		;
+	*p = w->next;
 	s->queued -= w->data.len;
 	buf_free(&w->data);
 	free(w);
@@ -166,14 +183,15 @@ flush(struct session *s)
 		w->data = s->out; /* hand the buffer over instead of copying it */
 		memset(&s->out, 0, sizeof s->out);
 		b = uv_buf_init(w->data.data, (unsigned)w->data.len);
-		s->queued += w->data.len;
 		if (uv_write(&w->req, (uv_stream_t *)&s->pipe, &b, 1, on_write) != 0) {
-			s->queued -= w->data.len;
 			buf_free(&w->data);
 			free(w);
 			session_close(s);
 			return;
 		}
+		s->queued += w->data.len;
+		w->next = s->writes;
+		s->writes = w;
 	}
 	if (finished(s))
 		session_close(s);
@@ -365,11 +383,25 @@ may_exit_idle(const struct keyd *k)
 }
 
 /*
+ * A session's replies moved out since the sweep last looked (libuv wrote
+ * part of a queued reply): the peer is reading, which counts as activity.
+ */
+static void
+note_progress(struct session *s, uint64_t now)
+{
+	size_t left = uv_stream_get_write_queue_size((uv_stream_t *)&s->pipe);
+
+	if (left < s->unwritten)
+		s->last_active = now;
+	s->unwritten = left;
+}
+
+/*
  * Once a second: close idle sessions, and exit when idle long enough
  * (--idle-exit). A session is idle when, for the connection idle limit, it
- * sent no request and took none of its replies, and it has no reply left to
- * take and waits for no change: a reply being read, however slowly, is
- * never cut.
+ * sent no request and took none of its replies, and waits for no change: a
+ * reply being read, however slowly, is never cut, but one nobody reads no
+ * longer holds its slot and its memory for ever.
  */
 static void
 on_sweep(uv_timer_t *t)
@@ -381,9 +413,12 @@ on_sweep(uv_timer_t *t)
 
 	for (s = srv->sessions; s != NULL; s = next) {
 		next = s->next;
-		if (!s->closing && !s->guard && s->waiting == NULL && s->queued == 0 &&
-		    s->out.len == 0 && now - s->last_active >= idle) {
-			log_debug("closing session of pid %ld: idle", (long)s->peer.pid);
+		if (s->closing || s->guard || s->waiting != NULL)
+			continue;
+		note_progress(s, now);
+		if (now - s->last_active >= idle) {
+			log_debug("closing session of pid %ld: %s", (long)s->peer.pid,
+				  s->queued + s->out.len > 0 ? "its replies unread" : "idle");
 			session_close(s);
 		}
 	}
@@ -528,6 +563,23 @@ server_stop(struct server *srv)
 		log_warn("cannot remove %s: %s", srv->path, strerror(errno));
 	uv_timer_stop(&srv->sweep);
 	uv_close((uv_handle_t *)&srv->sweep, NULL);
+}
+
+void
+server_close_unread(struct server *srv)
+{
+	struct session *s, *next;
+	unsigned n = 0;
+
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (!s->closing && s->queued + s->out.len > 0) {
+			session_close(s);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("closed %u connection%s with replies not yet read", n, n == 1 ? "" : "s");
 }
 
 void

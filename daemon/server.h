@@ -19,6 +19,7 @@
 
 struct keyd;
 struct change;
+struct write_req;
 
 /* One peer connection. */
 struct session {
@@ -30,7 +31,9 @@ struct session {
 	size_t in_off;   /* bytes of in already handled */
 	struct buf out;  /* replies not yet written */
 	size_t queued;   /* bytes handed to uv_write and not yet written */
-	uint64_t last_active;
+	struct write_req *writes; /* those uv_write requests, to wipe them at close */
+	size_t unwritten;         /* libuv's write queue at the last sweep: progress */
+	uint64_t last_active;     /* a request, or replies taken by the peer */
 	struct change *waiting; /* a set or delete being written: handle nothing else */
 	bool eof;
 	bool paused; /* reads stopped: its replies back up, or it waits holding over a line of input */
@@ -69,6 +72,12 @@ void server_stop(struct server *srv);
 
 /* Close every session (after a best-effort flush of its replies). */
 void server_close_all(struct server *srv);
+
+/*
+ * Close every session with replies not yet written, wiping them: after a
+ * lock they may hold values nobody will read before the next unlock.
+ */
+void server_close_unread(struct server *srv);
 
 /* Continue a session after its pending change was answered. */
 void session_resume(struct session *s);

@@ -330,6 +330,8 @@ state_event(struct keyd *k, enum state_event ev)
 	if (to == STATE_LOCKING)
 		writer_barrier(&k->writer, lock_barrier); /* again after a reload: harmless */
 	if (ev == EV_WIPED) {
+		/* Replies a peer has not taken may hold values: they go with the store. */
+		server_close_unread(&k->server);
 		log_info("locked: key and values wiped");
 		answer_waiters(k, PE_OK, NULL);
 		start_pending_unlock(k); /* last: it moves the state on */

@@ -121,7 +121,21 @@ amplified() {
 	keyd_stop "$KEYD_PID"
 }
 
-@test "a reply waiting to be read is not cut at the connection idle limit" {
+# slow_read FILE: copy stdin to FILE 128 KiB at a time, pausing 0.2 s after each:
+# a reader that keeps taking its replies, slowly.
+slow_read() {
+	local size=0 was
+	: >"$1"
+	while :; do
+		was=$size
+		head -c 131072 >>"$1"
+		size=$(wc -c <"$1")
+		[ "$size" -gt "$was" ] || break
+		sleep 0.2
+	done
+}
+
+@test "a reply being read, however slowly, is not cut at the connection idle limit" {
 	# 200 keys of 16 KiB: four pipelined resolves of 50 of them are 3.3 MB of
 	# replies (each under the 1 MiB a reply may be).
 	# (mawk's sprintf stops at 8 KiB: the padding doubles instead.)
@@ -131,13 +145,39 @@ amplified() {
 		printf '{"op":"resolve","env":[%s]}\n' \
 			"$(seq -f '"BIG%03g_API_KEY"' $((q * 50)) $((q * 50 + 49)) | paste -sd, -)"
 	done >"$BATS_TEST_TMPDIR/resolve"
-	# The peer reads nothing for 3 s, three times the idle limit, then all of it.
-	"$SOCKCAT" --delay 3000 --lines 4 --timeout 20000 "$CCR_KEYD_SOCKET" \
-		<"$BATS_TEST_TMPDIR/resolve" >"$BATS_TEST_TMPDIR/reply"
+	# The peer takes its replies at about 600 KB/s: 3.3 MB take five times the idle
+	# limit, and no pause is as long as it (sockcat blocks on the pipe meanwhile).
+	start=$(date +%s%N)
+	"$SOCKCAT" --lines 4 --timeout 60000 "$CCR_KEYD_SOCKET" <"$BATS_TEST_TMPDIR/resolve" |
+		slow_read "$BATS_TEST_TMPDIR/reply"
+	elapsed=$((($(date +%s%N) - start) / 1000000))
 	size=$(wc -c <"$BATS_TEST_TMPDIR/reply")
-	note "${size} bytes of replies taken after 3 s with --connection-idle 1"
+	note "${size} bytes of replies taken in $elapsed ms with --connection-idle 1"
 	[ "$size" -gt 3200000 ] || fail "the replies were cut after $size bytes"
+	[ "$elapsed" -gt 2000 ] || fail "read in $elapsed ms: not slowly enough to test anything"
 	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/reply" | jget values.BIG199_API_KEY | cut -c1-13)" = csk-test-199- ]
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a peer that takes none of its replies for the connection idle limit is closed, its slot and memory freed" {
+	keyd_start --connection-idle 1
+	big=$(head -c 8192 /dev/zero | tr '\0' v)
+	req "{\"op\":\"set\",\"name\":\"big\",\"value\":\"csk-test-$big\"}" >/dev/null
+	before=$(rss "$KEYD_PID")
+	# Pipelines gets of 8 KiB and reads nothing: its reads pause at about 1 MiB of replies.
+	peer_start flood "$CCR_KEYD_SOCKET" 10000 '{"op":"get","name":"big"}'
+	peer_line >/dev/null
+	closed=
+	for ((i = 0; i < 250; i++)); do
+		if [ "$(req '{"op":"status"}' | jget connections)" = 1 ]; then
+			closed=yes
+			break
+		fi
+		sleep 0.02
+	done
+	[ -n "$closed" ] || fail "the peer that reads nothing still holds its connection"
+	rss_note "a peer that reads nothing, closed" "$before" "$(rss "$KEYD_PID")"
+	peer_release
 	keyd_stop "$KEYD_PID"
 }
 

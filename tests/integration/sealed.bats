@@ -630,6 +630,30 @@ assert_values_held() {
 	assert_values_gone "$KEYD_PID" "after the second lock" "${v[@]}" "$PW" "$PW2"
 }
 
+@test "lock closes a connection whose replies are not read yet, and wipes them with the values" {
+	load ../faults/lib
+	[ -x "$TPEER" ] || fail "$TPEER is missing; run: make $TPEER"
+	sealed_store
+	run unlock "$PW"
+	[ "$status" -eq 0 ]
+	# A peer pipelines gets of cerebras and reads none of the replies: about 1 MiB
+	# of them, each with the value, waits in the daemon for it.
+	peer_start flood "$CCR_KEYD_SOCKET" 100000 '{"op":"get","name":"cerebras"}'
+	peer_line >/dev/null
+	assert_json "$(req '{"op":"status"}')" connections 2
+	if [ "$(id -u)" -eq 0 ]; then
+		assert_memory_holds "$KEYD_PID" "with replies unread" "$KEY1"
+	fi
+	run "$CLI" lock
+	[ "$status" -eq 0 ] || fail "lock: $status $output"
+	assert_json "$(req '{"op":"status"}')" connections 1
+	grep -q 'closed 1 connection with replies not yet read' "$KEYD_LOG"
+	if [ "$(id -u)" -eq 0 ]; then
+		assert_memory_clean "$KEYD_PID" "after lock" "$KEY1" "${KEY1:8:16}"
+	fi
+	peer_release
+}
+
 @test "a lock that races a write wipes the written value too, once the write is done" {
 	[ "$(id -u)" -eq 0 ] || skip "reading /proc/PID/mem of a non-dumpable process needs root"
 	sealed_store
