@@ -56,7 +56,7 @@ enum proto_err {
 
 /* A decoded request. Its strings point into doc and live until proto_request_free. */
 struct proto_request {
-	enum proto_op op;
+	enum proto_op op; /* OP_COUNT when the line names no known op */
 	struct cJSON *doc;
 	char id[PROTO_ID_MAX]; /* the "id" member as JSON text, "" when absent */
 	const char *name;      /* get, set, delete */

@@ -313,6 +313,7 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 	int i;
 
 	memset(req, 0, sizeof *req);
+	req->op = OP_COUNT; /* until the line names a known op */
 	if (len > PROTO_LINE_MAX) {
 		*msg = "a request line may be at most 64 KiB";
 		return PE_TOO_LARGE;
@@ -376,7 +377,9 @@ void
 proto_request_free(struct proto_request *req)
 {
 	if (req->doc != NULL) {
-		if (req->op == OP_SET || req->op == OP_UNLOCK || req->op == OP_PASSPHRASE)
+		/* An unknown op too: it may be a mistyped one that carries a value. */
+		if (req->op == OP_SET || req->op == OP_UNLOCK || req->op == OP_PASSPHRASE ||
+		    req->op == OP_COUNT)
 			wipe_strings(req->doc);
 		cJSON_Delete(req->doc);
 	}

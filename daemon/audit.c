@@ -16,6 +16,7 @@
 #include "keystore.h"
 #include "paths.h"
 #include "peer.h"
+#include "proto.h"
 
 int
 audit_open(const char *path, char *err, size_t errsize)
@@ -58,16 +59,47 @@ fail:
 	return -1;
 }
 
-/* Append ,"key":"text" when text is not NULL. */
+/* The length of the UTF-8 sequence at s (len bytes left) when it is a valid one, else 0. */
+static size_t
+utf8_at(const char *s, size_t len)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+				 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	return n > 0 && n <= len && proto_utf8_valid(s, n) ? n : 0;
+}
+
+/*
+ * Append ,"key":"text" when text is not NULL. A peer names itself (its comm,
+ * its argv) with any bytes it likes: what is not UTF-8 is written as the text
+ * \xNN, so that every record stays one valid JSON line.
+ */
 static void
 member(struct buf *b, const char *key, const char *text)
 {
+	struct buf clean = {0};
+	size_t i, n, len;
+	char esc[8];
+
 	if (text == NULL)
 		return;
+	len = strnlen(text, 512);
+	for (i = 0; i < len; i += n) {
+		n = utf8_at(text + i, len - i);
+		if (n > 0) {
+			buf_add(&clean, text + i, n);
+			continue;
+		}
+		snprintf(esc, sizeof esc, "\\x%02x", (unsigned char)text[i]);
+		buf_adds(&clean, esc);
+		n = 1;
+	}
 	buf_adds(b, ",\"");
 	buf_adds(b, key);
 	buf_adds(b, "\":");
-	buf_add_json(b, text, strnlen(text, 512));
+	buf_add_json(b, clean.data != NULL ? clean.data : "", clean.len);
+	buf_free(&clean);
 }
 
 void

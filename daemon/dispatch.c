@@ -569,8 +569,11 @@ done:
 		/* answered and audited when the job finishes */
 	} else if (k->audit_fd != -1)
 		audit_record(k->audit_fd, &s->peer,
-			     req.doc != NULL ? proto_op_name(req.op) : "invalid",
-			     req.doc != NULL ? audit_names(&req, names, sizeof names) : NULL,
+			     req.doc == NULL	   ? "invalid"
+			     : req.op == OP_COUNT ? "unknown"
+						  : proto_op_name(req.op),
+			     req.doc != NULL && req.op != OP_COUNT ? audit_names(&req, names, sizeof names)
+								   : NULL,
 			     proto_err_name(err));
 	proto_request_free(&req);
 	scratch_end();

@@ -151,6 +151,27 @@ wait_audit() {
 	keyd_stop "$KEYD_PID"
 }
 
+@test "a peer that names itself in bytes that are not UTF-8 is audited as valid JSON; an unknown op as unknown" {
+	command -v iconv >/dev/null || fail "needs iconv (libc-bin)"
+	keyd_start --audit-log "$AUDIT"
+	# An executable whose name (so its comm and exe) and argv[0] are not UTF-8.
+	bad=$BATS_TEST_TMPDIR/$'sock\xffcat'
+	cp "$SOCKCAT" "$bad"
+	printf '%s\n' '{"op":"hello"}' '{"op":"frobnicate","value":"'"$V_BAD"'"}' |
+		bash -c 'exec -a "$1" "$2" --half-close --lines 2 "$3"' _ $'\xfe\xffclient' "$bad" \
+			"$CCR_KEYD_SOCKET" >/dev/null
+	keyd_stop "$KEYD_PID"
+	iconv -f UTF-8 -t UTF-8 "$AUDIT" >/dev/null || fail "the audit log is not UTF-8:" "$(cat -v "$AUDIT")"
+	# The lines of this peer: the last two (keyd_start's hello came first).
+	tail -n 2 "$AUDIT" >"$BATS_TEST_TMPDIR/ours"
+	[ "$(jget op <"$BATS_TEST_TMPDIR/ours" | paste -sd' ')" = "hello unknown" ] || fail "$(cat "$AUDIT")"
+	assert_json "$(head -n 1 "$BATS_TEST_TMPDIR/ours")" comm 'sock\xffcat'
+	assert_json "$(head -n 1 "$BATS_TEST_TMPDIR/ours")" cmd '\xfe\xffclient'
+	[[ "$(jget exe <"$BATS_TEST_TMPDIR/ours" | head -n 1)" == *'/sock\xffcat' ]] || fail "$(cat "$AUDIT")"
+	assert_json "$(tail -n 1 "$AUDIT")" result unknown_op
+	! grep -qF -- "$V_BAD" "$AUDIT" || fail "a value is in the audit log"
+}
+
 @test "the audit log is appended to across restarts, never truncated" {
 	keyd_start --audit-log "$AUDIT"
 	req '{"op":"hello"}' >/dev/null
