@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -25,9 +24,7 @@
 static _Thread_local bool active;
 /* Only the thread with active set touches these. */
 static size_t used;
-static _Alignas(16) unsigned char small[SCRATCH_SIZE];
-static unsigned char *region = small;
-static size_t region_size = SCRATCH_SIZE;
+static _Alignas(16) unsigned char region[SCRATCH_SIZE];
 
 /* cJSON's malloc: bump while a request is decoded, else malloc. */
 static void *
@@ -35,7 +32,7 @@ scratch_malloc(size_t size)
 {
 	size_t n = (size + 15) & ~(size_t)15;
 
-	if (active && n <= region_size - used) {
+	if (active && n <= SCRATCH_SIZE - used) {
 		void *p = region + used;
 
 		used += n;
@@ -50,7 +47,7 @@ scratch_free(void *p)
 {
 	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)region;
 
-	if (a >= lo && a < lo + region_size)
+	if (a >= lo && a < lo + SCRATCH_SIZE)
 		return;
 #ifdef __GLIBC__
 	if (p != NULL)
@@ -75,29 +72,9 @@ scratch_begin(void)
 }
 
 void
-scratch_begin_large(size_t len)
-{
-	/* cJSON needs a 64-byte node per value: 32 bytes per input byte covers any document. */
-	size_t size = len * 32 + SCRATCH_SIZE;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-
-	if (p != MAP_FAILED) {
-		region = p;
-		region_size = size;
-	}
-	scratch_begin();
-}
-
-void
 scratch_end(void)
 {
 	wipe(region, used);
 	used = 0;
 	active = false;
-	if (region != small) {
-		munmap(region, region_size);
-		region = small;
-		region_size = SCRATCH_SIZE;
-	}
 }

@@ -14,13 +14,6 @@ void scratch_install(void);
 /* Allocate from scratch on this thread until scratch_end. */
 void scratch_begin(void);
 
-/*
- * Like scratch_begin, for one large parse (a keystore of len bytes): the
- * region is mapped for it and unmapped by scratch_end, so the memory goes back
- * to the system instead of staying behind as a fragmented heap.
- */
-void scratch_begin_large(size_t len);
-
 /* Wipe what the request used and stop allocating from scratch. */
 void scratch_end(void);
 

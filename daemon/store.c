@@ -4,8 +4,6 @@
  */
 #include "store.h"
 
-#include "scratch.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,16 +138,10 @@ load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
 int
 store_load(struct store *s, const char *text, size_t len, char *err, size_t errsize)
 {
-	int form;
-
 	/* A stored key with its times takes ~200 bytes of the file: size the indexes once. */
 	table_reserve(&s->by_name, len / 200);
 	table_reserve(&s->by_env, len / 200);
-	/* The parse tree lives in a mapping of its own, returned whole afterwards. */
-	scratch_begin_large(len);
-	form = ks_parse(text, len, load_entry, s, err, errsize);
-	scratch_end();
-	return form;
+	return ks_parse(text, len, load_entry, s, err, errsize);
 }
 
 void
