@@ -259,28 +259,23 @@ record_after(struct writer *w)
 					sizeof w->record_err);
 }
 
-/* Thread: encode the store as the batch leaves it and write it durably. */
-static void
-write_work(uv_work_t *req)
+/*
+ * Thread: the entries of the store as the batch leaves it, sorted by name,
+ * into *out (the caller frees it); returns how many. Values are not copied:
+ * they point into the store and the batch, which nobody changes meanwhile.
+ */
+static size_t
+batch_entries(const struct writer *w, struct ks_entry **out)
 {
-	struct writer *w = req->data;
 	struct table touched;
 	const struct change *c;
 	struct ks_entry *v;
 	size_t i, n = 0, cap = w->store->by_name.live + 1;
 
-	int rc;
-	const unsigned char *key = w->batch_key;
-	const struct sealed_params *params = &w->batch_params;
-	struct buf sealed = {0};
-
 	table_init(&touched);
 	for (c = w->batch; c != NULL; c = c->next) {
-		if (c->kind == CHANGE_REKEY) {
-			key = c->key;
-			params = &c->params;
+		if (c->kind == CHANGE_REKEY)
 			continue;
-		}
 		table_put(&touched, c->name, (void *)c);
 		cap++;
 	}
@@ -307,6 +302,30 @@ write_work(uv_work_t *req)
 	}
 	table_free(&touched);
 	qsort(v, n, sizeof *v, entry_cmp);
+	*out = v;
+	return n;
+}
+
+/*
+ * Thread: the document the batch leaves, into w->image: encoded, and sealed
+ * with the batch's generation under the key the last rekey of the batch
+ * names (else the key the batch began with; plain when there is none).
+ */
+static void
+image_build(struct writer *w)
+{
+	const unsigned char *key = w->batch_key;
+	const struct sealed_params *params = &w->batch_params;
+	const struct change *c;
+	struct ks_entry *v;
+	size_t i, n = batch_entries(w, &v);
+
+	for (c = w->batch; c != NULL; c = c->next) {
+		if (c->kind == CHANGE_REKEY) {
+			key = c->key;
+			params = &c->params;
+		}
+	}
 	buf_clear(&w->image);
 	ks_encode_begin(&w->image);
 	for (i = 0; i < n; i++)
@@ -315,6 +334,7 @@ write_work(uv_work_t *req)
 	free(v);
 	if (key != NULL) {
 		struct sealed_params stamped = *params;
+		struct buf sealed = {0};
 
 		stamped.generation = w->batch_record.generation;
 		sealed_seal(key, &stamped, w->image.data, w->image.len, &sealed);
@@ -322,6 +342,19 @@ write_work(uv_work_t *req)
 		buf_add(&w->image, sealed.data, sealed.len);
 		buf_free(&sealed);
 	}
+}
+
+/*
+ * Thread: put w->image in the keystore's place durably, with the seal record
+ * around it, unless another program changed the file since we last read or
+ * wrote it. w->write_errno is 0, or why not (w->write_err says it in words).
+ */
+static void
+image_persist(struct writer *w)
+{
+	struct stat st;
+	int rc;
+
 	w->write_errno = 0;
 	if (!disk_unchanged(w)) {
 		w->write_errno = ESTALE;
@@ -329,24 +362,37 @@ write_work(uv_work_t *req)
 			 "the keystore %s was changed by another program since ccr-keyd read it; "
 			 "refusing to overwrite it (reload it with: kill -HUP %ld)",
 			 w->path, (long)getpid());
-	} else if (record_before(w) == -1) {
+		return;
+	}
+	if (record_before(w) == -1) {
 		w->write_errno = errno ? errno : EIO;
-	} else if ((rc = fileio_write_atomic(w->path, w->image.data, w->image.len, 0600,
-					     w->write_err, sizeof w->write_err)) == -1) {
+		return;
+	}
+	rc = fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
+				 sizeof w->write_err);
+	if (rc == -1) {
 		w->write_errno = errno ? errno : EIO;
 		record_undo(w);
-	} else {
-		struct stat st;
-
-		/*
-		 * rc 1: the file is replaced and synced, its directory entry is not.
-		 * Memory follows the file (answering io_error for a change that is in
-		 * the file would be a lie the other way); write_done logs it.
-		 */
-		w->dir_unsynced = rc == 1;
-		disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
-		record_after(w);
+		return;
 	}
+	/*
+	 * rc 1: the file is replaced and synced, its directory entry is not.
+	 * Memory follows the file (answering io_error for a change that is in
+	 * the file would be a lie the other way); write_done logs it.
+	 */
+	w->dir_unsynced = rc == 1;
+	disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
+	record_after(w);
+}
+
+/* Thread: build the document the batch leaves and write it durably. */
+static void
+write_work(uv_work_t *req)
+{
+	struct writer *w = req->data;
+
+	image_build(w);
+	image_persist(w);
 	buf_free(&w->image); /* wiped; a 100,000-key image is not kept between writes */
 	stack_wipe();        /* the cipher and the encoder left pieces of values there */
 }
