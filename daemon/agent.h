@@ -15,24 +15,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent_rules.h"
 #include "buf.h"
 #include "names.h"
-#include "paths.h"
 #include "proto.h"
 
 struct keyd;
 struct session;
 struct peer;
-
-/* The policy file's name, beside the keystore. */
-#define AGENT_POLICY_FILE "agents"
-
-/* One rule of the list: see agent.c for the built-in ones and the file's format. */
-struct agent_rule {
-	int kind;       /* AGENT_EXE, AGENT_SCRIPT, AGENT_INTERPRETER (agent.c) */
-	char *name;     /* the agent's name, as refusals and the audit log give it */
-	char *fragment; /* AGENT_SCRIPT: path components of its script */
-};
 
 /* A process `ccr code` runs the agent under; registered while its connection is open. */
 struct agent_guard {
@@ -52,16 +42,7 @@ struct agent_grant {
 
 struct agents {
 	bool off; /* --no-agent-guard */
-	char policy[PATHS_MAX];
-	struct agent_rule *rules; /* from the policy file, after the built-in ones */
-	size_t nrules;
-	struct {
-		bool present;
-		dev_t dev;
-		ino_t ino;
-		long long mtime_ns, ctime_ns, size;
-	} seen;              /* the policy file as last read, to notice a change */
-	uint64_t checked_ms; /* when the file was last looked at */
+	struct agent_rules rules; /* the built-in list and the policy file's additions */
 	struct agent_guard *guards;
 	struct agent_grant *grants;
 	unsigned long walks, refused; /* for status */
@@ -98,15 +79,5 @@ void agent_session_closed(struct keyd *k, const struct session *s);
 
 /* Append "agents":{…} to a status reply for s: the guard, its policy, guards, overrides. */
 void agent_report(struct keyd *k, struct session *s, struct buf *out);
-
-/* True when name (an executable's basename) is an interpreter whose script names the program. */
-bool agent_is_interpreter(const struct agents *a, const char *name);
-
-/*
- * The agent whose tree pid runs in: its name into name (size bytes) and its
- * pid, or "" when none. Returns 0, or -1 when the ancestry cannot be read (a
- * process that is gone: refused). For tests and agent_allows.
- */
-int agent_find(struct keyd *k, pid_t pid, char *name, size_t size, pid_t *agent_pid);
 
 #endif

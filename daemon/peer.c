@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #endif
 
-#include "agent.h"
+#include "agent_rules.h"
 #include "proc.h"
 
 #if defined(__linux__) && !defined(SO_PEERPIDFD)
@@ -75,7 +75,7 @@ peer_identify(struct peer *p)
 	snprintf(p->exe, sizeof p->exe, "%s", info.exe[0] != '\0' ? info.exe : "?");
 	snprintf(p->comm, sizeof p->comm, "%s", info.comm);
 	base = proc_basename(info.exe[0] != '\0' ? info.exe : info.comm);
-	proc_command(&info, agent_is_interpreter(NULL, base), p->cmd, sizeof p->cmd);
+	proc_command(&info, agent_rules_interpreter(NULL, base), p->cmd, sizeof p->cmd);
 }
 
 int
