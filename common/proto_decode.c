@@ -283,7 +283,7 @@ decode_members(struct proto_request *req, const char **msg)
 		secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
 		/* Bounded, so that seconds * 1000 is a time the daemon can count to. */
 		if (secs != NULL && (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0) ||
-				     secs->valuedouble > PROTO_FOR_MAX)) {
+		                     secs->valuedouble > PROTO_FOR_MAX)) {
 			*msg = "\"for\" must be a number of seconds, at most a week (604800)";
 			return PE_BAD_REQUEST;
 		}

@@ -64,8 +64,11 @@ static size_t
 utf8_at(const char *s, size_t len)
 {
 	unsigned char c = (unsigned char)s[0];
-	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-				 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	size_t n = c < 0x80                 ? 1
+	           : c >= 0xc2 && c <= 0xdf ? 2
+	           : c >= 0xe0 && c <= 0xef ? 3
+	           : c >= 0xf0 && c <= 0xf4 ? 4
+	                                    : 0;
 
 	return n > 0 && n <= len && proto_utf8_valid(s, n) ? n : 0;
 }

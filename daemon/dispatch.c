@@ -313,9 +313,9 @@ change_done(struct change *c)
 		proto_end(&s->out);
 	}
 	log_debug("%s%s%s by pid %ld: %s%s", op, c->name[0] != '\0' ? " " : "", c->name,
-		  (long)c->peer.pid, proto_err_name(c->result), s == NULL ? " (peer gone)" : "");
+	          (long)c->peer.pid, proto_err_name(c->result), s == NULL ? " (peer gone)" : "");
 	audit_record(k->audit_fd, &c->peer, op, c->name[0] != '\0' ? c->name : NULL,
-		     proto_err_name(c->result));
+	             proto_err_name(c->result));
 	change_free(c, k->arena);
 	if (s != NULL) {
 		s->waiting = NULL;
@@ -569,12 +569,13 @@ done:
 		/* answered and audited when the job finishes */
 	} else if (k->audit_fd != -1)
 		audit_record(k->audit_fd, &s->peer,
-			     req.doc == NULL	   ? "invalid"
-			     : req.op == OP_COUNT ? "unknown"
-						  : proto_op_name(req.op),
-			     req.doc != NULL && req.op != OP_COUNT ? audit_names(&req, names, sizeof names)
-								   : NULL,
-			     proto_err_name(err));
+		             req.doc == NULL      ? "invalid"
+		             : req.op == OP_COUNT ? "unknown"
+		                                  : proto_op_name(req.op),
+		             req.doc != NULL && req.op != OP_COUNT
+		                 ? audit_names(&req, names, sizeof names)
+		                 : NULL,
+		             proto_err_name(err));
 	proto_request_free(&req);
 	scratch_end();
 }

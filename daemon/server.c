@@ -135,7 +135,7 @@ on_write(uv_write_t *req, int status)
 	}
 }
 
-/* True when a session that waits for its change holds more than a line of input it has not handled. */
+/* True when a session waiting for its change holds over a line of input it has not handled. */
 static bool
 input_backs_up(const struct session *s)
 {
@@ -418,7 +418,7 @@ on_sweep(uv_timer_t *t)
 		note_progress(s, now);
 		if (now - s->last_active >= idle) {
 			log_debug("closing session of pid %ld: %s", (long)s->peer.pid,
-				  s->queued + s->out.len > 0 ? "its replies unread" : "idle");
+			          s->queued + s->out.len > 0 ? "its replies unread" : "idle");
 			session_close(s);
 		}
 	}

@@ -36,7 +36,7 @@ struct session {
 	uint64_t last_active;     /* a request, or replies taken by the peer */
 	struct change *waiting; /* a set or delete being written: handle nothing else */
 	bool eof;
-	bool paused; /* reads stopped: its replies back up, or it waits holding over a line of input */
+	bool paused; /* reads stopped: replies back up, or it waits holding over a line */
 	bool closing;
 	bool close_after_flush;
 	bool guard; /* a registered agent guard (agent.c): never closed for idleness */

@@ -369,7 +369,7 @@ image_persist(struct writer *w)
 		return;
 	}
 	rc = fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
-				 sizeof w->write_err);
+	                         sizeof w->write_err);
 	if (rc == -1) {
 		w->write_errno = errno ? errno : EIO;
 		record_undo(w);
