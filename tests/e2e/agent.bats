@@ -14,25 +14,6 @@
 load lib
 load agentlib
 
-setup_file() {
-	e2e_setup_file "$ROUTER_DIR_1:$PINNED_1" "$ROUTER_DIR_2:$PINNED_2"
-}
-
-teardown_file() {
-	e2e_teardown_file
-}
-
-setup() {
-	e2e_setup || return 1
-	export PATH=$E2E_DIR/bin:$BUILD_DIR:$PATH
-	export CLAUDE_STANDIN_RECORD=$T/claude.json
-	unset E2E_BACKUP_API_KEY CCR_APIKEY CLAUDE_STANDIN_SCAN RESTARTING
-}
-
-teardown() {
-	e2e_teardown
-}
-
 # agent_case LINE SHELL running|stopped: `ccr code` through SHELL's function with a
 # router of LINE already running or not; the whole promise checked.
 agent_case() {

@@ -3,6 +3,27 @@
 # function of each shell (in_shell), and the checks that no key went where it must not.
 # Load after lib.bash.
 
+# Both suites run both router lines, each test with a fresh home, daemon and stand-in
+# agent (the bats hooks below).
+setup_file() {
+	e2e_setup_file "$ROUTER_DIR_1:$PINNED_1" "$ROUTER_DIR_2:$PINNED_2"
+}
+
+teardown_file() {
+	e2e_teardown_file
+}
+
+setup() {
+	e2e_setup || return 1
+	export PATH=$E2E_DIR/bin:$BUILD_DIR:$PATH
+	export CLAUDE_STANDIN_RECORD=$T/claude.json
+	unset E2E_BACKUP_API_KEY CCR_APIKEY CLAUDE_STANDIN_SCAN RESTARTING
+}
+
+teardown() {
+	e2e_teardown
+}
+
 # More obviously fake keys: exported only, and stored but referenced by nothing.
 KEY_BACKUP=csk-test-e2e-0003-exported-$KEY_TAG
 KEY_SPARE=csk-test-e2e-0004-unreferenced-$KEY_TAG

@@ -12,25 +12,6 @@ load ../integration/tty
 
 PASS=pass-for-tests
 
-setup_file() {
-	e2e_setup_file "$ROUTER_DIR_1:$PINNED_1" "$ROUTER_DIR_2:$PINNED_2"
-}
-
-teardown_file() {
-	e2e_teardown_file
-}
-
-setup() {
-	e2e_setup || return 1
-	export PATH=$E2E_DIR/bin:$BUILD_DIR:$PATH
-	export CLAUDE_STANDIN_RECORD=$T/claude.json
-	unset E2E_BACKUP_API_KEY CCR_APIKEY CLAUDE_STANDIN_SCAN RESTARTING
-}
-
-teardown() {
-	e2e_teardown
-}
-
 # prepare_token LINE: prepare LINE with APIKEY by reference, KEY_TOKEN stored as CCR_APIKEY.
 prepare_token() {
 	prepare "$1" '"APIKEY": "$CCR_APIKEY",'
