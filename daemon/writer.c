@@ -218,16 +218,20 @@ unsealing(const struct writer *w)
 /*
  * Thread, before the keystore is written: a write that makes a sealed keystore
  * plain records that first, so that a crash between the two leaves a record
- * that allows the plain file, never one that refuses it. Returns 0 or -1.
+ * that allows the plain file, never one that refuses it. It keeps the old
+ * generation until the plain file is in place (record_after), so that the
+ * sealed file a crash leaves behind is not refused as older either. Returns
+ * 0 or -1.
  */
 static int
 record_before(struct writer *w)
 {
+	struct seal_record plain = {.sealed = false, .generation = w->record.generation};
 	char err[256];
 
 	if (!unsealing(w))
 		return 0;
-	if (seal_record_write(w->record_path, &w->batch_record, err, sizeof err) == 0)
+	if (seal_record_write(w->record_path, &plain, err, sizeof err) == 0)
 		return 0;
 	snprintf(w->write_err, sizeof w->write_err, "cannot record that the keystore is plain: %s",
 		 err);
@@ -246,15 +250,14 @@ record_undo(struct writer *w)
 
 /*
  * Thread, once the keystore is in place: record the generation it took,
- * sealed or plain (record_before did it for a write that unseals). Not
- * fatal when it fails (the file is written; an older record only lets an
- * older copy through), but said in the log.
+ * sealed or plain. Not fatal when it fails (the file is written; an older
+ * record only lets an older copy through), but said in the log.
  */
 static void
 record_after(struct writer *w)
 {
 	w->record_err[0] = '\0';
-	if (!unsealing(w) && w->batch_record.generation != w->record.generation)
+	if (w->batch_record.generation != w->record.generation)
 		(void)seal_record_write(w->record_path, &w->batch_record, w->record_err,
 					sizeof w->record_err);
 }
@@ -462,6 +465,26 @@ run_callbacks(struct writer *w, void (**slots)(struct writer *))
 	}
 }
 
+/* Detach the whole queue and return it: answering a change may queue new ones. */
+static struct change *
+take_queue(struct writer *w)
+{
+	struct change *c = w->queue;
+
+	w->queue = NULL;
+	w->queue_tail = &w->queue;
+	return c;
+}
+
+/* Append one change to the queue. */
+static void
+enqueue(struct writer *w, struct change *c)
+{
+	c->next = NULL;
+	*w->queue_tail = c;
+	w->queue_tail = &c->next;
+}
+
 /* Run the barriers, take everything queued, answer what is invalid, and write the rest. */
 static void
 start_batch(struct writer *w)
@@ -472,10 +495,7 @@ start_batch(struct writer *w)
 		return;
 	run_callbacks(w, w->barrier_cb);
 	while (w->queue != NULL) {
-		c = w->queue;
-		w->queue = NULL;
-		w->queue_tail = &w->queue;
-		for (; c != NULL; c = next) {
+		for (c = take_queue(w); c != NULL; c = next) {
 			next = c->next;
 			c->next = NULL;
 			c->result = validate(w, c);
@@ -548,9 +568,7 @@ schedule(struct writer *w)
 void
 writer_submit(struct writer *w, struct change *c)
 {
-	c->next = NULL;
-	*w->queue_tail = c;
-	w->queue_tail = &c->next;
+	enqueue(w, c);
 	if (!w->busy)
 		schedule(w);
 }
@@ -592,15 +610,11 @@ writer_cancel(struct writer *w, bool rekeys_only, enum proto_err result, const c
 	struct change *c, *next, *cancelled = NULL, **tail = &cancelled;
 
 	/* Take the queue apart first: answering a change may queue new ones. */
-	c = w->queue;
-	w->queue = NULL;
-	w->queue_tail = &w->queue;
-	for (; c != NULL; c = next) {
+	for (c = take_queue(w); c != NULL; c = next) {
 		next = c->next;
 		c->next = NULL;
 		if (rekeys_only && c->kind != CHANGE_REKEY) {
-			*w->queue_tail = c;
-			w->queue_tail = &c->next;
+			enqueue(w, c);
 			continue;
 		}
 		c->result = result;

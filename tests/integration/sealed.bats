@@ -1345,6 +1345,36 @@ assert_record() {
 	assert_record true 4
 }
 
+@test "kill -9 between recording a passphrase remove and writing the plain file: the sealed file still opens" {
+	sealed_store
+	stop_daemon "$KEYD_PID"
+	# The remove's saves: the record first (rename 1), then the keystore (rename 2),
+	# held here for 30 s so that the daemon dies between the two.
+	load ../faults/lib
+	use_faultfs "rename:0:nth=2:delay=30000"
+	keyd_start
+	run unlock "$PW"
+	[ "$status" -eq 0 ] || fail "unlock: $status $output"
+	printf '%s\n' "$PW" | "$CLI" passphrase remove --stdin >/dev/null 2>&1 3>&- &
+	remover=$!
+	wait_log 'faultfs: injected rename delay (call 2)'
+	# The window: the record already says plain, the file is still the sealed one.
+	assert_record false 1
+	assert_is_sealed "$CCR_KEYS"
+	kill9_daemon "$KEYD_PID"
+	wait "$remover" || true
+	KEYD_ENV=()
+	start_daemon
+	assert_json "$(req '{"op":"status"}')" state locked
+	run unlock "$PW"
+	[ "$status" -eq 0 ] || fail "unlock after the crash: $status $output"
+	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
+	# Done again, the remove goes through and takes the next generation.
+	printf '%s\n' "$PW" | "$CLI" passphrase remove --stdin >/dev/null
+	assert_record false 2
+	assert_json "$(req '{"op":"get","name":"groq-cloud"}')" value "$KEY2"
+}
+
 @test "after passphrase remove every plain write takes the next generation: a sealed copy from before is refused at SIGHUP and at start" {
 	start_daemon
 	set_key cerebras "$KEY1"
