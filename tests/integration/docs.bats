@@ -2,7 +2,8 @@
 # The man pages: clean roff (groff -ww and man print no warning), the usual
 # sections, and nothing the programs accept left undocumented — every option
 # and command the binaries list in --help, every option the daemon parses,
-# every environment variable the C code reads, every exit code.
+# every environment variable the C code reads, every exit code; and every
+# reference to a design file points at docs/DESIGN.md and a section it has.
 
 bats_require_minimum_version 1.5.0
 
@@ -175,4 +176,28 @@ entry() {
 		zsh/site-functions/_ccr-config fish/vendor_completions.d/ccr-config.fish; do
 		grep -qF -- "$f" <<<"$doc" || fail "ccr-config.1 FILES lacks $f"
 	done
+}
+
+@test "every reference to a design file points at docs/DESIGN.md, and every section it cites is there" {
+	local refs bad sec n=0
+	[ -f "$ROOT/docs/DESIGN.md" ] || fail "docs/DESIGN.md is missing"
+	# Sources, build files and docs; what the build and npm put in the tree is not ours.
+	refs=$(cd "$ROOT" && grep -rnoE '[A-Za-z0-9._/-]*DESIGN\.md' \
+		--exclude-dir=.git --exclude-dir=build --exclude-dir=node_modules --exclude-dir=v2 \
+		--exclude=docs.bats .)
+	[ -n "$refs" ] || fail "no reference found: the search itself is broken"
+	# Outside docs/ the path is docs/DESIGN.md; inside docs/ the sibling DESIGN.md.
+	bad=$(printf '%s\n' "$refs" | grep -vE '^\./[^:]+:[0-9]+:docs/DESIGN\.md$' |
+		grep -vE '^\./docs/[^/:]+:[0-9]+:DESIGN\.md$' || true)
+	[ -z "$bad" ] || fail "references to a design file that is not docs/DESIGN.md:" "$bad"
+	# A cited section, as in (DESIGN.md, "Performance targets"), is a heading of it.
+	while IFS= read -r sec; do
+		n=$((n + 1))
+		grep -qE "^#+ $sec\$" "$ROOT/docs/DESIGN.md" ||
+			fail "docs/DESIGN.md has no section \"$sec\", which a file cites"
+	done < <(cd "$ROOT" && grep -rhoE 'DESIGN\.md\)?,? "[^"]+"' \
+		--exclude-dir=.git --exclude-dir=build --exclude-dir=node_modules \
+		--exclude=docs.bats . |
+		sed -E 's/.*"([^"]+)"/\1/' | sort -u)
+	[ "$n" -gt 0 ] || fail "no cited section found: the search itself is broken"
 }
