@@ -155,10 +155,5 @@ use_faultfs() {
 
 # wait_log PATTERN [MS]: wait up to MS (default KEYD_WAIT_MS) for PATTERN in $KEYD_LOG.
 wait_log() {
-	local i
-	for ((i = 0; i < ${2:-$KEYD_WAIT_MS} / 20; i++)); do
-		grep -q -- "$1" "$KEYD_LOG" && return 0
-		sleep 0.02
-	done
-	fail "no '$1' in the daemon log within ${2:-$KEYD_WAIT_MS} ms"
+	wait_in "$KEYD_LOG" "$1" "${2:-$KEYD_WAIT_MS}"
 }

@@ -111,12 +111,7 @@ hang_up() {
 
 # wait_audit PATTERN: wait up to 10 s for a line matching PATTERN in the audit log.
 wait_audit() {
-	local i
-	for ((i = 0; i < 500; i++)); do
-		grep -q -- "$1" "$AUDIT" && return 0
-		sleep 0.02
-	done
-	fail "no '$1' in the audit log:" "$(cat "$AUDIT")"
+	wait_in "$AUDIT" "$1" 10000
 }
 
 @test "a set whose peer hangs up before its answer is audited once it is written" {

@@ -13,11 +13,6 @@ teardown() {
 	common_teardown
 }
 
-# raw_value NAME: the stored value of NAME, read over the raw protocol.
-raw_value() {
-	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget value
-}
-
 @test "set reads the key from stdin and says under which env name it is stored" {
 	start_daemon
 	run --separate-stderr "$CLI" set cerebras <<<"$KEY1"

@@ -15,11 +15,6 @@ teardown() {
 	common_teardown
 }
 
-# raw_value NAME: the stored value of NAME, read over the raw protocol.
-raw_value() {
-	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget value
-}
-
 # commands: the commands ccr-config --help lists.
 commands() {
 	"$CLI" --help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }'

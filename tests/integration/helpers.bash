@@ -83,6 +83,17 @@ wait_gone() {
 	! alive "$1"
 }
 
+# wait_in FILE PATTERN [MS]: wait up to MS (default 5000) for a line matching
+# PATTERN in FILE; fail with FILE's contents when none comes.
+wait_in() {
+	local i
+	for ((i = 0; i < ${3:-5000} / 20; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	fail "no '$2' in $1 within ${3:-5000} ms:" "$(cat "$1" 2>/dev/null)"
+}
+
 # answers SOCKET: true when something at SOCKET replies to a hello.
 answers() {
 	local reply
@@ -161,6 +172,11 @@ jget() {
 	else
 		"$JSONGET" "$1"
 	fi
+}
+
+# raw_value NAME: the stored value of NAME, read over the raw protocol.
+raw_value() {
+	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget value
 }
 
 # assert_json JSON PATH EXPECTED: the member at PATH of JSON is EXPECTED.

@@ -30,11 +30,6 @@ teardown() {
 	common_teardown
 }
 
-# raw_value NAME: the stored value of NAME, read over the raw protocol.
-raw_value() {
-	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget value
-}
-
 # raw_env NAME: the env name of the stored key NAME.
 raw_env() {
 	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget env

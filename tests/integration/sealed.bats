@@ -1106,12 +1106,7 @@ expires_ms() {
 
 # wait_for_log PATTERN: wait up to 5 s for PATTERN in the daemon's log.
 wait_for_log() {
-	local i
-	for ((i = 0; i < 250; i++)); do
-		grep -q -- "$1" "$KEYD_LOG" && return 0
-		sleep 0.02
-	done
-	fail "no '$1' in the daemon log within 5 s" "$(cat "$KEYD_LOG")"
+	wait_in "$KEYD_LOG" "$1"
 }
 
 # plant_plain FILE: put a plain version-1 keystore (0600) holding a planted key into FILE.

@@ -16,11 +16,6 @@ teardown() {
 	common_teardown
 }
 
-# raw_value NAME: the stored value of NAME, read over the raw protocol.
-raw_value() {
-	req "{\"op\":\"get\",\"name\":\"$1\"}" | jget value
-}
-
 @test "delete on a terminal asks first, naming the key masked: no keeps it, y deletes it" {
 	start_daemon
 	set_key cerebras "$KEY1"
