@@ -23,7 +23,7 @@ const DEFAULT_TIMEOUT_MS = 2000;
 const REPLY_MAX = 1024 * 1024; /* a reply line over 1 MiB is an error */
 const LINE_MAX = 64 * 1024; /* the daemon's request line limit */
 const RESOLVE_MAX = 4096; /* the daemon's limit of names per resolve */
-const ENV_MAX_LEN = 136; /* common/names.h */
+const ENV_MAX_LEN = 137; /* common/names.h */
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /*
  * Environment names that change how a program loads or where it looks: never
@@ -672,6 +672,7 @@ module.exports = {
 	DEFAULT_TIMEOUT_MS,
 	REFUSED_ENV,
 	isRefusedEnv,
+	storable,
 	ENV_NAME,
 	ENV_MAX_LEN,
 	REF_SOURCE,

@@ -46,6 +46,8 @@ export const DEFAULT_TIMEOUT_MS: number;
 export const REFUSED_ENV: readonly string[];
 /** True when name is on REFUSED_ENV. */
 export function isRefusedEnv(name: string): boolean;
+/** True when name is an env name the keystore could hold: valid, not too long, not refused. */
+export function storable(name: string): boolean;
 /** The form of a name the keystore can hold as an env name: [A-Z_][A-Z0-9_]*. */
 export const ENV_NAME: RegExp;
 /** The longest env name the daemon accepts (common/names.h). */
@@ -83,6 +85,7 @@ declare const _default: {
   DEFAULT_TIMEOUT_MS: number;
   REFUSED_ENV: readonly string[];
   isRefusedEnv: typeof isRefusedEnv;
+  storable: typeof storable;
   ENV_NAME: RegExp;
   ENV_MAX_LEN: number;
   REF_SOURCE: string;

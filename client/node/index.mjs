@@ -14,6 +14,7 @@ export const {
 	DEFAULT_TIMEOUT_MS,
 	REFUSED_ENV,
 	isRefusedEnv,
+	storable,
 	ENV_NAME,
 	ENV_MAX_LEN,
 	REF_SOURCE,

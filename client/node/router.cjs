@@ -22,7 +22,7 @@ const keyd = require('./index.cjs');
 const guard = require('./guard.cjs');
 const settings = require('./settings.cjs');
 
-const { ENV_NAME, ENV_MAX_LEN, REF_SOURCE } = keyd;
+const { REF_SOURCE } = keyd;
 const PACKAGE = '@musistudio/claude-code-router';
 const RECORD = '.ccr-keyd-router.json';
 const LITERAL = /"(?:[^"\\\n\r]|\\[\s\S])*"|'(?:[^'\\\n\r]|\\[\s\S])*'/g;
@@ -307,7 +307,7 @@ function serve(router, token) {
 	} catch {
 		/* the router writes a default config; it references nothing */
 	}
-	const storable = configNames(text).filter((n) => n.length <= ENV_MAX_LEN && ENV_NAME.test(n));
+	const storable = configNames(text).filter(keyd.storable);
 	const fallback = process.env.CCR_KEYD_FALLBACK_ENV === '1';
 	const hidden = new Map();
 	const scrub = guard.scrubber(); /* every key: the keystore's and the environment's */
@@ -342,9 +342,14 @@ function serve(router, token) {
 		const lookup = (n) => (hidden.has(n) ? hidden.get(n) : Reflect.get(realEnv, n));
 		const keys = [...hidden].map(([name, value]) => ({ name, value }));
 		keystore.load(keys, new Map());
-		for (const name of state.environment)
-			keys.push({ name, value: Reflect.get(realEnv, name) });
-		scrub.load(keys, restoreMap(text, lookup));
+		/*
+		 * From the environment, only what looks like a key: a config may also
+		 * reference $LOG_LEVEL or a $PROJECT_DIR, and writing "debug" or a path
+		 * back as its reference would change what the router says.
+		 */
+		const fromEnv = state.environment.map((name) => ({ name, value: Reflect.get(realEnv, name) }))
+			.filter((k) => k.value.length >= guard.SCRUB_MIN);
+		scrub.load(keys.concat(fromEnv), restoreMap(text, lookup));
 	};
 	const f = fetcher(storable, arrive);
 	veil = guard.veilEnvironment(hidden, (v) => !keystore.empty && keystore.holds(v),
@@ -400,7 +405,7 @@ function takeTokenFd(fd) {
 function agent(router, token, tokenFd) {
 	const hidden = new Map();
 	const values = tokenFd === null ? {} : takeTokenFd(tokenFd);
-	const passed = Object.keys(values).filter((n) => ENV_NAME.test(n) &&
+	const passed = Object.keys(values).filter((n) => keyd.storable(n) &&
 		typeof values[n] === 'string' && values[n] !== '');
 	const veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
 	for (const n of passed)

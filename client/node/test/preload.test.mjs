@@ -243,6 +243,28 @@ test('a key the router itself puts into process.env stays out of children too', 
 	cleanup(r.top);
 });
 
+test('only keys are written back as references: a short setting or a path the config names is kept', () => {
+	// A router that writes what its config gave it: a key, a log level, a directory.
+	const body = String.raw`
+const fs = require('node:fs');
+const path = require('node:path');
+const home = path.join(require('node:os').homedir(), '.claude-code-router');
+const text = fs.readFileSync(path.join(home, 'config.json'), 'utf8')
+	.replace(/\$\{([^}]+)\}|\$([A-Z_][A-Z0-9_]*)/g, (m, b, u) => process.env[b || u] || m);
+const config = JSON.parse(text);
+fs.writeFileSync(path.join(home, 'notes.txt'),
+	JSON.stringify({ level: config.LOG_LEVEL, dir: config.DIR, key: config.Providers[0].api_key }));
+`;
+	const r = runRouter('1.0.73', ['start'], { body, env: { EXPORTED_API_KEY: EXPORTED, LVL: 'debug' },
+		config: { LOG_LEVEL: '$LVL', DIR: '$HOME/project', Providers: [{ name: 'a', api_key: '$EXPORTED_API_KEY' }] } });
+	assert.equal(r.status, 0, r.stderr);
+	const notes = JSON.parse(fs.readFileSync(path.join(r.home, 'notes.txt'), 'utf8'));
+	assert.equal(notes.level, 'debug', 'a short setting from the environment was rewritten');
+	assert.equal(notes.dir, path.join(path.dirname(r.home), 'project'), '$HOME was rewritten');
+	assert.equal(notes.key, '${EXPORTED_API_KEY}', 'the key from the environment is still written as its reference');
+	cleanup(r.top);
+});
+
 test('locked or unreachable: the server does not start (exit 4 / 3), unless CCR_KEYD_FALLBACK_ENV=1', () => {
 	let r = runRouter('1.0.73', ['start'], { env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody') } });
 	assert.equal(r.status, 3, r.stderr);
