@@ -194,8 +194,12 @@ check_allow(struct proto_request *req, const char **msg)
 		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
 		return PE_INVALID_NAME;
 	}
-	if (!cJSON_IsNumber(secs) || secs->valuedouble < 0) {
+	if (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0)) {
 		*msg = "allow needs \"for\": a number of seconds (0 revokes)";
+		return PE_BAD_REQUEST;
+	}
+	if (secs->valuedouble > PROTO_FOR_MAX) {
+		*msg = "\"for\" may be at most a week (604800 seconds)";
 		return PE_BAD_REQUEST;
 	}
 	req->seconds = secs->valuedouble;
@@ -377,10 +381,12 @@ void
 proto_request_free(struct proto_request *req)
 {
 	if (req->doc != NULL) {
-		/* An unknown op too: it may be a mistyped one that carries a value. */
-		if (req->op == OP_SET || req->op == OP_UNLOCK || req->op == OP_PASSPHRASE ||
-		    req->op == OP_COUNT)
-			wipe_strings(req->doc);
+		/*
+		 * Every op: any may carry a value or passphrase it does not use (a
+		 * mistyped op, a passphrase pasted into a lock), and a tree too big
+		 * for the scratch region lives in ordinary heap.
+		 */
+		wipe_strings(req->doc);
 		cJSON_Delete(req->doc);
 	}
 	req->doc = NULL;

@@ -309,11 +309,6 @@ agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *re
 	const char *name = req->all ? "" : req->name;
 	struct agent_grant *x = grant_of(k, name), **p;
 
-	if (req->seconds > PROTO_FOR_MAX) {
-		proto_reply_error(&s->out, req->id, PE_BAD_REQUEST,
-		                  "\"for\" may be at most a week (604800 seconds)");
-		return PE_BAD_REQUEST;
-	}
 	if (x != NULL) {
 		for (p = &k->agents.grants; *p != x; p = &(*p)->next)
 			;

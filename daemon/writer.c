@@ -319,16 +319,9 @@ image_build(struct writer *w)
 {
 	const unsigned char *key = w->batch_key;
 	const struct sealed_params *params = &w->batch_params;
-	const struct change *c;
 	struct ks_entry *v;
 	size_t i, n = batch_entries(w, &v);
 
-	for (c = w->batch; c != NULL; c = c->next) {
-		if (c->kind == CHANGE_REKEY) {
-			key = c->key;
-			params = &c->params;
-		}
-	}
 	buf_clear(&w->image);
 	ks_encode_begin(&w->image);
 	for (i = 0; i < n; i++)
@@ -510,16 +503,20 @@ start_batch(struct writer *w)
 			break;
 	}
 	if (w->batch != NULL) {
-		bool sealing = w->seal_key != NULL;
+		bool sealing;
 
-		for (c = w->batch; c != NULL; c = c->next) {
-			if (c->kind == CHANGE_REKEY)
-				sealing = c->key != NULL; /* the thread seals as the last rekey says */
-		}
-		w->busy = true;
+		/* The thread seals as the last rekey of the batch says, else as now. */
 		w->batch_key = w->seal_key;
 		if (w->seal_params != NULL)
 			w->batch_params = *w->seal_params;
+		for (c = w->batch; c != NULL; c = c->next) {
+			if (c->kind == CHANGE_REKEY) {
+				w->batch_key = c->key;
+				w->batch_params = c->params;
+			}
+		}
+		sealing = w->batch_key != NULL;
+		w->busy = true;
 		/*
 		 * Every write of a keystore that is or was ever sealed takes the
 		 * next generation, plain writes too: a sealed copy from before a

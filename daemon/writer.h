@@ -89,7 +89,7 @@ struct writer {
 	/* While the keystore is sealed: the key and header every write seals with. */
 	const unsigned char *seal_key;
 	const struct sealed_params *seal_params;
-	/* What the batch in flight seals with, taken when it starts. */
+	/* What the batch in flight seals with: its last rekey's key, else the current one. */
 	const unsigned char *batch_key;
 	struct sealed_params batch_params;
 	/*

@@ -301,6 +301,21 @@ test_unlock_for_over_a_week_is_bad_request(void **state)
 }
 
 static void
+test_allow_for_over_a_week_is_bad_request(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	assert_int_equal(decode_err("{\"op\":\"allow\",\"name\":\"a\",\"for\":604801}"),
+	                 PE_BAD_REQUEST);
+	assert_int_equal(decode_err("{\"op\":\"allow\",\"all\":true,\"for\":1e999}"),
+	                 PE_BAD_REQUEST);
+	decode_ok("{\"op\":\"allow\",\"all\":true,\"for\":604800}", &req);
+	assert_true(req.seconds == PROTO_FOR_MAX);
+	proto_request_free(&req);
+}
+
+static void
 test_passphrase_decodes_action_and_new_value(void **state)
 {
 	struct proto_request req;
@@ -1158,6 +1173,7 @@ main(void)
 	    cmocka_unit_test(test_unlock_decodes_passphrase_and_seconds),
 	    cmocka_unit_test(test_unlock_with_negative_or_non_number_seconds_is_bad_request),
 	    cmocka_unit_test(test_unlock_for_over_a_week_is_bad_request),
+	    cmocka_unit_test(test_allow_for_over_a_week_is_bad_request),
 	    cmocka_unit_test(test_passphrase_decodes_action_and_new_value),
 	    cmocka_unit_test(test_bad_json_is_bad_request),
 	    cmocka_unit_test(test_text_after_the_object_is_bad_request),
