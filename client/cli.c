@@ -406,7 +406,11 @@ unknown_command(const struct command *const *commands, const char *word)
 	return EXIT_USAGE;
 }
 
-/* Take --json and --help out of a command's arguments (before any "--"). */
+/*
+ * Take --json and --help out of a command's arguments: before any "--", and
+ * for a command that runs another program (in_order), before its first
+ * operand, so that `guard codex --help` reaches codex.
+ */
 static int
 strip_common(struct cli *cli, int argc, char **argv, bool *help)
 {
@@ -414,7 +418,8 @@ strip_common(struct cli *cli, int argc, char **argv, bool *help)
 	bool rest = false;
 
 	for (i = 0; i < argc; i++) {
-		if (!rest && strcmp(argv[i], "--") == 0)
+		if (!rest && (strcmp(argv[i], "--") == 0 ||
+		              (cli->cmd->in_order && i > 0 && argv[i][0] != '-')))
 			rest = true;
 		if (!rest && strcmp(argv[i], "--json") == 0) {
 			cli->json = true;

@@ -189,6 +189,12 @@ bool cli_confirm(const char *question);
  */
 int cli_unlock(struct cli *cli, double seconds, bool from_stdin);
 
+/*
+ * True when reply refuses a passphrase as wrong: the one refusal worth typing
+ * again (a process inside a coding agent is denied too, for another reason).
+ */
+bool cli_wrong_passphrase(const struct jsonr *reply);
+
 /* Refuse core dumps and ptrace by others: this process is about to hold a key. */
 void cli_protect(void);
 

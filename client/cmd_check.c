@@ -429,6 +429,5 @@ const struct command cmd_check_entry = {
             "{\"ok\":true,\"config\",\"keystore\",\"names\":[…],\"missing\",\"router\","
             "\"warnings\":[…]}",
     .example = "ccr-config check",
-    .in_order = true,
     .run = cmd_check,
 };

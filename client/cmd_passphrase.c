@@ -168,7 +168,7 @@ cmd_passphrase(struct cli *cli, int argc, char **argv)
 			report(cli, a.action);
 			break;
 		}
-		if (conn_reply_error(reply, NULL) != PE_DENIED || !a.on_tty || i == PASS_TRIES) {
+		if (!cli_wrong_passphrase(reply) || !a.on_tty || i == PASS_TRIES) {
 			rc = cli_reply_failed(reply);
 			break;
 		}

@@ -25,16 +25,19 @@ static const struct cmd_option options[] = {
 
 /*
  * Refuse a key given on the command line without ever printing it, and say how
- * to take it out of the shell's history. first is the first argument.
+ * to take it out of the shell's history. first is the first argument, second
+ * the next one (NULL when first is NAME=VALUE). The name is echoed only when
+ * it is the shorter of the two, so that `set KEY NAME` does not print the key.
  */
 static int
-refuse_argv_value(const char *first)
+refuse_argv_value(const char *first, const char *second)
 {
 	char name[NAME_MAX_LEN + 1] = "NAME";
 	const char *eq = strchr(first, '=');
 	size_t len = eq != NULL ? (size_t)(eq - first) : strlen(first);
+	const char *other = eq != NULL ? eq + 1 : second;
 
-	if (len > 0 && len <= NAME_MAX_LEN) {
+	if (len > 0 && len <= NAME_MAX_LEN && other != NULL && len < strlen(other)) {
 		memcpy(name, first, len);
 		name[len] = '\0';
 		if (!name_is_valid(name))
@@ -125,7 +128,7 @@ cmd_set(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli);
 	}
 	if (argc - optind > 1 || (argc - optind == 1 && strchr(argv[optind], '=') != NULL))
-		return refuse_argv_value(argv[optind]);
+		return refuse_argv_value(argv[optind], argc - optind > 1 ? argv[optind + 1] : NULL);
 	if (argc - optind != 1)
 		return cli_usage(cli);
 	if (!name_is_valid(argv[optind]))

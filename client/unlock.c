@@ -5,6 +5,7 @@
  * keystore locked.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -41,6 +42,14 @@ send_unlock(struct cli *cli, const struct buf *pass, double seconds, int *rc)
 	return reply;
 }
 
+bool
+cli_wrong_passphrase(const struct jsonr *reply)
+{
+	const char *msg;
+
+	return conn_reply_error(reply, &msg) == PE_DENIED && strcmp(msg, PROTO_WRONG_PASSPHRASE) == 0;
+}
+
 int
 cli_unlock(struct cli *cli, double seconds, bool from_stdin)
 {
@@ -64,7 +73,7 @@ cli_unlock(struct cli *cli, double seconds, bool from_stdin)
 			rc = EXIT_OK;
 			break;
 		}
-		if (conn_reply_error(reply, NULL) != PE_DENIED) {
+		if (!cli_wrong_passphrase(reply)) {
 			rc = cli_reply_failed(reply);
 			break;
 		}

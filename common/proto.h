@@ -22,6 +22,9 @@ struct cJSON;
 /* The longest time a "for" may ask (unlock, allow): a week, in seconds. */
 #define PROTO_FOR_MAX (7 * 86400.0)
 
+/* The message of a denied unlock or passphrase change: only it may be typed again. */
+#define PROTO_WRONG_PASSPHRASE "wrong passphrase"
+
 enum proto_op {
 	OP_HELLO,
 	OP_GET,

@@ -68,7 +68,7 @@ deny_later(struct vault *v, struct change *c)
 		ms = DELAY_MAX_MS;
 	ms *= v->delay_scale;
 	log_warn("wrong passphrase (failure %u in a row); answering in %.0f ms", v->failures, ms);
-	snprintf(c->message, sizeof c->message, "wrong passphrase");
+	snprintf(c->message, sizeof c->message, "%s", PROTO_WRONG_PASSPHRASE);
 	c->result = PE_DENIED;
 	uv_timer_start(&v->delay, on_delay, (uint64_t)ms, 0);
 }

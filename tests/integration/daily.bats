@@ -105,6 +105,11 @@ commands() {
 		[[ "$stderr" == *"fish: history delete --contains 'config set'"* ]] || fail "no fish: $stderr"
 		[[ "$stderr" == *"ccr-config set cerebras  (it asks without echo)"* ]] || fail "$stderr"
 	done
+	# The key first: it is a valid name too, and must not be offered back as one.
+	run --separate-stderr "$CLI" set "$KEY1" cerebras </dev/null
+	[ "$status" -eq 2 ] || fail "key first: $status"
+	refute_secret "$output$stderr" "$KEY1"
+	[[ "$stderr" == *"ccr-config set NAME  (it asks without echo)"* ]] || fail "$stderr"
 	run "$CLI" --json list
 	assert_json "$output" keys '[]'
 }
