@@ -110,21 +110,37 @@ plain_prefix(const char *s, size_t len)
 	return i;
 }
 
+/* The letter of c's two-character escape (\" \\ \n \r \t), or 0: it takes \u00XX. */
+static char
+short_escape(unsigned char c)
+{
+	switch (c) {
+	case '"':
+	case '\\':
+		return (char)c;
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	case '\t':
+		return 't';
+	default:
+		return 0;
+	}
+}
+
 size_t
 buf_json_len(const char *s, size_t len)
 {
 	size_t n = 2, i, run;
 
 	for (i = 0; i < len; i++) {
-		unsigned char c;
-
 		run = plain_prefix(s + i, len - i);
 		n += run;
 		i += run;
 		if (i == len)
 			break;
-		c = (unsigned char)s[i];
-		n += c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
+		n += short_escape((unsigned char)s[i]) != 0 ? 2 : 6;
 	}
 	return n;
 }
@@ -133,7 +149,7 @@ void
 buf_add_json(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	char *o;
+	char *o, e;
 	size_t i, run;
 
 	/* Room for the worst case (every byte \u00XX) once, then no checks per byte. */
@@ -151,27 +167,15 @@ buf_add_json(struct buf *b, const char *s, size_t len)
 			break;
 		c = (unsigned char)s[i];
 		*o++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*o++ = (char)c;
-			break;
-		case '\n':
-			*o++ = 'n';
-			break;
-		case '\r':
-			*o++ = 'r';
-			break;
-		case '\t':
-			*o++ = 't';
-			break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
+		if ((e = short_escape(c)) != 0) {
+			*o++ = e;
+			continue;
 		}
+		*o++ = 'u';
+		*o++ = '0';
+		*o++ = '0';
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 15];
 	}
 	*o++ = '"';
 	b->len = (size_t)(o - b->data);
