@@ -234,14 +234,14 @@ wait_file() {
 	[[ "$output" == *"cannot run /nonexistent/agent"* ]]
 	stop_daemon "$KEYD_PID"
 	run --separate-stderr "$CLI" guard -- sh -c 'echo ran'
-	[ "$status" -eq 0 ] && [ "$output" = ran ]
+	[ "$status" -eq 0 ] && [ "$output" = ran ] || fail "exit $status: $output"
 	[[ "$stderr" == *"the agent runs without its guard until ccr-keyd answers"* ]]
 }
 
 @test "a guard registers again with a daemon that starts while its agent runs" {
 	OUT=$BATS_TEST_TMPDIR/late
 	cat >"$BATS_TEST_TMPDIR/late.sh" <<EOF
-while [ ! -e '$BATS_TEST_TMPDIR/go' ]; do sleep 0.05; done
+for i in \$(seq 600); do [ -e '$BATS_TEST_TMPDIR/go' ] && break; sleep 0.05; done
 # The guard looks once a second: wait until the daemon lists it.
 for i in \$(seq 100); do
 	printf '%s\n' '{"op":"status"}' | '$SOCKCAT' --half-close --lines 1 "\$CCR_KEYD_SOCKET" | grep -q '"guards":\[[0-9]' && break
@@ -250,8 +250,9 @@ done
 setsid -f bash '$BATS_TEST_TMPDIR/orphan.sh' </dev/null >/dev/null 2>&1
 EOF
 	orphan_script "$OUT" >"$BATS_TEST_TMPDIR/orphan.sh"
-	"$CLI" guard -- "$AGENT_BIN/claude" "$BATS_TEST_TMPDIR/late.sh" 2>"$BATS_TEST_TMPDIR/guard.err" &
+	"$CLI" guard -- "$AGENT_BIN/claude" "$BATS_TEST_TMPDIR/late.sh" 2>"$BATS_TEST_TMPDIR/guard.err" 3>&- &
 	local guard=$!
+	CHILD_PIDS+=("$guard")
 	start
 	touch "$BATS_TEST_TMPDIR/go"
 	wait "$guard"
@@ -297,7 +298,7 @@ EOF
 	cp "$(command -v bash)" "$AGENT_BIN/my-agent"
 	printf '# ours\nexe my-agent\nscript helper @acme/helper-cli\n' >"$CCR_HOME/agents"
 	chmod 644 "$CCR_HOME/agents"
-	run "$KEYD" --audit-log "$AUDIT"
+	run timeout 10 "$KEYD" --audit-log "$AUDIT"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"agent policy $CCR_HOME/agents must be a regular file of yours, mode 0600"* ]]
 	chmod 600 "$CCR_HOME/agents"

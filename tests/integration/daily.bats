@@ -163,7 +163,8 @@ commands() {
 	[[ "$(jget message "$output")" == *"history"* ]] || fail "$output"
 	# --json after the command works the same.
 	run --separate-stderr "$CLI" get nosuch --json
-	[ "$status" -eq 1 ] && assert_error "$output" not_found
+	[ "$status" -eq 1 ] || fail "exit $status: $output"
+	assert_error "$output" not_found
 	# Success: the command's own document, with "ok":true.
 	for args in "get cerebras" "list" "status" "version"; do
 		# shellcheck disable=SC2086
@@ -214,6 +215,7 @@ commands() {
 
 @test "every command's --help explains each of its options in a line and shows an example" {
 	local c help o
+	[ "$(commands | wc -l)" -gt 10 ] || fail "the command list read from --help is short:" "$(commands)"
 	for c in $(commands); do
 		help=$("$CLI" "$c" --help) || fail "$c --help failed"
 		[[ "$help" == "usage: ccr-config $c"* ]] || fail "$c: $help"

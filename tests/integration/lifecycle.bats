@@ -254,6 +254,7 @@ pipelined_sets() {
 		[ "$(jget writes "$(req '{"op":"status"}')")" -ge 5 ] && break
 		sleep 0.02
 	done
+	[ "$(jget writes "$(req '{"op":"status"}')")" -ge 5 ] || fail "the write load never started"
 	for n in 1 2 3 4 5 6 7 8 9 10; do
 		kill -HUP "$KEYD_PID"
 		for ((i = 0; i < 150; i++)); do
@@ -266,6 +267,7 @@ pipelined_sets() {
 	acked=$(grep -c '"ok":true' "$BATS_TEST_TMPDIR/acks" || true)
 	note "10 reloads while 2,000 pipelined sets were being written ($acked acknowledged by then)"
 	[ "$acked" -lt 2000 ] || fail "the load was over before the reloads: nothing was tested"
+	alive "$writer" || fail "the writer died under the reloads"
 	kill "$writer"
 	keyd_stop "$KEYD_PID"
 }

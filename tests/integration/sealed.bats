@@ -741,7 +741,10 @@ line_of() {
 
 # expires_ms: milliseconds until the unlock's hard limit, from status ("" when none).
 expires_ms() {
-	req '{"op":"status"}' | jget expires_in_ms || true
+	local r
+	r=$(req '{"op":"status"}')
+	assert_ok "$r"
+	jget expires_in_ms "$r" || true
 }
 
 @test "unlock without a passphrase only shortens --for; with the right one it renews it; a wrong one changes nothing" {
@@ -1234,14 +1237,14 @@ assert_record() {
 	cp "$CCR_KEYS" "$BATS_TEST_TMPDIR/sealed"
 	plant_plain "$CCR_KEYS"
 	cp "$CCR_KEYS" "$BATS_TEST_TMPDIR/planted"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
 	[[ "$stderr" == *"$CCR_KEYS is plain, but it is sealed with a passphrase"* ]] || fail "$stderr"
 	[[ "$stderr" == *"stop ccr-keyd, run: rm $CCR_KEYS.seal, and start it again"* ]] || fail "$stderr"
 	cmp -s "$BATS_TEST_TMPDIR/planted" "$CCR_KEYS" || fail "the refused file was changed"
 	[ ! -e "$CCR_KEYD_SOCKET" ] || fail "the refused daemon left a socket"
 	rm "$CCR_KEYS"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] || fail "missing keystore: exit $status: $stderr"
 	[[ "$stderr" == *"$CCR_KEYS is missing, but it is sealed"* ]] || fail "$stderr"
 	[ ! -e "$CCR_KEYS" ] || fail "the refused daemon created a keystore"
@@ -1299,7 +1302,7 @@ assert_record() {
 	cp "$BATS_TEST_TMPDIR/new" "$CCR_KEYS"
 	stop_daemon "$KEYD_PID"
 	cp "$BATS_TEST_TMPDIR/old" "$CCR_KEYS"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
 	[[ "$stderr" == *"is sealed generation 1, older than generation 2"*"run: rm $CCR_KEYS.seal"* ]] ||
 		fail "$stderr"
@@ -1425,7 +1428,7 @@ assert_record() {
 	cp "$BATS_TEST_TMPDIR/plain" "$CCR_KEYS"
 	stop_daemon "$KEYD_PID"
 	cp "$BATS_TEST_TMPDIR/sealed-2" "$CCR_KEYS"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
 	[[ "$stderr" == *"is sealed generation 2, older than generation 5"* ]] || fail "$stderr"
 	# A keystore never sealed keeps no record.
@@ -1440,16 +1443,16 @@ assert_record() {
 	stop_daemon "$KEYD_PID"
 	cp "$CCR_KEYS.seal" "$BATS_TEST_TMPDIR/record"
 	chmod 644 "$CCR_KEYS.seal"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] && [[ "$stderr" == *"$CCR_KEYS.seal has mode 0644"* ]] || fail "$status: $stderr"
 	rm "$CCR_KEYS.seal"
 	ln -s "$BATS_TEST_TMPDIR/record" "$CCR_KEYS.seal"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] && [[ "$stderr" == *"symlink"* ]] || fail "$status: $stderr"
 	rm "$CCR_KEYS.seal"
 	printf '{"version":1,"sealed":"yes","generation":1}\n' >"$CCR_KEYS.seal"
 	chmod 600 "$CCR_KEYS.seal"
-	run --separate-stderr "$KEYD"
+	run --separate-stderr timeout 10 "$KEYD"
 	[ "$status" -eq 1 ] && [[ "$stderr" == *"not a valid seal record"* ]] || fail "$status: $stderr"
 	assert_json "$(cat "$BATS_TEST_TMPDIR/record")" sealed true # the link was not followed to write
 }

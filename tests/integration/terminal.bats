@@ -106,9 +106,14 @@ teardown() {
 # `stty -a`, send SIGNAL to ccr-config once its prompt shows, and print what the
 # terminal showed.
 kill_at_prompt() {
-	local out=$BATS_TEST_TMPDIR/tty.$1 pid i
+	local out=$BATS_TEST_TMPDIR/tty.$1 fifo=$BATS_TEST_TMPDIR/tty.$1.in pid bg w i
+	# The terminal's input: a FIFO this shell holds open, so that script sees no
+	# end of input before the command is done.
+	mkfifo "$fifo"
+	exec {w}<>"$fifo"
 	timeout 30 script -qfec "$CLI set sigtest; echo status=\$?; stty -a" /dev/null \
-		< <(sleep 20) >"$out" 2>&1 &
+		<"$fifo" >"$out" 2>&1 3>&- &
+	bg=$!
 	for ((i = 0; i < 1000; i++)); do
 		grep -q 'Key for sigtest' "$out" && break
 		sleep 0.01
@@ -116,10 +121,8 @@ kill_at_prompt() {
 	pid=$(pids_with_arg sigtest)
 	[ -n "$pid" ] || fail "no ccr-config at the prompt:" "$(cat "$out")"
 	kill "-$1" "$pid"
-	for ((i = 0; i < 1000; i++)); do
-		grep -q 'speed' "$out" && break
-		sleep 0.01
-	done
+	wait "$bg" || true # script ends with stty; its status is the command's, checked below
+	exec {w}>&-
 	tr -d '\r' <"$out"
 }
 

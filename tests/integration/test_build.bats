@@ -90,7 +90,7 @@ min_sealed_file() {
 @test "a sealed file with the test build's minimum limits is refused by the release build at start, reload and unlock" {
 	min_sealed_file "$BATS_TEST_TMPDIR/weak"
 	# At start: exit 1, and the message says what is wrong.
-	run --separate-stderr "$RELEASE"
+	run --separate-stderr timeout 10 "$RELEASE"
 	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
 	[[ "$stderr" == *"too weak"*"opslimit 1"* ]] || fail "$stderr"
 	cmp -s "$BATS_TEST_TMPDIR/weak" "$CCR_KEYS" || fail "the refused file was changed"

@@ -210,7 +210,10 @@ assert_node_refused() {
 	token=$(printf '%064x' 42)
 	# hello_proof PATH: the proof the daemon echoes for PATH ("" for none).
 	hello_proof() {
-		req "{\"op\":\"hello\",\"proof\":\"$1\"}" | jget proof || true
+		local r
+		r=$(req "{\"op\":\"hello\",\"proof\":\"$1\"}")
+		assert_ok "$r"
+		jget proof "$r" || true
 	}
 	# What the Node module writes: echoed, however the directory is spelled.
 	printf '%s' "$token" >"$dir/.ccr-proof-1-abcd"
