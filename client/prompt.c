@@ -90,8 +90,12 @@ read_line(int fd, bool cr_ends, struct buf *out)
 	char c;
 
 	for (;;) {
-		ssize_t n = read(fd, &c, 1);
+		ssize_t n;
 
+		/* A signal that came before the read blocks would otherwise wait for a key. */
+		if (prompt_signal != 0)
+			return -1;
+		n = read(fd, &c, 1);
 		if (n == -1 && errno == EINTR && prompt_signal == 0)
 			continue;
 		if (n == -1)
@@ -115,7 +119,7 @@ read_line(int fd, bool cr_ends, struct buf *out)
  * comes meanwhile (^C, ^Z, kill) is taken only once echo is back on.
  */
 static int
-read_tty(const char *prompt, bool echo, struct buf *out)
+read_tty_once(const char *prompt, bool echo, struct buf *out)
 {
 	struct sigaction saved[PROMPT_NSIGNALS];
 	struct termios old, quiet;
@@ -154,6 +158,18 @@ read_tty(const char *prompt, bool echo, struct buf *out)
 		buf_clear(out); /* half a key typed before ^C is not kept */
 	release_signals(saved);
 	return rc;
+}
+
+/* As read_tty_once; after ^Z and fg (a stop signal, then a continue) ask again. */
+static int
+read_tty(const char *prompt, bool echo, struct buf *out)
+{
+	for (;;) {
+		int rc = read_tty_once(prompt, echo, out);
+
+		if (prompt_signal != SIGTSTP && prompt_signal != SIGTTIN && prompt_signal != SIGTTOU)
+			return rc;
+	}
 }
 
 /* True for the white space a paste may carry around a key. */

@@ -102,6 +102,17 @@ teardown() {
 	[ "$status" -eq 0 ] || fail "$stderr"
 }
 
+# wait_reading PID: wait until PID sleeps in the kernel (blocked in its read of
+# the terminal), so that a signal sent next interrupts that read.
+wait_reading() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		[ "$(cut -d' ' -f3 "/proc/$1/stat")" = S ] && [ "$(cat "/proc/$1/wchan")" != 0 ] && return 0
+		sleep 0.01
+	done
+	fail "pid $1 never waited for input"
+}
+
 # kill_at_prompt SIGNAL: start `ccr-config set sigtest` on a terminal followed by
 # `stty -a`, send SIGNAL to ccr-config once its prompt shows, and print what the
 # terminal showed.
@@ -120,6 +131,7 @@ kill_at_prompt() {
 	done
 	pid=$(pids_with_arg sigtest)
 	[ -n "$pid" ] || fail "no ccr-config at the prompt:" "$(cat "$out")"
+	wait_reading "$pid"
 	kill "-$1" "$pid"
 	wait "$bg" || true # script ends with stty; its status is the command's, checked below
 	exec {w}>&-
@@ -139,4 +151,40 @@ kill_at_prompt() {
 	done
 	run "$CLI" list
 	[[ "$output" != *sigtest* ]] || fail "a key was stored: $output"
+}
+
+@test "^Z at the key prompt, then fg: the prompt comes back, and the key typed then is stored" {
+	command -v script >/dev/null || skip "needs script (util-linux) for a terminal"
+	start_daemon
+	local out=$BATS_TEST_TMPDIR/tty.stop fifo=$BATS_TEST_TMPDIR/tty.stop.in pid bg w i rc=0
+	local name=stoptest-$$-$RANDOM
+	mkfifo "$fifo"
+	exec {w}<>"$fifo"
+	timeout 30 script -qfec "$CLI set $name; echo status=\$?" /dev/null \
+		<"$fifo" >"$out" 2>&1 3>&- &
+	bg=$!
+	CHILD_PIDS+=("$bg")
+	for ((i = 0; i < 1000; i++)); do
+		grep -q "Key for $name" "$out" && break
+		sleep 0.01
+	done
+	pid=$(pids_with_arg "$name")
+	[ -n "$pid" ] || fail "no ccr-config at the prompt:" "$(cat "$out")"
+	# Under script the process group is orphaned, so the kernel drops the stop
+	# itself; in a shell with job control it stops here until fg (the CONT).
+	wait_reading "$pid"
+	kill -TSTP "$pid"
+	kill -CONT "$pid"
+	for ((i = 0; i < 1000; i++)); do
+		[ "$(grep -c "Key for $name" "$out")" -ge 2 ] && break
+		sleep 0.01
+	done
+	[ "$(grep -c "Key for $name" "$out")" -ge 2 ] || fail "no prompt after fg:" "$(cat "$out")"
+	printf '%s\n' "$KEY1" >&"$w"
+	wait "$bg" || rc=$?
+	exec {w}>&-
+	[ "$rc" -eq 0 ] || fail "script: $rc" "$(cat "$out")"
+	grep -q 'status=0' "$out" || fail "ccr-config did not succeed:" "$(cat "$out")"
+	refute_secret "$(cat "$out")" "$KEY1"
+	[ "$(raw_value "$name")" = "$KEY1" ] || fail "stored: $(raw_value "$name")"
 }
