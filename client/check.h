@@ -12,9 +12,6 @@
 #include "cli.h"
 #include "interp.h"
 
-/* Append ,"key": and the string s to a --json report. */
-void check_field_str(struct buf *b, const char *key, const char *s);
-
 /* Print "ccr-config: warning: MESSAGE" and add {"warning":code,"message":…} to warnings. */
 void check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

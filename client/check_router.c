@@ -148,7 +148,7 @@ report_sqlite(struct cli *cli, const char *home, bool json, struct buf *out, str
 	if (!any)
 		goto done;
 	snprintf(path, sizeof path, "%s/config.sqlite", home);
-	check_field_str(out, "sqlite", path);
+	proto_field_str(out, "sqlite", path, strlen(path));
 	buf_adds(out, ",\"sqlite_keys_in_clear\":");
 	buf_add(out, total < 0 ? "null" : found.data, total < 0 ? 4 : found.len);
 	if (total < 0) {

@@ -33,7 +33,6 @@ static struct {
 	bool json;     /* --json was given */
 	bool pending;  /* an error is held */
 	bool document; /* the command printed its own JSON: a held error goes to stderr */
-	int code;
 	char name[32]; /* a protocol error's name, or error_name(code) */
 	char message[2048];
 } report;
@@ -69,7 +68,6 @@ report_error(int code, const char *name, const char *msg)
 		return code;
 	}
 	report.pending = true;
-	report.code = code;
 	snprintf(report.name, sizeof report.name, "%s", name);
 	snprintf(report.message, sizeof report.message, "%s", msg);
 	return code;

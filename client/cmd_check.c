@@ -287,15 +287,6 @@ lookup(void *arg, const char *name, size_t *len)
 	return v;
 }
 
-void
-check_field_str(struct buf *b, const char *key, const char *s)
-{
-	buf_addc(b, ',');
-	jsonr_print_str(b, key, strlen(key));
-	buf_addc(b, ':');
-	jsonr_print_str(b, s, strlen(s));
-}
-
 /* Print the machine-readable report. */
 static void
 print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, const char *path,
@@ -307,16 +298,18 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 
 	buf_adds(&out, "{\"ok\":true,\"config\":");
 	jsonr_print_str(&out, path, strlen(path));
-	check_field_str(&out, "keystore", ks->state);
+	proto_field_str(&out, "keystore", ks->state, strlen(ks->state));
 	buf_adds(&out, ",\"names\":[");
 	for (i = 0; i < n; i++) {
+		const char *source = source_names[refs[i].source];
+
 		if (i > 0)
 			buf_addc(&out, ',');
 		buf_adds(&out, "{\"name\":");
 		jsonr_print_str(&out, refs[i].env, strlen(refs[i].env));
-		check_field_str(&out, "source", source_names[refs[i].source]);
+		proto_field_str(&out, "source", source, strlen(source));
 		if (refs[i].key != NULL)
-			check_field_str(&out, "key", refs[i].key);
+			proto_field_str(&out, "key", refs[i].key, strlen(refs[i].key));
 		else
 			buf_adds(&out, ",\"key\":null");
 		if (refs[i].source == SRC_BOTH)
@@ -329,7 +322,7 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	buf_adds(&out, "],\"missing\":");
 	jsonr_print_num(&out, (double)missing);
 	if (config_error != NULL)
-		check_field_str(&out, "config_error", config_error);
+		proto_field_str(&out, "config_error", config_error, strlen(config_error));
 	if (router->len > 0)
 		buf_add(&out, router->data, router->len);
 	buf_adds(&out, ",\"warnings\":[");

@@ -6,7 +6,6 @@
  * a config.json nothing is injected unless --all asks for every key, and a name
  * that changes how programs load (env_is_refused) is never injected.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,10 +5,8 @@
  * on ccr-keyd's list, or one started through a wrapper. `ccr code` does this
  * itself.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "guard.h"

@@ -299,8 +299,7 @@ token_pipe(struct cli *cli, const struct router_opts *o, const struct names *tok
 	}
 	if (fds[1] != -1)
 		close(fds[1]);
-	wipe(values.data, values.len);
-	buf_free(&values);
+	buf_free(&values); /* wipes */
 	return rc;
 }
 
