@@ -38,6 +38,8 @@ enum proto_op {
 	OP_PASSPHRASE,
 	OP_ALLOW,
 	OP_GUARD,
+	OP_USE,
+	OP_BIND,
 	OP_COUNT
 };
 

@@ -360,7 +360,7 @@ proto_decode(const char *line, size_t len, struct proto_request *req, const char
 	}
 	if (i == OP_COUNT) {
 		*msg = "unknown op; known: hello get resolve set delete list status lock unlock "
-		       "passphrase allow guard";
+		       "passphrase allow guard use bind";
 		return PE_UNKNOWN_OP;
 	}
 	return decode_members(req, msg);
