@@ -12,6 +12,7 @@
 
 #include "jsonr.h"
 #include "names.h"
+#include "origin.h"
 #include "proto.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
@@ -143,12 +144,47 @@ member_time(const struct jsonr *obj, const char *key, int64_t *out)
 	return 0;
 }
 
+/*
+ * Read a key's "origins" member into list (ORIGIN_LIST_MAX bytes): absent is
+ * unbound, as every file written before origins were is; each origin is
+ * canonicalised, and the list sorted and made distinct, whatever an editor
+ * left. Returns 0, or -1 with err set.
+ */
+static int
+member_origins(const struct jsonr *obj, const char *name, char *list, char *err, size_t errsize)
+{
+	const struct jsonr *m = jsonr_get(obj, "origins"), *o;
+	char canon[ORIGIN_MAX + 1];
+	const char *why = "an origin is not a string";
+
+	list[0] = '\0';
+	if (m == NULL)
+		return 0;
+	if (!jsonr_is(m, JSONR_ARRAY)) {
+		snprintf(err, errsize, "key %s has an \"origins\" that is not an array", name);
+		return -1;
+	}
+	jsonr_foreach(o, m)
+	{
+		if (!jsonr_is(o, JSONR_STRING) || origin_canon(o->u.str, canon, &why) == -1) {
+			snprintf(err, errsize, "key %s has an invalid origin: %s", name, why);
+			return -1;
+		}
+		if (origin_list_add(list, canon) == -1) {
+			snprintf(err, errsize, "key %s has more than %d origins", name,
+			         ORIGINS_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parse the "keys" object of a version-1 document. */
 static int
 parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
 	const struct jsonr *k;
-	char env[ENV_MAX_LEN + 1];
+	char env[ENV_MAX_LEN + 1], origins[ORIGIN_LIST_MAX];
 
 	if (!jsonr_is(keys, JSONR_OBJECT)) {
 		snprintf(err, errsize, "\"keys\" is not an object");
@@ -184,6 +220,9 @@ parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t 
 			snprintf(err, errsize, "key %s has an invalid created or updated time", k->key);
 			return -1;
 		}
+		if (member_origins(k, k->key, origins, err, errsize) == -1)
+			return -1;
+		e.origins = origins;
 		if (fn(arg, &e, err, errsize) == -1)
 			return -1;
 	}
@@ -328,6 +367,8 @@ ks_encode_entry(struct buf *b, const struct ks_entry *e, bool first)
 		buf_adds(b, t);
 		buf_addc(b, '"');
 	}
+	if (e->origins != NULL && e->origins[0] != '\0')
+		proto_field_list(b, "origins", e->origins);
 	buf_addc(b, '}');
 }
 

@@ -24,6 +24,7 @@ struct ks_entry {
 	size_t value_len;
 	int64_t created; /* seconds since the epoch, 0 when unknown */
 	int64_t updated;
+	const char *origins; /* the origins the key is bound to (origin.h); NULL or "" for none */
 };
 
 /*

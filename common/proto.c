@@ -161,6 +161,31 @@ proto_field_str(struct buf *b, const char *key, const char *value, size_t len)
 }
 
 void
+proto_field_list(struct buf *b, const char *key, const char *list)
+{
+	const char *p = list, *end;
+	bool first = true;
+
+	proto_field_key(b, key);
+	buf_addc(b, '[');
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchr(p, ' ');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (!first)
+			buf_addc(b, ',');
+		buf_add_json(b, p, (size_t)(end - p));
+		first = false;
+		p = end;
+	}
+	buf_addc(b, ']');
+}
+
+void
 proto_field_int(struct buf *b, const char *key, long long v)
 {
 	proto_field_key(b, key);

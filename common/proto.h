@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "origin.h"
 
 struct cJSON;
 
@@ -59,6 +60,14 @@ enum proto_err {
 	PE_COUNT
 };
 
+/* bind's "mode": what a key's origins become. */
+enum proto_bind_mode {
+	BIND_SET,     /* exactly the request's origins */
+	BIND_ADD,     /* the key's and the request's */
+	BIND_REMOVE,  /* the key's but the request's */
+	BIND_INITIAL, /* the request's when the key has none, else unchanged */
+};
+
 /* A decoded request. Its strings point into doc and live until proto_request_free. */
 struct proto_request {
 	enum proto_op op; /* OP_COUNT when the line names no known op */
@@ -75,6 +84,10 @@ struct proto_request {
 	bool masked;           /* get: the masked value instead of the value */
 	bool all;              /* allow: every key instead of "name" */
 	const char *proof;     /* hello: the path of a client's proof file (daemon/proof.c) */
+	bool has_origins;      /* set, bind: the request carried "origins" */
+	enum proto_bind_mode mode;     /* bind */
+	char origins[ORIGIN_LIST_MAX]; /* set, bind: canonical, sorted, distinct (origin.h) */
+	char origin[ORIGIN_MAX + 1];   /* use: canonical */
 };
 
 /* The wire name of an op ("get"), or NULL. */
@@ -124,6 +137,9 @@ void proto_field_int(struct buf *b, const char *key, long long v);
 
 /* Append ,"key":true or false */
 void proto_field_bool(struct buf *b, const char *key, bool v);
+
+/* Append ,"key":["a","b"] from the space-separated words of list ("" gives []). */
+void proto_field_list(struct buf *b, const char *key, const char *list);
 
 /* Append ,"key": — the caller writes the value. */
 void proto_field_key(struct buf *b, const char *key);

@@ -206,12 +206,113 @@ check_allow(struct proto_request *req, const char **msg)
 	return PE_OK;
 }
 
+/* Validate the key of a use or bind request: a "name" or an "env", one of them. */
+static enum proto_err
+check_key(struct proto_request *req, const char **msg)
+{
+	if ((req->name == NULL) == (req->env == NULL)) {
+		*msg = "this op needs a \"name\" or an \"env\", one of them";
+		return PE_BAD_REQUEST;
+	}
+	if (req->name != NULL && !name_is_valid(req->name)) {
+		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
+		return PE_INVALID_NAME;
+	}
+	if (req->env != NULL && !env_is_valid(req->env)) {
+		*msg = "an env name is [A-Z_][A-Z0-9_]*";
+		return PE_INVALID_NAME;
+	}
+	return PE_OK;
+}
+
+/*
+ * Take "origins" (set: optional; bind: required) into req->origins, each
+ * canonicalised, sorted and once: a bad origin or more than a key may hold is
+ * bad_request before anything is changed.
+ */
+static enum proto_err
+take_origins(struct proto_request *req, bool required, const char **msg)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->doc, "origins"), *e;
+	char o[ORIGIN_MAX + 1];
+
+	if (list == NULL || cJSON_IsNull(list)) {
+		if (required) {
+			*msg = "bind needs \"origins\": an array of origins (scheme://host[:port])";
+			return PE_BAD_REQUEST;
+		}
+		return PE_OK;
+	}
+	if (!cJSON_IsArray(list)) {
+		*msg = "\"origins\" is an array of origins (scheme://host[:port])";
+		return PE_BAD_REQUEST;
+	}
+	req->has_origins = true;
+	cJSON_ArrayForEach(e, list)
+	{
+		if (!cJSON_IsString(e)) {
+			*msg = "\"origins\" is an array of origins (scheme://host[:port])";
+			return PE_BAD_REQUEST;
+		}
+		if (origin_canon(e->valuestring, o, msg) == -1)
+			return PE_BAD_REQUEST;
+		if (origin_list_add(req->origins, o) == -1) {
+			*msg = "a key may be bound to at most 16 origins";
+			return PE_BAD_REQUEST;
+		}
+	}
+	return PE_OK;
+}
+
+/* Validate a bind request: the key, "origins" and "mode". */
+static enum proto_err
+check_bind(struct proto_request *req, const char **msg)
+{
+	static const char *const modes[] = {[BIND_SET] = "set",
+	                                    [BIND_ADD] = "add",
+	                                    [BIND_REMOVE] = "remove",
+	                                    [BIND_INITIAL] = "initial"};
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(req->doc, "mode");
+	enum proto_err err = check_key(req, msg);
+	size_t i;
+
+	if (err != PE_OK)
+		return err;
+	for (i = 0; cJSON_IsString(mode) && i < sizeof modes / sizeof modes[0]; i++) {
+		if (strcmp(mode->valuestring, modes[i]) == 0)
+			break;
+	}
+	if (!cJSON_IsString(mode) || i == sizeof modes / sizeof modes[0]) {
+		*msg = "bind needs \"mode\": set, add, remove or initial";
+		return PE_BAD_REQUEST;
+	}
+	req->mode = (enum proto_bind_mode)i;
+	return take_origins(req, true, msg);
+}
+
+/* Validate a use request: the key, and the "origin" the value is for. */
+static enum proto_err
+check_use(struct proto_request *req, const char **msg)
+{
+	const cJSON *origin = cJSON_GetObjectItemCaseSensitive(req->doc, "origin");
+	enum proto_err err = check_key(req, msg);
+
+	if (err != PE_OK)
+		return err;
+	if (!cJSON_IsString(origin)) {
+		*msg = "use needs \"origin\": the scheme://host[:port] the key is for";
+		return PE_BAD_REQUEST;
+	}
+	return origin_canon(origin->valuestring, req->origin, msg) == 0 ? PE_OK : PE_BAD_REQUEST;
+}
+
 /* Fill the op-specific members of req and check them. */
 static enum proto_err
 decode_members(struct proto_request *req, const char **msg)
 {
 	bool bad = false;
 	const cJSON *secs, *m;
+	enum proto_err err;
 	const char **slot;
 
 	/* One pass over the members; the first of a repeated key counts, as with cJSON's lookup. */
@@ -278,7 +379,13 @@ decode_members(struct proto_request *req, const char **msg)
 			*msg = "an env name is [A-Z_][A-Z0-9_]*";
 			return PE_INVALID_NAME;
 		}
-		return check_value(req, msg);
+		if ((err = check_value(req, msg)) != PE_OK)
+			return err;
+		return take_origins(req, false, msg);
+	case OP_USE:
+		return check_use(req, msg);
+	case OP_BIND:
+		return check_bind(req, msg);
 	case OP_RESOLVE:
 		return check_resolve(req, msg);
 	case OP_ALLOW:

@@ -208,8 +208,8 @@ granted(struct keyd *k, const char *name)
 }
 
 /*
- * The first key req would reveal that no override covers, or NULL: get's
- * name, or the key of each env name a resolve asks for that the keystore holds.
+ * The first key req would reveal that no override covers, or NULL: the key of get,
+ * use (by name or env name), or of each env name a resolve asks for that the keystore holds.
  */
 static const char *
 ungranted(struct keyd *k, const struct proto_request *req)
@@ -217,6 +217,11 @@ ungranted(struct keyd *k, const struct proto_request *req)
 	const struct entry *e;
 	const cJSON *v;
 
+	if (req->op == OP_USE) {
+		e = req->name != NULL ? store_get(&k->store, req->name)
+		                      : store_by_env(&k->store, req->env);
+		return e != NULL && !granted(k, e->name) ? e->name : NULL;
+	}
 	if (req->op == OP_GET)
 		return store_get(&k->store, req->name) != NULL && !granted(k, req->name) ? req->name
 		                                                                         : NULL;
@@ -251,8 +256,10 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 		if (req->value == NULL || req->value_len == 0)
 			return PE_OK; /* without a passphrase it can only bring the lock forward */
 		break;
+	case OP_USE:
 	case OP_RESOLVE:
 	case OP_SET:
+	case OP_BIND:
 	case OP_DELETE:
 	case OP_PASSPHRASE:
 	case OP_ALLOW:
@@ -263,7 +270,8 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 	check(k, s);
 	if (s->peer.agent_state == PEER_OUTSIDE)
 		return PE_OK;
-	if (s->peer.agent_state == PEER_INSIDE && (req->op == OP_GET || req->op == OP_RESOLVE) &&
+	if (s->peer.agent_state == PEER_INSIDE &&
+	    (req->op == OP_GET || req->op == OP_USE || req->op == OP_RESOLVE) &&
 	    (key = ungranted(k, req)) == NULL)
 		return PE_OK;
 	a->refused++;
@@ -293,6 +301,11 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 		snprintf(a->message, sizeof a->message,
 		         "%s, and an agent cannot allow itself keys; run ccr-config allow in a "
 		         "terminal outside the agent",
+		         where);
+	else if (req->op == OP_BIND)
+		snprintf(a->message, sizeof a->message,
+		         "%s, and an agent cannot change where a key may be sent; run ccr-config "
+		         "bind in a terminal outside the agent",
 		         where);
 	else
 		snprintf(a->message, sizeof a->message,

@@ -106,8 +106,8 @@ member(struct buf *b, const char *key, const char *text)
 }
 
 void
-audit_record(int fd, const struct peer *peer, const char *op, const char *names,
-	     const char *result)
+audit_record(int fd, const struct peer *peer, const char *op, const char *names, const char *origin,
+             const char *result)
 {
 	struct buf b = {0};
 	char t[KS_TIME_MAX];
@@ -120,6 +120,7 @@ audit_record(int fd, const struct peer *peer, const char *op, const char *names,
 	buf_adds(&b, "\"");
 	member(&b, "op", op);
 	member(&b, "name", names);
+	member(&b, "origin", origin);
 	buf_adds(&b, ",\"uid\":");
 	buf_addi(&b, peer != NULL ? (long long)peer->uid : -1);
 	buf_adds(&b, ",\"pid\":");

@@ -23,10 +23,10 @@ int audit_open(const char *path, char *err, size_t errsize);
  * Append one record to the log on fd (nothing when fd is -1). The peer is
  * named by uid, pid, exe ("?" when its link is closed), comm and cmd, and by
  * the agent whose tree it runs in when the agent guard found one; names is a
- * key name, a comma-separated list of env names, or NULL; result is an error
- * code name or "ok".
+ * key name, a comma-separated list of env names, or NULL; origin is the
+ * origin a use asked a key for, or NULL; result is an error code name or "ok".
  */
 void audit_record(int fd, const struct peer *peer, const char *op, const char *names,
-		  const char *result);
+                  const char *origin, const char *result);
 
 #endif

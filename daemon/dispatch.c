@@ -18,6 +18,7 @@
 #include "keyd.h"
 #include "log.h"
 #include "mask.h"
+#include "origin.h"
 #include "proof.h"
 #include "proto.h"
 #include "scratch.h"
@@ -70,6 +71,87 @@ op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 		proto_field_str(out, "value", e->value, e->value_len);
 	}
 	field_time(out, "updated", e->updated_iso);
+	proto_field_list(out, "origins", e->origins);
+	proto_end(out);
+	return PE_OK;
+}
+
+/*
+ * The denied reply of a use towards an origin the key is not bound to: the
+ * key, the origin, and the command that would allow it.
+ */
+static void
+use_denied(struct buf *out, const struct proto_request *req, const struct entry *e)
+{
+	const char *p = e->origins, *o;
+	struct buf msg = {0};
+	size_t len;
+
+	if (e->origins[0] == '\0') {
+		buf_adds(&msg, "key '");
+		buf_adds(&msg, e->name);
+		buf_adds(&msg, "' is bound to no origin; run: ccr config bind ");
+		buf_adds(&msg, e->name);
+		buf_addc(&msg, ' ');
+		buf_adds(&msg, req->origin);
+	} else {
+		buf_adds(&msg, "key '");
+		buf_adds(&msg, e->name);
+		buf_adds(&msg, "' is bound to ");
+		while ((o = origin_list_next(&p, &len)) != NULL) {
+			if (o != e->origins)
+				buf_adds(&msg, ", ");
+			buf_add(&msg, o, len);
+		}
+		buf_adds(&msg, ", not ");
+		buf_adds(&msg, req->origin);
+		buf_adds(&msg, "; to allow it run: ccr config bind ");
+		buf_adds(&msg, e->name);
+		buf_adds(&msg, " --add ");
+		buf_adds(&msg, req->origin);
+	}
+	buf_adds(out, "{\"ok\":false");
+	if (req->id[0] != '\0') {
+		buf_adds(out, ",\"id\":");
+		buf_adds(out, req->id);
+	}
+	proto_field_str(out, "error", "denied", 6);
+	proto_field_str(out, "name", e->name, strlen(e->name));
+	proto_field_str(out, "origin", req->origin, strlen(req->origin));
+	if (e->origins[0] == '\0')
+		proto_field_bool(out, "unbound", true);
+	proto_field_str(out, "message", msg.data, msg.len);
+	proto_end(out);
+	buf_free(&msg);
+}
+
+/*
+ * use: a key's value for a request to req->origin, given only when the key is
+ * bound to that origin (the router's preload asks it for each upstream
+ * request). *name is the key's name, for the audit record.
+ */
+static enum proto_err
+op_use(struct keyd *k, struct buf *out, const struct proto_request *req, const char **name)
+{
+	const struct entry *e =
+	    req->name != NULL ? store_get(&k->store, req->name) : store_by_env(&k->store, req->env);
+
+	if (e == NULL) {
+		proto_reply_error(out, req->id, PE_NOT_FOUND,
+		                  req->name != NULL ? "no key by that name"
+		                                    : "no key has that env name");
+		return PE_NOT_FOUND;
+	}
+	*name = e->name;
+	if (!origin_list_has(e->origins, req->origin)) {
+		use_denied(out, req, e);
+		return PE_DENIED;
+	}
+	vault_touch(&k->vault); /* it reveals a value, as get does */
+	proto_reply_begin(out, req->id);
+	proto_field_str(out, "name", e->name, strlen(e->name));
+	proto_field_str(out, "env", e->env, strlen(e->env));
+	proto_field_str(out, "value", e->value, e->value_len);
 	proto_end(out);
 	return PE_OK;
 }
@@ -218,6 +300,7 @@ op_list(struct keyd *k, struct buf *out, const struct proto_request *req)
 			ks_time_format(e->created, created);
 		field_time(out, "created", e->created > 0 ? created : "");
 		field_time(out, "updated", e->updated_iso);
+		proto_field_list(out, "origins", e->origins);
 		buf_addc(out, '}');
 	}
 	buf_addc(out, ']');
@@ -263,7 +346,10 @@ op_status(struct keyd *k, struct session *s, const struct proto_request *req)
 	proto_end(out);
 }
 
-/* The names a request is about, for the audit log: its key name, or its env names joined. */
+/*
+ * The names a request is about, for the audit log: its key name (a use or
+ * bind by env name: the env name), or a resolve's env names joined.
+ */
 static const char *
 audit_names(const struct proto_request *req, char *out, size_t size)
 {
@@ -271,7 +357,10 @@ audit_names(const struct proto_request *req, char *out, size_t size)
 	size_t n = 0;
 
 	if (req->op != OP_RESOLVE || req->envs == NULL)
-		return req->op == OP_RESOLVE ? req->env : req->name;
+		return req->op == OP_RESOLVE ||
+		               ((req->op == OP_USE || req->op == OP_BIND) && req->name == NULL)
+		           ? req->env
+		           : req->name;
 	out[0] = '\0';
 	cJSON_ArrayForEach(e, req->envs)
 	{
@@ -303,6 +392,12 @@ change_done(struct change *c)
 		if (c->kind == CHANGE_SET) {
 			proto_field_bool(&s->out, "created", c->created);
 			proto_field_str(&s->out, "env", c->env, strlen(c->env));
+			proto_field_list(&s->out, "origins", c->origins);
+		} else if (c->kind == CHANGE_BIND) {
+			proto_field_str(&s->out, "name", c->name, strlen(c->name));
+			proto_field_str(&s->out, "env", c->env, strlen(c->env));
+			proto_field_list(&s->out, "origins", c->origins);
+			proto_field_bool(&s->out, "changed", c->changed);
 		} else if (c->kind == CHANGE_REKEY) {
 			proto_field_bool(&s->out, "sealed", state_sealed(k));
 		} else if (c->kind == CHANGE_UNLOCK) {
@@ -314,8 +409,11 @@ change_done(struct change *c)
 	}
 	log_debug("%s%s%s by pid %ld: %s%s", op, c->name[0] != '\0' ? " " : "", c->name,
 	          (long)c->peer.pid, proto_err_name(c->result), s == NULL ? " (peer gone)" : "");
-	audit_record(k->audit_fd, &c->peer, op, c->name[0] != '\0' ? c->name : NULL,
-	             proto_err_name(c->result));
+	audit_record(k->audit_fd, &c->peer, op,
+	             c->name[0] != '\0'                            ? c->name
+	             : c->kind == CHANGE_BIND && c->env[0] != '\0' ? c->env
+	                                                           : NULL,
+	             NULL, proto_err_name(c->result));
 	change_free(c, k->arena);
 	if (s != NULL) {
 		s->waiting = NULL;
@@ -459,14 +557,20 @@ op_passphrase(struct keyd *k, struct session *s, const struct proto_request *req
 	return PE_COUNT;
 }
 
-/* set and delete: hand a change to the writer; the session waits for it. */
+/* set, bind and delete: hand a change to the writer; the session waits for it. */
 static void
 op_change(struct keyd *k, struct session *s, const struct proto_request *req)
 {
-	struct change *c = change_new(k, s, req, req->op == OP_SET ? CHANGE_SET : CHANGE_DELETE);
+	struct change *c = change_new(k, s, req,
+	                              req->op == OP_SET    ? CHANGE_SET
+	                              : req->op == OP_BIND ? CHANGE_BIND
+	                                                   : CHANGE_DELETE);
 
-	snprintf(c->name, sizeof c->name, "%s", req->name);
+	snprintf(c->name, sizeof c->name, "%s", req->name != NULL ? req->name : "");
 	snprintf(c->env, sizeof c->env, "%s", req->env != NULL ? req->env : "");
+	snprintf(c->origins, sizeof c->origins, "%s", req->origins);
+	c->has_origins = req->has_origins;
+	c->action = (int)req->mode;
 	c->time = (int64_t)time(NULL);
 	if (c->kind == CHANGE_SET) {
 		c->value = arena_alloc(k->arena, req->value_len + 1);
@@ -502,6 +606,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 {
 	struct proto_request req;
 	const char *msg = NULL;
+	const char *audited = NULL; /* use: the key's name, for the audit record */
 	char names[512];
 	enum proto_err err;
 
@@ -538,6 +643,9 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 	case OP_GET:
 		err = op_get(k, &s->out, &req);
 		break;
+	case OP_USE:
+		err = op_use(k, &s->out, &req, &audited);
+		break;
 	case OP_RESOLVE:
 		err = op_resolve(k, &s->out, &req);
 		break;
@@ -554,6 +662,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		err = agent_op_guard(k, s, &req);
 		break;
 	case OP_SET:
+	case OP_BIND:
 	case OP_DELETE:
 		op_change(k, s, &req);
 		proto_request_free(&req);
@@ -572,9 +681,11 @@ done:
 		             req.doc == NULL      ? "invalid"
 		             : req.op == OP_COUNT ? "unknown"
 		                                  : proto_op_name(req.op),
-		             req.doc != NULL && req.op != OP_COUNT
+		             audited != NULL ? audited
+		             : req.doc != NULL && req.op != OP_COUNT
 		                 ? audit_names(&req, names, sizeof names)
 		                 : NULL,
+		             req.op == OP_USE && req.origin[0] != '\0' ? req.origin : NULL,
 		             proto_err_name(err));
 	proto_request_free(&req);
 	scratch_end();

@@ -343,7 +343,7 @@ on_connection(uv_stream_t *listener, int status)
 		log_warn("refused a peer whose credentials cannot be read");
 		s->peer.uid = (uid_t)-1;
 		s->peer.pid = -1;
-		audit_record(k->audit_fd, &s->peer, "connect", NULL, "denied");
+		audit_record(k->audit_fd, &s->peer, "connect", NULL, NULL, "denied");
 		refuse(s, PE_DENIED, "peer credentials cannot be read; refused");
 		return;
 	}
@@ -351,7 +351,7 @@ on_connection(uv_stream_t *listener, int status)
 	if (k->audit_fd != -1)
 		peer_identify(&s->peer);
 	if (!peer_allowed(&s->peer)) {
-		audit_record(k->audit_fd, &s->peer, "connect", NULL, "denied");
+		audit_record(k->audit_fd, &s->peer, "connect", NULL, NULL, "denied");
 		log_warn("refused peer uid %ld pid %ld: not our uid %ld", (long)s->peer.uid,
 			 (long)s->peer.pid, (long)geteuid());
 		refuse(s, PE_DENIED, "only the user who runs ccr-keyd may use it");

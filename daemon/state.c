@@ -165,11 +165,13 @@ state_allows(const struct keyd *k, enum proto_op op, bool with_value, const char
 
 	switch (op) {
 	case OP_GET:
+	case OP_USE:
 	case OP_RESOLVE:
 	case OP_LIST:
 		kind = K_READ;
 		break;
 	case OP_SET:
+	case OP_BIND:
 	case OP_DELETE:
 		kind = K_WRITE;
 		break;

@@ -39,19 +39,31 @@ entry_free(struct store *s, struct entry *e)
 	free(e);
 }
 
-void
-store_put(struct store *s, const char *name, const char *env, char *value, size_t value_len,
-	  int64_t created, int64_t updated)
+/* A new, unindexed entry holding copies of name, env and origins; its value is the caller's. */
+static struct entry *
+entry_new(const char *name, const char *env, const char *origins)
 {
-	struct entry *old = table_get(&s->by_name, name);
-	size_t nlen = strlen(name), elen = strlen(env);
-	struct entry *e = malloc(sizeof *e + nlen + elen + 2);
+	size_t nlen = strlen(name), elen = strlen(env),
+	       olen = origins != NULL ? strlen(origins) : 0;
+	struct entry *e = malloc(sizeof *e + nlen + elen + olen + 3);
 
 	if (e == NULL)
 		abort();
 	memcpy(e->name, name, nlen + 1);
 	e->env = e->name + nlen + 1;
 	memcpy(e->env, env, elen + 1);
+	e->origins = e->env + elen + 1;
+	memcpy(e->origins, olen > 0 ? origins : "", olen + 1);
+	return e;
+}
+
+void
+store_put(struct store *s, const char *name, const char *env, char *value, size_t value_len,
+          int64_t created, int64_t updated, const char *origins)
+{
+	struct entry *old = table_get(&s->by_name, name);
+	struct entry *e = entry_new(name, env, origins);
+
 	e->value = value;
 	e->value_len = value_len;
 	e->created = created;
@@ -63,6 +75,29 @@ store_put(struct store *s, const char *name, const char *env, char *value, size_
 		entry_free(s, old);
 	table_put(&s->by_name, e->name, e);
 	table_put(&s->by_env, e->env, e);
+}
+
+int
+store_bind(struct store *s, const char *name, const char *origins)
+{
+	struct entry *old = table_get(&s->by_name, name), *e;
+
+	if (old == NULL)
+		return -1;
+	e = entry_new(old->name, old->env, origins);
+	e->value = old->value;
+	e->value_len = old->value_len;
+	e->created = old->created;
+	e->updated = old->updated;
+	memcpy(e->updated_iso, old->updated_iso, sizeof e->updated_iso);
+	/* The value moves to the new entry: unindex and free the old one without it. */
+	table_del(&s->by_name, old->name);
+	if (table_get(&s->by_env, old->env) == old)
+		table_del(&s->by_env, old->env);
+	free(old);
+	table_put(&s->by_name, e->name, e);
+	table_put(&s->by_env, e->env, e);
+	return 0;
 }
 
 int
@@ -131,7 +166,8 @@ load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
 	}
 	value = arena_alloc(s->arena, ke->value_len + 1);
 	memcpy(value, ke->value, ke->value_len + 1);
-	store_put(s, ke->name, ke->env, value, ke->value_len, ke->created, ke->updated);
+	store_put(s, ke->name, ke->env, value, ke->value_len, ke->created, ke->updated,
+	          ke->origins);
 	return 0;
 }
 

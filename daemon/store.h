@@ -15,7 +15,7 @@
 #include "keystore.h"
 #include "table.h"
 
-/* One key: a single allocation holding the entry, its name and its env name. */
+/* One key: a single allocation holding the entry, its name, env name and origins. */
 struct entry {
 	char *value; /* arena */
 	size_t value_len;
@@ -23,6 +23,7 @@ struct entry {
 	int64_t updated;
 	char updated_iso[KS_TIME_MAX]; /* "" when unknown: formatted once, not per get */
 	char *env;                     /* points into name[] */
+	char *origins; /* points into name[]: the origins it is bound to (origin.h), "" for none */
 	char name[];
 };
 
@@ -43,10 +44,14 @@ const struct entry *store_by_env(const struct store *s, const char *env);
 
 /*
  * Insert or replace name. value is an arena slot of value_len + 1 bytes that
- * the store now owns; a replaced value is wiped and freed.
+ * the store now owns; a replaced value is wiped and freed. origins is the
+ * key's origin list (origin.h), NULL or "" when it is bound to none.
  */
 void store_put(struct store *s, const char *name, const char *env, char *value, size_t value_len,
-	       int64_t created, int64_t updated);
+               int64_t created, int64_t updated, const char *origins);
+
+/* Bind name to origins (an origin list, "" for none). Returns 0, or -1 when absent. */
+int store_bind(struct store *s, const char *name, const char *origins);
 
 /* Remove name, wiping its value. Returns 0, or -1 when absent. */
 int store_del(struct store *s, const char *name);

@@ -113,6 +113,19 @@ batch_latest(const struct change *batch, const char *name)
 	return found;
 }
 
+/* The last set of name in the batch, or NULL. */
+static const struct change *
+batch_last_set(const struct change *batch, const char *name)
+{
+	const struct change *c, *found = NULL;
+
+	for (c = batch; c != NULL; c = c->next) {
+		if (c->kind == CHANGE_SET && strcmp(c->name, name) == 0)
+			found = c;
+	}
+	return found;
+}
+
 /* The env name name has in the store as the batch leaves it, or NULL when absent. */
 static const char *
 view_env(const struct writer *w, const char *name, int64_t *created)
@@ -123,7 +136,7 @@ view_env(const struct writer *w, const char *name, int64_t *created)
 	if (c != NULL) {
 		if (created != NULL)
 			*created = c->time; /* refined when applied */
-		return c->kind == CHANGE_SET ? c->env : NULL;
+		return c->kind != CHANGE_DELETE ? c->env : NULL;
 	}
 	e = store_get(w->store, name);
 	if (e != NULL && created != NULL)
@@ -140,7 +153,7 @@ view_env_owner(const struct writer *w, const char *env)
 	const char *owner = NULL, *have;
 
 	for (c = w->batch; c != NULL; c = c->next) {
-		if (c->kind == CHANGE_SET && strcmp(c->env, env) == 0 &&
+		if ((c->kind == CHANGE_SET || c->kind == CHANGE_BIND) && strcmp(c->env, env) == 0 &&
 		    batch_latest(w->batch, c->name) == c)
 			owner = c->name;
 	}
@@ -153,7 +166,73 @@ view_env_owner(const struct writer *w, const char *env)
 	return have != NULL && strcmp(have, env) == 0 ? e->name : NULL;
 }
 
-/* Check c against the store plus the batch so far; fill its env and created. */
+/* The origins of name (a key that exists) in the store as the batch leaves it. */
+static const char *
+view_origins(const struct writer *w, const char *name)
+{
+	const struct change *c = batch_latest(w->batch, name);
+	const struct entry *e;
+
+	if (c != NULL)
+		return c->origins; /* a set or a bind: a deleted key has none to ask for */
+	e = store_get(w->store, name);
+	return e != NULL ? e->origins : "";
+}
+
+/*
+ * Check a bind against the store plus the batch so far: find its key (by
+ * env name when it has no name), and make c->origins what its mode leaves.
+ */
+static enum proto_err
+validate_bind(struct writer *w, struct change *c)
+{
+	char now[ORIGIN_LIST_MAX];
+	const char *have, *p, *o;
+	size_t len;
+
+	if (c->name[0] == '\0') {
+		const char *owner = view_env_owner(w, c->env);
+
+		if (owner == NULL) {
+			snprintf(c->message, sizeof c->message, "no key has the env name %s",
+			         c->env);
+			return PE_NOT_FOUND;
+		}
+		snprintf(c->name, sizeof c->name, "%s", owner);
+	}
+	have = view_env(w, c->name, NULL);
+	if (have == NULL) {
+		snprintf(c->message, sizeof c->message, "no key named %s", c->name);
+		return PE_NOT_FOUND;
+	}
+	snprintf(c->env, sizeof c->env, "%s", have);
+	snprintf(now, sizeof now, "%s", view_origins(w, c->name));
+	if (c->action == BIND_SET || (c->action == BIND_INITIAL && now[0] == '\0')) {
+		c->changed = strcmp(now, c->origins) != 0;
+		return PE_OK;
+	}
+	for (p = c->origins;
+	     c->action != BIND_INITIAL && (o = origin_list_next(&p, &len)) != NULL;) {
+		char one[ORIGIN_MAX + 1];
+
+		memcpy(one, o, len);
+		one[len] = '\0';
+		if (c->action == BIND_REMOVE)
+			origin_list_remove(now, one);
+		else if (origin_list_add(now, one) == -1) {
+			snprintf(c->message, sizeof c->message,
+			         "key %s would be bound to more than %d origins", c->name,
+			         ORIGINS_MAX);
+			return PE_BAD_REQUEST;
+		}
+	}
+	/* add, remove, or initial of a bound key: now began as the key's origins. */
+	c->changed = strcmp(now, view_origins(w, c->name)) != 0;
+	memcpy(c->origins, now, strlen(now) + 1);
+	return PE_OK;
+}
+
+/* Check c against the store plus the batch so far; fill its env, created and origins. */
 static enum proto_err
 validate(struct writer *w, struct change *c)
 {
@@ -161,6 +240,8 @@ validate(struct writer *w, struct change *c)
 
 	if (c->kind == CHANGE_REKEY)
 		return PE_OK;
+	if (c->kind == CHANGE_BIND)
+		return validate_bind(w, c);
 	have = view_env(w, c->name, NULL);
 	if (c->kind == CHANGE_DELETE) {
 		if (have == NULL) {
@@ -187,6 +268,11 @@ validate(struct writer *w, struct change *c)
 			 c->env);
 		return PE_CONFLICT;
 	}
+	/* Origins given bind a new or unbound key; rotating a key never rebinds it. */
+	if (have != NULL && (!c->has_origins || view_origins(w, c->name)[0] != '\0'))
+		snprintf(c->origins, sizeof c->origins, "%s", view_origins(w, c->name));
+	else if (!c->has_origins)
+		c->origins[0] = '\0';
 	return PE_OK;
 }
 
@@ -290,18 +376,30 @@ batch_entries(const struct writer *w, struct ks_entry **out)
 
 		if (e == NULL || table_get(&touched, e->name) != NULL)
 			continue;
-		v[n++] = (struct ks_entry){e->name, e->env, e->value, e->value_len, e->created,
-					   e->updated};
+		v[n++] = (struct ks_entry){e->name,    e->env,     e->value,  e->value_len,
+		                           e->created, e->updated, e->origins};
 	}
 	for (i = 0; i < touched.cap; i++) {
+		const struct change *set;
 		const struct entry *e;
 
 		c = touched.slots[i].value;
-		if (c == NULL || c->kind != CHANGE_SET)
+		if (c == NULL || c->kind == CHANGE_DELETE)
 			continue;
+		/* A bind keeps the value of the batch's last set of the key, else the store's. */
+		set = c->kind == CHANGE_SET ? c : batch_last_set(w->batch, c->name);
 		e = store_get(w->store, c->name);
-		v[n++] = (struct ks_entry){c->name, c->env, c->value, c->value_len,
-					   e != NULL ? e->created : c->time, c->time};
+		if (set != NULL)
+			v[n++] = (struct ks_entry){c->name,
+			                           set->env,
+			                           set->value,
+			                           set->value_len,
+			                           e != NULL ? e->created : set->time,
+			                           set->time,
+			                           c->origins};
+		else if (e != NULL)
+			v[n++] = (struct ks_entry){e->name,    e->env,     e->value,  e->value_len,
+			                           e->created, e->updated, c->origins};
 	}
 	table_free(&touched);
 	qsort(v, n, sizeof *v, entry_cmp);
@@ -428,8 +526,11 @@ write_done(uv_work_t *req, int status)
 			const struct entry *e = store_get(w->store, c->name);
 
 			store_put(w->store, c->name, c->env, c->value, c->value_len,
-				  e != NULL ? e->created : c->time, c->time);
+			          e != NULL ? e->created : c->time, c->time, c->origins);
 			c->value = NULL; /* the store owns it now */
+			w->changes_written++;
+		} else if (c->kind == CHANGE_BIND) {
+			store_bind(w->store, c->name, c->origins);
 			w->changes_written++;
 		} else {
 			store_del(w->store, c->name);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "names.h"
+#include "origin.h"
 #include "peer.h"
 #include "proto.h"
 #include "seal_record.h"
@@ -23,6 +24,7 @@
 enum change_kind {
 	CHANGE_SET,
 	CHANGE_DELETE,
+	CHANGE_BIND,   /* change the origins of a key, by name or (name "") by env name */
 	CHANGE_REKEY,  /* rewrite the file sealed under key (NULL: plain) */
 	CHANGE_UNLOCK, /* handled by the vault, never by the writer */
 	CHANGE_LOCK,   /* a lock request waiting for the wipe (state.c) */
@@ -47,7 +49,14 @@ struct change {
 	size_t value2_len;
 	unsigned char *key; /* rekey, unlock: a sodium_malloc'd key */
 	struct sealed_params params;
-	int action;     /* passphrase: VAULT_SET, VAULT_CHANGE, VAULT_REMOVE, VAULT_RENEW */
+	int action; /* passphrase: VAULT_SET, VAULT_CHANGE, VAULT_REMOVE, VAULT_RENEW; bind: BIND_*
+	             */
+	/*
+	 * set, bind: the request's origins (origin.h), and once validated the
+	 * key's origins as the change leaves them, which the reply reports.
+	 */
+	char origins[ORIGIN_LIST_MAX];
+	bool has_origins; /* set: the request named origins (a first binding) */
 	double seconds; /* unlock: hard limit, 0 for none */
 	int64_t time;
 	char id[PROTO_ID_MAX]; /* the request's id, echoed in the reply */
@@ -55,6 +64,7 @@ struct change {
 	enum proto_err result;
 	char message[256];
 	bool created;
+	bool changed; /* bind: the origins differ from the key's before */
 	/* The owner's callback and context; arg is cleared when the owner goes away. */
 	change_done_fn done;
 	void *arg;

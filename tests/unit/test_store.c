@@ -138,7 +138,7 @@ test_store_put_get_by_name_and_env(void **state)
 
 	(void)state;
 	store_init(&s, a);
-	store_put(&s, "cerebras", "CEREBRAS_API_KEY", secret(a, "csk-test-1"), 10, 100, 200);
+	store_put(&s, "cerebras", "CEREBRAS_API_KEY", secret(a, "csk-test-1"), 10, 100, 200, NULL);
 	e = store_get(&s, "cerebras");
 	assert_non_null(e);
 	assert_string_equal(e->value, "csk-test-1");
@@ -157,8 +157,8 @@ test_store_put_replaces_value_and_moves_env(void **state)
 
 	(void)state;
 	store_init(&s, a);
-	store_put(&s, "x", "X_API_KEY", secret(a, "csk-test-old"), 12, 1, 1);
-	store_put(&s, "x", "OTHER_ENV", secret(a, "csk-test-new"), 12, 1, 2);
+	store_put(&s, "x", "X_API_KEY", secret(a, "csk-test-old"), 12, 1, 1, NULL);
+	store_put(&s, "x", "OTHER_ENV", secret(a, "csk-test-new"), 12, 1, 2, NULL);
 	assert_int_equal(store_count(&s), 1);
 	assert_null(store_by_env(&s, "X_API_KEY"));
 	assert_string_equal(store_by_env(&s, "OTHER_ENV")->value, "csk-test-new");
@@ -174,7 +174,7 @@ test_store_del_removes_both_indexes(void **state)
 
 	(void)state;
 	store_init(&s, a);
-	store_put(&s, "x", "X_API_KEY", secret(a, "csk-test-1"), 10, 1, 1);
+	store_put(&s, "x", "X_API_KEY", secret(a, "csk-test-1"), 10, 1, 1, NULL);
 	assert_int_equal(store_del(&s, "x"), 0);
 	assert_int_equal(store_del(&s, "x"), -1);
 	assert_null(store_get(&s, "x"));
@@ -193,9 +193,9 @@ test_store_sorted_lists_every_key_in_name_order(void **state)
 
 	(void)state;
 	store_init(&s, a);
-	store_put(&s, "b", "B_API_KEY", secret(a, "csk-test-b"), 10, 1, 1);
-	store_put(&s, "a", "A_API_KEY", secret(a, "csk-test-a"), 10, 1, 1);
-	store_put(&s, "c", "C_API_KEY", secret(a, "csk-test-c"), 10, 1, 1);
+	store_put(&s, "b", "B_API_KEY", secret(a, "csk-test-b"), 10, 1, 1, NULL);
+	store_put(&s, "a", "A_API_KEY", secret(a, "csk-test-a"), 10, 1, 1, NULL);
+	store_put(&s, "c", "C_API_KEY", secret(a, "csk-test-c"), 10, 1, 1, NULL);
 	store_del(&s, "c");
 	v = store_sorted(&s, &n);
 	assert_int_equal(n, 2);
