@@ -252,8 +252,9 @@ origin_canon(const char *in, char *out, const char **why)
 		    "an origin is http:// or https:// and a host, such as https://api.example.com";
 		return -1;
 	}
-	end = p + strnlen(p, ORIGIN_MAX + 2);
-	if (end - in > ORIGIN_MAX + 1) {
+	/* Checked again once canonical: ":443" or a long IPv6 form may make it shorter. */
+	end = p + strnlen(p, 2 * ORIGIN_MAX);
+	if (*end != '\0') {
 		*why = "an origin may be at most 255 bytes";
 		return -1;
 	}

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "keystore.h"
 #include "names.h"
+#include "origin.h"
 #include "proto.h"
 
 #define MAX_KEYS 8
@@ -28,6 +29,7 @@ struct seen {
 		char *value;
 		size_t value_len;
 		int64_t created, updated;
+		char origins[ORIGIN_LIST_MAX];
 	} k[MAX_KEYS];
 	int fail_at; /* refuse the entry with this index, -1 never */
 };
@@ -51,6 +53,8 @@ collect(void *arg, const struct ks_entry *e, char *err, size_t errsize)
 	s->k[s->n].value_len = e->value_len;
 	s->k[s->n].created = e->created;
 	s->k[s->n].updated = e->updated;
+	snprintf(s->k[s->n].origins, sizeof s->k[s->n].origins, "%s",
+	         e->origins != NULL ? e->origins : "");
 	s->n++;
 	return 0;
 }
@@ -574,6 +578,89 @@ test_encode_omits_unknown_times(void **state)
 }
 
 static void
+test_origins_round_trip_sorted_and_are_left_out_when_empty(void **state)
+{
+	const struct ks_entry in[] = {
+	    {.name = "a",
+	     .env = "A",
+	     .value = "csk-test-1",
+	     .value_len = 10,
+	     .origins = "http://127.0.0.1:8080 https://api.example.com"},
+	    {.name = "b", .env = "B", .value = "csk-test-2", .value_len = 10, .origins = ""},
+	    {.name = "c", .env = "C", .value = "csk-test-3", .value_len = 10},
+	};
+	struct buf b = {0};
+	struct seen s;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	ks_encode_begin(&b);
+	for (i = 0; i < 3; i++)
+		ks_encode_entry(&b, &in[i], i == 0);
+	ks_encode_end(&b);
+	assert_non_null(
+	    strstr(b.data, "\"origins\":[\"http://127.0.0.1:8080\",\"https://api.example.com\"]}"));
+	assert_null(strstr(strstr(b.data, "origins") + 1, "origins")); /* a's alone */
+	assert_int_equal(parse(b.data, &s, err, sizeof err), KS_FORM_V1);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.k[0].origins, "http://127.0.0.1:8080 https://api.example.com");
+	assert_string_equal(s.k[1].origins, "");
+	assert_string_equal(s.k[2].origins, "");
+	seen_free(&s);
+	buf_free(&b);
+}
+
+static void
+test_a_file_without_origins_loads_its_keys_unbound(void **state)
+{
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-test-1\","
+	                       "\"env\":\"A\",\"updated\":\"2026-11-28T21:04:05Z\"}}}",
+	                       &s, err, sizeof err),
+	                 KS_FORM_V1);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.k[0].origins, "");
+	seen_free(&s);
+}
+
+static void
+test_origins_an_editor_left_are_canonicalised_sorted_and_distinct(void **state)
+{
+	struct seen s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-test-1\","
+	                       "\"origins\":[\"https://B.test:443/\",\"http://a.test\","
+	                       "\"https://b.test\"]}}}",
+	                       &s, err, sizeof err),
+	                 KS_FORM_V1);
+	assert_string_equal(s.k[0].origins, "http://a.test https://b.test");
+	seen_free(&s);
+}
+
+static void
+test_bad_origins_in_a_file_are_refused(void **state)
+{
+	(void)state;
+	assert_refused("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-1\","
+	               "\"origins\":\"https://a.test\"}}}");
+	assert_refused("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-1\","
+	               "\"origins\":[\"https://a.test/v1\"]}}}");
+	assert_refused("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-1\","
+	               "\"origins\":[1]}}}");
+	assert_refused("{\"version\":1,\"keys\":{\"a\":{\"value\":\"csk-1\",\"origins\":["
+	               "\"http://h1\",\"http://h2\",\"http://h3\",\"http://h4\",\"http://h5\","
+	               "\"http://h6\",\"http://h7\",\"http://h8\",\"http://h9\",\"http://h10\","
+	               "\"http://h11\",\"http://h12\",\"http://h13\",\"http://h14\","
+	               "\"http://h15\",\"http://h16\",\"http://h17\"]}}}");
+}
+
+static void
 test_a_leading_byte_order_mark_is_skipped(void **state)
 {
 	struct seen s;
@@ -649,6 +736,10 @@ main(void)
 	    cmocka_unit_test(test_encoded_times_use_the_file_format),
 	    cmocka_unit_test(test_encode_omits_unknown_times),
 	    cmocka_unit_test(test_encode_of_no_keys_parses_as_an_empty_v1_store),
+	    cmocka_unit_test(test_origins_round_trip_sorted_and_are_left_out_when_empty),
+	    cmocka_unit_test(test_a_file_without_origins_loads_its_keys_unbound),
+	    cmocka_unit_test(test_origins_an_editor_left_are_canonicalised_sorted_and_distinct),
+	    cmocka_unit_test(test_bad_origins_in_a_file_are_refused),
 	    cmocka_unit_test(test_a_leading_byte_order_mark_is_skipped),
 	    cmocka_unit_test(test_json_that_is_not_strict_is_refused),
 	};

@@ -166,6 +166,130 @@ test_get_decodes_masked(void **state)
 }
 
 static void
+test_use_decodes_a_key_and_a_canonical_origin(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	decode_expect("{\"op\":\"use\",\"env\":\"A_KEY\",\"origin\":\"HTTPS://Api.Test:443/\"}",
+	              PE_OK, &req);
+	assert_int_equal(req.op, OP_USE);
+	assert_string_equal(req.env, "A_KEY");
+	assert_null(req.name);
+	assert_string_equal(req.origin, "https://api.test");
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"use\",\"name\":\"a\",\"origin\":\"http://[::1]:8080\"}", PE_OK,
+	              &req);
+	assert_string_equal(req.name, "a");
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"use\",\"name\":\"a\"}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"use\",\"name\":\"a\",\"origin\":\"https://api.test/v1\"}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"use\",\"origin\":\"https://api.test\"}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"use\",\"name\":\"a\",\"env\":\"A\",\"origin\":\"http://h\"}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"use\",\"env\":\"a-b\",\"origin\":\"http://h\"}", PE_INVALID_NAME,
+	              &req);
+	proto_request_free(&req);
+}
+
+static void
+test_bind_decodes_a_mode_and_a_sorted_distinct_list(void **state)
+{
+	static const char *const modes[] = {"set", "add", "remove", "initial"};
+	struct proto_request req;
+	char line[256];
+	size_t i;
+
+	(void)state;
+	decode_expect("{\"op\":\"bind\",\"name\":\"a\",\"mode\":\"add\",\"origins\":["
+	              "\"https://b.test/\",\"http://a.test:80\",\"https://B.test\"]}",
+	              PE_OK, &req);
+	assert_int_equal(req.mode, BIND_ADD);
+	assert_true(req.has_origins);
+	assert_string_equal(req.origins, "http://a.test https://b.test");
+	proto_request_free(&req);
+	for (i = 0; i < 4; i++) {
+		snprintf(line, sizeof line,
+		         "{\"op\":\"bind\",\"env\":\"A\",\"mode\":\"%s\",\"origins\":[]}",
+		         modes[i]);
+		decode_expect(line, PE_OK, &req);
+		assert_int_equal(req.mode, (int)i);
+		assert_string_equal(req.origins, "");
+		proto_request_free(&req);
+	}
+	decode_expect("{\"op\":\"bind\",\"name\":\"a\",\"origins\":[]}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"bind\",\"name\":\"a\",\"mode\":\"replace\",\"origins\":[]}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"bind\",\"name\":\"a\",\"mode\":\"set\"}", PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"bind\",\"name\":\"a\",\"mode\":\"set\",\"origins\":\"http://a\"}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"bind\",\"name\":\"a\",\"mode\":\"set\",\"origins\":[\"a\"]}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+}
+
+static void
+test_more_than_sixteen_origins_is_bad_request(void **state)
+{
+	struct proto_request req;
+	struct buf b = {0};
+	int i;
+
+	(void)state;
+	buf_adds(&b, "{\"op\":\"set\",\"name\":\"a\",\"value\":\"csk-test-1\",\"origins\":[");
+	for (i = 0; i < 17; i++) {
+		char o[32];
+
+		snprintf(o, sizeof o, "%s\"http://h%d\"", i > 0 ? "," : "", i);
+		buf_adds(&b, o);
+		if (i == 15) {
+			/* sixteen pass, and one of them twice is still sixteen */
+			struct buf ok = {0};
+
+			buf_add(&ok, b.data, b.len);
+			buf_adds(&ok, ",\"http://h0\"]}");
+			decode_expect(ok.data, PE_OK, &req);
+			assert_int_equal(origin_list_count(req.origins), 16);
+			proto_request_free(&req);
+			buf_free(&ok);
+		}
+	}
+	buf_adds(&b, "]}");
+	decode_expect(b.data, PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	buf_free(&b);
+}
+
+static void
+test_set_decodes_optional_origins(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	decode_expect("{\"op\":\"set\",\"name\":\"a\",\"value\":\"csk-test-1\"}", PE_OK, &req);
+	assert_false(req.has_origins);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"set\",\"name\":\"a\",\"value\":\"csk-test-1\",\"origins\":[]}",
+	              PE_OK, &req);
+	assert_true(req.has_origins);
+	assert_string_equal(req.origins, "");
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"set\",\"name\":\"a\",\"value\":\"csk-test-1\",\"origins\":["
+	              "\"ftp://a.test\"]}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+}
+
+static void
 test_allow_needs_a_name_or_all_and_for(void **state)
 {
 	struct proto_request req;
@@ -1163,6 +1287,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hello_decodes_with_nothing_else),
 	    cmocka_unit_test(test_every_op_decodes_by_its_wire_name),
+	    cmocka_unit_test(test_use_decodes_a_key_and_a_canonical_origin),
+	    cmocka_unit_test(test_bind_decodes_a_mode_and_a_sorted_distinct_list),
+	    cmocka_unit_test(test_more_than_sixteen_origins_is_bad_request),
+	    cmocka_unit_test(test_set_decodes_optional_origins),
 	    cmocka_unit_test(test_get_decodes_its_name),
 	    cmocka_unit_test(test_get_decodes_masked),
 	    cmocka_unit_test(test_allow_needs_a_name_or_all_and_for),

@@ -167,6 +167,35 @@ test_store_put_replaces_value_and_moves_env(void **state)
 }
 
 static void
+test_store_bind_changes_origins_and_keeps_the_rest(void **state)
+{
+	struct arena *a = arena_new();
+	struct store s;
+	const struct entry *e;
+
+	(void)state;
+	store_init(&s, a);
+	store_put(&s, "x", "X_API_KEY", secret(a, "csk-test-1"), 10, 5, 6, NULL);
+	assert_string_equal(store_get(&s, "x")->origins, "");
+	assert_int_equal(store_bind(&s, "x", "http://a.test https://b.test"), 0);
+	e = store_by_env(&s, "X_API_KEY");
+	assert_ptr_equal(e, store_get(&s, "x"));
+	assert_string_equal(e->origins, "http://a.test https://b.test");
+	assert_string_equal(e->value, "csk-test-1");
+	assert_int_equal(e->created, 5);
+	assert_int_equal(e->updated, 6);
+	assert_string_equal(e->updated_iso, "1970-01-01T00:00:06Z");
+	assert_int_equal(store_bind(&s, "x", ""), 0);
+	assert_string_equal(store_get(&s, "x")->origins, "");
+	assert_int_equal(store_bind(&s, "y", "http://a.test"), -1);
+	/* A put with origins holds them; one with NULL is unbound. */
+	store_put(&s, "y", "Y", secret(a, "csk-test-2"), 10, 1, 1, "https://c.test");
+	assert_string_equal(store_get(&s, "y")->origins, "https://c.test");
+	store_free(&s);
+	arena_destroy(a);
+}
+
+static void
 test_store_del_removes_both_indexes(void **state)
 {
 	struct arena *a = arena_new();
@@ -245,18 +274,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arena_slots_do_not_overlap_and_are_reused_after_free),
-		cmocka_unit_test(test_arena_free_wipes_the_slot),
-		cmocka_unit_test(test_arena_uses_few_regions_for_ten_thousand_keys),
-		cmocka_unit_test(test_arena_holds_the_largest_value),
-		cmocka_unit_test(test_table_finds_puts_and_deletes_through_growth),
-		cmocka_unit_test(test_table_reuses_deleted_slots_without_growing_forever),
-		cmocka_unit_test(test_store_put_get_by_name_and_env),
-		cmocka_unit_test(test_store_put_replaces_value_and_moves_env),
-		cmocka_unit_test(test_store_del_removes_both_indexes),
-		cmocka_unit_test(test_store_sorted_lists_every_key_in_name_order),
-		cmocka_unit_test(test_store_load_refuses_two_keys_with_one_env),
-		cmocka_unit_test(test_store_load_reads_the_flat_form_with_default_envs),
+	    cmocka_unit_test(test_arena_slots_do_not_overlap_and_are_reused_after_free),
+	    cmocka_unit_test(test_arena_free_wipes_the_slot),
+	    cmocka_unit_test(test_arena_uses_few_regions_for_ten_thousand_keys),
+	    cmocka_unit_test(test_arena_holds_the_largest_value),
+	    cmocka_unit_test(test_table_finds_puts_and_deletes_through_growth),
+	    cmocka_unit_test(test_table_reuses_deleted_slots_without_growing_forever),
+	    cmocka_unit_test(test_store_put_get_by_name_and_env),
+	    cmocka_unit_test(test_store_put_replaces_value_and_moves_env),
+	    cmocka_unit_test(test_store_bind_changes_origins_and_keeps_the_rest),
+	    cmocka_unit_test(test_store_del_removes_both_indexes),
+	    cmocka_unit_test(test_store_sorted_lists_every_key_in_name_order),
+	    cmocka_unit_test(test_store_load_refuses_two_keys_with_one_env),
+	    cmocka_unit_test(test_store_load_reads_the_flat_form_with_default_envs),
 	};
 
 	if (sodium_init() < 0)
