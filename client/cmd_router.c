@@ -26,7 +26,6 @@
 #include "json5edit.h"
 #include "router.h"
 
-
 /* Router 2.x's own commands (its cli.js); any other first word names a preset, which runs the
  * agent. */
 static const char *const router2_commands[] = {
@@ -51,13 +50,117 @@ one_of(const char *s, const char *const *list)
 	return false;
 }
 
-/* Become the router's `ccr` with args; returns only on failure, as a shell would. */
+static void agent_names(struct names *providers, struct names *token);
+
+/* The router commands that run its server. */
+static const char *const serving[] = {"start", "restart", NULL};
+
+/*
+ * Become the router's `ccr` with args — its real cli.js, however npm linked
+ * it, hardened as the systemd unit would (router_harden); returns only on
+ * failure, as a shell would.
+ */
 static int
 become(char **args)
 {
-	args[0] = (char *)router_command();
+	struct router_install r;
+
+	router_harden(one_of(args[1], serving));
+	args[0] = (char *)router_exec_file(&r);
 	return cli_exec(args, "install claude-code-router (npm install -g "
 	                      "@musistudio/claude-code-router) or name it in CCR_ROUTER");
+}
+
+/*
+ * Take name out of the environment, its value (when set and not empty) added
+ * to the JSON object begun in values: the string unsetenv leaves behind —
+ * in the environment block this process was started with, which
+ * /proc/PID/environ shows for as long as it runs — is overwritten first.
+ */
+static void
+env_take(const char *name, struct buf *values, bool keep)
+{
+	char *v = getenv(name);
+
+	if (v == NULL)
+		return;
+	if (values != NULL && v[0] != '\0') {
+		buf_addc(values, values->len == 0 ? '{' : ',');
+		buf_add_json(values, name, strlen(name));
+		buf_addc(values, ':');
+		buf_add_json(values, v, strlen(v));
+	}
+	if (keep)
+		return;
+	explicit_bzero(v, strlen(v));
+	unsetenv(name);
+}
+
+/*
+ * Put values (a JSON object; "{}" when empty) on a pipe whose read end the
+ * router inherits, named by the environment variable var, and return that end
+ * in *fd. Written whole before anyone reads: more than a pipe holds at once is
+ * refused. Returns 0, or an exit code after printing why.
+ */
+static int
+pass_on_pipe(struct buf *values, const char *var, const char *what, int *fd)
+{
+	char num[16];
+	int fds[2] = {-1, -1}, rc = 0;
+
+	*fd = -1;
+	if (values->len == 0)
+		buf_adds(values, "{");
+	buf_addc(values, '}');
+	if (values->len > 60000 || pipe(fds) == -1 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1 ||
+	    write(fds[1], values->data, values->len) != (ssize_t)values->len) {
+		rc = cli_error(EXIT_FAILURE_OTHER, "cannot pass %s on a pipe: %s", what,
+		               values->len > 60000 ? "over 60,000 bytes" : strerror(errno));
+		if (fds[0] != -1)
+			close(fds[0]);
+	} else {
+		snprintf(num, sizeof num, "%d", fds[0]);
+		setenv(var, num, 1);
+		*fd = fds[0];
+	}
+	if (fds[1] != -1)
+		close(fds[1]);
+	return rc;
+}
+
+/*
+ * The provider keys the environment holds, for a key the keystore lacks: out
+ * of the environment (and of this process's environment block) and onto a
+ * pipe the router's preload reads as CCR_KEYD_FALLBACK_FD, so that no router
+ * process holds one in its environment block. The names APIKEY references
+ * stay: they are the router's token for its clients, not a provider's key.
+ * With keep (--keep-env, for the agent), the environment stays as it is and
+ * the names go to kept instead, for the router's process alone to drop.
+ * Returns 0, or an exit code after printing why.
+ */
+static int
+fallback_pipe(int *fd, bool keep, struct names *kept)
+{
+	struct names providers = {0}, token = {0};
+	struct buf values = {0};
+	size_t i, j;
+	int rc;
+
+	agent_names(&providers, &token);
+	for (i = 0; i < providers.n; i++) {
+		for (j = 0; j < token.n && strcmp(token.v[j], providers.v[i]) != 0; j++)
+			;
+		if (j == token.n) {
+			env_take(providers.v[i], &values, keep);
+			if (keep)
+				names_add(kept, providers.v[i], strlen(providers.v[i]));
+		}
+	}
+	names_free(&providers);
+	names_free(&token);
+	rc = pass_on_pipe(&values, "CCR_KEYD_FALLBACK_FD", "the environment's provider keys", fd);
+	buf_free(&values); /* wipes */
+	return rc;
 }
 
 /*
@@ -130,12 +233,17 @@ with_preload(struct cli *cli)
 static int
 start_background(struct cli *cli, const struct router_opts *o, const char *home, bool quiet)
 {
+	struct names kept = {0};
 	pid_t pid;
-	int rc;
+	int rc, fd;
 
-	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0)
+	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0 ||
+	    (rc = fallback_pipe(&fd, o->keep_env, &kept)) != 0)
 		return rc;
-	pid = router_start_detached();
+	pid = router_start_detached(kept.v, kept.n);
+	names_free(&kept);
+	close(fd);
+	unsetenv("CCR_KEYD_FALLBACK_FD");
 	if (pid <= 0)
 		return EXIT_FAILURE_OTHER;
 	rc = router_wait_listening(home, pid);
@@ -154,7 +262,7 @@ serve(struct cli *cli, const struct router_opts *o, char **args)
 	struct router_install r;
 	char home[PATHS_MAX], err[1024];
 	pid_t pid;
-	int rc;
+	int rc, fd;
 
 	if (router_find(&r) == 0 && !router_supported(&r)) {
 		/* The preload says in one line why this version gets no keys. */
@@ -172,7 +280,8 @@ serve(struct cli *cli, const struct router_opts *o, char **args)
 		}
 		return start_background(cli, o, home, false);
 	}
-	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0)
+	if ((rc = preflight(cli, o)) != 0 || (rc = with_preload(cli)) != 0 ||
+	    (rc = fallback_pipe(&fd, false, NULL)) != 0)
 		return rc;
 	return become(args);
 }
@@ -277,28 +386,14 @@ static int
 token_pipe(struct cli *cli, const struct router_opts *o, const struct names *token, int *fd)
 {
 	struct buf values = {0};
-	char num[16];
-	int fds[2] = {-1, -1}, rc = 0;
+	int rc = 0;
 
 	*fd = -1;
 	if (token->n > 0 && (rc = token_values(cli, o, token, &values)) != 0)
 		return rc;
-	if (values.len == 0)
-		buf_adds(&values, "{}");
-	/* Written whole before anyone reads: more than a pipe holds is not a token. */
-	if (values.len > 16384 || pipe(fds) == -1 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1 ||
-	    write(fds[1], values.data, values.len) != (ssize_t)values.len) {
-		rc = cli_error(EXIT_FAILURE_OTHER, "cannot pass the router's token on a pipe: %s",
-		               values.len > 16384 ? "over 16 KiB" : strerror(errno));
-		if (fds[0] != -1)
-			close(fds[0]);
-	} else {
-		snprintf(num, sizeof num, "%d", fds[0]);
-		setenv("CCR_KEYD_TOKEN_FD", num, 1);
-		*fd = fds[0];
-	}
-	if (fds[1] != -1)
-		close(fds[1]);
+	if (values.len > 0)
+		values.len--; /* reopen the object: pass_on_pipe closes it */
+	rc = pass_on_pipe(&values, "CCR_KEYD_TOKEN_FD", "the router's token", fd);
 	buf_free(&values); /* wipes */
 	return rc;
 }
@@ -325,7 +420,7 @@ run_agent(struct cli *cli, const struct router_opts *o, char **args)
 		for (j = 0; j < token.n && strcmp(token.v[j], providers.v[i]) != 0; j++)
 			;
 		if (j == token.n)
-			unsetenv(providers.v[i]);
+			env_take(providers.v[i], NULL, false);
 	}
 	if (guarded)
 		rc = token_pipe(cli, o, &token, &fd);
@@ -413,7 +508,6 @@ static const struct cmd_option options[] = {
 static int
 cmd_router(struct cli *cli, int argc, char **argv)
 {
-	static const char *const serving[] = {"start", "restart", NULL};
 	static const char *const agents[] = {"code", "ui", NULL};
 	static const char *const printing[] = {"activate", "env", NULL};
 	struct router_opts o = {0};

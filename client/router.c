@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +170,7 @@ router_record_read(const char *home, struct router_record *out)
 
 	memset(out, 0, sizeof *out);
 	out->version = "";
+	out->mode = "";
 	snprintf(path, sizeof path, "%s/%s", home, ROUTER_RECORD);
 	rc = read_small(path, &text);
 	if (rc == 0 && (out->doc = jsonr_parse(text.data, text.len, NULL, 0)) == NULL)
@@ -181,6 +184,8 @@ router_record_read(const char *home, struct router_record *out)
 		out->version = jsonr_str(v);
 	v = jsonr_get(out->doc, "keyd");
 	out->fallback = jsonr_str(v) != NULL && strcmp(jsonr_str(v), "fallback") == 0;
+	if (jsonr_str(jsonr_get(out->doc, "mode")) != NULL)
+		out->mode = jsonr_str(jsonr_get(out->doc, "mode"));
 	out->keystore = jsonr_get(out->doc, "keystore");
 	out->environment = jsonr_get(out->doc, "environment");
 	out->missing = jsonr_get(out->doc, "missing");
@@ -226,10 +231,10 @@ int
 router_preload_option(struct buf *out, char *err, size_t errsize)
 {
 	static const char *const where[] = {
-		"../lib/ccr-keyd/node", /* make install */
-		"../client/node",       /* build/ */
-		"../../client/node",    /* build/san/ */
-		NULL,
+	    "../lib/ccr-keyd/node", /* make install */
+	    "../client/node",       /* build/ */
+	    "../../client/node",    /* build/san/ */
+	    NULL,
 	};
 	char dir[PATHS_MAX], path[PATHS_MAX * 2], real[PATH_MAX];
 	const char *p;
@@ -245,8 +250,10 @@ router_preload_option(struct buf *out, char *err, size_t errsize)
 			break;
 	}
 	if (where[i] == NULL) {
-		snprintf(err, errsize, "the router preload is missing: %s/%s/preload.cjs; reinstall "
-		         "ccr-keyd (make install)", dir, where[0]);
+		snprintf(err, errsize,
+		         "the router preload is missing: %s/%s/preload.cjs; reinstall "
+		         "ccr-keyd (make install)",
+		         dir, where[0]);
 		return -1;
 	}
 	/* NODE_OPTIONS splits at spaces; a quoted value takes \\ and \" escapes. */
@@ -265,10 +272,27 @@ router_preload_option(struct buf *out, char *err, size_t errsize)
 	return 0;
 }
 
+const char *
+router_exec_file(struct router_install *r)
+{
+	return router_find(r) == 0 ? r->cli : router_command();
+}
+
+void
+router_harden(bool server)
+{
+	struct rlimit none = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &none);
+	if (server)
+		umask(077);
+}
+
 pid_t
-router_start_detached(void)
+router_start_detached(char *const *unset, size_t n)
 {
 	char *args[] = {NULL, "start", NULL};
+	struct router_install r;
 	int fds[2], status;
 	pid_t mid, pid = -1;
 
@@ -286,7 +310,10 @@ router_start_detached(void)
 		if (pid == 0) {
 			close(fds[1]);
 			cli_detach_stdio();
-			args[0] = (char *)router_command();
+			router_harden(true);
+			while (n > 0)
+				unsetenv(unset[--n]);
+			args[0] = (char *)router_exec_file(&r);
 			execvp(args[0], args);
 			_exit(127);
 		}

@@ -31,6 +31,7 @@ struct router_record {
 	int port;
 	const char *version; /* the router's version, or "" */
 	bool fallback;       /* started with the plain environment (--fallback-env) */
+	const char *mode;    /* "per-request": it asks ccr-keyd for each request; "" at start */
 	const struct jsonr *keystore, *environment, *missing, *warnings; /* arrays of names/lines */
 	struct jsonr *doc; /* owns the strings above */
 };
@@ -75,11 +76,27 @@ void router_record_free(struct router_record *r);
 int router_preload_option(struct buf *out, char *err, size_t errsize);
 
 /*
+ * The file to execute for the router's command: the real path of its cli.js
+ * when router_command() is the router however npm linked it (the router finds
+ * its own files beside the script Node runs, so a symlink's directory will
+ * not do), else router_command() itself, looked up on PATH by exec.
+ */
+const char *router_exec_file(struct router_install *r);
+
+/*
+ * What every router process ccr-config starts gets, as the systemd unit gives
+ * it: no core file (RLIMIT_CORE 0), and, for the server (server true), files
+ * private to the user (umask 077).
+ */
+void router_harden(bool server);
+
+/*
  * Start `ccr start` detached (its own session, stdio on /dev/null, as the
  * router starts itself for `ccr code`), in a grandchild, so that no process
- * of ours is left as its parent. Returns its pid, or -1 after printing why.
+ * of ours is left as its parent, without the n environment variables named
+ * in unset. Returns its pid, or -1 after printing why.
  */
-pid_t router_start_detached(void);
+pid_t router_start_detached(char *const *unset, size_t n);
 
 /*
  * Wait until the router started as pid records that it listens. A router

@@ -420,6 +420,170 @@ function call(requests, opts) {
 	});
 }
 
+/*
+ * A connection kept open for many requests, for a process that asks often
+ * (the router's preload asks once per upstream request). It is proven as
+ * call() proves one — the directory checks, then a hello whose proof only our
+ * uid can echo — once per connection; requests are pipelined and answered in
+ * order. ask(request) resolves with the reply object, ok or not (a failure
+ * reply is an answer, not an error), and rejects with a KeydError only when
+ * the daemon could not be asked: not running, untrusted, a broken or late
+ * reply. A connection that fails is dropped with every request on it; the
+ * next ask opens a new one, so a restarted daemon is found again.
+ */
+function session(opts) {
+	const sock = optSocket(opts);
+	const timeoutMs = optTimeout(opts);
+	let conn = null; /* {socket, waiting: [{id, resolve, reject, timer}], ready: Promise} */
+
+	function drop(c, err) {
+		if (conn === c)
+			conn = null;
+		c.dead = true;
+		c.socket.removeAllListeners('data');
+		c.socket.on('error', () => {});
+		c.socket.destroy();
+		for (const w of c.waiting.splice(0)) {
+			clearTimeout(w.timer);
+			w.reject(err);
+		}
+	}
+	function protocol(what) {
+		return new KeydError('protocol', `ccr-keyd at ${sock} ${what}`, { socket: sock });
+	}
+	/* Open and prove a connection; resolves once its hello checked out. */
+	function open() {
+		const c = { socket: null, waiting: [], dead: false, pending: [], size: 0 };
+		c.ready = new Promise((resolve, reject) => {
+			let before;
+			try {
+				before = trustPath(sock);
+			} catch (e) {
+				return reject(e);
+			}
+			const helloId = nextId++;
+			let proof = null;
+			const settle = (err) => {
+				if (proof)
+					removeProof(proof.file);
+				proof = null;
+				if (err) {
+					drop(c, err);
+					reject(err);
+				} else {
+					resolve();
+				}
+			};
+			c.socket = net.createConnection({ path: sock });
+			c.onReply = (reply) => {
+				c.socket.unref(); /* an idle connection keeps no process alive */
+				if (reply.ok === true && reply.id === helloId && proven(reply, proof.token)) {
+					c.onReply = answer;
+					return settle(null);
+				}
+				if (reply.ok === false && (reply.id === undefined || reply.id === helloId))
+					return settle(replyError(reply, sock));
+				return settle(untrusted(sock, 'the process listening there did not prove ' +
+					`that it runs as you (uid ${process.geteuid()})`, 'nothing but a hello was sent'));
+			};
+			c.socket.on('connect', () => {
+				try {
+					if (!samePath(before, trustPath(sock)))
+						throw untrusted(sock, 'the socket or its directory was replaced while connecting');
+					proof = writeProof(sock);
+				} catch (e) {
+					return settle(e);
+				}
+				c.socket.write(JSON.stringify({ op: 'hello', proof: proof.file, id: helloId }) + '\n');
+			});
+			c.socket.on('error', (err) => {
+				const e = c.onReply === answer ?
+					new KeydError('protocol', `connection to ccr-keyd at ${sock} failed: ` +
+						`${err.code || err.message}`, { socket: sock, errno: err.code }) :
+					connectError(err, sock);
+				settle(e);
+				drop(c, e);
+			});
+			c.socket.on('close', () => {
+				const e = protocol('closed the connection');
+				settle(e);
+				drop(c, e);
+			});
+			c.socket.on('data', (data) => lines(c, data));
+		});
+		return c;
+	}
+	/* Split data into reply lines; each parsed line goes to c.onReply, its bytes wiped. */
+	function lines(c, data) {
+		let start = 0;
+		for (let nl = data.indexOf(0x0a); nl !== -1 && !c.dead; nl = data.indexOf(0x0a, start)) {
+			c.pending.push(data.subarray(start, nl));
+			const line = Buffer.concat(c.pending);
+			c.pending = [];
+			c.size = 0;
+			start = nl + 1;
+			let reply;
+			try {
+				reply = JSON.parse(line.toString('utf8'));
+			} catch {
+				reply = null;
+			}
+			line.fill(0);
+			if (reply === null || typeof reply !== 'object' || typeof reply.ok !== 'boolean')
+				drop(c, protocol('sent a reply that is not a JSON object with "ok"'));
+			else
+				c.onReply(reply);
+		}
+		if (!c.dead && start < data.length) {
+			c.pending.push(Buffer.from(data.subarray(start)));
+			c.size += data.length - start;
+			if (c.size > REPLY_MAX)
+				drop(c, protocol('sent a reply over 1 MiB'));
+		}
+		data.fill(0);
+	}
+	/* A reply on a proven connection: the oldest request's. */
+	function answer(reply) {
+		const c = this;
+		const w = c.waiting[0];
+		if (w === undefined || (reply.id !== undefined && reply.id !== w.id))
+			return drop(c, protocol(`answered id ${JSON.stringify(reply.id)} out of turn`));
+		c.waiting.shift();
+		clearTimeout(w.timer);
+		if (c.waiting.length === 0)
+			c.socket.unref();
+		w.resolve(reply);
+	}
+	async function ask(request) {
+		if (conn === null || conn.dead)
+			conn = open();
+		const c = conn;
+		await c.ready;
+		if (c.dead)
+			throw protocol('closed the connection');
+		return new Promise((resolve, reject) => {
+			const id = nextId++;
+			const w = { id, resolve, reject, timer: null };
+			if (timeoutMs > 0)
+				w.timer = setTimeout(() => drop(c, new KeydError('timeout',
+					`ccr-keyd did not answer within ${timeoutMs} ms (socket ${sock})`,
+					{ socket: sock })), timeoutMs);
+			c.waiting.push(w);
+			c.socket.ref();
+			c.socket.write(JSON.stringify(Object.assign({}, request, { id })) + '\n');
+		});
+	}
+	return {
+		ask,
+		/* Close the connection; requests still waiting are refused. */
+		close() {
+			if (conn !== null)
+				drop(conn, protocol('connection closed'));
+		},
+		socket: sock,
+	};
+}
+
 /* The key called name: {name, env, value, updated}, or null when there is none. */
 async function getKey(name, opts) {
 	if (typeof name !== 'string')
@@ -661,6 +825,7 @@ function interpolateEnvVarsSync(value, opts) {
 
 module.exports = {
 	getKey,
+	session,
 	resolve,
 	interpolateEnvVars,
 	interpolateEnvVarsSync,

@@ -1,16 +1,17 @@
 'use strict';
 /*
  * The preload's work inside claude-code-router (loaded by preload.cjs): tell
- * whether this process is the router and which command it runs, and for
- * `start` — the server — ask ccr-keyd once for the names its config references
- * and hand it their values in-process (guard.cjs keeps them there), recording
- * which names it got in a 0600 file for `ccr-config check`. The commands that
- * start the agent (`code`, and whatever ccr-config runs as one) get only the
- * values of the names APIKEY references, which ccr-config passes on a pipe,
- * for the token the router gives the agent, and keep the settings file router
- * 2.x writes for the agent private (settings.cjs); every other router command
- * only passes the preload on to the routers it starts. Any other Node program
- * is left alone.
+ * whether this process is the router and which command it runs. For `start`
+ * — the server — the keys its providers reference become tokens that join each
+ * upstream request as it leaves (inject.cjs); the few other names its config
+ * references (APIKEY) are asked for once and kept in-process (guard.cjs); a
+ * 0600 record of what it got goes to a file for `ccr-config check`. The
+ * commands that start the agent (`code`, and whatever ccr-config runs as one)
+ * get only the values of the names APIKEY references, which ccr-config passes
+ * on a pipe, for the token the router gives the agent, and keep the settings
+ * file router 2.x writes for the agent private (settings.cjs); every other
+ * router command only passes the preload on to the routers it starts. Any
+ * other Node program is left alone.
  */
 
 const fs = require('node:fs');
@@ -21,6 +22,7 @@ const { fileURLToPath } = require('node:url');
 const keyd = require('./index.cjs');
 const guard = require('./guard.cjs');
 const settings = require('./settings.cjs');
+const inject = require('./inject.cjs');
 
 const { REF_SOURCE } = keyd;
 const PACKAGE = '@musistudio/claude-code-router';
@@ -295,8 +297,105 @@ function unanswered(err, fallback, warn) {
 	warn(`${f.message}; starting with the plain environment (--fallback-env)`);
 }
 
-/* The router's server: its config's names, keystore first, kept in this process. */
-function serve(router, token) {
+/*
+ * The config's text as JSON: as is, or with JSON5's comments, trailing commas,
+ * single-quoted strings and bare keys rewritten. null when it is neither.
+ */
+function parseConfig(text) {
+	try {
+		return JSON.parse(text);
+	} catch {
+		/* JSON5, below */
+	}
+	let out = '';
+	for (let i = 0; i < text.length;) {
+		const c = text[i];
+		if (c === '"' || c === "'") {
+			let j = i + 1;
+			let s = '';
+			for (; j < text.length && text[j] !== c; j++) {
+				if (text[j] === '\\') {
+					s += text[j] + text[j + 1];
+					j++;
+				} else {
+					s += text[j] === '"' ? '\\"' : text[j];
+				}
+			}
+			out += `"${c === "'" ? s.replace(/\\'/g, "'") : s}"`;
+			i = j + 1;
+		} else if (text.startsWith('//', i)) {
+			i = text.indexOf('\n', i) === -1 ? text.length : text.indexOf('\n', i);
+		} else if (text.startsWith('/*', i)) {
+			i = text.indexOf('*/', i) === -1 ? text.length : text.indexOf('*/', i) + 2;
+		} else if (/[A-Za-z_$]/.test(c) && /[{,]\s*$/.test(out)) {
+			const m = /^[A-Za-z_$][\w$]*/.exec(text.slice(i));
+			out += JSON.stringify(m[0]);
+			i += m[0].length;
+		} else {
+			out += c;
+			i++;
+		}
+	}
+	try {
+		return JSON.parse(out.replace(/,(\s*[\]}])/g, '$1'));
+	} catch {
+		return null;
+	}
+}
+
+/*
+ * The names the providers' api_key strings reference, each with the origins
+ * of the providers that use it (their api_base_url, references in it taken
+ * from env): a Map of name to Set of origins.
+ */
+function providerKeys(doc, env) {
+	const keys = new Map();
+	const list = doc && typeof doc === 'object' ? doc.Providers || doc.providers : null;
+	if (!Array.isArray(list))
+		return keys;
+	for (const p of list) {
+		if (p === null || typeof p !== 'object' || typeof p.api_key !== 'string')
+			continue;
+		const url = typeof p.api_base_url === 'string' ?
+			p.api_base_url.replace(new RegExp(REF_SOURCE, 'g'), (m, braced, bare) =>
+				Reflect.get(env, braced || bare) || m) : '';
+		const origin = inject.originOf(url);
+		for (const n of keyd.referencedNames(p.api_key).filter(keyd.storable)) {
+			if (!keys.has(n))
+				keys.set(n, new Set());
+			if (origin !== null)
+				keys.get(n).add(origin);
+		}
+	}
+	return keys;
+}
+
+/*
+ * The environment's values of names, for a key the keystore lacks: those
+ * ccr-config passed on the pipe fd (CCR_KEYD_FALLBACK_FD), then those still in
+ * this process's environment, which are taken out of it.
+ */
+function takeFallback(names, fd) {
+	const values = new Map();
+	const passed = fd === null ? {} : readFd(fd, 'the environment\'s values of the keys');
+	for (const n of names) {
+		const v = typeof passed[n] === 'string' && passed[n] !== '' ? passed[n] :
+			Reflect.get(process.env, n);
+		if (typeof v === 'string' && v !== '')
+			values.set(n, v);
+		delete process.env[n];
+	}
+	return values;
+}
+
+/*
+ * The router's server. The keys its providers' api_key strings reference
+ * reach it as tokens (inject.cjs) and join each upstream request as it
+ * leaves; the other names its config references (APIKEY, the router's own
+ * token for its clients) are asked for once, keystore first, and kept in this
+ * process. Every token and value is written back as its reference.
+ */
+function serve(router, token, fallbackFd) {
 	const home = routerHome();
 	const configFile = path.join(home, 'config.json');
 	const warnings = [];
@@ -307,22 +406,28 @@ function serve(router, token) {
 	} catch {
 		/* the router writes a default config; it references nothing */
 	}
+	const providers = providerKeys(parseConfig(text), process.env);
 	const storable = configNames(text).filter(keyd.storable);
-	const fallback = process.env.CCR_KEYD_FALLBACK_ENV === '1';
+	const perRequest = storable.filter((n) => providers.has(n));
+	const atStart = storable.filter((n) => !providers.has(n));
+	const fallbackAlways = process.env.CCR_KEYD_FALLBACK_ENV === '1';
+	const table = inject.tokenTable(perRequest);
 	const hidden = new Map();
-	const scrub = guard.scrubber(); /* every key: the keystore's and the environment's */
-	const keystore = guard.scrubber(); /* the keystore's: values set into process.env join hidden */
+	const scrub = guard.scrubber(); /* tokens and values: written back as references */
+	const secret = guard.scrubber(); /* the same: a value set into process.env joins hidden */
 	const state = { keyd: 'ok', keystore: [], environment: [], missing: [] };
 	const realEnv = process.env;
+	const fromEnv = takeFallback(perRequest, fallbackFd);
+	const session = keyd.session();
 	let veil = null;
 
-	/* The keystore answered (or not): hand the values over, warn, and arm the write guard. */
+	/* The names asked for at start arrived (or not): hand them over and arm the guards. */
 	const arrive = (stored, err) => {
 		if (err !== null) {
-			unanswered(err, fallback, warn);
+			unanswered(err, fallbackAlways || atStart.length === 0, warn);
 			state.keyd = 'fallback';
 		}
-		for (const n of storable) {
+		for (const n of atStart) {
 			const s = stored && typeof stored[n] === 'string' && stored[n] !== '' ? stored[n] : undefined;
 			const e = Reflect.get(realEnv, n);
 			if (s !== undefined) {
@@ -341,51 +446,73 @@ function serve(router, token) {
 		}
 		const lookup = (n) => (hidden.has(n) ? hidden.get(n) : Reflect.get(realEnv, n));
 		const keys = [...hidden].map(([name, value]) => ({ name, value }));
-		keystore.load(keys, new Map());
+		secret.load(keys, new Map());
 		/*
 		 * From the environment, only what looks like a key: a config may also
 		 * reference $LOG_LEVEL or a $PROJECT_DIR, and writing "debug" or a path
 		 * back as its reference would change what the router says.
 		 */
-		const fromEnv = state.environment.map((name) => ({ name, value: Reflect.get(realEnv, name) }))
+		const env = state.environment.map((name) => ({ name, value: Reflect.get(realEnv, name) }))
 			.filter((k) => k.value.length >= guard.SCRUB_MIN);
-		scrub.load(keys.concat(fromEnv), restoreMap(text, lookup));
+		scrub.load(keys.concat(env), restoreMap(text, lookup));
 	};
-	const f = fetcher(storable, arrive);
-	veil = guard.veilEnvironment(hidden, (v) => !keystore.empty && keystore.holds(v),
-		new Set(storable), () => f.settleSync());
+	const f = fetcher(atStart, arrive);
+	veil = guard.veilEnvironment(hidden, (v) => !secret.empty && secret.holds(v),
+		new Set(atStart), () => f.settleSync());
+	for (const [n, t] of table.byName)
+		veil.hide(n, t);
+	if (!inject.installFetch(table, { session, origins: providers, fallback: fromEnv,
+		fallbackAlways, warn }))
+		warn('this Node has no global fetch, so no key reaches the providers; use Node 20 or later');
 	gateConfigReads(configFile, f);
 	guard.propagate(routerChild(router.cli), token);
 	guard.guardWrites(scrub, configFile);
 	guard.guardReplies(scrub);
 	const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-	onFirstListen((port) => writeRecord(home, {
-		pid: process.pid,
-		router: router.version,
-		started,
-		port,
-		keyd: state.keyd,
-		keystore: state.keystore,
-		environment: state.environment,
-		missing: state.missing,
-		warnings,
+	/* Which of the per-request names the keystore holds now: for warnings and the record. */
+	const listed = (perRequest.length === 0 ? Promise.resolve(null) :
+		session.ask({ op: 'list' }).catch(() => null)).then((list) => {
+		const have = new Set(list && list.ok && Array.isArray(list.keys) ?
+			list.keys.map((k) => k.env) : []);
+		for (const n of perRequest) {
+			if (have.has(n)) {
+				state.keystore.push(n);
+			} else if (fromEnv.has(n)) {
+				state.environment.push(n);
+			} else if (list && list.ok) {
+				state.missing.push(n);
+				warn(`$${n} is referenced in config.json but is neither in the keystore nor ` +
+					`in the environment; store it with: ccr-config set NAME --env ${n}`);
+			}
+		}
+		return list;
+	});
+	onFirstListen((port) => listed.then((list) => {
+		writeRecord(home, {
+			pid: process.pid,
+			router: router.version,
+			started,
+			port,
+			mode: 'per-request',
+			per_request: perRequest,
+			keyd: list && !list.ok && list.error === 'locked' ? 'locked' : state.keyd,
+			keystore: state.keystore,
+			environment: state.environment,
+			missing: state.missing,
+			warnings,
+		});
 	}));
 }
 
-/*
- * The values ccr-config put on the pipe fd for `ccr code` (CCR_KEYD_TOKEN_FD):
- * read once, the descriptor closed at once so that the agent never inherits
- * it. An object of env name to value; {} when it cannot be read.
- */
-function takeTokenFd(fd) {
+/* The JSON object on the pipe fd that ccr-config passed (what names it); {} when unreadable. */
+function readFd(fd, what) {
 	let values = {};
 	try {
 		const parsed = JSON.parse(fs.readFileSync(fd, 'utf8'));
 		if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
 			values = parsed;
 	} catch {
-		process.stderr.write("ccr-keyd: cannot read the router's token from ccr-config; the " +
-			"agent's token to the router is APIKEY as written\n");
+		process.stderr.write(`ccr-keyd: cannot read ${what} from ccr-config\n`);
 	}
 	try {
 		fs.closeSync(fd);
@@ -404,7 +531,8 @@ function takeTokenFd(fd) {
  */
 function agent(router, token, tokenFd) {
 	const hidden = new Map();
-	const values = tokenFd === null ? {} : takeTokenFd(tokenFd);
+	const values = tokenFd === null ? {} : readFd(tokenFd, "the router's token (the agent's " +
+		'token to the router is APIKEY as written)');
 	const passed = Object.keys(values).filter((n) => keyd.storable(n) &&
 		typeof values[n] === 'string' && values[n] !== '');
 	const veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
@@ -420,10 +548,13 @@ function agent(router, token, tokenFd) {
  */
 function preload(self) {
 	const selfPath = path.resolve(self);
-	const tokenFd = /^[0-9]+$/.test(process.env.CCR_KEYD_TOKEN_FD || '') ?
-		Number(process.env.CCR_KEYD_TOKEN_FD) : null;
+	const fdOf = (name) => (/^[0-9]+$/.test(process.env[name] || '') ? Number(process.env[name]) :
+		null);
+	const tokenFd = fdOf('CCR_KEYD_TOKEN_FD');
+	const fallbackFd = fdOf('CCR_KEYD_FALLBACK_FD');
 	stripSelf(process.env, selfPath);
 	delete process.env.CCR_KEYD_TOKEN_FD;
+	delete process.env.CCR_KEYD_FALLBACK_FD;
 	if (!require('node:worker_threads').isMainThread)
 		return;
 	const router = identify(process.argv[1]);
@@ -438,7 +569,7 @@ function preload(self) {
 	}
 	const token = requireOption(selfPath);
 	if (command === 'start')
-		serve(router, token);
+		serve(router, token, fallbackFd);
 	else if (command === 'code' || tokenFd !== null)
 		agent(router, token, tokenFd);
 	else
@@ -447,6 +578,8 @@ function preload(self) {
 
 module.exports = {
 	preload,
+	parseConfig,
+	providerKeys,
 	identify,
 	unsupported,
 	stripSelf,

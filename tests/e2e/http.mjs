@@ -6,11 +6,13 @@
 //   node http.mjs wait PORT PID TIMEOUT_MS
 //       poll GET http://127.0.0.1:PORT/health until it answers 200; exit 1 when
 //       TIMEOUT_MS passes or process PID is gone (the router died) first
-//   node http.mjs message PORT [stream]
-//       POST one Anthropic-format request to http://127.0.0.1:PORT/v1/messages;
+//   node http.mjs message PORT [stream|plain] [MODEL]
+//       POST one Anthropic-format request to http://127.0.0.1:PORT/v1/messages (MODEL
+//       "provider,model" routes it; default: the router's default route);
 //       print the status line and the body; exit 0 only on HTTP 200
 //   node http.mjs get PORT PATH [TOKEN]
 //   node http.mjs post PORT PATH [TOKEN]   (the JSON body on stdin)
+//   node http.mjs put PORT PATH [TOKEN]    (likewise)
 //       one request (Authorization: Bearer TOKEN when given); print the body; exit 0
 //       only on HTTP 200 with a Content-Length that is the body's length in bytes
 import http from 'node:http';
@@ -89,7 +91,7 @@ async function main() {
       const port = Number(args[0]);
       const stream = args[1] === 'stream';
       const r = await request(port, 'POST', '/v1/messages', {
-        model: 'claude-3-5-sonnet-20241022',
+        model: args[2] || 'claude-3-5-sonnet-20241022',
         max_tokens: 32,
         stream,
         messages: [{ role: 'user', content: 'ping' }],
@@ -99,10 +101,11 @@ async function main() {
       return r.status === 200 ? 0 : 1;
     }
     case 'get':
+    case 'put':
     case 'post': {
       const [port, path, token] = args;
       let body;
-      if (cmd === 'post') {
+      if (cmd !== 'get') {
         const parts = [];
         for await (const d of process.stdin) parts.push(d);
         body = Buffer.concat(parts).toString('utf8');
@@ -122,7 +125,7 @@ async function main() {
     }
     default:
       console.error('usage: http.mjs free-port | wait PORT PID TIMEOUT_MS | message PORT [stream] | ' +
-        'get PORT PATH [TOKEN] | post PORT PATH [TOKEN]');
+        'get PORT PATH [TOKEN] | post|put PORT PATH [TOKEN]');
       return 2;
   }
 }

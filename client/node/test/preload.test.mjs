@@ -195,13 +195,18 @@ function runRouter(version, args, { env = {}, config, body = ROUTER_BODY } = {})
 	return { ...r, home: path.join(home, '.claude-code-router'), top };
 }
 
-test('the router\'s server gets its keys in-process; no child and no file gets them', () => {
+const TOKEN_FORM = /^ccrkeyd_[0-9a-f]{16}_[0-9a-f]{4}$/;
+
+test('the router\'s server gets tokens for its provider keys; no child and no file gets a key', () => {
 	const r = runRouter('1.0.73', ['start'], { env: { EXPORTED_API_KEY: EXPORTED } });
 	assert.equal(r.status, 0, r.stderr);
 	const out = JSON.parse(r.stdout);
-	assert.equal(out.config.Providers[0].api_key, STORED, 'keystore value substituted');
-	assert.equal(out.config.Providers[1].api_key, EXPORTED, 'environment fallback substituted');
-	assert.equal(out.config.Providers[2].api_key, '$MISSING_API_KEY');
+	const [a, b, c] = out.config.Providers.map((p) => p.api_key);
+	assert.match(a, TOKEN_FORM, 'a provider key from the keystore is a token');
+	assert.match(b, TOKEN_FORM, 'a provider key from the environment is a token');
+	assert.match(c, TOKEN_FORM, 'a provider key nobody has is a token too (its requests are refused)');
+	assert.equal(new Set([a, b, c]).size, 3);
+	assert.ok(!r.stdout.includes(STORED) && !r.stdout.includes(EXPORTED), 'the router saw a key');
 	assert.equal(out.nodeOptions, null, 'the preload took itself out of NODE_OPTIONS');
 	for (const k of ['spawnSync', 'execSync', 'fork'])
 		assert.ok(!out[k].includes(STORED), `${k} child got the key`);
@@ -265,17 +270,21 @@ fs.writeFileSync(path.join(home, 'notes.txt'),
 	cleanup(r.top);
 });
 
-test('locked or unreachable: the server does not start (exit 4 / 3), unless CCR_KEYD_FALLBACK_ENV=1', () => {
+test('daemon unreachable: provider keys need it only per request; APIKEY\'s names stop the start (exit 3) unless CCR_KEYD_FALLBACK_ENV=1', () => {
 	let r = runRouter('1.0.73', ['start'], { env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody') } });
+	assert.equal(r.status, 0, r.stderr);
+	assert.match(JSON.parse(r.stdout).config.Providers[0].api_key, TOKEN_FORM);
+	cleanup(r.top);
+	const config = { APIKEY: '$STORED_API_KEY', Providers: [{ name: 'a', api_key: '$EXPORTED_API_KEY' }] };
+	r = runRouter('1.0.73', ['start'], { config, env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody') } });
 	assert.equal(r.status, 3, r.stderr);
 	assert.match(r.stderr, /^ccr-keyd: ccr-keyd is not running/);
 	assert.equal(r.stdout, '');
 	cleanup(r.top);
-	r = runRouter('1.0.73', ['start'], { env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody'),
-		CCR_KEYD_FALLBACK_ENV: '1', EXPORTED_API_KEY: EXPORTED } });
+	r = runRouter('1.0.73', ['start'], { config, env: { CCR_KEYD_SOCKET: path.join(dir, 'nobody'),
+		CCR_KEYD_FALLBACK_ENV: '1', STORED_API_KEY: STORED } });
 	assert.equal(r.status, 0, r.stderr);
 	assert.match(r.stderr, /--fallback-env/);
-	assert.equal(JSON.parse(r.stdout).config.Providers[1].api_key, EXPORTED);
 	cleanup(r.top);
 });
 
@@ -395,7 +404,7 @@ test('no reply of the server holds a key, from the keystore or the environment, 
 		const chunked = await get(port, '/chunked');
 		assert.equal(chunked.body, 'event: a\ndata: ${STORED_API_KEY}\n\ndata: Bearer ${EXPORTED_API_KEY}\n\n');
 		const late = await get(port, '/late');
-		assert.equal(late.body, 'x'.repeat(10) + '\nkey ' + '*'.repeat(STORED.length) + '\n',
+		assert.equal(late.body, 'x'.repeat(10) + '\nkey ' + '*'.repeat('ccrkeyd_0123456789abcdef_0000'.length) + '\n',
 			'a key after the length went out is overwritten, the length kept');
 		for (const r of [config, providers, chunked, late]) {
 			assert.ok(!r.body.includes(STORED) && !r.body.includes(EXPORTED), r.body);
