@@ -317,14 +317,17 @@ rotate_lock_case() {
 	export PATH=$E2E_DIR/bin:$PATH
 	printf '%s\n' "$KEY_EXPORTED" >>"$T/scan"
 	export ALPHA_API_KEY=$KEY_EXPORTED
-	in_shell bash 'ulimit -c unlimited; ccr code "fix the bug"'
+	# The shell that exported the key holds it, as it would without ccr; nothing else may.
+	in_shell bash "echo \$\$ >'$T/shell.pid'; ulimit -c unlimited; ccr code 'fix the bug'"
 	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
 	node -e '
 		const r = require(process.argv[1]);
+		const shell = require("fs").readFileSync(process.argv[2], "utf8").trim();
 		if (r.status !== 200) { console.error(`router answered ${r.status}: ${r.reply}`); process.exit(1); }
-		if (!r.scan || r.scanned < 2 || r.scan.length) {
-			console.error(`environ scan: ${JSON.stringify(r.scan)}`); process.exit(1); }
-	' "$CLAUDE_STANDIN_RECORD"
+		const others = (r.scan || []).filter((hit) => !hit.startsWith(shell + ":"));
+		if (!r.scan || r.scanned < 2 || others.length) {
+			console.error(`environ scan: ${JSON.stringify(r.scan)} (shell ${shell})`); process.exit(1); }
+	' "$CLAUDE_STANDIN_RECORD" "$T/shell.pid"
 	upstream_got "Bearer $KEY_ALPHA"
 	unset ALPHA_API_KEY
 	wait_router
