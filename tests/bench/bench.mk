@@ -21,6 +21,11 @@ bench-tools: $(BENCH_TOOLS)
 # The full run: every figure, medians of 3 runs of >= 2 s (about 4 minutes).
 bench: $(BENCH_DEPS)
 	@BUILD=$(BUILD) bash tests/bench/run.sh
+	@echo "# the router's start through ccr start, and the latency a key adds to one request"
+	@BUILD=$(BUILD) bash tests/bench/router_start.sh || echo "# bench-router could not run"
+	@BUILD=$(BUILD) bash tests/bench/router_request.sh || echo "# bench-request could not run"
+	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh || \
+		echo "# bench-request (2.0.0) could not run"
 
 # Proves the harness works (each case runs briefly, figures not meaningful);
 # prints TAP lines "ok N - bench: CASE ran" for tests/run.sh. Under a minute.
@@ -38,3 +43,10 @@ bench-profile: $(BENCH_DEPS)
 .PHONY: bench-router
 bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 	@BUILD=$(BUILD) bash tests/bench/router_start.sh
+
+# The latency a key joining each upstream request adds (issue 19; target: added median
+# at most 0.5 ms), against the same router with its key in its environment.
+.PHONY: bench-request
+bench-request: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
+	@BUILD=$(BUILD) bash tests/bench/router_request.sh
+	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh
