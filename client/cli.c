@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "binding.h"
 #include "keystore.h"
 #include "suggest.h"
 
@@ -296,7 +297,7 @@ cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code)
 
 struct jsonr *
 cli_store(struct cli *cli, const char *name, const char *env, const char *value, size_t len,
-          int *code)
+          const struct names *origins, int *code)
 {
 	struct buf req = {0};
 	struct jsonr *reply;
@@ -306,6 +307,12 @@ cli_store(struct cli *cli, const char *name, const char *env, const char *value,
 	if (env != NULL)
 		proto_field_str(&req, "env", env, strlen(env));
 	proto_field_str(&req, "value", value, len);
+	if (origins != NULL && origins->n > ORIGINS_MAX)
+		cli_warn("the router's config sends %s to more than %d origins; it is not bound "
+		         "from it (bind it with: ccr-config bind %s URL...)",
+		         name, ORIGINS_MAX, name);
+	else if (origins != NULL && origins->n > 0)
+		binding_field(&req, origins);
 	proto_end(&req);
 	reply = cli_call(cli, &req, code);
 	buf_free(&req);

@@ -26,6 +26,7 @@ enum exit_code {
 };
 
 struct cli;
+struct names;
 
 /* One option of a command, as --help, the parser, the man page check and the completions read it.
  */
@@ -140,12 +141,13 @@ struct jsonr *cli_list(struct cli *cli, int *code);
 struct jsonr *cli_resolve(struct cli *cli, const char *const *envs, size_t n, int *code);
 
 /*
- * Send one "set" of name, env (NULL for the default) and len bytes of value.
- * Returns the reply, success or failure, for the caller to judge, or NULL with
- * *code set after printing why the daemon could not be asked.
+ * Send one "set" of name, env (NULL for the default) and len bytes of value,
+ * with origins (NULL or empty for none) as the binding a key gets when it has
+ * none yet. Returns the reply, success or failure, for the caller to judge, or
+ * NULL with *code set after printing why the daemon could not be asked.
  */
 struct jsonr *cli_store(struct cli *cli, const char *name, const char *env, const char *value,
-                        size_t len, int *code);
+                        size_t len, const struct names *origins, int *code);
 
 /* The exit code for a protocol error code. */
 int cli_exit_for(enum proto_err err);

@@ -1,26 +1,30 @@
 /*
- * ccr-config get NAME: one key's env name, masked value and update time. NAME
- * may be the key's env name too. The daemon masks the value, so it never
- * leaves the daemon, and a masked get is served inside a coding agent too.
+ * ccr-config get NAME: one key's env name, masked value, update time and the
+ * origins it is bound to. NAME may be the key's env name too. The daemon masks
+ * the value, so it never leaves the daemon, and a masked get is served inside a
+ * coding agent too.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "binding.h"
 #include "cli.h"
 #include "names.h"
 #include "suggest.h"
 
-/* Print one key (a get reply or a list entry, both with name, env, masked, updated). */
+/* Print one key (a get reply or a list entry, both with name, env, masked, updated, origins). */
 static void
 show(struct cli *cli, const struct jsonr *key)
 {
 	struct buf out = {0};
-	char when[64];
+	char when[64], bound[BINDING_TEXT_MAX];
 
 	if (!cli->json) {
 		cli_time_local(cli_str(key, "updated"), when, sizeof when);
-		printf("%s  %s  %s  updated %s\n", cli_str(key, "name"), cli_str(key, "env"),
-		       cli_str(key, "masked"), when);
+		binding_join(jsonr_get(key, "origins"), ", ", bound, sizeof bound);
+		printf("%s  %s  %s  updated %s  bound to %s\n", cli_str(key, "name"),
+		       cli_str(key, "env"), cli_str(key, "masked"), when,
+		       bound[0] != '\0' ? bound : "no origin");
 		return;
 	}
 	buf_adds(&out, "{\"ok\":true,\"name\":");
@@ -28,6 +32,7 @@ show(struct cli *cli, const struct jsonr *key)
 	proto_field_str(&out, "env", cli_str(key, "env"), strlen(cli_str(key, "env")));
 	proto_field_str(&out, "masked", cli_str(key, "masked"), strlen(cli_str(key, "masked")));
 	proto_field_str(&out, "updated", cli_str(key, "updated"), strlen(cli_str(key, "updated")));
+	binding_copy(&out, jsonr_get(key, "origins"));
 	buf_adds(&out, "}\n");
 	cli_json_out(&out);
 	buf_free(&out);
@@ -49,7 +54,8 @@ look_up(struct cli *cli, const char *word)
 		return rc;
 	key = suggest_find_key(jsonr_get(list, "keys"), word);
 	if (key == NULL)
-		rc = suggest_no_key(jsonr_get(list, "keys"), word, "list them with: ccr-config list");
+		rc = suggest_no_key(jsonr_get(list, "keys"), word,
+		                    "list them with: ccr-config list");
 	else
 		show(cli, key);
 	conn_reply_free(list);
@@ -94,8 +100,8 @@ cmd_get(struct cli *cli, int argc, char **argv)
 const struct command cmd_get_entry = {
     .name = "get",
     .usage = "NAME",
-    .summary = "show a key's env name, masked value and update time (NAME or its env name)",
-    .json = "print {\"ok\":true,\"name\",\"env\",\"masked\",\"updated\"}",
+    .summary = "show a key's env name, masked value, update time and origins (NAME or env name)",
+    .json = "print {\"ok\":true,\"name\",\"env\",\"masked\",\"updated\",\"origins\":[…]}",
     .example = "ccr-config get OPENROUTER_API_KEY",
     .run = cmd_get,
 };

@@ -101,7 +101,7 @@ store(struct cli *cli, struct item *it, const char *name, const char *env, const
 	struct jsonr *reply;
 	int rc;
 
-	reply = cli_store(cli, name, env, it->value.data, it->value.len, &rc);
+	reply = cli_store(cli, name, env, it->value.data, it->value.len, NULL, &rc);
 	if (reply == NULL) {
 		tally_fail(t, rc);
 		t->fatal = true;

@@ -1,9 +1,11 @@
 /*
- * ccr-config list: every key as a table NAME / ENV / KEY / UPDATED, masked.
+ * ccr-config list: every key as a table NAME / ENV / KEY / UPDATED / ORIGINS,
+ * masked; ORIGINS is the key's binding, comma-separated, or - when it has none.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "binding.h"
 #include "cli.h"
 
 /* Width of the widest string member key among the list's items (at least min). */
@@ -30,7 +32,7 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	struct buf req = {0};
 	const struct jsonr *keys, *k;
 	struct jsonr *reply;
-	char when[64];
+	char when[64], bound[BINDING_TEXT_MAX];
 	int rc, wn, we;
 
 	(void)argv;
@@ -64,13 +66,16 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	} else {
 		wn = column_width(keys, "name", 4);
 		we = column_width(keys, "env", 3);
-		printf("%-*s  %-*s  %-11s  %s\n", wn, "NAME", we, "ENV", "KEY", "UPDATED");
+		printf("%-*s  %-*s  %-11s  %-16s  %s\n", wn, "NAME", we, "ENV", "KEY", "UPDATED",
+		       "ORIGINS");
 		jsonr_foreach(k, keys)
 		{
 			cli_time_local(cli_str(k, "updated"), when, sizeof when);
+			binding_join(jsonr_get(k, "origins"), ",", bound, sizeof bound);
 			/* The ellipsis is 3 bytes and 1 column: pad by bytes + 2. */
-			printf("%-*s  %-*s  %-13s  %s\n", wn, cli_str(k, "name"), we,
-			       cli_str(k, "env"), cli_str(k, "masked"), when);
+			printf("%-*s  %-*s  %-13s  %-16s  %s\n", wn, cli_str(k, "name"), we,
+			       cli_str(k, "env"), cli_str(k, "masked"), when,
+			       bound[0] != '\0' ? bound : "-");
 		}
 	}
 	conn_reply_free(reply);
@@ -80,8 +85,10 @@ cmd_list(struct cli *cli, int argc, char **argv)
 const struct command cmd_list_entry = {
     .name = "list",
     .usage = "",
-    .summary = "list keys: NAME ENV KEY (masked) UPDATED",
-    .json = "print {\"ok\":true,\"keys\":[{\"name\",\"env\",\"masked\",\"created\",\"updated\"}]}",
+    .summary = "list keys: NAME ENV KEY (masked) UPDATED ORIGINS",
+    .json = "print "
+            "{\"ok\":true,\"keys\":[{\"name\",\"env\",\"masked\",\"created\",\"updated\","
+            "\"origins\"}]}",
     .example = "ccr-config list",
     .run = cmd_list,
 };

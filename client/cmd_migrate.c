@@ -6,8 +6,9 @@
  * after a 0600 backup of the original, atomically and with the original's mode,
  * so the config never names a key the keystore lacks. A second run finds only
  * references and changes nothing. A provider whose env name would change how
- * programs load (env_is_refused) is skipped, named. Reading the file and
- * writing it back are in migrate_file.c.
+ * programs load (env_is_refused) is skipped, named. A key stored is bound to the
+ * origins of the providers that will use it (their api_base_url). Reading the
+ * file and writing it back are in migrate_file.c.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -272,6 +273,26 @@ set_refs(struct migration *m)
 	}
 }
 
+/*
+ * The binding of the key plans[i] stores: the origins of the providers that will
+ * reference its env name, those whose literal it is and those that do already.
+ */
+static void
+plan_origins(struct migration *m, size_t i)
+{
+	struct plan *pl = &m->plans[i];
+	size_t j;
+
+	for (j = 0; j < m->n && j < m->ncp; j++) {
+		const struct plan *o = &m->plans[j];
+
+		if ((o->kind == PLAN_STORE || o->kind == PLAN_REUSE) &&
+		    strcmp(o->env, pl->env) == 0 && m->cp[j].origin[0] != '\0')
+			names_add(&pl->origins, m->cp[j].origin, strlen(m->cp[j].origin));
+	}
+	config_origins(m->cp, m->ncp, pl->env, &pl->origins);
+}
+
 /* Store every PLAN_STORE key. Returns 0, or the exit code of the first failure. */
 static int
 store_all(struct cli *cli, struct migration *m)
@@ -290,9 +311,13 @@ store_all(struct cli *cli, struct migration *m)
 			snprintf(pl->line, sizeof pl->line, "not stored; config not changed");
 			continue;
 		}
-		reply = cli_store(cli, pl->name, pl->env, pl->value->data, pl->value->len, &rc);
+		reply = cli_store(cli, pl->name, pl->env, pl->value->data, pl->value->len,
+		                  &pl->origins, &rc);
 		if (reply != NULL)
 			rc = cli_exit_for(conn_reply_error(reply, &msg));
+		if (rc == 0)
+			binding_join(jsonr_get(reply, "origins"), ", ", pl->bound,
+			             sizeof pl->bound);
 		if (rc != 0) {
 			snprintf(pl->line, sizeof pl->line, "not stored: %s; config not changed",
 			         reply != NULL ? msg : "the daemon did not answer");
@@ -321,6 +346,8 @@ dry_lines(struct migration *m)
 		snprintf(what, sizeof what, "%s",
 		         pl->kind == PLAN_STORE ? "would store" : pl->line);
 		snprintf(pl->line, sizeof pl->line, "%s, config would use %s", what, pl->ref);
+		if (pl->kind == PLAN_STORE)
+			binding_join_names(&pl->origins, ", ", pl->bound, sizeof pl->bound);
 	}
 }
 
@@ -365,14 +392,21 @@ placed(const struct migration *m)
 	return false;
 }
 
-/* Print one line per provider. */
+/* Print one line per provider, with the binding of each key it stored. */
 static void
 print_lines(const struct migration *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->n; i++)
-		printf("%s: %s\n", m->plans[i].label, m->plans[i].line);
+	for (i = 0; i < m->n; i++) {
+		const struct plan *pl = &m->plans[i];
+
+		printf("%s: %s%s%s\n", pl->label, pl->line,
+		       pl->bound[0] == '\0' ? ""
+		       : m->dry_run         ? ", would bind to "
+		                            : ", bound to ",
+		       pl->bound);
+	}
 	fflush(stdout);
 }
 
@@ -391,6 +425,7 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 	char path[PATHS_MAX], bak[PATHS_MAX + 64] = "";
 	struct jsonr *list = NULL, *resolved = NULL;
 	size_t i, literals = 0, skipped = 0;
+	char err[1024];
 	int c, rc;
 
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
@@ -424,6 +459,12 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 	}
 	if (literals > 0 && (rc = place_all(cli, &m, &list, &resolved)) != 0)
 		goto done;
+	if (literals > 0 && config_providers(&m.text, &m.cp, &m.ncp, err, sizeof err) == 0) {
+		for (i = 0; i < m.n; i++) {
+			if (m.plans[i].kind == PLAN_STORE)
+				plan_origins(&m, i);
+		}
+	}
 	if (m.dry_run) {
 		dry_lines(&m);
 	} else if ((rc = store_all(cli, &m)) != 0) {
@@ -454,7 +495,10 @@ done:
 	conn_reply_free(list);
 	json5edit_free(m.p, m.n);
 	names_free(&m.taken);
+	for (i = 0; m.plans != NULL && i < m.n; i++)
+		names_free(&m.plans[i].origins);
 	free(m.plans);
+	config_providers_free(m.cp, m.ncp);
 	buf_free(&m.text);
 	return rc;
 }

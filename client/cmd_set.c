@@ -4,13 +4,17 @@
  * NAME may be the env name of a stored key, which is then the key updated.
  * An env name that changes how programs load (env_is_refused) is refused here,
  * before the key is read; the daemon refuses a default env name that is one.
+ * A key the router's config references is bound, when it has no binding yet, to
+ * the origins of the providers that use it (config_binding).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "cli.h"
+#include "config.h"
 #include "mask.h"
 #include "names.h"
 #include "suggest.h"
@@ -82,6 +86,25 @@ read_value(const char *name, const char *from, struct buf *value)
 	return 0;
 }
 
+/*
+ * Warn about each origin the config gives the key that its binding, kept from
+ * before, does not include: the router will be refused the key there.
+ */
+static void
+warn_unbound(const char *name, const struct names *wanted, const struct jsonr *bound)
+{
+	size_t i;
+
+	if (jsonr_count(bound) == 0)
+		return;
+	for (i = 0; i < wanted->n; i++) {
+		if (!binding_has(bound, wanted->v[i]))
+			cli_warn("the router's config sends %s to %s, which its binding does not "
+			         "include; if that is right, run: ccr-config bind %s --add %s",
+			         name, wanted->v[i], name, wanted->v[i]);
+	}
+}
+
 /* Say what was stored: a line for people (old → new, masked, on a terminal) or --json. */
 static void
 report(struct cli *cli, const struct jsonr *reply, const char *name, const char *old_masked,
@@ -89,7 +112,8 @@ report(struct cli *cli, const struct jsonr *reply, const char *name, const char 
 {
 	bool created = !jsonr_is(jsonr_get(reply, "created"), JSONR_FALSE);
 	const char *env = cli_str(reply, "env");
-	char masked[MASK_MAX];
+	const struct jsonr *origins = jsonr_get(reply, "origins");
+	char masked[MASK_MAX], bound[BINDING_TEXT_MAX + 16] = "";
 	struct buf out = {0};
 
 	if (cli->json) {
@@ -97,14 +121,21 @@ report(struct cli *cli, const struct jsonr *reply, const char *name, const char 
 		jsonr_print_str(&out, name, strlen(name));
 		proto_field_str(&out, "env", env, strlen(env));
 		proto_field_bool(&out, "created", created);
+		binding_copy(&out, origins);
 		buf_adds(&out, "}\n");
 		cli_json_out(&out);
 		buf_free(&out);
-	} else if (!created && old_masked != NULL && isatty(STDOUT_FILENO)) {
+		return;
+	}
+	if (jsonr_count(origins) > 0) {
+		snprintf(bound, sizeof bound, ", bound to ");
+		binding_join(origins, ", ", bound + strlen(bound), sizeof bound - strlen(bound));
+	}
+	if (!created && old_masked != NULL && isatty(STDOUT_FILENO)) {
 		mask_value(value->data, value->len, masked);
-		printf("updated %s (as $%s): %s → %s\n", name, env, old_masked, masked);
+		printf("updated %s (as $%s): %s → %s%s\n", name, env, old_masked, masked, bound);
 	} else {
-		printf("%s %s (as $%s)\n", created ? "stored" : "updated", name, env);
+		printf("%s %s (as $%s)%s\n", created ? "stored" : "updated", name, env, bound);
 	}
 }
 
@@ -113,9 +144,10 @@ static int
 cmd_set(struct cli *cli, int argc, char **argv)
 {
 	const char *env = NULL, *from = NULL, *old_masked = NULL;
-	char name[NAME_MAX_LEN + 1], why[ENV_MAX_LEN + 160];
+	char name[NAME_MAX_LEN + 1], why[ENV_MAX_LEN + 160], env_used[ENV_MAX_LEN + 1];
 	const struct jsonr *key;
 	struct jsonr *list = NULL, *reply = NULL;
+	struct names origins = {0};
 	struct buf value = {0};
 	int c, rc;
 
@@ -151,19 +183,30 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	snprintf(name, sizeof name, "%s", key != NULL ? cli_str(key, "name") : argv[optind]);
 	if (key != NULL)
 		old_masked = cli_str(key, "masked");
+	/* The env name the key will have, and what the router's config binds it to. */
+	if (env != NULL)
+		snprintf(env_used, sizeof env_used, "%s", env);
+	else if (key != NULL)
+		snprintf(env_used, sizeof env_used, "%s", cli_str(key, "env"));
+	else
+		name_default_env(name, env_used);
+	config_binding(env_used, &origins);
 	rc = read_value(name, from, &value);
 	if (rc != 0)
 		goto done;
-	reply = cli_store(cli, name, env, value.data, value.len, &rc);
+	reply = cli_store(cli, name, env, value.data, value.len, &origins, &rc);
 	if (reply == NULL)
 		goto done;
-	if (conn_reply_error(reply, NULL) != PE_OK)
+	if (conn_reply_error(reply, NULL) != PE_OK) {
 		rc = cli_reply_failed(reply);
-	else
+	} else {
 		report(cli, reply, name, old_masked, &value);
+		warn_unbound(name, &origins, jsonr_get(reply, "origins"));
+	}
 done:
 	conn_reply_free(reply);
 	conn_reply_free(list);
+	names_free(&origins);
 	buf_free(&value);
 	return rc;
 }
@@ -173,7 +216,7 @@ const struct command cmd_set_entry = {
     .usage = "NAME [--env VAR] [--from-env VAR]",
     .summary = "store a key: from stdin, a prompt without echo, or $VAR (never argv)",
     .options = options,
-    .json = "print {\"ok\":true,\"name\",\"env\",\"created\"}",
+    .json = "print {\"ok\":true,\"name\",\"env\",\"created\",\"origins\":[…]}",
     .example = "pass show cerebras | ccr-config set cerebras",
     .run = cmd_set,
 };

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "binding.h"
 #include "buf.h"
 #include "config.h"
 #include "json5edit.h"
@@ -29,9 +30,11 @@ struct plan {
 	char label[NAME_MAX_LEN + 32]; /* the provider's name, or "provider N" */
 	char name[NAME_MAX_LEN + 1];   /* the key name, for a literal */
 	char env[ENV_MAX_LEN + 1];
-	char ref[ENV_MAX_LEN + 2]; /* "$ENV", the api_key it gets */
-	char line[512];            /* what to print after "label: " */
-	const struct buf *value;   /* the literal, for a literal */
+	char ref[ENV_MAX_LEN + 2];    /* "$ENV", the api_key it gets */
+	char line[512];               /* what to print after "label: " */
+	const struct buf *value;      /* the literal, for a literal */
+	struct names origins;         /* PLAN_STORE: the providers' origins it is bound to */
+	char bound[BINDING_TEXT_MAX]; /* the binding in force once stored, or "" */
 };
 
 /* One migrate run. */
@@ -46,6 +49,8 @@ struct migration {
 	struct names taken;       /* env names the config references or this run chose */
 	const struct jsonr *keys; /* the keystore's names and env names */
 	const struct jsonr *values;
+	struct config_provider *cp; /* the providers' origins, in the order of p */
+	size_t ncp;
 };
 
 /* Read and scan the config at m->path. Returns 0 or an exit code after printing why. */

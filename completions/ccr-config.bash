@@ -31,7 +31,7 @@ _ccr_config_files() {
 _ccr_config() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
-	local commands="set get list delete status exec check shell-init router import migrate
+	local commands="set get list delete bind status exec check shell-init router import migrate
 		passphrase unlock lock allow guard help version"
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -126,6 +126,15 @@ _ccr_config() {
 			_ccr_config_reply --json --help
 		elif ((nargs == 0)); then
 			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+		fi
+		;;
+	bind)
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --add --remove --from-config --json --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+		else
+			_ccr_config_reply https:// http://
 		fi
 		;;
 	list | status | version)

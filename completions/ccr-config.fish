@@ -122,9 +122,10 @@ complete -c ccr-config -n 'not __ccr_config_after_dashdash' -s h -l help -d 'Sho
 
 # Commands.
 complete -c ccr-config -n __ccr_config_needs_command -a set -d 'Store a key (stdin, prompt, or --from-env)'
-complete -c ccr-config -n __ccr_config_needs_command -a get -d "Show a key's env name, masked value, update time"
-complete -c ccr-config -n __ccr_config_needs_command -a list -d 'List keys, masked'
+complete -c ccr-config -n __ccr_config_needs_command -a get -d "Show a key's env name, masked value, update time, origins"
+complete -c ccr-config -n __ccr_config_needs_command -a list -d 'List keys, masked, with their origins'
 complete -c ccr-config -n __ccr_config_needs_command -a delete -d 'Delete a key'
+complete -c ccr-config -n __ccr_config_needs_command -a bind -d 'Show or set the origins a key may be sent to'
 complete -c ccr-config -n __ccr_config_needs_command -a status -d 'Is ccr-keyd running, how was it started'
 complete -c ccr-config -n __ccr_config_needs_command -a exec -d "Run a command with the keys the router's config references"
 complete -c ccr-config -n __ccr_config_needs_command -a check -d "Where each key the router's config references comes from"
@@ -145,6 +146,12 @@ complete -c ccr-config -n '__ccr_config_at set 0; or __ccr_config_at get 0; or _
 complete -c ccr-config -n '__ccr_config_using set' -l env -x -d 'Environment name of the key'
 complete -c ccr-config -n '__ccr_config_using set' -l from-env -x -a '(set -xn)' -d 'Read the value from this variable'
 complete -c ccr-config -n '__ccr_config_using delete' -s y -l yes -d 'Delete without asking'
+
+# bind NAME [URL...] [--add|--remove] [--from-config]
+complete -c ccr-config -n '__ccr_config_at bind 0' -a '(__ccr_config_keys)' -d Key
+complete -c ccr-config -n '__ccr_config_using bind' -s a -l add -d 'Add the origins of the URLs'
+complete -c ccr-config -n '__ccr_config_using bind' -s r -l remove -d 'Remove the origins of the URLs'
+complete -c ccr-config -n '__ccr_config_using bind' -s c -l from-config -d "The origins config.json gives the key"
 
 # exec [--all] [--fallback-env] -- CMD [ARGS...]
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -l all -d 'Inject every key, referenced or not'
@@ -195,4 +202,4 @@ complete -c ccr-config -n '__ccr_config_using guard; and not __ccr_config_after_
 complete -c ccr-config -n '__ccr_config_using guard; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
 
 # help [COMMAND]
-complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete status exec check shell-init router import migrate passphrase unlock lock allow guard version'
+complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete bind status exec check shell-init router import migrate passphrase unlock lock allow guard version'

@@ -121,7 +121,7 @@ teardown() {
 	run --separate-stderr "$CLI" get cerebras
 	[ "$status" -eq 0 ]
 	# TZ=UTC: the local time is the stored UTC time, to the minute.
-	want="cerebras  CEREBRAS_API_KEY  csk-…f2a9  updated ${iso:0:10} ${iso:11:5}"
+	want="cerebras  CEREBRAS_API_KEY  csk-…f2a9  updated ${iso:0:10} ${iso:11:5}  bound to no origin"
 	[ "$output" = "$want" ] || fail "want: $want" "got:  $output"
 	[ -z "$stderr" ]
 }
@@ -147,7 +147,7 @@ teardown() {
 	refute_secret "$output" "$KEY1"
 }
 
-@test "list prints a NAME ENV KEY UPDATED table sorted by name with masked keys" {
+@test "list prints a NAME ENV KEY UPDATED ORIGINS table sorted by name with masked keys" {
 	start_daemon
 	set_key open-router "$KEY2"
 	set_key cerebras "$KEY1"
@@ -155,10 +155,11 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 3 ]
 	read -ra head <<<"${lines[0]}"
-	[ "${head[*]}" = "NAME ENV KEY UPDATED" ]
+	[ "${head[*]}" = "NAME ENV KEY UPDATED ORIGINS" ]
 	read -ra row <<<"${lines[1]}"
 	[ "${row[0]} ${row[1]} ${row[2]}" = 'cerebras CEREBRAS_API_KEY csk-…f2a9' ]
 	[[ "${row[3]} ${row[4]}" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}$ ]]
+	[ "${row[5]}" = - ]
 	read -ra row <<<"${lines[2]}"
 	[ "${row[0]} ${row[1]} ${row[2]}" = 'open-router OPEN_ROUTER_API_KEY csk-…7b3c' ]
 	# Columns line up: ENV starts at the same column in every line.

@@ -96,7 +96,7 @@ EOF
 	write_config "$orig" 640
 	run --separate-stderr "$CLI" migrate
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = 'openrouter: stored, config now uses $OPENROUTER_API_KEY' ]
+	[ "${lines[0]}" = 'openrouter: stored, config now uses $OPENROUTER_API_KEY, bound to https://openrouter.ai' ]
 	[ "${lines[1]}" = 'groq: stored, config now uses $GROQ_API_KEY' ]
 	[ "${lines[2]}" = 'deepseek: already uses $DEEPSEEK_API_KEY, left alone' ]
 	[ "${lines[3]}" = 'ollama: no api_key, left alone' ]
@@ -157,7 +157,7 @@ ollama: no api_key, left alone' ]
 	keys=$(sha256sum "$CCR_KEYS")
 	run --separate-stderr "$CLI" migrate --dry-run
 	[ "$status" -eq 0 ]
-	[ "$output" = 'openrouter: would store, config would use $OPENROUTER_API_KEY
+	[ "$output" = 'openrouter: would store, config would use $OPENROUTER_API_KEY, would bind to https://openrouter.ai
 groq: already stored, config would use $GROQ_API_KEY
 deepseek: already uses $DEEPSEEK_API_KEY, left alone
 ollama: no api_key, left alone' ]
