@@ -45,6 +45,13 @@ void check_router_home(const char *path, struct buf *warnings);
  */
 void check_literals(const char *path, const struct buf *text, bool named, struct buf *warnings);
 
+/*
+ * Warn about each stored key (keys: a list reply's array) that a provider of the
+ * config text uses when the key is bound to no origin, or its binding lacks
+ * the origin of that provider's api_base_url; each warning names the command.
+ */
+void check_bindings(const struct buf *text, const struct jsonr *keys, struct buf *warnings);
+
 /* Warn about each PATH.bak-* beside the config that holds literal keys, with the command to remove
  * it. */
 void check_backups(const char *path, struct buf *warnings);

@@ -1,6 +1,7 @@
 /*
  * The router part of ccr-config check: does a running router have its keys
- * from ccr-keyd, and does a router 3.x keep keys in clear in its config.sqlite.
+ * from ccr-keyd (once at start, or per request), and does a router 3.x keep
+ * keys in clear in its config.sqlite.
  * Never prints a value; the keystore's values are asked for only to look for
  * them in config.sqlite, and wiped after.
  */
@@ -32,7 +33,7 @@ report_running(const char *home, bool json, struct buf *out, struct buf *warning
 {
 	struct router_record rec;
 	pid_t pid = router_running(home);
-	bool got;
+	bool got, per_request;
 
 	buf_adds(out, ",\"running\":");
 	buf_adds(out, pid > 0 ? "true" : "false");
@@ -47,13 +48,17 @@ report_running(const char *home, bool json, struct buf *out, struct buf *warning
 		field_array(out, "keystore", rec.keystore);
 		field_array(out, "environment", rec.environment);
 		field_array(out, "missing", rec.missing);
+		per_request = strcmp(rec.mode, "per-request") == 0;
+		buf_adds(out, per_request ? ",\"per_request\":true" : ",\"per_request\":false");
 		if (!json)
-			printf(
-			    "router: pid %ld (claude-code-router %s) got its keys from ccr-keyd: "
-			    "%zu from the keystore, %zu from the environment, %zu missing%s\n",
-			    (long)pid, rec.version, jsonr_count(rec.keystore),
-			    jsonr_count(rec.environment), jsonr_count(rec.missing),
-			    rec.fallback ? " (started with --fallback-env: environment only)" : "");
+			printf("router: pid %ld (claude-code-router %s) %s from ccr-keyd: "
+			       "%zu from the keystore, %zu from the environment, %zu missing%s\n",
+			       (long)pid, rec.version,
+			       per_request ? "gets its keys per request" : "got its keys",
+			       jsonr_count(rec.keystore), jsonr_count(rec.environment),
+			       jsonr_count(rec.missing),
+			       rec.fallback ? " (started with --fallback-env: environment only)"
+			                    : "");
 	} else {
 		if (!json)
 			printf("router: pid %ld runs without keys from ccr-keyd\n", (long)pid);

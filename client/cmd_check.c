@@ -1,9 +1,11 @@
 /*
  * ccr-config check [CONFIG]: say, for every name the router's config references,
- * where the router will get it (keystore, environment, both, or nowhere), warn
- * where the router itself would expose the keys it is given
- * (tests/e2e/ROUTER-NOTES.md), and say whether a running router got its keys
- * (check_router.c). One list and one resolve request; no value is ever printed.
+ * where the router will get it (keystore, environment, both, or nowhere) and the
+ * origins a stored key is bound to, warn where the router itself would expose
+ * the keys it is given (tests/e2e/ROUTER-NOTES.md) and where a binding lacks
+ * the origin a provider sends its key to (check_binding.c), and say whether a
+ * running router gets its keys (check_router.c). One list and one resolve
+ * request; no value is ever printed.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binding.h"
 #include "check.h"
 #include "cli.h"
 #include "config.h"
@@ -38,8 +41,9 @@ struct ref {
 	const char *env; /* the name as referenced */
 	bool env_only;   /* a braced name no keystore entry can have, like ${a-b} */
 	enum source source;
-	const char *key; /* the keystore name that holds it, or NULL */
-	bool same;       /* SRC_BOTH: the two values are equal */
+	const char *key;             /* the keystore name that holds it, or NULL */
+	const struct jsonr *origins; /* that key's binding (its list entry's "origins") */
+	bool same;                   /* SRC_BOTH: the two values are equal */
 };
 
 /* What the keystore answered, kept for the whole check. */
@@ -103,16 +107,16 @@ keystore_value(const struct keystore_view *ks, const char *env)
 	return jsonr_is(v, JSONR_STRING) && v->u.str[0] != '\0' ? v->u.str : NULL;
 }
 
-/* The keystore name whose env name is env, or NULL. */
-static const char *
-keystore_name(const struct keystore_view *ks, const char *env)
+/* The keystore's list entry whose env name is env, or NULL. */
+static const struct jsonr *
+keystore_entry(const struct keystore_view *ks, const char *env)
 {
 	const struct jsonr *k;
 
 	jsonr_foreach(k, jsonr_get(ks->list, "keys"))
 	{
 		if (strcmp(cli_str(k, "env"), env) == 0)
-			return cli_str(k, "name");
+			return k;
 	}
 	return NULL;
 }
@@ -182,7 +186,10 @@ classify(struct ref *r, const struct keystore_view *ks)
 	if (!r->env_only && ks->rc == 0)
 		stored = keystore_value(ks, r->env);
 	if (stored != NULL) {
-		r->key = keystore_name(ks, r->env);
+		const struct jsonr *k = keystore_entry(ks, r->env);
+
+		r->key = k != NULL ? cli_str(k, "name") : NULL;
+		r->origins = jsonr_get(k, "origins");
 		r->source = env != NULL ? SRC_BOTH : SRC_KEYSTORE;
 		r->same = env != NULL && strcmp(env, stored) == 0;
 	} else if (env != NULL) {
@@ -192,17 +199,31 @@ classify(struct ref *r, const struct keystore_view *ks)
 	}
 }
 
+/* Write ", bound to ORIGIN, …" (or to no origin) for a key of the keystore to out. */
+static void
+describe_binding(const struct ref *r, char *out, size_t size)
+{
+	char list[BINDING_TEXT_MAX];
+
+	binding_join(r->origins, ", ", list, sizeof list);
+	snprintf(out, size, ", bound to %s", list[0] != '\0' ? list : "no origin");
+}
+
 /* The text after the name on one line of the table. */
 static void
 describe(const struct ref *r, const struct keystore_view *ks, char *out, size_t size)
 {
+	char bound[BINDING_TEXT_MAX + 16];
+
 	switch (r->source) {
 	case SRC_KEYSTORE:
-		snprintf(out, size, "keystore (%s)", r->key != NULL ? r->key : "?");
+		describe_binding(r, bound, sizeof bound);
+		snprintf(out, size, "keystore (%s)%s", r->key != NULL ? r->key : "?", bound);
 		break;
 	case SRC_BOTH:
-		snprintf(out, size, "both (keystore wins%s)",
-		         r->same ? "; same value" : "; the values differ");
+		describe_binding(r, bound, sizeof bound);
+		snprintf(out, size, "both (keystore wins%s)%s",
+		         r->same ? "; same value" : "; the values differ", bound);
 		break;
 	case SRC_ENVIRONMENT:
 		if (r->env_only)
@@ -235,7 +256,7 @@ shown_name(const struct ref *r, char *out, size_t size)
 static void
 print_table(const struct ref *refs, size_t n, const struct keystore_view *ks, const char *path)
 {
-	char name[NAME_MAX_LEN + 8], what[256];
+	char name[NAME_MAX_LEN + 8], what[BINDING_TEXT_MAX + 256];
 	int width = 0;
 	size_t i;
 
@@ -308,10 +329,12 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 		buf_adds(&out, "{\"name\":");
 		jsonr_print_str(&out, refs[i].env, strlen(refs[i].env));
 		proto_field_str(&out, "source", source, strlen(source));
-		if (refs[i].key != NULL)
+		if (refs[i].key != NULL) {
 			proto_field_str(&out, "key", refs[i].key, strlen(refs[i].key));
-		else
+			binding_copy(&out, refs[i].origins);
+		} else {
 			buf_adds(&out, ",\"key\":null");
+		}
 		if (refs[i].source == SRC_BOTH)
 			buf_adds(&out,
 			         refs[i].same ? ",\"same_value\":true" : ",\"same_value\":false");
@@ -394,6 +417,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	err[0] = '\0';
 	rc = check_exposure(&text, path, lookup, &ks, &warnings, err, sizeof err);
 	check_literals(path, &text, optind < argc, &warnings);
+	if (ks.rc == 0 && ks.list != NULL)
+		check_bindings(&text, jsonr_get(ks.list, "keys"), &warnings);
 	check_backups(path, &warnings);
 	if (optind >= argc)
 		check_router(cli, cli->json, &router, &warnings);
@@ -419,8 +444,8 @@ const struct command cmd_check_entry = {
     .usage = "[CONFIG]",
     .summary = "say where the router gets each key its config names; warn where it leaks them",
     .json = "print "
-            "{\"ok\":true,\"config\",\"keystore\",\"names\":[…],\"missing\",\"router\","
-            "\"warnings\":[…]}",
+            "{\"ok\":true,\"config\",\"keystore\",\"names\":[{…,\"origins\"}],\"missing\","
+            "\"router\",\"warnings\":[…]}",
     .example = "ccr-config check",
     .run = cmd_check,
 };

@@ -52,11 +52,11 @@ assert_line() {
 
 @test "a name only the keystore holds comes from the keystore, under its key name" {
 	start_daemon
-	set_key cerebras "$KEY1"
 	config_refs CEREBRAS_API_KEY
+	set_key cerebras "$KEY1"
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
-	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	assert_line CEREBRAS_API_KEY "keystore (cerebras), bound to http://127.0.0.1:9"
 	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
 }
 
@@ -66,7 +66,7 @@ assert_line() {
 	config "{$QUIET, Providers: [{name: 'x', api_key: '\${CUSTOM_TOKEN}'}]}"
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
-	assert_line CUSTOM_TOKEN "keystore (my-token)"
+	assert_line CUSTOM_TOKEN "keystore (my-token), bound to no origin"
 }
 
 @test "a name only the environment holds comes from the environment" {
@@ -84,8 +84,8 @@ assert_line() {
 	config_refs CEREBRAS_API_KEY OPENAI_API_KEY
 	CEREBRAS_API_KEY=$KEY2 OPENAI_API_KEY=$KEY3 run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
-	assert_line CEREBRAS_API_KEY "both (keystore wins; the values differ)"
-	assert_line OPENAI_API_KEY "both (keystore wins; same value)"
+	assert_line CEREBRAS_API_KEY "both (keystore wins; the values differ), bound to no origin"
+	assert_line OPENAI_API_KEY "both (keystore wins; same value), bound to no origin"
 }
 
 @test "a name found nowhere is MISSING and makes check exit 1, after every line" {
@@ -95,7 +95,7 @@ assert_line() {
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 1 ]
 	assert_line MISTRAL_API_KEY "MISSING"
-	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	assert_line CEREBRAS_API_KEY "keystore (cerebras), bound to no origin"
 	[ "$(wc -l <<<"$output")" -eq 2 ]
 }
 
@@ -269,7 +269,7 @@ assert_line() {
 	printf 'info\n' | "$CLI" set lvl --env LVL >/dev/null
 	LVL=debug run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
-	assert_line LVL "both (keystore wins; the values differ)"
+	assert_line LVL "both (keystore wins; the values differ), bound to no origin"
 	[[ "$stderr" != *"debug level"* ]] || fail "$stderr"
 	"$CLI" delete lvl >/dev/null
 	LVL=verbose run --separate-stderr "$CLI" check
@@ -282,13 +282,13 @@ assert_line() {
 	config '{Providers: [{api_key: "$CEREBRAS_API_KEY"}]}'
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
-	[ "$output" = "CEREBRAS_API_KEY  keystore (cerebras)" ]
-	[ "$(grep -c '^ccr-config: warning: ' <<<"$stderr")" -eq 2 ]
+	[ "$output" = "CEREBRAS_API_KEY  keystore (cerebras), bound to no origin" ]
+	# No APIKEY, a debug log level, and the key bound to no origin.
+	[ "$(grep -c '^ccr-config: warning: ' <<<"$stderr")" -eq 3 ]
 }
 
 @test "a JSON5 config with comments, single quotes and trailing commas is read as the router reads it" {
 	start_daemon
-	set_key cerebras "$KEY1"
 	cat >"$CCR_HOME/config.json" <<-'EOF'
 	// The router's config, JSON5.
 	{
@@ -306,9 +306,10 @@ assert_line() {
 	  ],
 	}
 	EOF
+	set_key cerebras "$KEY1"
 	GROQ_API_KEY=$KEY2 run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
-	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	assert_line CEREBRAS_API_KEY "keystore (cerebras), bound to https://api.cerebras.ai"
 	assert_line GROQ_API_KEY "environment"
 	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
 }
@@ -329,7 +330,7 @@ assert_line() {
 	printf '{APIKEY: "k", LOG: false, x: "$CEREBRAS_API_KEY"}' >"$BATS_TEST_TMPDIR/other.json"
 	run --separate-stderr "$CLI" check "$BATS_TEST_TMPDIR/other.json"
 	[ "$status" -eq 0 ]
-	assert_line CEREBRAS_API_KEY "keystore (cerebras)"
+	assert_line CEREBRAS_API_KEY "keystore (cerebras), bound to no origin"
 	run --separate-stderr "$CLI" check "$BATS_TEST_TMPDIR/nope.json"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"nope.json does not exist"* ]] || fail "$stderr"
@@ -401,8 +402,8 @@ running_router() {
 
 @test "a running router that the preload recorded: check says it got its keys, and how many" {
 	start_daemon
-	set_key cerebras "$KEY1"
 	config_refs CEREBRAS_API_KEY
+	set_key cerebras "$KEY1"
 	running_router self
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ] || fail "$stderr"
@@ -468,7 +469,7 @@ running_router() {
 	config_refs CEREBRAS_API_KEY
 	set_key cerebras "$KEY1"
 	run --separate-stderr "$CLI" check
-	[ "$output" = "CEREBRAS_API_KEY  keystore (cerebras)" ] || fail "$output"
+	[ "$output" = "CEREBRAS_API_KEY  keystore (cerebras), bound to http://127.0.0.1:9" ] || fail "$output"
 	run --separate-stderr "$CLI" --json check
 	assert_json "$output" router.installed 1.0.73
 	assert_json "$output" router.supported true
@@ -492,7 +493,7 @@ running_router() {
 
 @test "a backup migrate left with literal keys is reported, with the command that removes it" {
 	start_daemon
-	config "{$QUIET, Providers: [{name: 'cerebras', api_key: '$KEY1'}]}"
+	config "{$QUIET, Providers: [{name: 'cerebras', api_base_url: 'https://api.cerebras.ai/v1', api_key: '$KEY1'}]}"
 	run --separate-stderr "$CLI" migrate
 	[ "$status" -eq 0 ] || fail "$stderr"
 	bak=$(ls "$CCR_HOME"/config.json.bak-*)
