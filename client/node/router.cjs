@@ -477,6 +477,9 @@ function serve(router, token, fallbackFd) {
 		for (const n of perRequest) {
 			if (have.has(n)) {
 				state.keystore.push(n);
+				if (fromEnv.has(n))
+					warn(`$${n} is set in the environment and in the keystore; using the ` +
+						"keystore's (the environment's is only a fallback)");
 			} else if (fromEnv.has(n)) {
 				state.environment.push(n);
 			} else if (list && list.ok) {
