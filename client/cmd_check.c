@@ -43,6 +43,7 @@ struct ref {
 	enum source source;
 	const char *key;             /* the keystore name that holds it, or NULL */
 	const struct jsonr *origins; /* that key's binding (its list entry's "origins") */
+	bool provider;               /* a provider's api_key uses it: its binding matters */
 	bool same;                   /* SRC_BOTH: the two values are equal */
 };
 
@@ -199,12 +200,18 @@ classify(struct ref *r, const struct keystore_view *ks)
 	}
 }
 
-/* Write ", bound to ORIGIN, …" (or to no origin) for a key of the keystore to out. */
+/*
+ * Write ", bound to ORIGIN, …" (or to no origin) for a key of the keystore that
+ * a provider uses to out; "" for one only used elsewhere (APIKEY, LOG_LEVEL).
+ */
 static void
 describe_binding(const struct ref *r, char *out, size_t size)
 {
 	char list[BINDING_TEXT_MAX];
 
+	out[0] = '\0';
+	if (!r->provider)
+		return;
 	binding_join(r->origins, ", ", list, sizeof list);
 	snprintf(out, size, ", bound to %s", list[0] != '\0' ? list : "no origin");
 }
@@ -356,12 +363,29 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	buf_free(&out);
 }
 
+/* Add the env names the api_keys of the config's providers use to used. */
+static void
+provider_refs(const struct buf *text, struct names *used)
+{
+	struct config_provider *p = NULL;
+	size_t n = 0, i, j;
+	char err[256];
+
+	if (config_providers(text, &p, &n, err, sizeof err) == -1)
+		return; /* check_exposure says why the router cannot parse it */
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < p[i].refs.n; j++)
+			names_add(used, p[i].refs.v[j], strlen(p[i].refs.v[j]));
+	}
+	config_providers_free(p, n);
+}
+
 /* Check where the router will get each name the config references. */
 static int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct keystore_view ks = {0};
-	struct names env = {0}, other = {0};
+	struct names env = {0}, other = {0}, used = {0};
 	struct buf text = {0};
 	struct ref *refs;
 	char path[PATHS_MAX], err[1024];
@@ -398,6 +422,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	cli_protect(); /* the resolve reply holds keys */
 	config_refs(text.data, text.len, &env);
 	interp_scan(text.data, text.len, add_other_ref, &other);
+	provider_refs(&text, &used);
 	ask_keystore(cli, &env, &ks);
 	n = env.n + other.n;
 	refs = calloc(n ? n : 1, sizeof *refs);
@@ -407,6 +432,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		refs[i].env = i < env.n ? env.v[i] : other.v[i - env.n];
 		refs[i].env_only = i >= env.n;
 		classify(&refs[i], &ks);
+		refs[i].provider = !refs[i].env_only && names_has(&used, refs[i].env);
 		if (refs[i].source == SRC_MISSING)
 			missing++;
 	}
@@ -435,6 +461,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	buf_free(&router);
 	names_free(&env);
 	names_free(&other);
+	names_free(&used);
 	buf_free(&text);
 	return rc;
 }

@@ -134,19 +134,6 @@ find_key(const struct jsonr *keys, const char *key, const char *s)
 	return NULL;
 }
 
-/* True when env is in the list. */
-static bool
-names_has(const struct names *names, const char *env)
-{
-	size_t i;
-
-	for (i = 0; i < names->n; i++) {
-		if (strcmp(names->v[i], env) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* True when the keystore's key with this env name holds exactly value. */
 static bool
 stored_equals(const struct migration *m, const char *env, const struct buf *value)

@@ -58,6 +58,18 @@ names_add(struct names *names, const char *name, size_t len)
 	names->n++;
 }
 
+bool
+names_has(const struct names *names, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < names->n; i++) {
+		if (strcmp(names->v[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* interp_scan callback: keep the names an env-backed lookup could resolve. */
 static void
 add_ref(void *arg, const char *name, size_t len)

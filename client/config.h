@@ -6,6 +6,7 @@
 #ifndef CCR_CONFIG_H
 #define CCR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -32,6 +33,9 @@ void config_refs(const char *text, size_t len, struct names *names);
 
 /* Add name to the list unless it is there already. */
 void names_add(struct names *names, const char *name, size_t len);
+
+/* True when name is in the list. */
+bool names_has(const struct names *names, const char *name);
 
 /* Release the list. */
 void names_free(struct names *names);

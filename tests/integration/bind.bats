@@ -238,6 +238,16 @@ alpha_config() {
 	[ "$status" -eq 0 ] && [ -z "$stderr" ] || fail "$status: $stderr"
 }
 
+@test "check shows no binding for a key no provider sends, and wants none" {
+	start_daemon
+	set_key ccr "$KEY1" --env CCR_APIKEY
+	config "{APIKEY: '\$CCR_APIKEY', LOG_LEVEL: 'info', Providers: []}"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "CCR_APIKEY  keystore (ccr)" ] || fail "$output"
+	[[ "$stderr" != *"bound to no origin"* ]] || fail "$stderr"
+}
+
 @test "check says a running router gets its keys per request when its record says so" {
 	start_daemon
 	set_key alpha "$KEY1"
