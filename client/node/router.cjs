@@ -418,6 +418,8 @@ function serve(router, token, fallbackFd) {
 	const state = { keyd: 'ok', keystore: [], environment: [], missing: [] };
 	const realEnv = process.env;
 	const fromEnv = takeFallback(perRequest, fallbackFd);
+	if (fallbackAlways)
+		state.keyd = 'fallback'; /* ccr-config found the daemon unreachable or locked */
 	const session = keyd.session();
 	let veil = null;
 

@@ -352,12 +352,12 @@ EOF
 	grep -qF 'config.sqlite' "$T/bash.err"
 }
 
-@test "check says whether the running router got its keys from ccr-keyd" {
+@test "check says whether the running router gets its keys per request from ccr-keyd" {
 	prepare 1
 	start_through bash
 	run "$CCR_CONFIG" check
 	echo "$output"
-	[[ "$output" == *"router: pid $ROUTER_PID (claude-code-router 1.0.73) got its keys from ccr-keyd"* ]]
+	[[ "$output" == *"router: pid $ROUTER_PID (claude-code-router 1.0.73) gets its keys per request from ccr-keyd"* ]]
 	stop_pid "$ROUTER_PID"
 	# Started without ccr-config: check says so.
 	(cd "$T" && exec ccr start) >"$T/plain.out" 2>&1 </dev/null &
@@ -406,9 +406,10 @@ asking_case() {
 	grep -q '^status 4 parent [0-9]* ccr-config$' "$CLAUDE_STANDIN_RECORD.orphan"
 	grep -q 'refused: this process runs inside ccr code' "$CLAUDE_STANDIN_RECORD.orphan"
 	refute_file_holds "$CLAUDE_STANDIN_RECORD.orphan"
-	# The audit log: the router's resolve served, the agent's refused as under the guard of
-	# `ccr code` (the stand-in runs as node claude-standin.mjs: no name gives it away).
-	grep -q '"op":"resolve".*"cmd":"node [^"]*/ccr",.*"result":"ok"' "$T/audit.log"
+	# The audit log: the router's use of the key served (its real cli.js, not npm's bin/ccr),
+	# the agent's asks refused as under the guard of `ccr code` (the stand-in runs as node
+	# claude-standin.mjs: no name gives it away).
+	grep -q '"op":"use","name":"e2e",.*"cmd":"node [^"]*/dist/cli.js",.*"result":"ok"' "$T/audit.log"
 	grep -q '"op":"guard","name":"ccr code",.*"result":"ok"' "$T/audit.log"
 	grep -q '"op":"resolve","name":"E2E_TEST_API_KEY,SPARE_API_KEY",.*"cmd":"node [^"]*claude-standin.mjs","agent":"ccr code",.*"result":"denied"' "$T/audit.log"
 	[ "$(grep -c '"agent":"ccr code",.*"result":"denied"' "$T/audit.log")" -ge 3 ]
