@@ -207,7 +207,8 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 const struct command cmd_exec_entry = {
     .name = "exec",
     .usage = "[--all] [--fallback-env] -- CMD [ARGS...]",
-    .summary = "run CMD with the keys the router's config references (every key with --all)",
+    .summary = "run CMD with keys in its environment, by your choice: those the router's config "
+               "references (every key with --all); the router itself gets them per request",
     .options = options,
     .example = "ccr-config exec -- node my-agent.js",
     .in_order = true,
