@@ -121,7 +121,7 @@ print_posix(const char *self, const char *shell)
 		       "\"${COMP_WORDS[1]}\"))\n"
 		       "  fi\n"
 		       "}\n"
-		       "complete -F _ccr_shell ccr\n");
+		       "complete -F _ccr_shell ccr 2>/dev/null || true\n");
 		return;
 	}
 	printf(
@@ -144,7 +144,21 @@ print_posix(const char *self, const char *shell)
 	       "    compadd -- " ROUTER_WORDS "\n"
 	       "  fi\n"
 	       "}\n"
-	       "(( $+functions[compdef] )) && compdef _ccr_shell ccr\n");
+	       "# Register now when compinit has run, else at the first prompt after it has (the\n"
+	       "# eval often comes before compinit in .zshrc); exit 0 either way.\n"
+	       "_ccr_compdef() {\n"
+	       "  (( $+functions[compdef] )) || return 0\n"
+	       "  compdef _ccr_shell ccr\n"
+	       "  (( $+functions[add-zsh-hook] )) && add-zsh-hook -d precmd _ccr_compdef\n"
+	       "  unfunction _ccr_compdef\n"
+	       "  return 0\n"
+	       "}\n"
+	       "if (( $+functions[compdef] )); then\n"
+	       "  _ccr_compdef\n"
+	       "else\n"
+	       "  { autoload -Uz add-zsh-hook && add-zsh-hook precmd _ccr_compdef; } 2>/dev/null\n"
+	       "fi\n"
+	       "true\n");
 }
 
 /* The function and its completion for fish, which cannot background a function. */

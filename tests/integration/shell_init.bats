@@ -183,3 +183,32 @@ assert_plain() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"bash, zsh or fish"* ]]
 }
+
+@test "zsh: the eval exits 0 without compinit, also under set -e, and bash and fish exit 0 too" {
+	run zsh -f -c 'set -e; eval "$("$1" shell-init zsh)"; echo after' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "zsh: status $status: $output"
+	[[ "$output" == *after* ]] || fail "zsh: set -e stopped the script: $output"
+	run zsh -f -c 'eval "$("$1" shell-init zsh)"' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "zsh: the eval's status is $status: $output"
+	run zsh -f -c 'autoload -U compinit; compinit -u -D; eval "$("$1" shell-init zsh)"' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "zsh after compinit: status $status: $output"
+	run bash --norc --noprofile -c 'set -e; eval "$("$1" shell-init bash)"; echo after' _ "$CLI"
+	[ "$status" -eq 0 ] && [[ "$output" == *after* ]] || fail "bash: status $status: $output"
+	run fish --no-config -c "$CLI shell-init fish | source; and echo after"
+	[ "$status" -eq 0 ] && [[ "$output" == *after* ]] || fail "fish: status $status: $output"
+}
+
+@test "zsh: completion registers when compinit runs after the eval, as in a .zshrc" {
+	# An interactive zsh -f reading its lines from a pipe runs precmd before each prompt.
+	run zsh -f -i 2>/dev/null <<ZSH
+eval "\$('$CLI' shell-init zsh)"
+autoload -U compinit; compinit -u -D
+print -r -- "comp[\${_comps[ccr]}]"
+print -r -- "hook[\${(M)precmd_functions:#_ccr_compdef}]"
+ZSH
+	[[ "$output" == *"comp[_ccr_shell]"* ]] || fail "completion not registered:" "$output"
+	[[ "$output" == *"hook[]"* ]] || fail "the precmd hook stayed:" "$output"
+	# Before compinit, too: registered at once.
+	run zsh -f -c 'autoload -U compinit; compinit -u -D; eval "$("$1" shell-init zsh)"; print -r -- "comp[${_comps[ccr]}]"' _ "$CLI"
+	[[ "$output" == *"comp[_ccr_shell]"* ]] || fail "completion not registered after compinit:" "$output"
+}
