@@ -2,9 +2,11 @@
  * ccr-config unlock [--for DURATION] [--stdin]: send the passphrase (unlock.c);
  * the daemon derives the key and keeps the keys until lock, --for or
  * --lock-after. On a terminal a wrong passphrase may be typed again, three
- * tries in all.
+ * tries in all; a passphrase piped in is read as --stdin reads it.
  */
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "duration.h"
@@ -14,9 +16,19 @@ enum { OPT_FOR, OPT_STDIN };
 static const struct cmd_option options[] = {
     [OPT_FOR] = {"for", 'f', "DURATION",
                  "lock again after DURATION (90s, 15m, 2h, 1d), used or not"},
-    [OPT_STDIN] = {"stdin", 's', NULL, "read the passphrase as one line from stdin"},
+    [OPT_STDIN] = {"stdin", 's', NULL, "read the passphrase as one line from stdin (the default when it is piped)"},
     {0},
 };
+
+/* True when stdin is a pipe, socket or file: the passphrase was piped in (/dev/null is not). */
+static bool
+stdin_piped(void)
+{
+	struct stat st;
+
+	return fstat(STDIN_FILENO, &st) == 0 &&
+	       (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode));
+}
 
 /* Unlock the keystore. */
 static int
@@ -44,7 +56,7 @@ cmd_unlock(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli);
-	rc = cli_unlock(cli, seconds, from_stdin);
+	rc = cli_unlock(cli, seconds, from_stdin || stdin_piped());
 	if (rc == EXIT_OK && cli->json) {
 		struct buf out = {0};
 

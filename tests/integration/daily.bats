@@ -284,3 +284,24 @@ commands() {
 	start_daemon --socket "$other"
 	[ "$(cat "$CCR_KEYS.lock")" = "$KEYD_PID"$'\n'"$other" ] || fail "$(cat "$CCR_KEYS.lock")"
 }
+
+@test "unlock reads a piped passphrase as --stdin does, from a pipe or a file" {
+	export CCR_KEYD_TEST_FAST_KDF=1 CCR_KEYD_TEST_DELAY_SCALE=0.004
+	use_test_build
+	start_daemon
+	set_key cerebras "$KEY1"
+	printf 'pw-test-one\n' | "$CLI" passphrase set --stdin >/dev/null
+	"$CLI" lock >/dev/null
+	run --separate-stderr bash -c 'echo pw-test-one | "$1" unlock' _ "$CLI"
+	[ "$status" -eq 0 ] || fail "a piped passphrase: $status: $stderr"
+	assert_json "$(req '{"op":"hello"}')" locked false
+	"$CLI" lock >/dev/null
+	printf 'pw-test-one\n' >"$BATS_TEST_TMPDIR/pass"
+	run --separate-stderr "$CLI" unlock <"$BATS_TEST_TMPDIR/pass"
+	[ "$status" -eq 0 ] || fail "a passphrase from a file: $status: $stderr"
+	assert_json "$(req '{"op":"hello"}')" locked false
+	"$CLI" lock >/dev/null
+	# A wrong one piped in gets one try, as with --stdin.
+	run --separate-stderr bash -c 'echo pw-test-wrong | "$1" unlock' _ "$CLI"
+	[ "$status" -eq 4 ] && [[ "$stderr" != *"try again"* ]] || fail "$status: $stderr"
+}
