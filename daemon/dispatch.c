@@ -59,6 +59,8 @@ op_get(struct keyd *k, struct buf *out, const struct proto_request *req)
 		proto_reply_error(out, req->id, PE_NOT_FOUND, "no key by that name");
 		return PE_NOT_FOUND;
 	}
+	if (!req->masked)
+		vault_touch(&k->vault); /* it reveals a value: a use */
 	proto_reply_begin(out, req->id);
 	proto_field_str(out, "name", e->name, strlen(e->name));
 	proto_field_str(out, "env", e->env, strlen(e->env));
@@ -253,6 +255,8 @@ op_resolve(struct keyd *k, struct buf *out, const struct proto_request *req)
 		proto_reply_error(out, req->id, PE_TOO_LARGE, msg);
 		return PE_TOO_LARGE;
 	}
+	if (n > 0)
+		vault_touch(&k->vault); /* it reveals a value: a use */
 	proto_reply_begin(out, req->id);
 	proto_field_key(out, "values");
 	buf_addc(out, '{');
@@ -581,19 +585,19 @@ op_change(struct keyd *k, struct session *s, const struct proto_request *req)
 }
 
 /*
- * True when req reveals a value or changes the keystore: only such a use
- * restarts --lock-after's clock. A list or a masked get reveals nothing, so
- * an agent that polls them cannot keep the keystore unlocked for ever.
+ * True when req changes the keystore: such a use restarts --lock-after's
+ * clock here; a get, use or resolve restarts it only when it reveals a value
+ * (op_get, op_use, op_resolve). A list, a masked get, or asking for a name
+ * the keystore does not hold reveals nothing, so an agent that polls them
+ * cannot keep the keystore unlocked for ever.
  */
 static bool
-uses_keys(const struct proto_request *req)
+changes_keys(struct keyd *k, const struct proto_request *req)
 {
 	switch (req->op) {
-	case OP_GET:
-		return !req->masked;
-	case OP_RESOLVE:
-	case OP_SET:
 	case OP_DELETE:
+		return store_get(&k->store, req->name) != NULL;
+	case OP_SET:
 	case OP_PASSPHRASE:
 		return true;
 	default:
@@ -625,7 +629,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 		proto_reply_error(&s->out, req.id, err, msg);
 		goto done;
 	}
-	if (uses_keys(&req))
+	if (changes_keys(k, &req))
 		vault_touch(&k->vault);
 	switch (req.op) {
 	case OP_HELLO:

@@ -845,6 +845,27 @@ expires_ms() {
 	grep -q 'auto-lock: idle for --lock-after' "$KEYD_LOG"
 }
 
+@test "resolve, get and use of names the keystore lacks do not restart --lock-after's clock" {
+	start_daemon --lock-after 1s
+	set_key cerebras "$KEY1"
+	seal "$PW"
+	# Polled every 100 ms for up to 4 s for names it does not hold, as an agent
+	# probing for keys would: nothing is revealed, so nothing is a use.
+	locked=false
+	for ((i = 0; i < 40; i++)); do
+		req '{"op":"resolve","env":"NOPE_API_KEY"}' '{"op":"resolve","envs":["NOPE_API_KEY","NONE_TOKEN"]}' \
+			'{"op":"get","name":"nope"}' '{"op":"use","name":"nope","origin":"https://api.example.com"}' \
+			'{"op":"delete","name":"nope"}' >/dev/null
+		if [ "$(jget locked "$(req '{"op":"hello"}')")" = true ]; then
+			locked=true
+			break
+		fi
+		sleep 0.1
+	done
+	[ "$locked" = true ] || fail "still unlocked after 4 s of asking for absent names under --lock-after 1s"
+	grep -q 'auto-lock: idle for --lock-after' "$KEYD_LOG"
+}
+
 @test "passphrase set under --lock-after leaves the keystore unlocked for --lock-after" {
 	start_daemon --lock-after 1s
 	set_key cerebras "$KEY1"
