@@ -3,6 +3,7 @@
  * connection, and errors (as text, or as JSON with --json) with their exit codes.
  */
 #include "cli.h"
+#include "confine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,6 +215,13 @@ cli_connect(struct cli *cli)
 		return cli_error(EXIT_DENIED, "%s; the socket belongs to another user", err);
 	if (saved != ENOENT && saved != ECONNREFUSED)
 		return cli_error(EXIT_UNREACHABLE, "%s", err);
+	if (confine_inside())
+		return cli_error(
+		    EXIT_UNREACHABLE,
+		    "this process runs confined by ccr-keyd (%s): the keystore, the "
+		    "socket and every process outside are out of its reach, by design; "
+		    "run ccr-config in a terminal outside the agent",
+		    getenv(CONFINE_ENV));
 	if (!cli->autostart)
 		return cli_error(EXIT_UNREACHABLE,
 		                 "ccr-keyd is not running (no answer on %s); start it with: "

@@ -1,14 +1,17 @@
 /*
- * ccr-config guard [--] CMD [ARGS...]: run CMD under a guard (guard.c), so
- * that ccr-keyd gives CMD and everything it starts — double-forked, setsid or
- * not — no key and takes no change from them: for a coding agent that is not
- * on ccr-keyd's list, or one started through a wrapper. `ccr code` does this
- * itself.
+ * ccr-config guard [--no-confine] [--] CMD [ARGS...]: run CMD under a guard
+ * (guard.c), so that ccr-keyd gives CMD and everything it starts —
+ * double-forked, setsid or not — no key and takes no change from them, and
+ * confined by the kernel (confine.c), so that none of them can read the
+ * keystore, reach or replace the socket, or touch a process outside: for a
+ * coding agent started by hand, or by the wrappers `shell-init --agents`
+ * defines. `ccr code` does this itself.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "confine.h"
 #include "guard.h"
 
 /* Become CMD (guard_run calls it in the child); returns only on failure. */
@@ -18,25 +21,53 @@ become(char **cmd)
 	return cli_exec(cmd, NULL);
 }
 
-/* Run a command under a guard. */
+/* Become CMD confined (guard_run calls it in the child); returns only on failure. */
+static int
+become_confined(char **cmd)
+{
+	return confine_exec(cmd);
+}
+
+enum { OPT_NO_CONFINE };
+
+static const struct cmd_option options[] = {
+    [OPT_NO_CONFINE] = {"no-confine", 0, NULL, "the guard only: no kernel confinement"},
+    {0},
+};
+
+/* Run a command under a guard, confined where the kernel can. */
 static int
 cmd_guard(struct cli *cli, int argc, char **argv)
 {
 	const char *base;
-	char label[64];
-	int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
+	char label[64], why[512];
+	bool confine = true;
+	int c;
 
-	if (first >= argc || (first == 1 && argv[1][0] == '-'))
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_NO_CONFINE)
+			confine = false;
+		else
+			return cli_usage(cli);
+	}
+	if (optind >= argc)
 		return cli_usage(cli);
-	base = strrchr(argv[first], '/') != NULL ? strrchr(argv[first], '/') + 1 : argv[first];
+	if (confine && !confine_available(why, sizeof why)) {
+		cli_warn("%s runs under the guard only, not confined: %s; it can read a plain "
+		         "keystore file and other processes of yours",
+		         argv[optind], why);
+		confine = false;
+	}
+	base = strrchr(argv[optind], '/') != NULL ? strrchr(argv[optind], '/') + 1 : argv[optind];
 	snprintf(label, sizeof label, "%s", base);
-	return guard_run(cli, label, become, argv + first, -1);
+	return guard_run(cli, label, confine ? become_confined : become, argv + optind, -1);
 }
 
 const struct command cmd_guard_entry = {
     .name = "guard",
-    .usage = "[--] CMD [ARGS...]",
-    .summary = "run CMD (a coding agent) so that it and all it starts get no key",
+    .usage = "[--no-confine] [--] CMD [ARGS...]",
+    .summary = "run CMD (a coding agent) so that it and all it starts get no key, confined",
+    .options = options,
     .example = "ccr-config guard -- codex",
     .in_order = true,
     .run = cmd_guard,

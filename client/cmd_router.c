@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "confine.h"
 #include "guard.h"
 #include "json5edit.h"
 #include "router.h"
@@ -37,6 +38,7 @@ struct router_opts {
 	bool keep_env;   /* code/ui: keep the provider names the user exported */
 	bool fallback;   /* start with the plain environment when ccr-keyd cannot help */
 	bool background; /* start: detach and return once the router listens */
+	bool confine;    /* code: the agent confined by the kernel (the default) */
 };
 
 /* True when s is one of the NULL-terminated list. */
@@ -399,6 +401,35 @@ token_pipe(struct cli *cli, const struct router_opts *o, const struct names *tok
 }
 
 /*
+ * Have the router's preload start the agent confined by the kernel
+ * (`ccr-config confine`, named in CCR_KEYD_CONFINE): the router's command
+ * itself needs its home, the agent must not see it. Where the kernel cannot,
+ * say so once: the agent then has the guard alone.
+ */
+static void
+confine_agent(void)
+{
+	char why[512], self[PATHS_MAX];
+	ssize_t n;
+
+	if (!confine_available(why, sizeof why)) {
+		cli_warn("the agent runs under the guard only, not confined: %s; it can read a "
+		         "plain keystore file and other processes of yours (ccr-config status "
+		         "says what protects you)",
+		         why);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) {
+		cli_warn("the agent runs under the guard only, not confined: cannot tell where "
+		         "ccr-config is");
+		return;
+	}
+	self[n] = '\0';
+	setenv("CCR_KEYD_CONFINE", self, 1);
+}
+
+/*
  * Run the router's command (args) for the agent: no stored value in its
  * environment — ccr-config adds none — and, unless --keep-env, none of the
  * provider keys the user exported either. For every command but `ui`, the
@@ -422,8 +453,11 @@ run_agent(struct cli *cli, const struct router_opts *o, char **args)
 		if (j == token.n)
 			env_take(providers.v[i], NULL, false);
 	}
-	if (guarded)
+	if (guarded) {
 		rc = token_pipe(cli, o, &token, &fd);
+		if (o->confine)
+			confine_agent();
+	}
 	names_free(&providers);
 	names_free(&token);
 	if (rc == 0)
@@ -494,13 +528,16 @@ agent(struct cli *cli, const struct router_opts *o, char **args)
 	return run_agent(cli, o, args);
 }
 
-enum { OPT_KEEP_ENV, OPT_FALLBACK_ENV, OPT_BACKGROUND };
+enum { OPT_KEEP_ENV, OPT_FALLBACK_ENV, OPT_BACKGROUND, OPT_NO_CONFINE };
 
 static const struct cmd_option options[] = {
     [OPT_KEEP_ENV] = {"keep-env", 0, NULL, "code, ui: keep the provider keys the shell exported"},
     [OPT_FALLBACK_ENV] = {"fallback-env", 0, NULL,
                           "start, restart, code: the plain environment when the daemon fails"},
     [OPT_BACKGROUND] = {"background", 0, NULL, "start: return once the router listens"},
+    [OPT_NO_CONFINE] = {"no-confine", 0, NULL,
+                        "code: the agent under the guard only, not "
+                        "confined by the kernel"},
     {0},
 };
 
@@ -510,7 +547,7 @@ cmd_router(struct cli *cli, int argc, char **argv)
 {
 	static const char *const agents[] = {"code", "ui", NULL};
 	static const char *const printing[] = {"activate", "env", NULL};
-	struct router_opts o = {0};
+	struct router_opts o = {.confine = true};
 	char **args;
 	int c;
 
@@ -521,6 +558,8 @@ cmd_router(struct cli *cli, int argc, char **argv)
 			o.fallback = true;
 		else if (c == OPT_BACKGROUND)
 			o.background = true;
+		else if (c == OPT_NO_CONFINE)
+			o.confine = false;
 		else
 			return cli_usage(cli);
 	}
@@ -537,7 +576,7 @@ cmd_router(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_router_entry = {
     .name = "router",
-    .usage = "[--keep-env] [--fallback-env] [--background] -- [ROUTER-ARGS...]",
+    .usage = "[--keep-env] [--fallback-env] [--background] [--no-confine] -- [ROUTER-ARGS...]",
     .summary = "run the router's ccr: keys only to its server (start, restart; code, ui "
                "without keys)",
     .options = options,

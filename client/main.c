@@ -10,7 +10,7 @@ extern const struct command cmd_check_entry;
 extern const struct command cmd_import_entry, cmd_migrate_entry;
 extern const struct command cmd_router_entry;
 extern const struct command cmd_help_entry, cmd_version_entry;
-extern const struct command cmd_allow_entry, cmd_guard_entry;
+extern const struct command cmd_allow_entry, cmd_guard_entry, cmd_confine_entry;
 extern const struct command cmd_bind_entry;
 
 static const struct command *const commands[] = {
@@ -31,6 +31,7 @@ static const struct command *const commands[] = {
     &cmd_passphrase_entry,
     &cmd_allow_entry,
     &cmd_guard_entry,
+    &cmd_confine_entry,
     &cmd_help_entry,
     &cmd_version_entry,
     NULL,

@@ -114,6 +114,26 @@ function propagate(isRouter, token) {
 	};
 }
 
+/*
+ * Start every child that is not the router itself (isRouter(file, args)
+ * false) — the agent `ccr code` starts, and whatever else this process runs —
+ * through `prog confine --` (ccr-config): confined by the kernel, so that it
+ * and all it starts reach no file, socket or process of ccr-keyd's or the
+ * router's.
+ */
+function confineChildren(isRouter, prog) {
+	const proto = childProcess.ChildProcess.prototype;
+	const spawn = proto.spawn;
+	proto.spawn = function spawnConfined(options) {
+		if (options && typeof options.file === 'string' && !isRouter(options.file, options.args)) {
+			const args = Array.isArray(options.args) ? options.args.slice(1) : [];
+			options = Object.assign({}, options, { file: prog,
+				args: [prog, 'confine', '--', options.file, ...args] });
+		}
+		return spawn.call(this, options);
+	};
+}
+
 /* The reference written in place of a key. Braced, so that no following text joins the name. */
 function reference(name) {
 	return '${' + name + '}';
@@ -526,6 +546,7 @@ function guardReplies(s) {
 module.exports = {
 	veilEnvironment,
 	propagate,
+	confineChildren,
 	withPreload,
 	scrubber,
 	guardWrites,

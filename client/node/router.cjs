@@ -425,6 +425,7 @@ function serve(router, token, fallbackFd) {
 
 	/* The names asked for at start arrived (or not): hand them over and arm the guards. */
 	const arrive = (stored, err) => {
+		const envAtStart = [];
 		if (err !== null) {
 			unanswered(err, fallbackAlways || atStart.length === 0, warn);
 			state.keyd = 'fallback';
@@ -440,6 +441,7 @@ function serve(router, token, fallbackFd) {
 				state.keystore.push(n);
 			} else if (typeof e === 'string' && e !== '') {
 				state.environment.push(n);
+				envAtStart.push(n);
 			} else if (stored !== null) {
 				state.missing.push(n);
 				warn(`$${n} is referenced in config.json but is neither in the keystore nor in ` +
@@ -454,7 +456,7 @@ function serve(router, token, fallbackFd) {
 		 * reference $LOG_LEVEL or a $PROJECT_DIR, and writing "debug" or a path
 		 * back as its reference would change what the router says.
 		 */
-		const env = state.environment.map((name) => ({ name, value: Reflect.get(realEnv, name) }))
+		const env = envAtStart.map((name) => ({ name, value: Reflect.get(realEnv, name) }))
 			.filter((k) => k.value.length >= guard.SCRUB_MIN);
 		scrub.load(keys.concat(env), restoreMap(text, lookup));
 	};
@@ -531,8 +533,9 @@ function readFd(fd, what) {
  * A command that starts the agent (`ccr code`; a preset with 2.x) or prints
  * its token (`ccr activate`): the values of the names APIKEY references, which
  * ccr-config resolved and put on the pipe tokenFd (CCR_KEYD_TOKEN_FD), served
- * to the router's lookups for the agent's token only; and the settings file
- * 2.x writes for the agent kept private.
+ * to the router's lookups for the agent's token only; the settings file 2.x
+ * writes for the agent kept private; and, when ccr-config names itself in
+ * CCR_KEYD_CONFINE, the agent started confined (`ccr-config confine`).
  */
 function agent(router, token, tokenFd) {
 	const hidden = new Map();
@@ -545,6 +548,10 @@ function agent(router, token, tokenFd) {
 		veil.hide(n, values[n]);
 	settings.keepSettingsPrivate();
 	guard.propagate(routerChild(router.cli), token);
+	const confine = process.env.CCR_KEYD_CONFINE;
+	delete process.env.CCR_KEYD_CONFINE;
+	if (typeof confine === 'string' && path.isAbsolute(confine))
+		guard.confineChildren(routerChild(router.cli), confine);
 }
 
 /*
