@@ -71,6 +71,35 @@ value_problem(const struct buf *v)
 	return NULL;
 }
 
+/*
+ * The key name for a provider named s, which is not one: lower-case, every
+ * other character a '-' (one for a run), none at either end, at most
+ * NAME_MAX_LEN long ("Gemini Flash" → "gemini-flash"); "" when nothing is left.
+ */
+static void
+derive_name(const char *s, char out[NAME_MAX_LEN + 1])
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n < NAME_MAX_LEN; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_')
+			out[n++] = (char)c;
+		else if (c >= 'A' && c <= 'Z')
+			out[n++] = (char)(c - 'A' + 'a');
+		else if (n > 0 && out[n - 1] != '-')
+			out[n++] = '-';
+	}
+	while (n > 0 && (out[n - 1] == '-' || out[n - 1] == '.' || out[n - 1] == '_'))
+		n--;
+	out[n] = '\0';
+	/* A name starts with a letter or digit. */
+	for (n = 0; out[n] == '.' || out[n] == '_' || out[n] == '-'; n++)
+		;
+	memmove(out, out + n, strlen(out + n) + 1);
+}
+
 /* First look at provider i: leave it, skip it, or make it a literal to place. */
 static void
 classify(struct migration *m, size_t i)
@@ -78,13 +107,18 @@ classify(struct migration *m, size_t i)
 	const struct json5edit_provider *p = &m->p[i];
 	const struct json5edit_field *name = &p->name, *key = &p->api_key;
 	struct plan *pl = &m->plans[i];
-	bool named = name->kind == JSON5EDIT_STRING &&
-	             name->value.len == strlen(name->value.data) && name_is_valid(name->value.data);
+	bool text = name->kind == JSON5EDIT_STRING && name->value.len > 0 &&
+	            name->value.len == strlen(name->value.data);
+	bool named = text && name_is_valid(name->value.data);
 
-	if (named)
-		snprintf(pl->label, sizeof pl->label, "%s", name->value.data);
+	if (text)
+		snprintf(pl->label, sizeof pl->label, "%.*s", NAME_MAX_LEN, name->value.data);
 	else
 		snprintf(pl->label, sizeof pl->label, "provider %zu", i + 1);
+	if (text && !named) {
+		derive_name(name->value.data, pl->derived);
+		named = pl->derived[0] != '\0' && name_is_valid(pl->derived);
+	}
 	pl->kind = PLAN_LEAVE;
 	if (key->kind == JSON5EDIT_ABSENT) {
 		snprintf(pl->line, sizeof pl->line, "no api_key, left alone");
@@ -97,8 +131,8 @@ classify(struct migration *m, size_t i)
 	} else if (!named) {
 		pl->kind = PLAN_SKIP;
 		snprintf(pl->line, sizeof pl->line,
-		         "api_key is a literal, but the provider's name is not a key name (1-128 "
-		         "of A-Z a-z 0-9 . _ -); skipped");
+		         "api_key is a literal, but no key name can be made of the provider's "
+		         "name (1-128 of A-Z a-z 0-9 . _ -); skipped");
 	} else if (value_problem(&key->value) != NULL) {
 		pl->kind = PLAN_SKIP;
 		snprintf(pl->line, sizeof pl->line, "api_key %s, so it cannot be stored; skipped",
@@ -106,7 +140,8 @@ classify(struct migration *m, size_t i)
 	} else {
 		pl->kind = PLAN_STORE;
 		pl->value = &key->value;
-		snprintf(pl->name, sizeof pl->name, "%s", name->value.data);
+		snprintf(pl->name, sizeof pl->name, "%s",
+		         pl->derived[0] != '\0' ? pl->derived : name->value.data);
 		name_default_env(pl->name, pl->env);
 	}
 	if (pl->kind == PLAN_STORE && env_is_refused(pl->env)) {
@@ -222,8 +257,9 @@ place(struct migration *m, size_t i)
 			pl->kind = PLAN_SKIP;
 			snprintf(pl->line, sizeof pl->line,
 			         "a different key is stored as %s; skipped (compare with: "
-			         "ccr-config get %s; then delete or rename one)",
-			         pl->name, pl->name);
+			         "ccr-config get %s; then ccr-config rename %s NEW, or delete "
+			         "one)",
+			         pl->name, pl->name, pl->name);
 			return;
 		}
 		pl->kind = PLAN_REUSE;
@@ -388,11 +424,16 @@ print_lines(const struct migration *m)
 	for (i = 0; i < m->n; i++) {
 		const struct plan *pl = &m->plans[i];
 
-		printf("%s: %s%s%s\n", pl->label, pl->line,
+		printf("%s: %s%s%s", pl->label, pl->line,
 		       pl->bound[0] == '\0' ? ""
 		       : m->dry_run         ? ", would bind to "
 		                            : ", bound to ",
 		       pl->bound);
+		if (pl->derived[0] != '\0' && (pl->kind == PLAN_STORE || pl->kind == PLAN_REUSE))
+			printf("; key name %s, made of the provider's name (another: ccr-config "
+			       "rename %s NEW)",
+			       pl->derived, pl->derived);
+		putchar('\n');
 	}
 	fflush(stdout);
 }

@@ -29,6 +29,7 @@ struct plan {
 	enum plan_kind kind;
 	char label[NAME_MAX_LEN + 32]; /* the provider's name, or "provider N" */
 	char name[NAME_MAX_LEN + 1];   /* the key name, for a literal */
+	char derived[NAME_MAX_LEN + 1]; /* the key name made of a name that is not one, or "" */
 	char env[ENV_MAX_LEN + 1];
 	char ref[ENV_MAX_LEN + 2];    /* "$ENV", the api_key it gets */
 	char line[512];               /* what to print after "label: " */

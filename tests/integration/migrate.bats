@@ -203,7 +203,7 @@ ollama: no api_key, left alone' ]
 	write_config "$orig"
 	run --separate-stderr "$CLI" migrate
 	[ "$status" -eq 5 ]
-	[ "${lines[0]}" = 'openrouter: a different key is stored as openrouter; skipped (compare with: ccr-config get openrouter; then delete or rename one)' ]
+	[ "${lines[0]}" = 'openrouter: a different key is stored as openrouter; skipped (compare with: ccr-config get openrouter; then ccr-config rename openrouter NEW, or delete one)' ]
 	[ "${lines[1]}" = 'groq: stored, config now uses $GROQ_API_KEY' ]
 	[ "$stderr" = 'ccr-config: 1 provider still holds a literal api_key' ]
 	no_secret_in_output
@@ -241,7 +241,7 @@ groq: stored, config now uses $GROQ_API_KEY_3
 	start_daemon
 	local orig
 	orig="{\"Providers\": [
-  {\"name\": \"bad name\", \"api_key\": \"$KEY1\"},
+  {\"name\": \"+++\", \"api_key\": \"$KEY1\"},
   {\"api_key\": \"$KEY2\"},
   {\"name\": \"nokey\"},
   {\"name\": \"numeric\", \"api_key\": 42},
@@ -252,8 +252,8 @@ groq: stored, config now uses $GROQ_API_KEY_3
 	write_config "$orig"
 	run --separate-stderr "$CLI" migrate
 	[ "$status" -eq 5 ]
-	[ "${lines[0]}" = "provider 1: api_key is a literal, but the provider's name is not a key name (1-128 of A-Z a-z 0-9 . _ -); skipped" ]
-	[ "${lines[1]}" = "provider 2: api_key is a literal, but the provider's name is not a key name (1-128 of A-Z a-z 0-9 . _ -); skipped" ]
+	[ "${lines[0]}" = "+++: api_key is a literal, but no key name can be made of the provider's name (1-128 of A-Z a-z 0-9 . _ -); skipped" ]
+	[ "${lines[1]}" = "provider 2: api_key is a literal, but no key name can be made of the provider's name (1-128 of A-Z a-z 0-9 . _ -); skipped" ]
 	[ "${lines[2]}" = 'nokey: no api_key, left alone' ]
 	[ "${lines[3]}" = 'numeric: api_key is not a string, left alone' ]
 	[ "${lines[4]}" = 'empty: api_key is empty, left alone' ]
@@ -367,7 +367,7 @@ twenty_providers() {
   \"PORT\": 3456,
   \"Note\": \"\$GROQ_API_KEY and \${OPENROUTER_API_KEY_2} stay as written\",
   \"Providers\": [
-    { \"name\": \"bad name\", \"api_key\": \"$KEY4\" },
+    { \"name\": \"+++\", \"api_key\": \"$KEY4\" },
     { \"name\": \"openrouter\", \"api_key\": \"$KEY1\", \"models\": [\"a\"] },
     { name: 'groq', api_key: '$KEY2' },
     { \"name\": \"deepseek\", \"api_key\": \"Bearer \$DEEPSEEK_API_KEY\" },
@@ -504,4 +504,29 @@ EOF
 	run --separate-stderr "$CLI" migrate --overwrite
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"usage: ccr-config migrate [CONFIG] [--dry-run]"* ]]
+}
+
+@test "a provider whose name is not a key name is stored under one made of it, and migrate says which" {
+	start_daemon
+	local orig
+	orig="{\"Providers\": [
+  {\"name\": \"Gemini Flash\", \"api_key\": \"$KEY1\"},
+  {\"name\": \"  My Provider (EU) \", \"api_key\": \"$KEY2\"}
+]}"
+	write_config "$orig"
+	run --separate-stderr "$CLI" migrate
+	[ "$status" -eq 0 ] || fail "$status: $output $stderr"
+	[ "${lines[0]}" = 'Gemini Flash: stored, config now uses $GEMINI_FLASH_API_KEY; key name gemini-flash, made of the provider'"'"'s name (another: ccr-config rename gemini-flash NEW)' ] ||
+		fail "$output"
+	[[ "${lines[1]}" == "  My Provider (EU) : stored, config now uses \$MY_PROVIDER-EU_API_KEY"* ||
+		"${lines[1]}" == "  My Provider (EU) : stored, config now uses \$MY_PROVIDER_EU_API_KEY; key name my-provider-eu,"* ]] ||
+		fail "$output"
+	[ "$(raw_value gemini-flash)" = "$KEY1" ]
+	[ "$(raw_env gemini-flash)" = GEMINI_FLASH_API_KEY ]
+	[ "$(raw_value my-provider-eu)" = "$KEY2" ]
+	no_secret_in_output
+	[ "$(cat "$CONFIG")" = "$(replaced "$(replaced "$orig" "$KEY1" '$GEMINI_FLASH_API_KEY')" "$KEY2" '$MY_PROVIDER_EU_API_KEY')" ]
+	# check no longer sends the user back to migrate.
+	run --separate-stderr "$CLI" check
+	[[ "$output$stderr" != *"ccr-config migrate"* ]] || fail "$output $stderr"
 }
