@@ -32,7 +32,7 @@ _ccr_config() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
 	local commands="set get list delete bind status exec check shell-init router import migrate
-		passphrase unlock lock allow guard help version"
+		passphrase unlock lock allow guard confine help version"
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${cmd/#\~/$HOME}
@@ -162,7 +162,7 @@ _ccr_config() {
 			((nargs == 0)) && _ccr_config_reply start stop restart status code ui model \
 				activate version help
 		else
-			_ccr_config_reply --keep-env --fallback-env --background -- --help
+			_ccr_config_reply --keep-env --fallback-env --background --no-confine -- --help
 		fi
 		;;
 	check | migrate)
@@ -205,7 +205,7 @@ _ccr_config() {
 			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
 		fi
 		;;
-	guard)
+	guard | confine)
 		if ((dashdash)) || [[ -n $first && $first != -* ]]; then
 			if ((nargs == 0)); then
 				COMPREPLY=($(compgen -c -- "$cur" | sort -u))
@@ -213,6 +213,7 @@ _ccr_config() {
 				_ccr_config_files
 			fi
 		elif [[ $cur == -* ]]; then
+			[[ $sub == guard ]] && _ccr_config_reply --no-confine
 			_ccr_config_reply -- --help
 		else
 			COMPREPLY=($(compgen -c -- "$cur" | sort -u))

@@ -137,7 +137,8 @@ complete -c ccr-config -n __ccr_config_needs_command -a passphrase -d 'Seal the 
 complete -c ccr-config -n __ccr_config_needs_command -a unlock -d 'Unlock a sealed keystore'
 complete -c ccr-config -n __ccr_config_needs_command -a lock -d 'Lock a sealed keystore now'
 complete -c ccr-config -n __ccr_config_needs_command -a allow -d 'Let coding agents read a key for a while'
-complete -c ccr-config -n __ccr_config_needs_command -a guard -d 'Run a coding agent so that it and all it starts get no key'
+complete -c ccr-config -n __ccr_config_needs_command -a guard -d 'Run a coding agent so that it and all it starts get no key, confined'
+complete -c ccr-config -n __ccr_config_needs_command -a confine -d 'Run a command where it reaches no keystore, socket or process of ccr-keyd'
 complete -c ccr-config -n __ccr_config_needs_command -a help -d 'List the commands or show one'
 complete -c ccr-config -n __ccr_config_needs_command -a version -d 'Print the version'
 
@@ -163,6 +164,7 @@ complete -c ccr-config -n '__ccr_config_using exec; and __ccr_config_after_dashd
 complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l keep-env -d 'code, ui: keep the provider keys exported in the shell'
 complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l fallback-env -d 'Start with the plain environment when the daemon fails'
 complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l background -d 'start: return once the router listens'
+complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -l no-confine -d 'code: the agent under the guard only, not confined'
 complete -c ccr-config -n '__ccr_config_using router; and not __ccr_config_after_dashdash' -a -- -d "End of options; the router's command follows"
 complete -c ccr-config -n '__ccr_config_using router; and __ccr_config_after_dashdash; and __ccr_config_at router 0' -a 'start stop restart status code ui model activate version help'
 
@@ -197,9 +199,10 @@ complete -c ccr-config -n '__ccr_config_using allow' -l all -d 'Every key'
 complete -c ccr-config -n '__ccr_config_using allow' -l for -x -d 'How long (default 10m; 90s, 15m, 2h)'
 complete -c ccr-config -n '__ccr_config_using allow' -l revoke -d 'Take the override back'
 
-# guard [--] CMD [ARGS...]
-complete -c ccr-config -n '__ccr_config_using guard; and not __ccr_config_after_dashdash' -a -- -d 'End of options; the command follows'
-complete -c ccr-config -n '__ccr_config_using guard; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
+# guard [--no-confine] [--] CMD [ARGS...], confine [--] CMD [ARGS...]
+complete -c ccr-config -n '__ccr_config_using guard; and not __ccr_config_after_dashdash' -l no-confine -d 'The guard only: no kernel confinement'
+complete -c ccr-config -n '__ccr_config_using guard confine; and not __ccr_config_after_dashdash' -a -- -d 'End of options; the command follows'
+complete -c ccr-config -n '__ccr_config_using guard confine; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
 
 # help [COMMAND]
-complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete bind status exec check shell-init router import migrate passphrase unlock lock allow guard version'
+complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete bind status exec check shell-init router import migrate passphrase unlock lock allow guard confine version'
