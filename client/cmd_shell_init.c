@@ -122,7 +122,24 @@ print_posix(const char *self, const char *shell)
 		       "  fi\n"
 		       "}\n"
 		       "complete -F _ccr_shell ccr 2>/dev/null || true\n");
+		if (have) {
+			/* ccr-config <TAB> too, wherever it was installed (bash-completion need not
+			 * be). */
+			printf("complete -p ccr-config >/dev/null 2>&1 || . ");
+			put_quoted(comp, false);
+			printf(" 2>/dev/null || true\n");
+		}
 		return;
+	}
+	if (have) {
+		/* ccr-config <TAB> too: its directory in $fpath, which compinit reads. */
+		*strrchr(comp, '/') = '\0';
+		printf("(( ${fpath[(Ie)");
+		put_quoted(comp, false);
+		printf("]} )) || fpath=(");
+		put_quoted(comp, false);
+		printf(" $fpath)\n");
+		strcat(comp, "/_ccr-config");
 	}
 	printf(
 	    "# ccr config <TAB> completes as ccr-config; ccr <TAB> offers the router's commands.\n"
@@ -149,6 +166,8 @@ print_posix(const char *self, const char *shell)
 	       "_ccr_compdef() {\n"
 	       "  (( $+functions[compdef] )) || return 0\n"
 	       "  compdef _ccr_shell ccr\n"
+	       "  (( $+_comps[ccr-config] )) || { autoload -Uz _ccr-config && compdef _ccr-config "
+	       "ccr-config; }\n"
 	       "  (( $+functions[add-zsh-hook] )) && add-zsh-hook -d precmd _ccr_compdef\n"
 	       "  unfunction _ccr_compdef\n"
 	       "  return 0\n"
@@ -204,22 +223,78 @@ print_fish(const char *self)
 	       "'(__ccr_shell_config)'\n");
 }
 
+/*
+ * The coding agents --agents wraps: each runs under `ccr-config guard`, under
+ * the guard and confined by the kernel, however it is started from the shell.
+ */
+static const char *const agent_commands[] = {
+    "claude",       "codex", "gemini", "aider", "opencode", "goose",
+    "cursor-agent", "qwen",  "amp",    "crush", NULL};
+
+/* Wrappers that run each agent command under the guard, and the mark that check reads. */
+static void
+print_agents(const char *self, bool fish)
+{
+	size_t i;
+
+	printf(
+	    "# Coding agents run under the guard, confined by the kernel (shell-init --agents);\n"
+	    "# `command claude` runs one bare.\n");
+	printf(fish ? "set -gx CCR_KEYD_WRAPS_AGENTS 1\n" : "export CCR_KEYD_WRAPS_AGENTS=1\n");
+	for (i = 0; agent_commands[i] != NULL; i++) {
+		if (fish) {
+			printf(
+			    "function %s --wraps %s --description 'under the guard of ccr-keyd'\n"
+			    "    command ",
+			    agent_commands[i], agent_commands[i]);
+			put_quoted(self, true);
+			printf(" guard -- %s $argv\nend\n", agent_commands[i]);
+		} else {
+			printf("%s() { command ", agent_commands[i]);
+			put_quoted(self, false);
+			printf(" guard -- %s \"$@\"; }\n", agent_commands[i]);
+		}
+	}
+}
+
+enum { OPT_AGENTS };
+
+static const struct cmd_option options[] = {
+    [OPT_AGENTS] = {"agents", 'a', NULL,
+                    "also wrap the coding agents (claude, codex, gemini, aider, …) so that "
+                    "each runs under the guard, confined"},
+    {0},
+};
+
 /* Print the function for one shell. */
 static int
 cmd_shell_init(struct cli *cli, int argc, char **argv)
 {
 	char self[PATHS_MAX];
-	const char *shell = argc == 2 ? argv[1] : NULL;
+	const char *shell;
+	bool agents = false;
+	int c;
 
-	if (shell == NULL)
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_AGENTS)
+			agents = true;
+		else
+			return cli_usage(cli);
+	}
+	if (argc - optind != 1)
 		return cli_usage(cli);
+	shell = argv[optind];
 	self_path(self, sizeof self);
 	if (strcmp(shell, "bash") == 0 || strcmp(shell, "zsh") == 0) {
 		print_posix(self, shell);
+		if (agents)
+			print_agents(self, false);
 		return EXIT_OK;
 	}
 	if (strcmp(shell, "fish") == 0) {
 		print_fish(self);
+		if (agents)
+			print_agents(self, true);
 		return EXIT_OK;
 	}
 	return cli_error(EXIT_USAGE, "unknown shell '%s'; use bash, zsh or fish", shell);
@@ -227,9 +302,10 @@ cmd_shell_init(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_shell_init_entry = {
     .name = "shell-init",
-    .usage = "bash|zsh|fish",
+    .usage = "[--agents] bash|zsh|fish",
     .summary = "print the `ccr` shell function: ccr config …, and the router with keys only "
                "in its server",
-    .example = "eval \"$(ccr-config shell-init bash)\"",
+    .options = options,
+    .example = "eval \"$(ccr-config shell-init --agents bash)\"",
     .run = cmd_shell_init,
 };

@@ -154,6 +154,20 @@ check(struct keyd *k, struct session *s)
 #endif
 		return;
 	}
+	if (!proc_same_pidns(peer->pid)) {
+		/*
+		 * A confined agent (ccr-config confine, guard, ccr code: a pid
+		 * namespace of its own) that reached the socket anyway, or a
+		 * container's process: known as such from the peer itself, also
+		 * by a daemon started after it was.
+		 */
+		peer->agent_state = PEER_INSIDE;
+		peer->agent_pid = peer->pid;
+		snprintf(peer->agent, sizeof peer->agent, "a confinement (another pid namespace)");
+		log_debug("peer pid %ld runs in another pid namespace: treated as inside an agent",
+		          (long)peer->pid);
+		return;
+	}
 	rc = walk(k, peer->pid, peer->agent, sizeof peer->agent, &peer->agent_pid);
 	/* The walk read the peer's pid: valid only if the peer still holds it. */
 	if (rc == 0 && uv_fileno((uv_handle_t *)&s->pipe, &fd) == 0 && peer_alive(fd) == 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef __APPLE__
@@ -229,4 +230,23 @@ proc_command(const struct proc_info *p, bool interpreter, char *out, size_t size
 
 	snprintf(out, size, "%s%s%s", a0 != NULL ? a0 : "", a1 != NULL ? " " : "",
 	         a1 != NULL ? a1 : "");
+}
+
+bool
+proc_same_pidns(pid_t pid)
+{
+#ifdef __linux__
+	char path[64];
+	struct stat mine, theirs;
+
+	snprintf(path, sizeof path, "/proc/%ld/ns/pid", (long)pid);
+	if (stat("/proc/self/ns/pid", &mine) == -1)
+		return true; /* no namespaces to tell apart */
+	if (stat(path, &theirs) == -1)
+		return false;
+	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+#else
+	(void)pid;
+	return true;
+#endif
 }

@@ -54,4 +54,11 @@ const char *proc_basename(const char *path);
  */
 void proc_command(const struct proc_info *p, bool interpreter, char *out, size_t size);
 
+/*
+ * True when pid runs in this process's pid namespace (or the system has none).
+ * False for a process in another one: a container's, or a confinement of
+ * ccr-config's (bubblewrap's --unshare-pid), and when it cannot be told.
+ */
+bool proc_same_pidns(pid_t pid);
+
 #endif
