@@ -215,3 +215,27 @@ as_user() {
 	run find "$h" -type f
 	[ -z "$output" ] || fail "left behind:" "$output"
 }
+
+@test "after make install PREFIX=~/.local the line it prints loads ccr-config's completion in bash and zsh" {
+	local h bin
+	USERDIR=$(mktemp -d "${TMPDIR:-/tmp}/ccr-install.XXXXXX")
+	h=$USERDIR/home
+	mkdir "$h"
+	run env HOME="$h" make -C "$ROOT" --no-print-directory -s BUILD="$CCR_BUILD" \
+		-o "$CCR_BUILD/ccr-keyd" -o "$CCR_BUILD/ccr-config" install 'PREFIX=~/.local'
+	[ "$status" -eq 0 ] || fail "$output"
+	bin=$h/.local/bin/ccr-config
+	[[ "$output" == *"  eval \"\$($bin shell-init bash)\""* ]] || fail "no line to enable completion:" "$output"
+	# Neither shell looks there by itself: no bash-completion loader, no such fpath entry.
+	run env HOME="$h" bash --norc --noprofile -c 'eval "$("$1" shell-init bash)"; complete -p ccr-config' _ "$bin"
+	[ "$output" = 'complete -F _ccr_config ccr-config' ] || fail "bash:" "$output"
+	run env HOME="$h" zsh -f -i 2>/dev/null <<ZSH
+eval "\$('$bin' shell-init zsh)"
+autoload -U compinit; compinit -u -D
+print -r -- "comp[\${_comps[ccr-config]}] dir[\${fpath[(r)$h/*]}]"
+ZSH
+	[[ "$output" == *"comp[_ccr-config] dir[$h/.local/share/zsh/site-functions]"* ]] || fail "zsh:" "$output"
+	# With compinit before the eval, too.
+	run env HOME="$h" zsh -f -c 'autoload -U compinit; compinit -u -D; eval "$("$1" shell-init zsh)"; print -r -- "comp[${_comps[ccr-config]}]"' _ "$bin"
+	[ "$output" = 'comp[_ccr-config]' ] || fail "zsh, compinit first:" "$output"
+}
