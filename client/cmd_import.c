@@ -247,9 +247,14 @@ report_profile(const struct items *items)
 	if (held == NULL)
 		abort();
 	for (i = 0; i < items->n; i++) {
-		if (items->v[i].held)
+		/* --only moved it, but its own programs still read it from the profile. */
+		if (items->v[i].held && import_read_directly(items->v[i].env) != NULL)
+			printf("keep $%s in your profile if you run %s directly\n",
+			       items->v[i].env, import_read_directly(items->v[i].env));
+		else if (items->v[i].held)
 			held[n++] = items->v[i].env;
 	}
+	fflush(stdout);
 	fflush(stderr);
 	profile_report(held, n);
 	free(held);

@@ -47,7 +47,16 @@ void item_set_value(struct item *it, const char *v, size_t len);
 /* Collect the variables listed in only (comma-separated). Returns 0 or an exit code. */
 int import_collect_only(char *only, struct items *items);
 
-/* Collect every non-empty *_API_KEY variable of our environment. Returns 0 or an exit code. */
+/*
+ * Who reads env from the environment themselves ("claude (Claude Code) and the
+ * Anthropic SDKs"): import env leaves such a variable alone. NULL for others.
+ */
+const char *import_read_directly(const char *env);
+
+/*
+ * Collect every non-empty *_API_KEY variable of our environment but those that
+ * other programs read themselves (said on stdout). Returns 0 or an exit code.
+ */
 int import_collect_env(struct items *items);
 
 /* Collect the keys of a keystore file at path, never changing it. Returns 0 or an exit code. */

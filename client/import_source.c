@@ -132,10 +132,43 @@ import_collect_only(char *only, struct items *items)
 	return 0;
 }
 
+/*
+ * The variables that coding agents and vendor SDKs read from the environment
+ * themselves, and who reads each: moving one into the keystore and out of the
+ * shell profile would break running that program directly, so import env
+ * sweeps none of them; --only names one on purpose. Not the router's providers
+ * (OPENROUTER_API_KEY and the like), which only the router reads.
+ */
+static const struct {
+	const char *env, *readers;
+} read_directly[] = {
+    {"ANTHROPIC_API_KEY", "claude (Claude Code) and the Anthropic SDKs"},
+    {"ANTHROPIC_AUTH_TOKEN", "claude (Claude Code)"},
+    {"CLAUDE_CODE_OAUTH_TOKEN", "claude (Claude Code)"},
+    {"OPENAI_API_KEY", "codex and the OpenAI SDKs"},
+    {"AZURE_OPENAI_API_KEY", "the OpenAI SDKs"},
+    {"GEMINI_API_KEY", "gemini (Gemini CLI) and the Google Gen AI SDKs"},
+    {"GOOGLE_API_KEY", "gemini (Gemini CLI) and the Google SDKs"},
+    {NULL, NULL},
+};
+
+const char *
+import_read_directly(const char *env)
+{
+	size_t i;
+
+	for (i = 0; read_directly[i].env != NULL; i++) {
+		if (strcmp(read_directly[i].env, env) == 0)
+			return read_directly[i].readers;
+	}
+	return NULL;
+}
+
 /* Collect every non-empty *_API_KEY variable of our environment. Returns 0 or an exit code. */
 int
 import_collect_env(struct items *items)
 {
+	size_t left = 0;
 	char var[ENV_MAX_LEN + 2], name[NAME_MAX_LEN + 1];
 	char **e;
 
@@ -160,8 +193,18 @@ import_collect_env(struct items *items)
 			cli_warn("skipping $%s: it is empty", var);
 			continue;
 		}
+		if (import_read_directly(var) != NULL) {
+			printf("%s: left in the environment: %s read $%s themselves, and would "
+			       "break without it in your profile (store it anyway: ccr-config "
+			       "import env --only %s)\n",
+			       name, import_read_directly(var), var, var);
+			left++;
+			continue;
+		}
 		item_set_value(items_add(items, name, var), eq + 1, strlen(eq + 1));
 	}
+	if (items->n == 0 && left > 0)
+		return cli_error(EXIT_NOT_FOUND, "nothing else to import");
 	if (items->n == 0)
 		return cli_error(EXIT_NOT_FOUND, "no variable named *_API_KEY is set; nothing "
 		                                 "imported (name others with --only)");

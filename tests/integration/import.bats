@@ -387,3 +387,34 @@ groq: would update (as $GROQ_API_KEY)' ]
 	CEREBRAS_API_KEY=$KEY1 run --separate-stderr "$CLI" import env --dry-run
 	[[ "$output" != *"shell profile"* ]] || fail "$output"
 }
+
+@test "import env leaves the variables that agents and SDKs read themselves, says why, and --only takes them" {
+	start_daemon
+	export HOME=$BATS_TEST_TMPDIR/h ZDOTDIR=
+	mkdir -p "$HOME"
+	printf 'export ANTHROPIC_API_KEY=%s\n' "$KEY1" >"$HOME/.bashrc"
+	ANTHROPIC_API_KEY=$KEY1 OPENAI_API_KEY=$KEY2 GEMINI_API_KEY=$KEY4 GROQ_API_KEY=$KEY3 \
+		run --separate-stderr "$CLI" import env
+	[ "$status" -eq 0 ] || fail "$status: $stderr"
+	no_secret_in_output
+	[[ "$output" == *'anthropic: left in the environment: claude (Claude Code) and the Anthropic SDKs read $ANTHROPIC_API_KEY themselves, and would break without it in your profile (store it anyway: ccr-config import env --only ANTHROPIC_API_KEY)'* ]] ||
+		fail "$output"
+	[[ "$output" == *'openai: left in the environment: codex and the OpenAI SDKs read $OPENAI_API_KEY'* ]] || fail "$output"
+	[[ "$output" == *'gemini: left in the environment: '* ]] || fail "$output"
+	[[ "$output" == *'groq: stored (as $GROQ_API_KEY)'* ]] || fail "$output"
+	[ "$(key_count)" = 1 ]
+	# Only GROQ_API_KEY is to be deleted from the profile.
+	[[ "$output" == *"unset GROQ_API_KEY (bash"* ]] || fail "$output"
+	[[ "$output" != *"unset ANTHROPIC"* && "$output" != *"  ANTHROPIC_API_KEY  ~/.bashrc"* ]] || fail "$output"
+	# Nothing else set: exit 1, having said why.
+	ANTHROPIC_API_KEY=$KEY1 run --separate-stderr "$CLI" import env
+	[ "$status" -eq 1 ] && [[ "$output" == *"anthropic: left in the environment"* ]] || fail "$status: $output $stderr"
+	# Named with --only, it is stored, and the profile keeps it.
+	ANTHROPIC_API_KEY=$KEY1 run --separate-stderr "$CLI" import env --only ANTHROPIC_API_KEY
+	[ "$status" -eq 0 ] || fail "$status: $stderr"
+	[[ "$output" == *'anthropic: stored (as $ANTHROPIC_API_KEY)'* ]] || fail "$output"
+	[[ "$output" == *'keep $ANTHROPIC_API_KEY in your profile if you run claude (Claude Code) and the Anthropic SDKs directly'* ]] ||
+		fail "$output"
+	[[ "$output" != *"unset ANTHROPIC_API_KEY"* ]] || fail "$output"
+	[ "$(raw_value anthropic)" = "$KEY1" ]
+}
