@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -365,12 +366,65 @@ agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *re
 	return PE_OK;
 }
 
+/* The guard g's process still runs: its pid holds the process that registered. */
+static bool
+guard_alive(const struct agent_guard *g)
+{
+	struct proc_info p;
+
+	return proc_read(g->pid, &p, 0) == 0 && p.start == g->start;
+}
+
+bool
+agent_guard_alive(const struct session *s)
+{
+	const struct agent_guard *g;
+
+	for (g = s->k->agents.guards; g != NULL; g = g->next) {
+		if (g->s == s)
+			return guard_alive(g);
+	}
+	return true; /* not registered (yet): nothing to drop */
+}
+
+/*
+ * Refuse a guard beyond GUARDS_PER_TREE of sid's tree or GUARDS_MAX in all,
+ * counting only guards whose process still runs (the sweep closes the rest):
+ * PE_OK, or PE_BUSY answered into s->out and s closed after the reply.
+ */
+static enum proto_err
+guard_room(struct keyd *k, struct session *s, const struct proto_request *req, pid_t sid)
+{
+	const struct agent_guard *g;
+	unsigned all = 0, tree = 0;
+	char msg[200];
+
+	for (g = k->agents.guards; g != NULL; g = g->next) {
+		if (!guard_alive(g))
+			continue;
+		all++;
+		tree += g->sid == sid;
+	}
+	if (tree < GUARDS_PER_TREE && all < GUARDS_MAX)
+		return PE_OK;
+	snprintf(msg, sizeof msg,
+	         tree >= GUARDS_PER_TREE
+	             ? "this session already has %d guards registered; end an agent first"
+	             : "ccr-keyd already has %d guards registered; end an agent first",
+	         tree >= GUARDS_PER_TREE ? GUARDS_PER_TREE : GUARDS_MAX);
+	log_debug("refused a guard for pid %ld: %s", (long)s->peer.pid, msg);
+	proto_reply_error(&s->out, req->id, PE_BUSY, msg);
+	s->close_after_flush = true; /* an unregistered guard holds no slot either */
+	return PE_BUSY;
+}
+
 enum proto_err
 agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *req)
 {
 	const char *label = req->name != NULL ? req->name : "guard";
 	struct agent_guard *g;
 	struct proc_info p;
+	pid_t sid;
 
 	if (strlen(label) >= sizeof g->label || label[strspn(label, "abcdefghijklmnopqrstuvwxyz"
 	                                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -385,16 +439,21 @@ agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *re
 		return PE_BAD_REQUEST;
 	}
 	if (!s->guard) {
+		sid = getsid(s->peer.pid);
+		if (guard_room(k, s, req, sid) != PE_OK)
+			return PE_BUSY;
 		g = calloc(1, sizeof *g);
 		if (g == NULL)
 			abort();
 		g->s = s;
 		g->pid = s->peer.pid;
 		g->start = p.start;
+		g->sid = sid;
 		snprintf(g->label, sizeof g->label, "%s", label);
 		g->next = k->agents.guards;
 		k->agents.guards = g;
 		s->guard = true;
+		k->server.nguards++;
 		log_info("guard registered: pid %ld (%s); what runs under it is an agent's",
 		         (long)g->pid, g->label);
 	}

@@ -24,12 +24,22 @@ struct keyd;
 struct session;
 struct peer;
 
+/*
+ * Guards are never closed for idleness and do not count against the
+ * connection limit (SERVER_MAX_SESSIONS), so they are bounded on their own: at
+ * most GUARDS_PER_TREE registered by processes of one session (getsid: a
+ * terminal and what it starts), GUARDS_MAX in all. `ccr code` registers one.
+ */
+#define GUARDS_PER_TREE 8
+#define GUARDS_MAX 32
+
 /* A process `ccr code` runs the agent under; registered while its connection is open. */
 struct agent_guard {
 	struct agent_guard *next;
 	const struct session *s;
 	pid_t pid;
 	unsigned long long start;
+	pid_t sid; /* its session: the process tree GUARDS_PER_TREE bounds */
 	char label[64]; /* what runs under it ("ccr code", "aider"), for refusals */
 };
 
@@ -73,6 +83,9 @@ enum proto_err agent_op_allow(struct keyd *k, struct session *s, const struct pr
 
 /* op guard: register the peer of s as a guard for as long as s is open. */
 enum proto_err agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *req);
+
+/* True while the process that registered s as a guard still runs (the sweep closes it else). */
+bool agent_guard_alive(const struct session *s);
 
 /* s is closing: a guard it registered is forgotten. */
 void agent_session_closed(struct keyd *k, const struct session *s);

@@ -63,8 +63,10 @@ on_session_closed(uv_handle_t *h)
 		s->next->prev = s->prev;
 	srv->nsessions--;
 	srv->last_activity = now_ms(srv);
-	if (s->guard)
+	if (s->guard) {
+		srv->nguards--;
 		agent_session_closed(s->k, s);
+	}
 	buf_free(&s->in);
 	buf_free(&s->out);
 	free(s);
@@ -357,7 +359,8 @@ on_connection(uv_stream_t *listener, int status)
 		refuse(s, PE_DENIED, "only the user who runs ccr-keyd may use it");
 		return;
 	}
-	if (srv->nsessions > SERVER_MAX_SESSIONS) {
+	/* Guards are bounded on their own (agent.h): they never starve the router or the client. */
+	if (srv->nsessions - srv->nguards > SERVER_MAX_SESSIONS) {
 		log_warn("refused peer pid %ld: %d connections open", (long)s->peer.pid,
 			 SERVER_MAX_SESSIONS);
 		refuse(s, PE_BUSY, "too many connections; try again");
@@ -413,6 +416,12 @@ on_sweep(uv_timer_t *t)
 
 	for (s = srv->sessions; s != NULL; s = next) {
 		next = s->next;
+		if (!s->closing && s->guard && !agent_guard_alive(s)) {
+			log_debug("closing the guard of pid %ld: the process is gone",
+			          (long)s->peer.pid);
+			session_close(s);
+			continue;
+		}
 		if (s->closing || s->guard || s->waiting != NULL)
 			continue;
 		note_progress(s, now);

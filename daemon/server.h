@@ -52,6 +52,7 @@ struct server {
 	char path[1024];
 	struct session *sessions;
 	unsigned nsessions;
+	unsigned nguards; /* sessions that are registered guards: not held to the limit */
 	uv_timer_t sweep;
 	uint64_t last_activity;
 	unsigned long accepted, refused;

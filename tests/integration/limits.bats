@@ -103,6 +103,49 @@ amplified() {
 	keyd_stop "$KEYD_PID"
 }
 
+# Issue 22: 256 connections that each register as an agent guard (never closed
+# for idleness) used to hold every slot, and the router's preload and
+# ccr-config got "too many connections" for as long as their holder lived.
+@test "256 guard registrations lock out neither ccr-config status nor a get" {
+	keyd_start
+	req "{\"op\":\"set\",\"name\":\"cerebras\",\"value\":\"$KEY1\"}" >/dev/null
+	peer_start guard "$CCR_KEYD_SOCKET" 256
+	held=$(peer_line)
+	# One process tree registers at most 8; the refused ones are closed.
+	[ "$held" = "guard: open 256 registered 8" ] || fail "got: $held"
+	run "$CLI" status
+	[ "$status" -eq 0 ] || fail "status: $status $output"
+	reply=$(req '{"op":"get","name":"cerebras"}')
+	assert_json "$reply" value "$KEY1"
+	[ "$(req '{"op":"status"}' | jget agents.guards | tr -cd , | wc -c)" -eq 7 ] ||
+		fail "not 8 guards: $(req '{"op":"status"}' | jget agents.guards)"
+	# A second holder in the same tree gets none, and still nobody is locked out.
+	run "$TPEER" guard "$CCR_KEYD_SOCKET" 300 </dev/null
+	[ "${lines[0]}" = "guard: open 300 registered 0" ] || fail "got: $output"
+	run "$CLI" status
+	[ "$status" -eq 0 ] || fail "status: $status $output"
+	peer_release
+	keyd_stop "$KEYD_PID"
+}
+
+@test "a guard whose process is gone is dropped, though its connection stays open" {
+	keyd_start
+	peer_start guard "$CCR_KEYD_SOCKET" 1 orphan
+	held=$(peer_line)
+	[ "$held" = "guard: open 1 registered 1" ] || fail "got: $held"
+	dropped=
+	for ((i = 0; i < 150; i++)); do
+		if [ "$(req '{"op":"status"}' | jget agents.guards)" = "[]" ]; then
+			dropped=yes
+			break
+		fi
+		sleep 0.02
+	done
+	[ -n "$dropped" ] || fail "the guard of a process that is gone is still registered"
+	peer_release
+	keyd_stop "$KEYD_PID"
+}
+
 @test "a peer sending one byte a second is closed at the idle limit" {
 	keyd_start --connection-idle 2
 	before=$(rss "$KEYD_PID")

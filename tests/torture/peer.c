@@ -8,6 +8,10 @@
  *   torture-peer hold SOCKET N            open N connections, send a hello on each and read
  *                                         its reply, print "hold: open N served S", hold
  *                                         until stdin ends
+ *   torture-peer guard SOCKET N [orphan]  open N connections, then register each as an
+ *                                         agent guard; print "guard: open N registered R",
+ *                                         hold until stdin ends (with orphan: in a child,
+ *                                         the registering process gone)
  *   torture-peer churn SOCKET N           N connections one after another, ending in turn
  *                                         by closing at once, after a reply, mid-line, and
  *                                         with the reply unread; print "churn: N answered A"
@@ -174,6 +178,40 @@ hold(const char *path, long n)
 	return 0;
 }
 
+/* guard: N connections first, then a guard registration on each (issue 22's lock-out). */
+static int
+guard(const char *path, long n, bool orphan)
+{
+	static const char reg[] = "{\"op\":\"guard\",\"name\":\"torture\"}\n";
+	int *fds = calloc((size_t)n, sizeof *fds);
+	long i, registered = 0;
+
+	if (fds == NULL)
+		return 2;
+	for (i = 0; i < n; i++) {
+		fds[i] = dial(path);
+		if (fds[i] == -1) {
+			printf("guard: open %ld registered 0\n", i);
+			free(fds);
+			return 1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (send(fds[i], reg, sizeof reg - 1, MSG_NOSIGNAL) > 0 && read_ok(fds[i], 5000))
+			registered++;
+	}
+	printf("guard: open %ld registered %ld\n", n, registered);
+	fflush(stdout);
+	if (orphan && fork() != 0)
+		_exit(0); /* the child holds the connections; the guards' process is gone */
+	wait_stdin();
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	printf("released\n");
+	return 0;
+}
+
 /* churn: many short connections, ended in every way a client can end one. */
 static int
 churn(const char *path, long n)
@@ -332,12 +370,15 @@ main(int argc, char **argv)
 		return flood(argv[2], atol(argv[3]), argv[4]);
 	if (argc == 4 && strcmp(argv[1], "hold") == 0)
 		return hold(argv[2], atol(argv[3]));
+	if ((argc == 4 || (argc == 5 && strcmp(argv[4], "orphan") == 0)) &&
+	    strcmp(argv[1], "guard") == 0)
+		return guard(argv[2], atol(argv[3]), argc == 5);
 	if (argc == 4 && strcmp(argv[1], "churn") == 0)
 		return churn(argv[2], atol(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "halfclose") == 0)
 		return halfclose(argv[2], atol(argv[3]), atol(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "spread") == 0)
 		return spread(argv[2], atol(argv[3]), argv[4]);
-	fputs("usage: torture-peer flood|hold|churn|halfclose|spread SOCKET ...\n", stderr);
+	fputs("usage: torture-peer flood|hold|guard|churn|halfclose|spread SOCKET ...\n", stderr);
 	return 2;
 }
