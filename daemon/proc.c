@@ -232,19 +232,52 @@ proc_command(const struct proc_info *p, bool interpreter, char *out, size_t size
 	         a1 != NULL ? a1 : "");
 }
 
+#ifdef __linux__
+/* How many pid namespaces deep pid is, from /proc/PID/status's NSpid line; -1 when unknown. */
+static int
+pidns_depth(const char *status_path)
+{
+	char line[512];
+	int depth = -1;
+	FILE *f = fopen(status_path, "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		for (depth = 0;; depth++) {
+			strtol(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return depth;
+}
+#endif
+
 bool
 proc_same_pidns(pid_t pid)
 {
 #ifdef __linux__
+	/*
+	 * Not /proc/PID/ns/pid: a non-dumpable peer's is closed to us. Its
+	 * status is not, and NSpid lists its pid in each namespace from ours
+	 * down: one more than ours and it runs in a namespace below ours.
+	 */
 	char path[64];
-	struct stat mine, theirs;
+	int mine = pidns_depth("/proc/self/status"), theirs;
 
-	snprintf(path, sizeof path, "/proc/%ld/ns/pid", (long)pid);
-	if (stat("/proc/self/ns/pid", &mine) == -1)
-		return true; /* no namespaces to tell apart */
-	if (stat(path, &theirs) == -1)
-		return false;
-	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	if (mine <= 0)
+		return true; /* a kernel that does not say: nothing to tell apart */
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	theirs = pidns_depth(path);
+	return theirs == mine;
 #else
 	(void)pid;
 	return true;
