@@ -15,6 +15,7 @@
 #include "binding.h"
 #include "cli.h"
 #include "config.h"
+#include "hint.h"
 #include "mask.h"
 #include "names.h"
 #include "suggest.h"
@@ -202,6 +203,9 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	} else {
 		report(cli, reply, name, old_masked, &value);
 		warn_unbound(name, &origins, jsonr_get(reply, "origins"));
+		/* The first key stored by a person: say once what sealing is for. */
+		if (!cli->json && jsonr_count(jsonr_get(list, "keys")) == 0 && cli_on_terminal())
+			hint_passphrase(cli, stderr);
 	}
 done:
 	conn_reply_free(reply);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "confine.h"
 #include "keystore.h"
 
 /* A number member as an int, saturated at the int range, or otherwise when it is not a number. */
@@ -138,6 +139,7 @@ static void
 print_agents(const struct jsonr *agents)
 {
 	const struct jsonr *inside = jsonr_get(agents, "inside"), *x;
+	char why[512];
 	int n = 0;
 
 	if (agents == NULL)
@@ -149,6 +151,14 @@ print_agents(const struct jsonr *agents)
 	printf("agents     no key for coding agents; here: %s%s\n",
 	       jsonr_str(inside) != NULL ? "inside " : "outside any agent",
 	       jsonr_str(inside) != NULL ? jsonr_str(inside) : "");
+	if (confine_available(why, sizeof why))
+		printf("confined   agents that ccr starts run confined by the kernel (bubblewrap): "
+		       "no keystore, socket or process of yours in reach\n");
+	else
+		printf("confined   no: %s; agents that ccr starts have the guard alone (no key "
+		       "through the daemon), and can read a plain keystore file: seal it "
+		       "(ccr-config passphrase set) and lock it when not in use\n",
+		       why);
 	jsonr_foreach(x, jsonr_get(agents, "allowed"))
 	{
 		printf("%s%s for %d s more\n", n++ == 0 ? "allowed    " : "           ",
