@@ -426,6 +426,10 @@ confine_agent(void)
 		return;
 	}
 	self[n] = '\0';
+	/* Replaced on disk while it runs (an upgrade): the path holds the new one. */
+	if ((size_t)n > strlen(" (deleted)") &&
+	    strcmp(self + n - strlen(" (deleted)"), " (deleted)") == 0)
+		self[n - strlen(" (deleted)")] = '\0';
 	setenv("CCR_KEYD_CONFINE", self, 1);
 }
 
