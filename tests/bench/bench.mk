@@ -26,6 +26,8 @@ bench: $(BENCH_DEPS)
 	@BUILD=$(BUILD) bash tests/bench/router_request.sh || echo "# bench-request could not run"
 	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh || \
 		echo "# bench-request (2.0.0) could not run"
+	@echo "# what confinement by the kernel adds to an agent's start"
+	@BUILD=$(BUILD) bash tests/bench/confine.sh || echo "# bench-confine could not run"
 
 # Proves the harness works (each case runs briefly, figures not meaningful);
 # prints TAP lines "ok N - bench: CASE ran" for tests/run.sh. Under a minute.
@@ -50,3 +52,8 @@ bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 bench-request: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 	@BUILD=$(BUILD) bash tests/bench/router_request.sh
 	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh
+
+# What confinement adds to an agent's start (issue 21): guard, confined and not, and true.
+.PHONY: bench-confine
+bench-confine: $(BUILD)/ccr-keyd $(BUILD)/ccr-config $(BENCH_OUT)/proctime
+	@BUILD=$(BUILD) bash tests/bench/confine.sh
