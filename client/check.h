@@ -42,8 +42,9 @@ void check_router_home(const char *path, struct buf *warnings);
 /*
  * Warn when the config text holds literal keys as api_key values, naming each
  * provider with its key masked, and the migrate command (with path when named).
+ * Returns how many it found.
  */
-void check_literals(const char *path, const struct buf *text, bool named, struct buf *warnings);
+long check_literals(const char *path, const struct buf *text, bool named, struct buf *warnings);
 
 /*
  * Warn about each stored key (keys: a list reply's array) that a provider of the
@@ -52,8 +53,19 @@ void check_literals(const char *path, const struct buf *text, bool named, struct
  */
 void check_bindings(const struct buf *text, const struct jsonr *keys, struct buf *warnings);
 
-/* Warn about each PATH.bak-* beside the config that holds literal keys, with the command to remove
- * it. */
-void check_backups(const char *path, struct buf *warnings);
+/*
+ * Warn about each stored key (keys: a list reply's array) whose env name does
+ * not look like a credential's (env_is_credential), with the delete command.
+ */
+void check_env_names(const struct jsonr *keys, struct buf *warnings);
+
+/*
+ * Warn about each file beside the config at path that holds keys in clear, with
+ * the command that removes it: migrate's PATH.bak-TIME and the router's own
+ * PATH.TIME.bak (literal api_keys, or any of the nvalues values), and the
+ * router's old logs, logs/ccr-*.log (any of the values). Returns how many.
+ */
+long check_backups(const char *path, const char *const *values, size_t nvalues,
+                   struct buf *warnings);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * ccr-config check, the config's part: what in the router's config.json would
  * expose the keys — no APIKEY (or one by reference), a debug log level, a
- * config the router does not read, literal keys in it, and backups that
- * migrate left holding literal keys. Keys are shown masked, never whole.
+ * config the router does not read, literal keys in it, and the files beside it
+ * that hold keys in clear: backups (migrate's and the router's own) and the
+ * router's old logs. Keys are shown masked, never whole.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -247,7 +248,7 @@ shell_word(const char *path, char *out, size_t size)
 	out[at] = '\0';
 }
 
-void
+long
 check_literals(const char *path, const struct buf *text, bool named, struct buf *warnings)
 {
 	char word[2 * PATH_MAX + 8];
@@ -265,43 +266,131 @@ check_literals(const char *path, const struct buf *text, bool named, struct buf 
 		    named ? " " : "", named ? word : "");
 	}
 	buf_free(&found);
+	return n > 0 ? n : 0;
 }
 
-void
-check_backups(const char *path, struct buf *warnings)
+/* True when name ends with suffix. */
+static bool
+ends_with(const char *name, const char *suffix)
 {
-	char dir[PATH_MAX], prefix[NAME_MAX + 8], file[2 * PATH_MAX], word[4 * PATH_MAX], err[256];
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* The secrets among values[0..n) that text holds, each masked, into found; how many. */
+static long
+secrets_in(const struct buf *text, const char *const *values, size_t n, struct buf *found)
+{
+	char masked[MASK_MAX];
+	long count = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (values[i] == NULL || strlen(values[i]) < 8 ||
+		    memmem(text->data, text->len, values[i], strlen(values[i])) == NULL)
+			continue;
+		mask_value(values[i], strlen(values[i]), masked);
+		if (found->len > 0)
+			buf_adds(found, ", ");
+		buf_adds(found, masked);
+		count++;
+	}
+	buf_addc(found, '\0');
+	return count;
+}
+
+/* Warn about one file that holds n keys in clear (found: them masked); what says what it is. */
+static void
+warn_file(struct buf *warnings, const char *code, const char *file, const char *what, long n,
+          const char *found, const char *when)
+{
+	char word[4 * PATH_MAX];
+
+	shell_word(file, word, sizeof word);
+	check_warn(warnings, code, "%s, %s, holds %ld key%s in clear: %s; %sremove it with: rm %s",
+	           file, what, n, n == 1 ? "" : "s", found, when, word);
+}
+
+/* Look at the router's old logs, DIR/logs/ccr-*.log, for the values given. Returns how many hold one. */
+static long
+check_logs(const char *dir, const char *const *values, size_t nvalues, struct buf *warnings)
+{
+	char logs[PATH_MAX + 8], file[2 * PATH_MAX + 16], err[256];
+	struct dirent *e;
+	long files = 0;
+	DIR *d;
+
+	snprintf(logs, sizeof logs, "%s/logs", strcmp(dir, "/") == 0 ? "" : dir);
+	d = opendir(logs);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		struct buf text = {0}, found = {0};
+		long n = 0;
+
+		if (strncmp(e->d_name, "ccr-", 4) != 0 || !ends_with(e->d_name, ".log"))
+			continue;
+		snprintf(file, sizeof file, "%s/%s", logs, e->d_name);
+		if (fileio_read(file, 0, &text, NULL, err, sizeof err) == 0)
+			n = secrets_in(&text, values, nvalues, &found);
+		if (n > 0) {
+			warn_file(warnings, "log_with_keys", file, "a log of the router", n,
+			          found.data, "");
+			files++;
+		}
+		buf_free(&found);
+		buf_free(&text);
+	}
+	closedir(d);
+	return files;
+}
+
+long
+check_backups(const char *path, const char *const *values, size_t nvalues, struct buf *warnings)
+{
+	char dir[PATH_MAX], base[NAME_MAX + 8], prefix[NAME_MAX + 8], file[2 * PATH_MAX],
+	    err[256];
 	const char *slash = strrchr(path, '/');
 	struct dirent *e;
+	long files = 0;
 	DIR *d;
 
 	snprintf(dir, sizeof dir, "%.*s", slash != NULL ? (int)(slash - path) : 1,
 	         slash != NULL ? path : ".");
 	if (slash == path)
 		snprintf(dir, sizeof dir, "/");
-	snprintf(prefix, sizeof prefix, "%s.bak-", slash != NULL ? slash + 1 : path);
+	snprintf(base, sizeof base, "%s.", slash != NULL ? slash + 1 : path);
+	snprintf(prefix, sizeof prefix, "%sbak-", base);
 	d = opendir(dir);
 	if (d == NULL)
-		return;
+		return 0;
 	while ((e = readdir(d)) != NULL) {
 		struct buf text = {0}, found = {0};
+		bool ours = strncmp(e->d_name, prefix, strlen(prefix)) == 0;
 		long n = 0;
 
-		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+		/* migrate's CONFIG.bak-TIME, and the router's own CONFIG.TIME.bak. */
+		if (!ours && (strncmp(e->d_name, base, strlen(base)) != 0 ||
+		              !ends_with(e->d_name, ".bak")))
 			continue;
 		snprintf(file, sizeof file, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, e->d_name);
-		if (fileio_read(file, 0, &text, NULL, err, sizeof err) == 0)
+		if (fileio_read(file, 0, &text, NULL, err, sizeof err) == 0) {
 			n = literals(&text, &found);
+			if (n <= 0) {
+				buf_clear(&found);
+				n = secrets_in(&text, values, nvalues, &found);
+			}
+		}
 		if (n > 0) {
-			shell_word(file, word, sizeof word);
-			check_warn(
-			    warnings, "backup_with_keys",
-			    "%s, a backup migrate left, holds %ld literal key%s: %s; once the "
-			    "router works with the keystore, remove it with: rm %s",
-			    file, n, n == 1 ? "" : "s", found.data, word);
+			warn_file(warnings, "backup_with_keys", file,
+			          ours ? "a backup migrate left" : "a backup the router made", n,
+			          found.data, "once the router works with the keystore, ");
+			files++;
 		}
 		buf_free(&found);
 		buf_free(&text);
 	}
 	closedir(d);
+	return files + check_logs(dir, values, nvalues, warnings);
 }

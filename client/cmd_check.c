@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "binding.h"
 #include "check.h"
 #include "cli.h"
 #include "config.h"
+#include "hint.h"
 #include "interp.h"
 #include "json5edit.h"
 #include "names.h"
@@ -391,7 +393,9 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	char path[PATHS_MAX], err[1024];
 	struct buf warnings = {0}; /* the elements of the --json "warnings" array */
 	struct buf router = {0};   /* ,"router":{…} for --json */
-	size_t i, n, missing = 0;
+	size_t i, n, missing = 0, nvalues = 0;
+	const char **values;
+	long clear;
 	int rc;
 
 	if (cli_getopt(cli, argc, argv) != -1 || argc - optind > 1)
@@ -445,7 +449,28 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	check_literals(path, &text, optind < argc, &warnings);
 	if (ks.rc == 0 && ks.list != NULL)
 		check_bindings(&text, jsonr_get(ks.list, "keys"), &warnings);
-	check_backups(path, &warnings);
+	if (ks.rc == 0 && ks.list != NULL)
+		check_env_names(jsonr_get(ks.list, "keys"), &warnings);
+	/* The values the config's names have, to look for in backups and logs. */
+	values = calloc(2 * n + 1, sizeof *values);
+	if (values == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		values[nvalues] = keystore_value(&ks, refs[i].env);
+		nvalues += values[nvalues] != NULL;
+		values[nvalues] = env_value(refs[i].env);
+		nvalues += values[nvalues] != NULL;
+	}
+	clear = check_backups(path, values, nvalues, &warnings);
+	free(values);
+	if (clear > 0)
+		check_warn(&warnings, "rotate",
+		           "the keys that were on disk in clear may have been copied meanwhile (by "
+		           "backups, sync, an editor, another program): once they are in the "
+		           "keystore, rotate each at its provider (a new key, stored with "
+		           "ccr-config set NAME) and revoke the old one");
+	if (!cli->json && ks.rc == 0 && isatty(STDOUT_FILENO))
+		hint_passphrase(cli, stdout); /* for a person: a script's output stays as it was */
 	if (optind >= argc)
 		check_router(cli, cli->json, &router, &warnings);
 	if (cli->json)

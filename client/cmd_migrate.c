@@ -509,7 +509,9 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 	print_lines(&m);
 	if (bak[0] != '\0')
 		printf("the original is in %s (mode 0600); it still holds the literal keys, so "
-		       "delete it once the router works\n",
+		       "delete it once the router works; the keys were on disk in clear, where "
+		       "backups, sync or another program may have copied them: rotate each at its "
+		       "provider (ccr-config set NAME stores the new one) and revoke the old\n",
 		       bak);
 	for (i = 0; i < m.n; i++)
 		skipped += m.plans[i].kind == PLAN_SKIP;

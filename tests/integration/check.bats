@@ -127,7 +127,7 @@ assert_line() {
 	config "{APIKEY: '', LOG_LEVEL: '\$LVL', Providers: [
 		{name: 'a', api_key: '\$CEREBRAS_API_KEY'}, {name: 'b', api_key: '\$GROQ_API_KEY'},
 		{name: 'c', api_key: '\$OPENAI_API_KEY'}, {name: 'd', api_key: '\${weird.name}'}]}"
-	set_key lvl "$KEY3" --env LVL
+	set_confirmed lvl "$KEY3" LVL
 	all=$(GROQ_API_KEY=$KEY3 OPENAI_API_KEY=$KEY2 LVL=$KEY1 "$CLI" check 2>&1) || true
 	all+=$(GROQ_API_KEY=$KEY3 OPENAI_API_KEY=$KEY2 LVL=$KEY1 "$CLI" --json check 2>&1) || true
 	[[ "$all" == *"both (keystore wins; the values differ)"* ]] || fail "$all"
@@ -266,7 +266,7 @@ assert_line() {
 	config "{APIKEY: 'k', LOG_LEVEL: '\${LVL}'}"
 	LVL=debug run --separate-stderr "$CLI" check
 	[[ "$stderr" == *"debug level (LOG_LEVEL is debug)"* ]] || fail "$stderr"
-	printf 'info\n' | "$CLI" set lvl --env LVL >/dev/null
+	set_confirmed lvl info LVL
 	LVL=debug run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ]
 	# LOG_LEVEL is no provider's key: no binding to show.
@@ -502,13 +502,14 @@ running_router() {
 	run --separate-stderr "$CLI" check
 	[ "$status" -eq 0 ] || fail "$status: $stderr"
 	refute_secret "$output$stderr" "$KEY1"
-	[[ "$stderr" == *"warning: $bak, a backup migrate left, holds 1 literal key: cerebras (csk-…f2a9); once the router works with the keystore, remove it with: rm $bak" ]] ||
+	grep -qxF "ccr-config: warning: $bak, a backup migrate left, holds 1 key in clear: cerebras (csk-…f2a9); once the router works with the keystore, remove it with: rm $bak" <<<"$stderr" ||
 		fail "$stderr"
 	[[ "$stderr" != *"config.json holds"* ]] || fail "the migrated config has no literal: $stderr"
 	run --separate-stderr "$CLI" --json check
 	assert_json "$output" warnings.0.warning backup_with_keys
 	# The command it gives does remove it; then nothing is said.
-	cmd=${stderr##*remove it with: }
+	cmd=$(grep -o 'remove it with: .*' <<<"$stderr")
+	cmd=${cmd#remove it with: }
 	sh -c "$cmd"
 	[ ! -e "$bak" ]
 	run --separate-stderr "$CLI" check
@@ -517,4 +518,50 @@ running_router() {
 	cp "$CCR_HOME/config.json" "$CCR_HOME/config.json.bak-20260101T000000"
 	run --separate-stderr "$CLI" check
 	[ -z "$stderr" ] || fail "$stderr"
+}
+
+@test "the router's own backups and old logs that hold keys are reported, each with its rm, and then rotation" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	config_refs CEREBRAS_API_KEY
+	local rbak=$CCR_HOME/config.json.2026-12-07T20-06-52-425Z.bak
+	printf '{"Providers":[{"name":"cerebras","api_key":"%s"}]}\n' "$KEY2" >"$rbak"
+	mkdir -p "$CCR_HOME/logs"
+	printf '{"level":30,"msg":"request","headers":{"authorization":"Bearer %s"}}\n' "$KEY1" \
+		>"$CCR_HOME/logs/ccr-20261207200652.log"
+	printf '{"level":30,"msg":"nothing secret"}\n' >"$CCR_HOME/logs/ccr-20261207200700.log"
+	run --separate-stderr "$CLI" check
+	[ "$status" -eq 0 ] || fail "$status: $stderr"
+	refute_secret "$output$stderr" "$KEY1" "$KEY2"
+	grep -qxF "ccr-config: warning: $rbak, a backup the router made, holds 1 key in clear: cerebras (csk-…7b3c); once the router works with the keystore, remove it with: rm $rbak" <<<"$stderr" ||
+		fail "$stderr"
+	grep -qxF "ccr-config: warning: $CCR_HOME/logs/ccr-20261207200652.log, a log of the router, holds 1 key in clear: csk-…f2a9; remove it with: rm $CCR_HOME/logs/ccr-20261207200652.log" <<<"$stderr" ||
+		fail "$stderr"
+	[[ "$stderr" != *ccr-20261207200700.log* ]] || fail "a log without keys was reported: $stderr"
+	[[ "$stderr" == *"rotate each at its provider (a new key, stored with ccr-config set NAME) and revoke the old one"* ]] ||
+		fail "no word of rotation: $stderr"
+	run --separate-stderr "$CLI" --json check
+	[[ "$output" == *'"warning":"log_with_keys"'* && "$output" == *'"warning":"rotate"'* ]] || fail "$output"
+	# Each command removes its file; then nothing is said.
+	rm "$rbak" "$CCR_HOME/logs/ccr-20261207200652.log"
+	run --separate-stderr "$CLI" check
+	[[ "$stderr" != *"in clear"* && "$stderr" != *rotate* ]] || fail "$stderr"
+}
+
+@test "check on a terminal says once what passphrase set protects against and costs, while the keystore is plain" {
+	load tty
+	start_daemon
+	set_key cerebras "$KEY1"
+	config_refs CEREBRAS_API_KEY
+	run on_tty "$CLI check"
+	[ "$status" -eq 0 ] || fail "$status: $output"
+	[ "$(grep -c 'passphrase set seals it' <<<"$output")" -eq 1 ] || fail "$output"
+	[[ "$output" == *"a copy of it (a backup, a synced folder, a lost disk) gives away every key"* ]] || fail "$output"
+	[[ "$output" == *"The cost: after each login or lock you type it (ccr-config unlock)"* ]] || fail "$output"
+	# Not to a script, and not once sealed.
+	run --separate-stderr "$CLI" check
+	[[ "$output$stderr" != *"passphrase set"* ]] || fail "$output"
+	printf 'pw-test-one\n' | "$CLI" passphrase set --stdin >/dev/null
+	run on_tty "$CLI check"
+	[[ "$output" != *"passphrase set seals it"* ]] || fail "$output"
 }

@@ -41,8 +41,8 @@ commands() {
 
 @test "a name that is a key's name wins over another key's env name" {
 	start_daemon
-	set_key first "$KEY1" --env SECOND
-	req '{"op":"set","name":"SECOND","env":"OTHER_ENV","value":"'"$KEY2"'"}' >/dev/null
+	set_confirmed first "$KEY1" SECOND
+	req '{"op":"set","name":"SECOND","env":"OTHER_ENV","value":"'"$KEY2"'","env_confirmed":true}' >/dev/null
 	run "$CLI" get SECOND
 	[[ "$output" == "SECOND  OTHER_ENV  "* ]] || fail "$output"
 }
@@ -304,4 +304,21 @@ commands() {
 	# A wrong one piped in gets one try, as with --stdin.
 	run --separate-stderr bash -c 'echo pw-test-wrong | "$1" unlock' _ "$CLI"
 	[ "$status" -eq 4 ] && [[ "$stderr" != *"try again"* ]] || fail "$status: $stderr"
+}
+
+@test "the first set on a terminal says once what passphrase set protects against and costs" {
+	load tty
+	start_daemon
+	run on_tty "$CLI set cerebras" "Key for cerebras: " "$KEY1"
+	[ "$status" -eq 0 ] || fail "$status: $output"
+	[ "$(grep -c 'passphrase set seals it' <<<"$output")" -eq 1 ] || fail "$output"
+	[[ "$output" == *"The cost: after each login or lock you type it (ccr-config unlock)"* ]] || fail "$output"
+	refute_secret "$output" "$KEY1"
+	# The second key, a pipe, or a sealed keystore: not a word.
+	run on_tty "$CLI set groq" "Key for groq: " "$KEY2"
+	[[ "$output" != *"passphrase set"* ]] || fail "$output"
+	"$CLI" delete groq </dev/null >/dev/null
+	"$CLI" delete cerebras </dev/null >/dev/null
+	run --separate-stderr "$CLI" set cerebras <<<"$KEY1"
+	[[ "$output$stderr" != *"passphrase set"* ]] || fail "$output $stderr"
 }

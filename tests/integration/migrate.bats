@@ -100,7 +100,7 @@ EOF
 	[ "${lines[1]}" = 'groq: stored, config now uses $GROQ_API_KEY' ]
 	[ "${lines[2]}" = 'deepseek: already uses $DEEPSEEK_API_KEY, left alone' ]
 	[ "${lines[3]}" = 'ollama: no api_key, left alone' ]
-	[[ "${lines[4]}" == "the original is in $CONFIG.bak-"*" (mode 0600); it still holds the literal keys, so delete it once the router works" ]]
+	[[ "${lines[4]}" == "the original is in $CONFIG.bak-"*" (mode 0600); it still holds the literal keys, so delete it once the router works; the keys were on disk in clear, where backups, sync or another program may have copied them: rotate each at its provider (ccr-config set NAME stores the new one) and revoke the old" ]]
 	[ "${#lines[@]}" -eq 5 ]
 	[ "$stderr" = '' ]
 	no_secret_in_output
