@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "origin.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,6 +34,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (req.op == OP_SET && (req.value == NULL || req.value_len == 0 ||
 					 req.value_len > PROTO_VALUE_MAX ||
 					 memchr(req.value, '\n', req.value_len) != NULL))
+			abort();
+		/* use's origin and set's and bind's origins are canonical: their own form. */
+		if (req.op == OP_USE) {
+			char again[ORIGIN_MAX + 1];
+
+			if (origin_canon(req.origin, again, NULL) != 0 || strcmp(again, req.origin) != 0)
+				abort();
+		}
+		if ((req.op == OP_SET || req.op == OP_BIND) &&
+		    origin_list_count(req.origins) > ORIGINS_MAX)
 			abort();
 		proto_reply_begin(&reply, req.id);
 		if (req.name != NULL)

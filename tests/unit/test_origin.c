@@ -24,6 +24,9 @@ assert_canon(const char *in, const char *want)
 		fail_msg("\"%s\" refused: %s", in, why);
 	if (strcmp(out, want) != 0)
 		fail_msg("\"%s\" gave \"%s\", not \"%s\"", in, out, want);
+	/* A canonical origin is its own canonical form. */
+	if (origin_canon(want, out, &why) != 0 || strcmp(out, want) != 0)
+		fail_msg("\"%s\" is not canonical", want);
 }
 
 /* in is refused, with a message. */
