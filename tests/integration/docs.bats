@@ -201,3 +201,16 @@ entry() {
 		sed -E 's/.*"([^"]+)"/\1/' | sort -u)
 	[ "$n" -gt 0 ] || fail "no cited section found: the search itself is broken"
 }
+
+@test "README opens with a quick start for router users: install, the three commands, what changed" {
+	local top
+	top=$(head -30 "$ROOT/README.md")
+	[ "$(sed -n 6p "$ROOT/README.md")" = "## Quick start for router users" ] || fail "$(head -8 "$ROOT/README.md")"
+	grep -q 'make install PREFIX=~/.local' <<<"$top" || fail "no install in the quick start"
+	grep -q 'shell-init bash' <<<"$top" || fail "no shell-init line in the quick start"
+	grep -qE '^ccr config migrate ' <<<"$top" && grep -qE '^ccr config check ' <<<"$top" &&
+		grep -qE '^ccr code ' <<<"$top" || fail "the three commands are not there"
+	grep -q '^What changed:' <<<"$top" || fail "no word of what changed"
+	# The implementation comes after it.
+	[ "$(grep -n '^## How it works' "$ROOT/README.md" | cut -d: -f1)" -gt 20 ]
+}
