@@ -39,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (req.op == OP_USE) {
 			char again[ORIGIN_MAX + 1];
 
-			if (origin_canon(req.origin, again, NULL) != 0 || strcmp(again, req.origin) != 0)
+			if (origin_canon(req.origin, again, NULL) != 0 ||
+			    strcmp(again, req.origin) != 0)
 				abort();
 		}
 		if ((req.op == OP_SET || req.op == OP_BIND) &&
