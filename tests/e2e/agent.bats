@@ -368,59 +368,92 @@ EOF
 	[[ "$output" == *"pid $ROUTER_PID"*"not started through ccr-config"* ]]
 }
 
-# asking_case LINE: `ccr code` through bash with the agent asking ccr-keyd for keys itself:
-# the router still gets its keys and answers; every ask of the agent is refused, also from
-# a child it double-forks with setsid (re-parented to the guard), and audited as an agent's.
+# asking_case LINE confined|guard: `ccr code` through bash with the agent asking ccr-keyd for
+# keys itself: the router still gets its keys and answers. Confined (the default), none of the
+# agent's asks reaches the daemon at all, nor its setsid orphan's: the kernel hides the
+# socket. With `ccr-config router --no-confine -- code`, every ask is refused by the daemon
+# instead, also from a child it double-forks with setsid (re-parented to the guard), and
+# audited as an agent's.
 asking_case() {
 	prepare "$1"
 	stop_pid "$KEYD_PID"
 	start_daemon --audit-log "$T/audit.log"
 	export CLAUDE_STANDIN_SCAN=$T/scan CLAUDE_STANDIN_ASK=$CCR_CONFIG
 	export CLAUDE_STANDIN_ASK_NAMES=e2e,spare CLAUDE_STANDIN_ASK_ENVS=E2E_TEST_API_KEY,SPARE_API_KEY
-	in_shell bash 'ccr code "fix the bug"'
+	if [ "$2" = confined ]; then
+		in_shell bash 'ccr code "fix the bug"'
+	else
+		in_shell bash 'ccr-config router --no-confine -- code "fix the bug"'
+	fi
 	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; echo "ccr code: status $status" >&2; return 1; }
 	assert_agent_clean
 	assert_upstream_key "$KEY_STORE"
 	node -e '
 		const r = require(process.argv[1]);
+		const confined = process.argv[2] === "confined";
 		const bad = [];
-		const refused = (what, o) => {
-			if (o.status !== 4 || !/refused: this process runs inside (claude|ccr code) \(pid [0-9]+\), a coding agent/.test(o.stderr))
-				bad.push(`${what} was not refused: ${JSON.stringify(o)}`);
+		const stopped = (what, o) => {
+			const ok = confined ?
+				o.status === 3 && /this process runs confined by ccr-keyd \(bubblewrap\)/.test(o.stderr) :
+				o.status === 4 && /refused: this process runs inside (claude|ccr code) \(pid [0-9]+\), a coding agent/.test(o.stderr);
+			if (!ok)
+				bad.push(`${what} was not stopped: ${JSON.stringify(o)}`);
 		};
-		refused("exec --all", r.ask.exec);
+		stopped("exec --all", r.ask.exec);
 		for (const n of ["e2e", "spare"]) {
 			const g = r.ask.get[n];
-			if (g.status !== 0 || !/  csk\S*…\S+  /.test(g.stdout)) bad.push(`get ${n} shows no masked value: ${JSON.stringify(g)}`);
+			if (confined)
+				stopped(`get ${n}`, g);
+			else if (g.status !== 0 || !/  csk\S*…\S+  /.test(g.stdout))
+				bad.push(`get ${n} shows no masked value: ${JSON.stringify(g)}`);
 		}
-		const res = JSON.parse(r.ask.resolve);
-		if (res.ok !== false || res.error !== "denied") bad.push(`raw resolve: ${r.ask.resolve}`);
+		if (confined) {
+			if (!/connect ENOENT/.test(r.ask.resolve)) bad.push(`raw resolve: ${r.ask.resolve}`);
+		} else {
+			const res = JSON.parse(r.ask.resolve);
+			if (res.ok !== false || res.error !== "denied") bad.push(`raw resolve: ${r.ask.resolve}`);
+		}
 		if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
-	' "$CLAUDE_STANDIN_RECORD"
+	' "$CLAUDE_STANDIN_RECORD" "$2"
 	local i
 	for i in $(seq 200); do
 		[ -e "$CLAUDE_STANDIN_RECORD.orphan" ] && break
 		sleep 0.05
 	done
 	cat "$CLAUDE_STANDIN_RECORD.orphan" >&2
-	grep -q '^status 4 parent [0-9]* ccr-config$' "$CLAUDE_STANDIN_RECORD.orphan"
-	grep -q 'refused: this process runs inside ccr code' "$CLAUDE_STANDIN_RECORD.orphan"
 	refute_file_holds "$CLAUDE_STANDIN_RECORD.orphan"
-	# The audit log: the router's use of the key served (its real cli.js, not npm's bin/ccr),
-	# the agent's asks refused as under the guard of `ccr code` (the stand-in runs as node
-	# claude-standin.mjs: no name gives it away).
+	# The audit log: the router's use of the key served (its real cli.js, not npm's bin/ccr).
 	grep -q '"op":"use","name":"e2e",.*"cmd":"node [^"]*/dist/cli.js",.*"result":"ok"' "$T/audit.log"
 	grep -q '"op":"guard","name":"ccr code",.*"result":"ok"' "$T/audit.log"
-	grep -q '"op":"resolve","name":"E2E_TEST_API_KEY,SPARE_API_KEY",.*"cmd":"node [^"]*claude-standin.mjs","agent":"ccr code",.*"result":"denied"' "$T/audit.log"
-	[ "$(grep -c '"agent":"ccr code",.*"result":"denied"' "$T/audit.log")" -ge 3 ]
+	if [ "$2" = confined ]; then
+		grep -q '^status 3 ' "$CLAUDE_STANDIN_RECORD.orphan"
+		grep -q 'runs confined by ccr-keyd' "$CLAUDE_STANDIN_RECORD.orphan"
+		# Nothing of the agent's reached the daemon.
+		! grep -q 'claude-standin' "$T/audit.log" || { cat "$T/audit.log" >&2; return 1; }
+	else
+		grep -q '^status 4 parent [0-9]* ccr-config$' "$CLAUDE_STANDIN_RECORD.orphan"
+		grep -q 'refused: this process runs inside ccr code' "$CLAUDE_STANDIN_RECORD.orphan"
+		# The agent's asks refused as under the guard of `ccr code` (the stand-in runs as node
+		# claude-standin.mjs: no name gives it away).
+		grep -q '"op":"resolve","name":"E2E_TEST_API_KEY,SPARE_API_KEY",.*"cmd":"node [^"]*claude-standin.mjs","agent":"ccr code",.*"result":"denied"' "$T/audit.log"
+		[ "$(grep -c '"agent":"ccr code",.*"result":"denied"' "$T/audit.log")" -ge 3 ]
+	fi
 	refute_file_holds "$T/audit.log"
 	assert_no_environ_holds_a_key
 }
 
-@test "1.0.73: through ccr code the router gets its keys; the agent's own asks, and its setsid orphan's, are refused" {
-	asking_case 1
+@test "1.0.73: through ccr code the router gets its keys; the confined agent's asks, and its setsid orphan's, never reach the daemon" {
+	asking_case 1 confined
 }
 
-@test "2.0.0: through ccr code the router gets its keys; the agent's own asks, and its setsid orphan's, are refused" {
-	asking_case 2
+@test "2.0.0: through ccr code the router gets its keys; the confined agent's asks, and its setsid orphan's, never reach the daemon" {
+	asking_case 2 confined
+}
+
+@test "1.0.73: ccr code --no-confine: the agent's own asks, and its setsid orphan's, are refused by the daemon" {
+	asking_case 1 guard
+}
+
+@test "2.0.0: ccr code --no-confine: the agent's own asks, and its setsid orphan's, are refused by the daemon" {
+	asking_case 2 guard
 }

@@ -49,7 +49,7 @@ write_preset() {
 		>"$CCR_HOME/presets/$1/manifest.json"
 }
 
-@test "2.0.0: a preset (ccr PRESET \"task\") runs the agent as ccr code does: under the guard, no key, the token" {
+@test "2.0.0: a preset (ccr PRESET \"task\") runs the agent as ccr code does: under the guard, confined, no key, the token" {
 	prepare_token 2
 	write_preset e2e-preset
 	export CLAUDE_STANDIN_SCAN=$T/scan CLAUDE_STANDIN_ASK=$CCR_CONFIG
@@ -71,9 +71,9 @@ write_preset() {
 	' "$CLAUDE_STANDIN_RECORD" "${ALL_KEYS[@]}"
 	[ "$(record r.settings.env.ANTHROPIC_BASE_URL)" = "http://127.0.0.1:$ROUTER_PORT/preset/e2e-preset" ]
 	[ "$(record r.settings.env.ANTHROPIC_AUTH_TOKEN)" = "$KEY_TOKEN" ]
-	# The agent's own ask for keys is refused: it runs under the guard.
-	[ "$(record r.ask.exec.status)" = 4 ] || { record 'JSON.stringify(r.ask)' >&2; return 1; }
-	[[ "$(record r.ask.exec.stderr)" == *"runs inside ccr preset"* ]]
+	# The agent's own ask for keys never reaches the daemon: it runs confined, as ccr code's.
+	[ "$(record r.ask.exec.status)" = 3 ] || { record 'JSON.stringify(r.ask)' >&2; return 1; }
+	[[ "$(record r.ask.exec.stderr)" == *"runs confined by ccr-keyd"* ]]
 	assert_upstream_key "$KEY_STORE"
 	wait_router
 	assert_no_environ_holds_a_key

@@ -124,7 +124,9 @@ e2e_setup() {
 	# override); ccr-config reads $CCR_HOME/config.json: make them the same file.
 	export CCR_HOME=$HOME/.claude-code-router
 	export CCR_KEYS=$CCR_HOME/keys
-	export CCR_KEYD_SOCKET=$T/keyd.sock
+	# The socket in a directory of its own, as by default: an agent that ccr code starts runs
+	# confined, and the socket's directory is one it cannot see.
+	export CCR_KEYD_SOCKET=$T/run/keyd.sock
 	export CCR_KEYD_NO_AUTOSTART=1
 	export TMPDIR=$T/tmp
 	unset XDG_RUNTIME_DIR E2E_TEST_API_KEY NODE_OPTIONS CCR_ROUTER
