@@ -54,6 +54,12 @@ long check_literals(const char *path, const struct buf *text, bool named, struct
 void check_bindings(const struct buf *text, const struct jsonr *keys, struct buf *warnings);
 
 /*
+ * Warn about each stored key (keys: a list reply's array) whose env name does
+ * not look like a credential's (env_is_credential), with the delete command.
+ */
+void check_env_names(const struct jsonr *keys, struct buf *warnings);
+
+/*
  * Warn about each file beside the config at path that holds keys in clear, with
  * the command that removes it: migrate's PATH.bak-TIME and the router's own
  * PATH.TIME.bak (literal api_keys, or any of the nvalues values), and the

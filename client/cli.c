@@ -315,6 +315,8 @@ cli_store(struct cli *cli, const char *name, const char *env, const char *value,
 	if (env != NULL)
 		proto_field_str(&req, "env", env, strlen(env));
 	proto_field_str(&req, "value", value, len);
+	if (cli->env_confirmed)
+		proto_field_bool(&req, "env_confirmed", true);
 	if (origins != NULL && origins->n > ORIGINS_MAX)
 		cli_warn("the router's config sends %s to more than %d origins; it is not bound "
 		         "from it (bind it with: ccr-config bind %s URL...)",

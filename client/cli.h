@@ -61,6 +61,7 @@ struct cli {
 	char socket[PATHS_MAX];
 	bool json;
 	bool autostart; /* may start ccr-keyd when nobody answers */
+	bool env_confirmed; /* a person said yes to an env name unlike a credential's */
 	int timeout_ms; /* how long to wait for a reply; 0 for the default */
 	struct conn conn;
 	bool connected;
@@ -143,8 +144,9 @@ struct jsonr *cli_resolve(struct cli *cli, const char *const *envs, size_t n, in
 /*
  * Send one "set" of name, env (NULL for the default) and len bytes of value,
  * with origins (NULL or empty for none) as the binding a key gets when it has
- * none yet. Returns the reply, success or failure, for the caller to judge, or
- * NULL with *code set after printing why the daemon could not be asked.
+ * none yet, and "env_confirmed" when cli->env_confirmed. Returns the reply,
+ * success or failure, for the caller to judge, or NULL with *code set after
+ * printing why the daemon could not be asked.
  */
 struct jsonr *cli_store(struct cli *cli, const char *name, const char *env, const char *value,
                         size_t len, const struct names *origins, int *code);

@@ -449,6 +449,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	check_literals(path, &text, optind < argc, &warnings);
 	if (ks.rc == 0 && ks.list != NULL)
 		check_bindings(&text, jsonr_get(ks.list, "keys"), &warnings);
+	if (ks.rc == 0 && ks.list != NULL)
+		check_env_names(jsonr_get(ks.list, "keys"), &warnings);
 	/* The values the config's names have, to look for in backups and logs. */
 	values = calloc(2 * n + 1, sizeof *values);
 	if (values == NULL)

@@ -4,6 +4,9 @@
  * NAME may be the env name of a stored key, which is then the key updated.
  * An env name that changes how programs load (env_is_refused) is refused here,
  * before the key is read; the daemon refuses a default env name that is one.
+ * An env name that does not look like a credential's (env_is_credential) is
+ * stored only after a yes typed on the terminal (confirm_env); without one,
+ * nothing is read and nothing stored.
  * A key the router's config references is bound, when it has no binding yet, to
  * the origins of the providers that use it (config_binding).
  */
@@ -61,6 +64,32 @@ refuse_argv_value(const char *first, const char *second)
 	    "  Then store the key with: ccr-config set %s  (it asks without echo), or pipe it in: "
 	    "… | ccr-config set %s",
 	    name, name);
+}
+
+/*
+ * Ask the person at the terminal whether env, which does not look like a
+ * credential's name, is meant: MAKEFILES or TAR_OPTIONS in a keystore run
+ * code in every program `exec` starts. Returns 0 after a yes, else an exit code.
+ */
+static int
+confirm_env(const char *name, const char *env)
+{
+	char question[ENV_MAX_LEN + NAME_MAX_LEN + 200], why[ENV_MAX_LEN + 200];
+
+	env_unconfirmed_message(env, why, sizeof why);
+	if (!isatty(STDERR_FILENO))
+		return cli_error(EXIT_USAGE, "%s; nothing stored", why);
+	fprintf(stderr,
+	        "$%s does not look like a credential's name: every program that `ccr-config exec`\n"
+	        "starts would get the key as $%s, and a program may read it as an option or a\n"
+	        "command to run.\n",
+	        env, env);
+	snprintf(question, sizeof question, "Store %s as $%s anyway? [y/N] ", name, env);
+	if (!cli_confirm(question))
+		return cli_error(EXIT_USAGE, "not confirmed: nothing stored; choose a name such as "
+		                             "%s_API_KEY with --env",
+		                 env);
+	return 0;
 }
 
 /* Read the value: from $from, or stdin, or a prompt. Returns 0 or an exit code. */
@@ -191,6 +220,13 @@ cmd_set(struct cli *cli, int argc, char **argv)
 		snprintf(env_used, sizeof env_used, "%s", cli_str(key, "env"));
 	else
 		name_default_env(name, env_used);
+	/* A refused name is left to the daemon, which says why. */
+	if (!env_is_credential(env_used) && !env_is_refused(env_used)) {
+		rc = confirm_env(name, env_used);
+		if (rc != 0)
+			goto done;
+		cli->env_confirmed = true;
+	}
 	config_binding(env_used, &origins);
 	rc = read_value(name, from, &value);
 	if (rc != 0)

@@ -47,6 +47,18 @@ const char *const env_refused_list[] = {
 };
 /* clang-format on */
 
+/*
+ * The endings of an env name that looks like a credential's: a key is stored
+ * under any other name only with a person's yes, on a terminal outside any
+ * coding agent (env_is_credential). A list of bad names cannot be complete
+ * (MAKEFILES, TAR_OPTIONS, SUDO_ASKPASS … each runs code); this rule is
+ * positive, and the refused list still applies on top. Keep the docs in step:
+ * README.md, docs/ccr-config.1, docs/PROTOCOL.md, docs/DESIGN.md.
+ */
+const char *const env_credential_suffixes[] = {
+	"_API_KEY", "_APIKEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PAT", NULL,
+};
+
 /* Which bytes may appear in a key name: [A-Za-z0-9._-]. */
 static const bool name_chars[256] = {
 	['.'] = true, ['_'] = true, ['-'] = true,
@@ -163,6 +175,34 @@ env_is_refused(const char *env)
 			return true;
 	}
 	return false;
+}
+
+bool
+env_is_credential(const char *env)
+{
+	size_t i, n, len = strlen(env), digits = 0;
+
+	/* A numbered variant (OPENAI_API_KEY_2, as migrate makes) is one too. */
+	while (digits < len && env[len - 1 - digits] >= '0' && env[len - 1 - digits] <= '9')
+		digits++;
+	if (digits > 0 && digits < len && env[len - 1 - digits] == '_')
+		len -= digits + 1;
+	for (i = 0; env_credential_suffixes[i] != NULL; i++) {
+		n = strlen(env_credential_suffixes[i]);
+		if (len > n && strncmp(env + len - n, env_credential_suffixes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+env_unconfirmed_message(const char *env, char *out, size_t size)
+{
+	snprintf(out, size,
+	         "$%s does not look like a credential's name (…_API_KEY, _KEY, _TOKEN, "
+	         "_SECRET, _PASSWORD, _PAT); store it with ccr-config set on a terminal "
+	         "outside any agent, which asks you to confirm it",
+	         env);
 }
 
 void

@@ -29,6 +29,25 @@ extern const char *const env_refused_list[];
 bool env_is_refused(const char *env);
 
 /*
+ * The endings that make an env name look like a credential's ("_API_KEY",
+ * "_TOKEN", …), NULL-terminated: docs/DESIGN.md, "Names and environment names".
+ */
+extern const char *const env_credential_suffixes[];
+
+/*
+ * True when env ends in one of env_credential_suffixes after at least one
+ * character, or does before a last "_N" (OPENAI_API_KEY_2). A set under any other env name needs a person's confirmation
+ * ("env_confirmed"); keys the keystore holds under one keep working.
+ */
+bool env_is_credential(const char *env);
+
+/*
+ * Write the one-line message that refuses an unconfirmed set of a key under an
+ * env name that does not look like a credential's to out.
+ */
+void env_unconfirmed_message(const char *env, char *out, size_t size);
+
+/*
  * Write the one-line message that refuses env as a key's env name to out:
  * "$LD_PRELOAD changes how programs load or where they look, …".
  */

@@ -85,6 +85,7 @@ struct proto_request {
 	bool all;              /* allow: every key instead of "name" */
 	const char *proof;     /* hello: the path of a client's proof file (daemon/proof.c) */
 	bool has_origins;      /* set, bind: the request carried "origins" */
+	bool env_confirmed;    /* set: a person confirmed an env name unlike a credential's */
 	enum proto_bind_mode mode;     /* bind */
 	char origins[ORIGIN_LIST_MAX]; /* set, bind: canonical, sorted, distinct (origin.h) */
 	char origin[ORIGIN_MAX + 1];   /* use: canonical */

@@ -206,6 +206,22 @@ check_allow(struct proto_request *req, const char **msg)
 	return PE_OK;
 }
 
+/* Take set's optional "env_confirmed", a boolean, into req->env_confirmed. */
+static enum proto_err
+take_confirmed(struct proto_request *req, const char **msg)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req->doc, "env_confirmed");
+
+	if (c == NULL)
+		return PE_OK;
+	if (!cJSON_IsBool(c)) {
+		*msg = "\"env_confirmed\" is true or false";
+		return PE_BAD_REQUEST;
+	}
+	req->env_confirmed = cJSON_IsTrue(c);
+	return PE_OK;
+}
+
 /* Validate the key of a use or bind request: a "name" or an "env", one of them. */
 static enum proto_err
 check_key(struct proto_request *req, const char **msg)
@@ -380,6 +396,8 @@ decode_members(struct proto_request *req, const char **msg)
 			return PE_INVALID_NAME;
 		}
 		if ((err = check_value(req, msg)) != PE_OK)
+			return err;
+		if ((err = take_confirmed(req, msg)) != PE_OK)
 			return err;
 		return take_origins(req, false, msg);
 	case OP_USE:

@@ -574,6 +574,7 @@ op_change(struct keyd *k, struct session *s, const struct proto_request *req)
 	snprintf(c->env, sizeof c->env, "%s", req->env != NULL ? req->env : "");
 	snprintf(c->origins, sizeof c->origins, "%s", req->origins);
 	c->has_origins = req->has_origins;
+	c->env_confirmed = req->env_confirmed;
 	c->action = (int)req->mode;
 	c->time = (int64_t)time(NULL);
 	if (c->kind == CHANGE_SET) {

@@ -261,6 +261,15 @@ validate(struct writer *w, struct change *c)
 		env_refused_message(c->env, c->message, sizeof c->message);
 		return PE_INVALID_NAME;
 	}
+	/*
+	 * Any set (a rotation too: the value is what runs) under a name unlike a
+	 * credential's needs a person's yes; the agent guard has already refused
+	 * every set from inside a coding agent, confirmed or not.
+	 */
+	if (!env_is_credential(c->env) && !c->env_confirmed) {
+		env_unconfirmed_message(c->env, c->message, sizeof c->message);
+		return PE_INVALID_NAME;
+	}
 	owner = view_env_owner(w, c->env);
 	if (owner != NULL && strcmp(owner, c->name) != 0) {
 		snprintf(c->message, sizeof c->message,

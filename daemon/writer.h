@@ -57,6 +57,7 @@ struct change {
 	 */
 	char origins[ORIGIN_LIST_MAX];
 	bool has_origins; /* set: the request named origins (a first binding) */
+	bool env_confirmed; /* set: a person confirmed an env name unlike a credential's */
 	double seconds; /* unlock: hard limit, 0 for none */
 	int64_t time;
 	char id[PROTO_ID_MAX]; /* the request's id, echoed in the reply */

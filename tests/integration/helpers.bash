@@ -215,6 +215,15 @@ refute_secret() {
 	done
 }
 
+# set_confirmed NAME VALUE ENV: store a key under an env name unlike a
+# credential's (LVL, SECOND), as ccr-config does after a person's yes on a
+# terminal: a set with "env_confirmed":true.
+set_confirmed() {
+	local reply
+	reply=$(req "{\"op\":\"set\",\"name\":\"$1\",\"env\":\"$3\",\"value\":\"$2\",\"env_confirmed\":true}")
+	[[ "$reply" == *'"ok":true'* ]] || fail "set_confirmed $1 $3: $reply"
+}
+
 # set_key NAME VALUE [ARGS...]: store a key through the real client.
 set_key() {
 	local name=$1 value=$2

@@ -322,9 +322,9 @@ line_of() {
 }
 
 @test "a key can move to a new env name and free the old one" {
-	run req '{"op":"set","name":"a","env":"SHARED","value":"csk-test-a"}' \
-		'{"op":"set","name":"a","env":"OTHER","value":"csk-test-a"}' \
-		'{"op":"set","name":"b","env":"SHARED","value":"csk-test-b"}' \
+	run req '{"op":"set","name":"a","env":"SHARED","value":"csk-test-a","env_confirmed":true}' \
+		'{"op":"set","name":"a","env":"OTHER","value":"csk-test-a","env_confirmed":true}' \
+		'{"op":"set","name":"b","env":"SHARED","value":"csk-test-b","env_confirmed":true}' \
 		'{"op":"resolve","env":["SHARED","OTHER"]}'
 	assert_ok "${lines[2]}"
 	assert_json "${lines[3]}" values.SHARED csk-test-b
@@ -507,9 +507,9 @@ big_keystore() {
 }
 
 @test "deleting a key frees its env name for another key" {
-	run req '{"op":"set","name":"a","env":"SHARED","value":"csk-test-a"}' \
+	run req '{"op":"set","name":"a","env":"SHARED","value":"csk-test-a","env_confirmed":true}' \
 		'{"op":"delete","name":"a"}' \
-		'{"op":"set","name":"b","env":"SHARED","value":"csk-test-b"}' \
+		'{"op":"set","name":"b","env":"SHARED","value":"csk-test-b","env_confirmed":true}' \
 		'{"op":"resolve","env":"SHARED"}'
 	assert_ok "${lines[2]}"
 	assert_json "${lines[3]}" values.SHARED csk-test-b

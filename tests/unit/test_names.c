@@ -302,6 +302,42 @@ test_refused_message_names_the_variable_and_fits_a_reply(void **state)
 	assert_non_null(strstr(msg, "--env")); /* the advice survives the longest name */
 }
 
+/* Issue 22's names that run code: none looks like a credential's. */
+static void
+test_names_that_run_code_do_not_look_like_credentials(void **state)
+{
+	static const char *const names[] = {
+	    "MAKEFILES",   "TAR_OPTIONS", "SUDO_ASKPASS",         "SYSTEMD_PAGER",
+	    "KUBECONFIG",  "AWS_CONFIG_FILE", "VIMINIT",          "RSYNC_RSH",
+	    "DOTNET_STARTUP_HOOKS", "GTK3_MODULES", "HTTPS_PROXY", "SSLKEYLOGFILE",
+	    "KEY",         "_KEY",        "API_KEY_X",            "A_KEYS",
+	    "A_KEY_",      "A_KEY_X2",    "A_KEY__2",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (env_is_credential(names[i]))
+			fail_msg("%s looks like a credential's name", names[i]);
+	}
+}
+
+static void
+test_credential_suffixes_and_numbered_variants_look_like_credentials(void **state)
+{
+	static const char *const names[] = {
+	    "OPENAI_API_KEY", "CCR_APIKEY", "X_KEY",   "GITHUB_TOKEN", "A_SECRET",
+	    "DB_PASSWORD",    "GH_PAT",     "OPENAI_API_KEY_2", "X_TOKEN_10",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!env_is_credential(names[i]))
+			fail_msg("%s does not look like a credential's name", names[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -327,6 +363,8 @@ main(void)
 	    cmocka_unit_test(test_every_entry_is_an_env_name_or_a_prefix_of_one),
 	    cmocka_unit_test(test_no_entry_is_repeated_or_covered_by_another),
 	    cmocka_unit_test(test_refused_message_names_the_variable_and_fits_a_reply),
+	    cmocka_unit_test(test_names_that_run_code_do_not_look_like_credentials),
+	    cmocka_unit_test(test_credential_suffixes_and_numbered_variants_look_like_credentials),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
