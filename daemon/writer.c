@@ -310,13 +310,25 @@ unsealing(const struct writer *w)
 	return !w->batch_record.sealed && w->record.sealed;
 }
 
+/* True when the batch in flight seals a plain keystore: the first passphrase set. */
+static bool
+sealing(const struct writer *w)
+{
+	return w->batch_record.sealed && !w->record.sealed;
+}
+
 /*
  * Thread, before the keystore is written: a write that makes a sealed keystore
  * plain records that first, so that a crash between the two leaves a record
  * that allows the plain file, never one that refuses it. It keeps the old
  * generation until the plain file is in place (record_after), so that the
- * sealed file a crash leaves behind is not refused as older either. Returns
- * 0 or -1.
+ * sealed file a crash leaves behind is not refused as older either.
+ *
+ * A write that seals a plain keystore records that first too: sealing is
+ * not done until the record says so (a plain file put in the sealed one's
+ * place would be taken at the next start), so a record that cannot be
+ * written fails the passphrase set before the keystore is touched.
+ * Returns 0 or -1.
  */
 static int
 record_before(struct writer *w)
@@ -324,6 +336,13 @@ record_before(struct writer *w)
 	struct seal_record plain = {.sealed = false, .generation = w->record.generation};
 	char err[256];
 
+	if (sealing(w)) {
+		if (seal_record_write(w->record_path, &w->batch_record, err, sizeof err) == 0)
+			return 0;
+		snprintf(w->write_err, sizeof w->write_err,
+			 "cannot record that the keystore is sealed: %s; it stays plain", err);
+		return -1;
+	}
 	if (!unsealing(w))
 		return 0;
 	if (seal_record_write(w->record_path, &plain, err, sizeof err) == 0)
@@ -333,26 +352,31 @@ record_before(struct writer *w)
 	return -1;
 }
 
-/* Thread: the keystore write failed after record_before: record it sealed again. */
+/*
+ * Thread: the keystore write failed after record_before: record it sealed
+ * again, or, when it was being sealed, as it was (no record if it had none).
+ */
 static void
 record_undo(struct writer *w)
 {
 	char err[256];
 
-	if (unsealing(w))
+	if (unsealing(w) || (sealing(w) && seal_record_kept(&w->record)))
 		(void)seal_record_write(w->record_path, &w->record, err, sizeof err);
+	else if (sealing(w))
+		(void)unlink(w->record_path);
 }
 
 /*
  * Thread, once the keystore is in place: record the generation it took,
- * sealed or plain. Not fatal when it fails (the file is written; an older
+ * sealed or plain (a first sealing recorded it before, in record_before). Not fatal when it fails (the file is written; an older
  * record only lets an older copy through), but said in the log.
  */
 static void
 record_after(struct writer *w)
 {
 	w->record_err[0] = '\0';
-	if (w->batch_record.generation != w->record.generation)
+	if (w->batch_record.generation != w->record.generation && !sealing(w))
 		(void)seal_record_write(w->record_path, &w->batch_record, w->record_err,
 					sizeof w->record_err);
 }

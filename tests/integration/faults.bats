@@ -181,6 +181,43 @@ dir_step_keeps_memory_and_disk_agreed() {
 	keyd_stop "$KEYD_PID"
 }
 
+# Issue 22: at the first passphrase set the seal record is what makes a plain
+# file put in the sealed one's place refused at the next start. Its fsync
+# failing was logged and the set reported as done. Whichever of the two saves
+# fails (the record's first, then the keystore's), the set fails, says so,
+# and leaves the keystore plain: in memory, on disk, in status, at restart.
+@test "a failed seal-record write at the first passphrase set fails it and leaves the keystore plain" {
+	use_test_build
+	local nth pw=correct-horse-test
+	for nth in 1 2; do
+		use_faultfs "fsync:ENOSPC:nth=$nth"
+		KEYD_ENV+=(CCR_KEYD_TEST_FAST_KDF=1)
+		keyd_start
+		run -5 bash -c "printf '%s\n' '$pw' | '$CLI' passphrase set --stdin"
+		[[ "$output" == *'No space left on device'* ]] || fail "fsync $nth: $output"
+		grep -q "faultfs: injected fsync ENOSPC (call $nth)" "$KEYD_LOG" || fail "no fsync $nth was injected"
+		refute_secret "$output" "$pw"
+		assert_json "$(req '{"op":"status"}')" sealed false
+		assert_json "$(req '{"op":"status"}')" state plain
+		assert_untouched
+		[ ! -e "$CCR_KEYS.seal" ] || fail "fsync $nth: a seal record was left: $(cat "$CCR_KEYS.seal")"
+		keyd_stop "$KEYD_PID"
+		# Restarted, the plain file is served, unlocked.
+		KEYD_ENV=(CCR_KEYD_TEST_FAST_KDF=1)
+		keyd_start
+		assert_json "$(req '{"op":"status"}')" sealed false
+		[ "$(raw_get a)" = "$OLD" ]
+		keyd_stop "$KEYD_PID"
+	done
+	# With nothing failing, it seals, and the record says so.
+	keyd_start
+	printf '%s\n' "$pw" | "$CLI" passphrase set --stdin >/dev/null
+	assert_json "$(req '{"op":"status"}')" sealed true
+	[ -s "$CCR_KEYS.seal" ]
+	keyd_stop "$KEYD_PID"
+	note "the record's fsync, then the keystore's, failing at passphrase set: io_error, plain, no record"
+}
+
 @test "a read error at start-up is refused with a message and the file is untouched" {
 	use_faultfs read:EIO:nth=1
 	keyd_spawn
