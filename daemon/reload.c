@@ -17,12 +17,41 @@
 #include "sealed.h"
 
 /*
+ * A sealed file in text: when key (the key held, unlocked) opens it, load its
+ * keys into s in place of nothing and return true; else leave s as it is.
+ */
+static bool
+open_with(const unsigned char *key, const struct sealed_file *f, struct store *s)
+{
+	struct buf plain = {0};
+	char why[256];
+	bool opened = false;
+
+	if (key == NULL || sealed_open(key, f, &plain, why, sizeof why) == -1) {
+		buf_free(&plain);
+		return false;
+	}
+	store_free(s);
+	store_init(s, s->arena);
+	if (store_load(s, plain.data, plain.len, why, sizeof why) == KS_FORM_V1)
+		opened = true;
+	else {
+		store_free(s);
+		store_init(s, s->arena);
+	}
+	buf_free(&plain); /* wiped */
+	return opened;
+}
+
+/*
  * Read the keystore file into the fresh store s and its sealed generation
- * into *generation. Returns the form, or -1 with err set (s released).
+ * into *generation. A sealed file that key (NULL for none) opens is loaded
+ * with its keys and *opened set. Returns the form, or -1 with err set (s
+ * released).
  */
 static int
 read_file(struct keyd *k, struct store *s, struct stat *st, unsigned long long *generation,
-	  char *err, size_t errsize)
+	  const unsigned char *key, bool *opened, char *err, size_t errsize)
 {
 	const char *keys = k->opt.keys;
 	struct buf text = {0};
@@ -32,6 +61,7 @@ read_file(struct keyd *k, struct store *s, struct stat *st, unsigned long long *
 	store_init(s, k->arena);
 	memset(st, 0, sizeof *st);
 	*generation = 0;
+	*opened = false;
 	rc = fileio_read(keys, 1, &text, st, why, sizeof why);
 	if (rc == 1) {
 		buf_free(&text);
@@ -56,6 +86,8 @@ read_file(struct keyd *k, struct store *s, struct stat *st, unsigned long long *
 				 "(run: mv %s %s.weak)",
 				 keys, why, keys, keys);
 			form = -2;
+		} else {
+			*opened = open_with(key, &f, s);
 		}
 		*generation = f.params.generation;
 		sealed_file_free(&f);
@@ -130,11 +162,12 @@ int
 reload_start(struct keyd *k, struct stat *st, char *err, size_t errsize)
 {
 	unsigned long long generation;
+	bool opened;
 	int form;
 
 	if (seal_record_read(k->writer.record_path, &k->writer.record, err, errsize) == -1)
 		return -1;
-	form = read_file(k, &k->store, st, &generation, err, errsize);
+	form = read_file(k, &k->store, st, &generation, NULL, &opened, err, errsize);
 	if (form == -1)
 		return -1;
 	if (admit(k, form, generation, k->writer.record.sealed, err, errsize) == -1) {
@@ -148,9 +181,11 @@ reload_start(struct keyd *k, struct stat *st, char *err, size_t errsize)
 
 /*
  * Barrier after a SIGHUP (the batch in flight is written): swap in the file's
- * contents. A sealed file comes back locked; changes still queued are then
- * refused, and so is a passphrase job that has not been written yet. A file
- * that is refused changes nothing.
+ * contents. A sealed file that the key held opens keeps an unlocked keystore
+ * unlocked, with the file's keys; any other sealed file comes back locked
+ * (changes still queued are then refused, and so is a passphrase job that has
+ * not been written yet), except under an unlock in flight, which goes on and
+ * opens the file itself. A file that is refused changes nothing.
  */
 static void
 reload_now(struct writer *w)
@@ -161,11 +196,13 @@ reload_now(struct writer *w)
 	struct stat st;
 	char err[1536];
 	int form;
-	bool sealed;
+	bool sealed, opened;
 
 	if (k->state.now == STATE_STOPPING)
 		return;
-	form = read_file(k, &fresh, &st, &generation, err, sizeof err);
+	form = read_file(k, &fresh, &st, &generation,
+			 k->state.now == STATE_UNLOCKED ? k->vault.key : NULL, &opened, err,
+			 sizeof err);
 	if (form != -1 &&
 	    admit(k, form, generation,
 		  state_next(k->state.now, EV_RELOAD_PLAIN) == STATE_COUNT, err,
@@ -179,21 +216,27 @@ reload_now(struct writer *w)
 		return;
 	}
 	k->reloads++;
-	sealed = form == KS_FORM_SEALED;
+	sealed = form == KS_FORM_SEALED && !opened;
 	store_free(&k->store);
 	k->store = fresh;
-	vault_forget(&k->vault); /* a sealed file comes back locked, a plain one has no key */
+	if (!opened)
+		vault_forget(&k->vault); /* a sealed file comes back locked, a plain one has no key */
+	else if (generation > k->writer.record.generation)
+		k->writer.record.generation = generation; /* writes go on after the file's */
 	writer_set_disk(w, st.st_nlink > 0 ? &st : NULL);
-	if (sealed)
+	if (form == KS_FORM_SEALED)
 		record_sealed(k);
-	state_event(k, sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
+	state_event(k, opened ? EV_RELOAD_OPENED : sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
 	/* Only now: answering a change lets its session go on, under the new state. */
 	writer_cancel(w, !sealed, sealed ? PE_LOCKED : PE_BUSY,
 		      sealed ? "the keystore was reloaded from disk and is locked; nothing was "
 			       "changed"
 			     : "the keystore was reloaded from disk meanwhile; try again");
 	log_info("reloaded %s: %zu keys%s", k->opt.keys, store_count(&k->store),
-		 sealed ? " (sealed: locked)" : "");
+		 opened                              ? " (sealed: still unlocked, the key held opens it)"
+		 : sealed && state_locked(k)         ? " (sealed: locked)"
+		 : sealed                            ? " (sealed: an unlock is under way)"
+						     : "");
 }
 
 /* SIGHUP: ask the writer for a barrier. */

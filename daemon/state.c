@@ -31,20 +31,22 @@
  * next[state][event]: where each event leads. Once sealed (locked, unlocking,
  * unlocked, rekeying, locking) a reload never makes the keystore plain: a
  * plain file there is refused (reload.c asks this table), and only a written
- * passphrase remove (UNSEALED) leads back to PLAIN.
+ * passphrase remove (UNSEALED) leads back to PLAIN. A reload never locks the
+ * person out behind their back: unlocked, a sealed file that the key held
+ * opens stays unlocked (RELOAD opened), and an unlock under way goes on.
  */
 // clang-format off
 static const enum state next[STATE_COUNT][EV_COUNT] = {
-	/*            SEAL     UNLOCK    REKEY     OPENED    SEALED    UNSEALED  FAILED    LOCK      WIPED     RELOAD    RELOAD    RELOAD    STOP */
-	/*                                                                                                   (plain)   (sealed)  (refused)      */
-	[PLAIN]    = {SEALING, X,        X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  PLAIN,    STOPPING},
-	[SEALING]  = {X,       X,        X,        X,        UNLOCKED, X,        PLAIN,    X,        X,        PLAIN,    LOCKING,  SEALING,  STOPPING},
-	[LOCKED]   = {X,       UNLCKING, X,        X,        X,        X,        X,        X,        X,        X,        LOCKING,  LOCKED,   STOPPING},
-	[UNLCKING] = {X,       X,        X,        UNLOCKED, X,        X,        LOCKED,   LOCKING,  X,        X,        LOCKING,  UNLCKING, STOPPING},
-	[UNLOCKED] = {X,       X,        REKEYING, X,        X,        X,        X,        LOCKING,  X,        X,        LOCKING,  UNLOCKED, STOPPING},
-	[REKEYING] = {X,       X,        X,        X,        UNLOCKED, PLAIN,    UNLOCKED, LOCKING,  X,        X,        LOCKING,  REKEYING, STOPPING},
-	[LOCKING]  = {X,       X,        X,        X,        LOCKING,  PLAIN,    LOCKING,  LOCKING,  LOCKED,   X,        LOCKING,  LOCKING,  STOPPING},
-	[STOPPING] = {X,       X,        X,        X,        STOPPING, STOPPING, STOPPING, STOPPING, STOPPING, X,        X,        X,        STOPPING},
+	/*            SEAL     UNLOCK    REKEY     OPENED    SEALED    UNSEALED  FAILED    LOCK      WIPED     RELOAD    RELOAD    RELOAD    RELOAD    STOP */
+	/*                                                                                                   (plain)   (sealed)  (refused) (opened)       */
+	[PLAIN]    = {SEALING, X,        X,        X,        X,        X,        X,        X,        X,        PLAIN,    LOCKING,  PLAIN,    X,        STOPPING},
+	[SEALING]  = {X,       X,        X,        X,        UNLOCKED, X,        PLAIN,    X,        X,        PLAIN,    LOCKING,  SEALING,  X,        STOPPING},
+	[LOCKED]   = {X,       UNLCKING, X,        X,        X,        X,        X,        X,        X,        X,        LOCKING,  LOCKED,   X,        STOPPING},
+	[UNLCKING] = {X,       X,        X,        UNLOCKED, X,        X,        LOCKED,   LOCKING,  X,        X,        UNLCKING, UNLCKING, X,        STOPPING},
+	[UNLOCKED] = {X,       X,        REKEYING, X,        X,        X,        X,        LOCKING,  X,        X,        LOCKING,  UNLOCKED, UNLOCKED, STOPPING},
+	[REKEYING] = {X,       X,        X,        X,        UNLOCKED, PLAIN,    UNLOCKED, LOCKING,  X,        X,        LOCKING,  REKEYING, X,        STOPPING},
+	[LOCKING]  = {X,       X,        X,        X,        LOCKING,  PLAIN,    LOCKING,  LOCKING,  LOCKED,   X,        LOCKING,  LOCKING,  X,        STOPPING},
+	[STOPPING] = {X,       X,        X,        X,        STOPPING, STOPPING, STOPPING, STOPPING, STOPPING, X,        X,        X,        X,        STOPPING},
 };
 // clang-format on
 
@@ -72,6 +74,7 @@ static const char *const event_names[EV_COUNT] = {
 	[EV_RELOAD_PLAIN] = "reload-plain",
 	[EV_RELOAD_SEALED] = "reload-sealed",
 	[EV_RELOAD_REFUSED] = "reload-refused",
+	[EV_RELOAD_OPENED] = "reload-opened",
 	[EV_STOP] = "stop",
 };
 

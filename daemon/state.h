@@ -45,6 +45,7 @@ enum state_event {
 	EV_RELOAD_SEALED, /* SIGHUP read a sealed file: the store is empty */
 	EV_RELOAD_REFUSED, /* SIGHUP found a file it refuses (unreadable, plain where a sealed
 			      one was, an older sealed one): nothing changes */
+	EV_RELOAD_OPENED, /* SIGHUP, unlocked, read a sealed file the key held opens: its keys */
 	EV_STOP,          /* SIGTERM, SIGINT or --idle-exit */
 	EV_COUNT
 };

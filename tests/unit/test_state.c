@@ -113,10 +113,23 @@ test_a_reload_lands_in_plain_or_in_the_wipe_and_a_refused_one_changes_nothing(vo
 			continue;
 		if (!sealed_on_disk(s))
 			assert_int_equal(state_next(s, EV_RELOAD_PLAIN), STATE_PLAIN);
-		assert_int_equal(state_next(s, EV_RELOAD_SEALED), STATE_LOCKING);
+		/* An unlock under way goes on: it opens the file itself (issue 22). */
+		assert_int_equal(state_next(s, EV_RELOAD_SEALED),
+		                 s == STATE_UNLOCKING ? STATE_UNLOCKING : STATE_LOCKING);
 		assert_int_equal(state_next(s, EV_RELOAD_REFUSED), s);
 	}
 	assert_int_equal(state_next(STATE_STOPPING, EV_RELOAD_REFUSED), STATE_COUNT);
+}
+
+static void
+test_a_reload_the_key_held_opens_keeps_unlocked_and_happens_nowhere_else(void **unused)
+{
+	int s;
+
+	(void)unused;
+	for (s = 0; s < STATE_COUNT; s++)
+		assert_int_equal(state_next(s, EV_RELOAD_OPENED),
+		                 s == STATE_UNLOCKED ? STATE_UNLOCKED : STATE_COUNT);
 }
 
 static void
@@ -160,6 +173,8 @@ main(void)
 		cmocka_unit_test(test_a_lock_wins_over_every_job_of_a_sealed_keystore),
 		cmocka_unit_test(
 		    test_a_reload_lands_in_plain_or_in_the_wipe_and_a_refused_one_changes_nothing),
+		cmocka_unit_test(
+		    test_a_reload_the_key_held_opens_keeps_unlocked_and_happens_nowhere_else),
 		cmocka_unit_test(
 		    test_once_sealed_only_a_written_passphrase_remove_makes_the_keystore_plain),
 		cmocka_unit_test(test_every_state_and_event_has_a_name),
