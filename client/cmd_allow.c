@@ -1,7 +1,7 @@
 /*
- * ccr-config allow NAME|--all [--for DURATION] [--revoke]: let processes
- * inside coding agents read one key (or every key) for a while, or take that
- * back. The daemon keeps it in memory only, and refuses it from inside an agent.
+ * ccr-config allow NAME...|--all [--for DURATION] [--revoke]: let processes
+ * inside coding agents read the named keys (or every key) for a while, or take
+ * that back. The daemon keeps it in memory only, and refuses it from inside an agent.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,16 +22,42 @@ static const struct cmd_option options[] = {
     {0},
 };
 
-/* Grant or revoke one override. */
+/* Grant or revoke the override for name (NULL: every key). Returns an exit code. */
+static int
+send_allow(struct cli *cli, const char *name, double seconds, bool revoke)
+{
+	const char *what = name != NULL ? name : "every key";
+	struct buf req = {0};
+	struct jsonr *reply;
+	int rc;
+
+	proto_request_begin(&req, OP_ALLOW);
+	if (name == NULL)
+		proto_field_bool(&req, "all", true);
+	else
+		proto_field_str(&req, "name", name, strlen(name));
+	proto_field_int(&req, "for", revoke ? 0 : (long long)seconds);
+	proto_end(&req);
+	reply = cli_call_ok(cli, &req, &rc);
+	if (reply == NULL)
+		return rc;
+	if (revoke)
+		printf("agents may no longer read %s\n", what);
+	else
+		printf("agents may read %s for %.0f s (until it expires, or: ccr-config allow "
+		       "--revoke %s)\n",
+		       what, seconds, name != NULL ? name : "--all");
+	conn_reply_free(reply);
+	return EXIT_OK;
+}
+
+/* Grant or revoke the overrides: one per NAME, or the one for every key. */
 static int
 cmd_allow(struct cli *cli, int argc, char **argv)
 {
 	double seconds = ALLOW_DEFAULT_S;
 	bool all = false, revoke = false, timed = false;
-	const char *name, *what;
-	struct buf req = {0};
-	struct jsonr *reply;
-	int c, rc;
+	int c, i, rc = EXIT_OK;
 
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == OPT_FOR) {
@@ -49,36 +75,24 @@ cmd_allow(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli);
 		}
 	}
-	name = optind < argc ? argv[optind] : NULL;
-	if (argc - optind != (all ? 0 : 1) || (revoke && timed))
+	if ((all ? argc != optind : argc == optind) || (revoke && timed))
 		return cli_usage(cli);
-	if (name != NULL && !name_is_valid(name))
-		return cli_error(EXIT_USAGE, "'%s' is not a key name", name);
-	proto_request_begin(&req, OP_ALLOW);
+	for (i = optind; i < argc; i++) {
+		if (!name_is_valid(argv[i]))
+			return cli_error(EXIT_USAGE, "'%s' is not a key name", argv[i]);
+	}
 	if (all)
-		proto_field_bool(&req, "all", true);
-	else
-		proto_field_str(&req, "name", name, strlen(name));
-	proto_field_int(&req, "for", revoke ? 0 : (long long)seconds);
-	proto_end(&req);
-	reply = cli_call_ok(cli, &req, &rc);
-	if (reply == NULL)
-		return rc;
-	what = all ? "every key" : name;
-	if (revoke)
-		printf("agents may no longer read %s\n", what);
-	else
-		printf("agents may read %s for %.0f s (until it expires, or: ccr-config allow "
-		       "--revoke %s)\n",
-		       what, seconds, all ? "--all" : name);
-	conn_reply_free(reply);
-	return EXIT_OK;
+		return send_allow(cli, NULL, seconds, revoke);
+	/* Each name in turn (exec names them all): the first failure ends it. */
+	for (i = optind; i < argc && rc == EXIT_OK; i++)
+		rc = send_allow(cli, argv[i], seconds, revoke);
+	return rc;
 }
 
 const struct command cmd_allow_entry = {
     .name = "allow",
-    .usage = "NAME|--all [--for DURATION] [--revoke]",
-    .summary = "let coding agents read a key (or --all) for a while (default 10m)",
+    .usage = "NAME...|--all [--for DURATION] [--revoke]",
+    .summary = "let coding agents read keys (or --all) for a while (default 10m)",
     .options = options,
     .example = "ccr-config allow cerebras --for 15m",
     .run = cmd_allow,

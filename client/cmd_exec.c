@@ -1,10 +1,13 @@
 /*
- * ccr-config exec [--all] [--fallback-env] -- CMD [ARGS…]: put the keys the
- * router's config references into the environment and become CMD. One resolve
- * request; the keystore wins over an inherited variable (with a warning that
- * names the variable, never a value); execvp, so no shell and no child. Without
- * a config.json nothing is injected unless --all asks for every key, and a name
- * that changes how programs load (env_is_refused) is never injected.
+ * ccr-config exec [--all | --only NAME,…] [--fallback-env] -- CMD [ARGS…]: put
+ * the keys the router's config references (every key with --all, the named ones
+ * with --only) into the environment and become CMD. One resolve request; the
+ * keystore wins over an inherited variable (with a warning that names the
+ * variable, never a value); execvp, so no shell and no child. Without a
+ * config.json nothing is injected unless --all or --only names keys, and a name
+ * that changes how programs load (env_is_refused) is never injected. Inside a
+ * coding agent, a refusal names every key exec needs and the one allow command
+ * that covers them.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "cli.h"
 #include "config.h"
 #include "names.h"
+#include "suggest.h"
 
 /* Fill names with every env name in the keystore that may be injected (--all). */
 static int
@@ -55,6 +59,82 @@ all_names(struct cli *cli, struct names *names)
 	return 0;
 }
 
+/*
+ * Fill names with the env names of the keys only lists (comma-separated key
+ * names or env names). Returns 0, or an exit code after saying which is unknown.
+ */
+static int
+only_names(struct cli *cli, char *only, struct names *names)
+{
+	struct jsonr *list;
+	char *word, *save = NULL;
+	int rc = 0;
+
+	list = cli_list(cli, &rc);
+	if (list == NULL)
+		return rc;
+	for (word = strtok_r(only, ",", &save); word != NULL && rc == 0;
+	     word = strtok_r(NULL, ",", &save)) {
+		const struct jsonr *k = suggest_find_key(jsonr_get(list, "keys"), word);
+		const char *env = cli_str(k, "env");
+
+		if (k == NULL)
+			rc = suggest_no_key(jsonr_get(list, "keys"), word,
+			                    "list them with: ccr-config list");
+		else if (env_is_refused(env))
+			rc = cli_error(EXIT_USAGE,
+			               "%s is never injected: its env name $%s changes how programs "
+			               "load or where they look; give it another with: ccr-config "
+			               "set %s --env VAR",
+			               cli_str(k, "name"), env, cli_str(k, "name"));
+		else if (!names_has(names, env))
+			names_add(names, env, strlen(env));
+	}
+	if (rc == 0 && names->n == 0)
+		rc = cli_error(EXIT_USAGE, "--only needs at least one key name");
+	conn_reply_free(list);
+	return rc;
+}
+
+/*
+ * A resolve refused inside a coding agent: name every key exec needs (those of
+ * names the keystore holds) and the one allow command that covers them all,
+ * then the daemon's refusal, which names the agent. Returns EXIT_DENIED.
+ */
+static int
+refused_inside(struct cli *cli, const struct names *names, const char *why)
+{
+	struct buf keys = {0}, words = {0};
+	const struct jsonr *k;
+	struct jsonr *list;
+	size_t n = 0;
+	int rc;
+
+	list = cli_list(cli, &rc);
+	jsonr_foreach(k, jsonr_get(list, "keys"))
+	{
+		if (!names_has(names, cli_str(k, "env")))
+			continue;
+		buf_adds(&keys, n > 0 ? ", " : "");
+		buf_adds(&keys, cli_str(k, "name"));
+		buf_adds(&words, n > 0 ? " " : "");
+		buf_adds(&words, cli_str(k, "name"));
+		n++;
+	}
+	buf_addc(&keys, '\0');
+	buf_addc(&words, '\0');
+	rc = cli_error(EXIT_DENIED,
+	               "%s\nexec needs %zu key%s: %s; from a terminal outside the agent, allow "
+	               "%s for a while with: ccr-config allow %s --for 10m (or run CMD with some: "
+	               "ccr-config exec --only NAME,… -- CMD)",
+	               why, n, n == 1 ? "" : "s", keys.data, n == 1 ? "it" : "them all",
+	               words.data);
+	conn_reply_free(list);
+	buf_free(&keys);
+	buf_free(&words);
+	return rc;
+}
+
 /* Forget the names the config references that are never injected: those come from the environment.
  */
 static void
@@ -77,6 +157,7 @@ resolve(struct cli *cli, const struct names *names, int *rc)
 {
 	struct buf req = {0};
 	struct jsonr *reply;
+	const char *msg;
 	size_t i;
 
 	proto_request_begin(&req, OP_RESOLVE);
@@ -101,6 +182,18 @@ resolve(struct cli *cli, const struct names *names, int *rc)
 			reply = cli_call(cli, &req, rc);
 	}
 	buf_free(&req);
+	if (reply != NULL && conn_reply_error(reply, &msg) == PE_DENIED &&
+	    strstr(msg, "a coding agent") != NULL) {
+		const char *and = strstr(msg, ", and ");
+		char why[512];
+
+		/* Only the refusal's first clause: what follows names one key of several. */
+		snprintf(why, sizeof why, "%.*s", and != NULL ? (int)(and - msg) : (int)strlen(msg),
+		         msg);
+		*rc = refused_inside(cli, names, why);
+		conn_reply_free(reply);
+		return NULL;
+	}
 	if (reply != NULL && conn_reply_error(reply, NULL) != PE_OK) {
 		*rc = cli_reply_failed(reply);
 		conn_reply_free(reply);
@@ -137,10 +230,11 @@ inject(const struct names *names, const struct jsonr *values, bool all)
 	}
 }
 
-enum { OPT_ALL, OPT_FALLBACK_ENV };
+enum { OPT_ALL, OPT_ONLY, OPT_FALLBACK_ENV };
 
 static const struct cmd_option options[] = {
     [OPT_ALL] = {"all", 'a', NULL, "inject every key in the keystore, referenced or not"},
+    [OPT_ONLY] = {"only", 'o', "NAME,NAME", "inject only these keys (names or env names)"},
     [OPT_FALLBACK_ENV] = {"fallback-env", 'f', NULL,
                           "run CMD with the plain environment when the daemon fails"},
     {0},
@@ -155,27 +249,33 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 	char path[PATHS_MAX];
 	bool all = false, fallback = false;
 	struct jsonr *reply = NULL;
+	char *only = NULL;
 	int c, rc;
 
 	while ((c = cli_getopt(cli, argc, argv)) != -1) {
 		if (c == OPT_ALL)
 			all = true;
+		else if (c == OPT_ONLY)
+			only = optarg;
 		else if (c == OPT_FALLBACK_ENV)
 			fallback = true;
 		else
 			return cli_usage(cli);
 	}
-	if (optind >= argc)
+	if (optind >= argc || (all && only != NULL))
 		return cli_usage(cli);
 #ifdef __linux__
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* reset by execve for CMD */
 #endif
 	rc = config_default_path(path, sizeof path);
-	if (rc == 0 && !all)
+	if (rc == 0 && !all && only == NULL)
 		rc = config_read(path, &text);
 	if (rc > 1)
 		return rc;
-	if (all) {
+	if (only != NULL) {
+		rc = only_names(cli, only, &names);
+		all = true; /* no word about names the config references */
+	} else if (all) {
 		rc = all_names(cli, &names);
 	} else if (rc == 1) {
 		cli_warn("%s does not exist, so no key is injected; run with --all to inject "
@@ -206,7 +306,7 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_exec_entry = {
     .name = "exec",
-    .usage = "[--all] [--fallback-env] -- CMD [ARGS...]",
+    .usage = "[--all | --only NAME,NAME] [--fallback-env] -- CMD [ARGS...]",
     .summary = "run CMD with keys in its environment, by your choice: those the router's config "
                "references (every key with --all); the router itself gets them per request",
     .options = options,

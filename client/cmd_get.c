@@ -1,8 +1,10 @@
 /*
- * ccr-config get NAME: one key's env name, masked value, update time and the
- * origins it is bound to. NAME may be the key's env name too. The daemon masks
- * the value, so it never leaves the daemon, and a masked get is served inside a
- * coding agent too.
+ * ccr-config get NAME [--reveal]: one key's env name, masked value, update time
+ * and the origins it is bound to. NAME may be the key's env name too. The
+ * daemon masks the value, so it never leaves the daemon, and a masked get is
+ * served inside a coding agent too. --reveal prints the raw value alone, for a
+ * person or a script outside any agent (as `op read` does): the daemon refuses
+ * it inside an agent, and audits it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,12 +40,43 @@ show(struct cli *cli, const struct jsonr *key)
 	buf_free(&out);
 }
 
+/* Print the raw value of the key called name and nothing else, or its --json. */
+static int
+reveal(struct cli *cli, const char *name)
+{
+	struct buf req = {0}, out = {0};
+	struct jsonr *reply;
+	int rc;
+
+	cli_protect();
+	proto_request_begin(&req, OP_GET);
+	proto_field_str(&req, "name", name, strlen(name));
+	proto_end(&req);
+	reply = cli_call_ok(cli, &req, &rc);
+	if (reply == NULL)
+		return rc;
+	if (cli->json) {
+		buf_adds(&out, "{\"ok\":true,\"name\":");
+		jsonr_print_str(&out, name, strlen(name));
+		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
+		proto_field_str(&out, "value", cli_str(reply, "value"),
+		                strlen(cli_str(reply, "value")));
+		buf_adds(&out, "}\n");
+		cli_json_out(&out);
+		buf_free(&out);
+	} else {
+		printf("%s\n", cli_str(reply, "value"));
+	}
+	conn_reply_free(reply);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_OTHER;
+}
+
 /*
  * Not a key's name: find it by env name in a list, or say which names are
  * near. Costs a list, so only a miss pays for it.
  */
 static int
-look_up(struct cli *cli, const char *word)
+look_up(struct cli *cli, const char *word, bool raw)
 {
 	const struct jsonr *key;
 	struct jsonr *list;
@@ -56,28 +89,46 @@ look_up(struct cli *cli, const char *word)
 	if (key == NULL)
 		rc = suggest_no_key(jsonr_get(list, "keys"), word,
 		                    "list them with: ccr-config list");
+	else if (raw)
+		rc = reveal(cli, cli_str(key, "name"));
 	else
 		show(cli, key);
 	conn_reply_free(list);
 	return rc;
 }
 
+enum { OPT_REVEAL };
+
+static const struct cmd_option options[] = {
+    [OPT_REVEAL] = {"reveal", 'r', NULL,
+                    "print the raw value alone (outside any agent; audited)"},
+    {0},
+};
+
 /* Show one key, masked. */
 static int
 cmd_get(struct cli *cli, int argc, char **argv)
 {
-	const char *word = argc == 2 ? argv[1] : NULL;
+	const char *word;
 	struct buf req = {0};
 	struct jsonr *reply;
 	enum proto_err err;
-	int rc;
+	bool raw = false;
+	int c, rc;
 
-	if (word == NULL || word[0] == '-')
+	while ((c = cli_getopt(cli, argc, argv)) != -1) {
+		if (c == OPT_REVEAL)
+			raw = true;
+		else
+			return cli_usage(cli);
+	}
+	if (argc - optind != 1)
 		return cli_usage(cli);
+	word = argv[optind];
 	if (!name_is_valid(word) && !env_is_valid(word))
 		return cli_error(EXIT_USAGE, "'%s' is not a key name", word);
 	if (!name_is_valid(word))
-		return look_up(cli, word);
+		return look_up(cli, word, raw);
 	proto_request_begin(&req, OP_GET);
 	proto_field_str(&req, "name", word, strlen(word));
 	proto_field_bool(&req, "masked", true);
@@ -87,10 +138,12 @@ cmd_get(struct cli *cli, int argc, char **argv)
 	if (reply == NULL)
 		return rc;
 	err = conn_reply_error(reply, NULL);
-	if (err == PE_OK)
+	if (err == PE_OK && raw)
+		rc = reveal(cli, word);
+	else if (err == PE_OK)
 		show(cli, reply);
 	else if (err == PE_NOT_FOUND)
-		rc = look_up(cli, word);
+		rc = look_up(cli, word, raw);
 	else
 		rc = cli_reply_failed(reply);
 	conn_reply_free(reply);
@@ -99,9 +152,11 @@ cmd_get(struct cli *cli, int argc, char **argv)
 
 const struct command cmd_get_entry = {
     .name = "get",
-    .usage = "NAME",
+    .usage = "NAME [--reveal]",
     .summary = "show a key's env name, masked value, update time and origins (NAME or env name)",
-    .json = "print {\"ok\":true,\"name\",\"env\",\"masked\",\"updated\",\"origins\":[…]}",
+    .options = options,
+    .json = "print {\"ok\":true,\"name\",\"env\",\"masked\",\"updated\",\"origins\":[…]}; "
+            "with --reveal {\"ok\":true,\"name\",\"env\",\"value\"}",
     .example = "ccr-config get OPENROUTER_API_KEY",
     .run = cmd_get,
 };

@@ -123,6 +123,7 @@ _ccr_config() {
 	get | delete)
 		if [[ $cur == -* ]]; then
 			[[ $sub == delete ]] && _ccr_config_reply --yes
+			[[ $sub == get ]] && _ccr_config_reply --reveal
 			_ccr_config_reply --json --help
 		elif ((nargs == 0)); then
 			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
@@ -154,7 +155,11 @@ _ccr_config() {
 				_ccr_config_files
 			fi
 		else
-			_ccr_config_reply --all --fallback-env -- --help
+			if [[ $prev == --only ]]; then
+				_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+			else
+				_ccr_config_reply --all --only --fallback-env -- --help
+			fi
 		fi
 		;;
 	router)
@@ -201,7 +206,7 @@ _ccr_config() {
 			_ccr_config_reply 90s 10m 1h
 		elif [[ $cur == -* ]]; then
 			_ccr_config_reply --all --for --revoke --help
-		elif ((nargs == 0)); then
+		else
 			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
 		fi
 		;;

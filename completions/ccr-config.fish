@@ -136,17 +136,18 @@ complete -c ccr-config -n __ccr_config_needs_command -a migrate -d "Move literal
 complete -c ccr-config -n __ccr_config_needs_command -a passphrase -d 'Seal the keystore, change or remove its passphrase'
 complete -c ccr-config -n __ccr_config_needs_command -a unlock -d 'Unlock a sealed keystore'
 complete -c ccr-config -n __ccr_config_needs_command -a lock -d 'Lock a sealed keystore now'
-complete -c ccr-config -n __ccr_config_needs_command -a allow -d 'Let coding agents read a key for a while'
+complete -c ccr-config -n __ccr_config_needs_command -a allow -d 'Let coding agents read keys for a while'
 complete -c ccr-config -n __ccr_config_needs_command -a guard -d 'Run a coding agent so that it and all it starts get no key, confined'
 complete -c ccr-config -n __ccr_config_needs_command -a confine -d 'Run a command where it reaches no keystore, socket or process of ccr-keyd'
 complete -c ccr-config -n __ccr_config_needs_command -a help -d 'List the commands or show one'
 complete -c ccr-config -n __ccr_config_needs_command -a version -d 'Print the version'
 
-# set NAME [--env VAR] [--from-env VAR]; get NAME; delete NAME
+# set NAME [--env VAR] [--from-env VAR]; get NAME [--reveal]; delete NAME
 complete -c ccr-config -n '__ccr_config_at set 0; or __ccr_config_at get 0; or __ccr_config_at delete 0' -a '(__ccr_config_keys)' -d Key
 complete -c ccr-config -n '__ccr_config_using set' -l env -x -d 'Environment name of the key'
 complete -c ccr-config -n '__ccr_config_using set' -l from-env -x -a '(set -xn)' -d 'Read the value from this variable'
 complete -c ccr-config -n '__ccr_config_using delete' -s y -l yes -d 'Delete without asking'
+complete -c ccr-config -n '__ccr_config_using get' -s r -l reveal -d 'Print the raw value alone (outside any agent; audited)'
 
 # bind NAME [URL...] [--add|--remove] [--from-config]
 complete -c ccr-config -n '__ccr_config_at bind 0' -a '(__ccr_config_keys)' -d Key
@@ -156,6 +157,7 @@ complete -c ccr-config -n '__ccr_config_using bind' -s c -l from-config -d "The 
 
 # exec [--all] [--fallback-env] -- CMD [ARGS...]
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -l all -d 'Inject every key, referenced or not'
+complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -l only -x -a '(__ccr_config_keys)' -d 'Inject only these keys'
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -l fallback-env -d 'Run with the plain environment when the daemon fails'
 complete -c ccr-config -n '__ccr_config_using exec; and not __ccr_config_after_dashdash' -a -- -d 'End of options; the command follows'
 complete -c ccr-config -n '__ccr_config_using exec; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
@@ -193,8 +195,8 @@ complete -c ccr-config -n '__ccr_config_using passphrase' -l stdin -d 'Read the 
 complete -c ccr-config -n '__ccr_config_using unlock' -l for -x -d 'Lock again after this long (90s, 15m, 2h)'
 complete -c ccr-config -n '__ccr_config_using unlock' -l stdin -d 'Read the passphrase as one line from stdin'
 
-# allow NAME|--all [--for DURATION] [--revoke]
-complete -c ccr-config -n '__ccr_config_at allow 0' -a '(__ccr_config_keys)' -d Key
+# allow NAME...|--all [--for DURATION] [--revoke]
+complete -c ccr-config -n '__ccr_config_using allow' -a '(__ccr_config_keys)' -d Key
 complete -c ccr-config -n '__ccr_config_using allow' -l all -d 'Every key'
 complete -c ccr-config -n '__ccr_config_using allow' -l for -x -d 'How long (default 10m; 90s, 15m, 2h)'
 complete -c ccr-config -n '__ccr_config_using allow' -l revoke -d 'Take the override back'

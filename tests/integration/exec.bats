@@ -95,3 +95,60 @@ config() {
 	run "$CLI" exec --
 	[ "$status" -eq 2 ]
 }
+
+# as_agent SCRIPT: run SCRIPT in bash inside an executable named claude (a coding agent).
+as_agent() {
+	mkdir -p "$BATS_TEST_TMPDIR/agents"
+	cp "$(command -v bash)" "$BATS_TEST_TMPDIR/agents/claude"
+	run --separate-stderr "$BATS_TEST_TMPDIR/agents/claude" -c "$1"$'\n''exit $?'
+}
+
+@test "exec --only injects just the keys named (names or env names), and refuses an unknown one" {
+	config '{ "Providers": [ {"name":"c","api_key":"$CEREBRAS_API_KEY"}, {"name":"o","api_key":"$OPENROUTER_API_KEY"} ] }'
+	run --separate-stderr "$CLI" exec --only cerebras,UNUSED_API_KEY -- sh -c 'echo "c=${CEREBRAS_API_KEY-none} o=${OPENROUTER_API_KEY-none} u=${UNUSED_API_KEY-none}"'
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = "c=$KEY1 o=none u=$KEY3" ] || fail "$output"
+	[ -z "$stderr" ] || fail "$stderr"
+	run --separate-stderr "$CLI" exec --only cerebras,nosuch -- true
+	[ "$status" -eq 1 ] && [[ "$stderr" == *"nosuch"* ]] || fail "$status: $stderr"
+	run --separate-stderr "$CLI" exec --all --only cerebras -- true
+	[ "$status" -eq 2 ] || fail "$status: $stderr"
+}
+
+@test "inside an agent, exec's refusal names every key it needs and the one allow that covers them; then it runs" {
+	config '{ "Providers": [ {"name":"c","api_key":"$CEREBRAS_API_KEY"}, {"name":"o","api_key":"$OPENROUTER_API_KEY"} ] }'
+	as_agent "'$CLI' exec -- true"
+	[ "$status" -eq 4 ] || fail "$status: $stderr"
+	[[ "$stderr" == *"refused: this process runs inside claude (pid "*"), a coding agent"* ]] || fail "$stderr"
+	[[ "$stderr" == *"exec needs 2 keys: cerebras, openrouter; from a terminal outside the agent, allow them all for a while with: ccr-config allow cerebras openrouter --for 10m (or run CMD with some: ccr-config exec --only NAME,… -- CMD)"* ]] ||
+		fail "$stderr"
+	# Allowing one is not enough for all, and exec says the same again.
+	"$CLI" allow cerebras --for 10m >/dev/null
+	as_agent "'$CLI' exec -- true"
+	[ "$status" -eq 4 ] && [[ "$stderr" == *"ccr-config allow cerebras openrouter --for 10m"* ]] || fail "$stderr"
+	# --only runs with the allowed one alone.
+	as_agent "'$CLI' exec --only cerebras -- sh -c 'echo c=\${CEREBRAS_API_KEY-none} o=\${OPENROUTER_API_KEY-none}'"
+	[ "$status" -eq 0 ] && [ "$output" = "c=$KEY1 o=none" ] || fail "$status: $output $stderr"
+	# The command it named covers them all: exec runs.
+	run --separate-stderr "$CLI" allow cerebras openrouter --for 10m
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$(grep -c '^agents may read' <<<"$output")" -eq 2 ] || fail "$output"
+	as_agent "'$CLI' exec -- sh -c 'echo c=\${CEREBRAS_API_KEY-none} o=\${OPENROUTER_API_KEY-none}'"
+	[ "$status" -eq 0 ] && [ "$output" = "c=$KEY1 o=$KEY2" ] || fail "$status: $output $stderr"
+}
+
+@test "get --reveal prints the raw value alone outside an agent, is audited, and is refused inside one" {
+	: >"$AUDIT"
+	run --separate-stderr "$CLI" get cerebras --reveal
+	[ "$status" -eq 0 ] && [ "$output" = "$KEY1" ] && [ -z "$stderr" ] || fail "$status: $output $stderr"
+	run --separate-stderr "$CLI" get OPENROUTER_API_KEY --reveal
+	[ "$output" = "$KEY2" ] || fail "by env name: $output"
+	run --separate-stderr "$CLI" --json get cerebras --reveal
+	assert_json "$output" value "$KEY1"
+	grep -q '"op":"get".*"cerebras"' "$AUDIT" || fail "not audited:" "$(cat "$AUDIT")"
+	run --separate-stderr "$CLI" get nosuch --reveal
+	[ "$status" -eq 1 ] || fail "$status"
+	as_agent "'$CLI' get cerebras --reveal"
+	[ "$status" -eq 4 ] && [ -z "$output" ] || fail "$status: $output"
+	[[ "$stderr" == *"a coding agent"* ]] || fail "$stderr"
+}
