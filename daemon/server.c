@@ -592,6 +592,31 @@ server_close_unread(struct server *srv)
 }
 
 void
+server_drop_input(struct server *srv)
+{
+	struct session *s, *next;
+	unsigned n = 0;
+
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->closing || s->in.len <= s->in_off)
+			continue;
+		n++;
+		if (s->waiting != NULL && s->waiting->kind == CHANGE_LOCK) {
+			/* The lock's own peer: wipe what it sent after, answer it, then close. */
+			buf_free(&s->in);
+			s->in_off = 0;
+			s->close_after_flush = true;
+			continue;
+		}
+		session_close(s); /* wipes its input */
+	}
+	if (n > 0)
+		log_info("closed %u connection%s with a request not yet handled", n,
+			 n == 1 ? "" : "s");
+}
+
+void
 server_close_all(struct server *srv)
 {
 	struct session *s, *next;

@@ -80,6 +80,13 @@ void server_close_all(struct server *srv);
  */
 void server_close_unread(struct server *srv);
 
+/*
+ * Close every session holding input not yet handled (a set line still
+ * arriving, say), wiping it: after a lock it may hold a value. The session
+ * whose lock is being answered gets its reply first.
+ */
+void server_drop_input(struct server *srv);
+
 /* Continue a session after its pending change was answered. */
 void session_resume(struct session *s);
 

@@ -337,6 +337,7 @@ state_event(struct keyd *k, enum state_event ev)
 	if (ev == EV_WIPED) {
 		/* Replies a peer has not taken may hold values: they go with the store. */
 		server_close_unread(&k->server);
+		server_drop_input(&k->server); /* a set line still arriving holds a value */
 		log_info("locked: key and values wiped");
 		answer_waiters(k, PE_OK, NULL);
 		start_pending_unlock(k); /* last: it moves the state on */

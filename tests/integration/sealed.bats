@@ -654,6 +654,39 @@ assert_values_held() {
 	peer_release
 }
 
+# Issue 22: a set line still arriving (read in part, no newline yet) when the
+# lock runs held its value in the connection's input buffer after "every value
+# wiped".
+@test "lock wipes a set line still arriving, and closes its connection" {
+	[ "$(id -u)" -eq 0 ] || skip "reading /proc/PID/mem of a non-dumpable process needs root"
+	sealed_store
+	run unlock "$PW"
+	[ "$status" -eq 0 ]
+	local partial=csk-test-partial-line-value-5e1f
+	# Half a set line, then nothing: sockcat holds the connection open.
+	printf '{"op":"set","name":"partial","value":"%s' "$partial" |
+		"$SOCKCAT" --timeout 20000 "$CCR_KEYD_SOCKET" >"$BATS_TEST_TMPDIR/partial.out" &
+	local cat_pid=$!
+	CHILD_PIDS+=("$cat_pid")
+	# The control: wait until the daemon has read it.
+	for ((i = 0; i < 100; i++)); do
+		"$MEMSCAN" "$KEYD_PID" < <(printf '%s\n' "$partial") >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	assert_memory_holds "$KEYD_PID" "with a set line half read" "$partial"
+	# And the lock's own peer, with half a set line behind its lock.
+	run "$SOCKCAT" --lines 1 --timeout 5000 "$CCR_KEYD_SOCKET" \
+		< <(printf '{"op":"lock"}\n{"op":"set","name":"behind","value":"%s-behind' "$partial")
+	assert_json "${lines[0]}" locked true
+	[ "$status" -eq 0 ] || fail "the lock's peer was not answered and closed: $status $output"
+	grep -q 'closed 2 connections with a request not yet handled' "$KEYD_LOG" ||
+		fail "$(grep closed "$KEYD_LOG")"
+	assert_memory_clean "$KEYD_PID" "after lock" "$partial" "${partial:9:16}"
+	# The half-sent peer was closed: its sockcat saw the end, not its timeout.
+	wait "$cat_pid" || fail "the connection with half a set line was not closed (sockcat $?)"
+	[ ! -s "$BATS_TEST_TMPDIR/partial.out" ] || fail "a reply came: $(cat "$BATS_TEST_TMPDIR/partial.out")"
+}
+
 @test "a lock that races a write wipes the written value too, once the write is done" {
 	[ "$(id -u)" -eq 0 ] || skip "reading /proc/PID/mem of a non-dumpable process needs root"
 	sealed_store
