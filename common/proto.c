@@ -12,7 +12,7 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_SET] = "set",       [OP_DELETE] = "delete", [OP_LIST] = "list",
 	[OP_STATUS] = "status", [OP_LOCK] = "lock",     [OP_UNLOCK] = "unlock",
 	[OP_PASSPHRASE] = "passphrase", [OP_ALLOW] = "allow", [OP_GUARD] = "guard",
-	[OP_USE] = "use", [OP_BIND] = "bind",
+	[OP_USE] = "use", [OP_BIND] = "bind", [OP_RENAME] = "rename",
 };
 
 static const char *const err_names[PE_COUNT] = {

@@ -41,6 +41,7 @@ enum proto_op {
 	OP_GUARD,
 	OP_USE,
 	OP_BIND,
+	OP_RENAME,
 	OP_COUNT
 };
 
@@ -73,7 +74,8 @@ struct proto_request {
 	enum proto_op op; /* OP_COUNT when the line names no known op */
 	struct cJSON *doc;
 	char id[PROTO_ID_MAX]; /* the "id" member as JSON text, "" when absent */
-	const char *name;      /* get, set, delete */
+	const char *name;      /* get, set, delete, rename */
+	const char *new_name;  /* rename: the name the key gets */
 	const char *env;       /* set: optional env name; resolve: a single name */
 	const char *value;     /* set, unlock, passphrase */
 	size_t value_len;

@@ -346,6 +346,8 @@ decode_members(struct proto_request *req, const char **msg)
 			slot = &req->action;
 		else if (strcmp(k, "new_value") == 0)
 			slot = &req->new_value;
+		else if (strcmp(k, "new_name") == 0 && req->op == OP_RENAME)
+			slot = &req->new_name;
 		else if (strcmp(k, "proof") == 0 && req->op == OP_HELLO)
 			slot = &req->proof;
 		if (slot == NULL || *slot != NULL || cJSON_IsNull(m))
@@ -400,6 +402,16 @@ decode_members(struct proto_request *req, const char **msg)
 		if ((err = take_confirmed(req, msg)) != PE_OK)
 			return err;
 		return take_origins(req, false, msg);
+	case OP_RENAME:
+		if (req->name == NULL || req->new_name == NULL) {
+			*msg = "rename needs a \"name\" and a \"new_name\"";
+			return PE_BAD_REQUEST;
+		}
+		if (!name_is_valid(req->name) || !name_is_valid(req->new_name)) {
+			*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
+			return PE_INVALID_NAME;
+		}
+		return PE_OK;
 	case OP_USE:
 		return check_use(req, msg);
 	case OP_BIND:

@@ -276,6 +276,7 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 	case OP_SET:
 	case OP_BIND:
 	case OP_DELETE:
+	case OP_RENAME:
 	case OP_PASSPHRASE:
 	case OP_ALLOW:
 		break;
@@ -324,7 +325,8 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 		         where);
 	else
 		snprintf(a->message, sizeof a->message,
-		         "%s, and ccr-keyd takes no set, delete, unlock or passphrase from inside "
+		         "%s, and ccr-keyd takes no set, delete, rename, unlock or passphrase from "
+		         "inside "
 		         "one; run the command yourself in a terminal outside the agent",
 		         where);
 	*msg = a->message;

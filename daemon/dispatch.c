@@ -388,6 +388,7 @@ change_done(struct change *c)
 	struct session *s = c->arg;
 	struct keyd *k = c->k;
 	const char *op = proto_op_name(c->op);
+	char both[2 * NAME_MAX_LEN + 2];
 
 	if (s != NULL && c->result != PE_OK) {
 		proto_reply_error(&s->out, c->id, c->result, c->message);
@@ -397,6 +398,9 @@ change_done(struct change *c)
 			proto_field_bool(&s->out, "created", c->created);
 			proto_field_str(&s->out, "env", c->env, strlen(c->env));
 			proto_field_list(&s->out, "origins", c->origins);
+		} else if (c->kind == CHANGE_RENAME) {
+			proto_field_str(&s->out, "name", c->new_name, strlen(c->new_name));
+			proto_field_str(&s->out, "env", c->env, strlen(c->env));
 		} else if (c->kind == CHANGE_BIND) {
 			proto_field_str(&s->out, "name", c->name, strlen(c->name));
 			proto_field_str(&s->out, "env", c->env, strlen(c->env));
@@ -413,8 +417,11 @@ change_done(struct change *c)
 	}
 	log_debug("%s%s%s by pid %ld: %s%s", op, c->name[0] != '\0' ? " " : "", c->name,
 	          (long)c->peer.pid, proto_err_name(c->result), s == NULL ? " (peer gone)" : "");
+	if (c->kind == CHANGE_RENAME) /* the record names both: "old,new" */
+		snprintf(both, sizeof both, "%s,%s", c->name, c->new_name);
 	audit_record(k->audit_fd, &c->peer, op,
-	             c->name[0] != '\0'                            ? c->name
+	             c->kind == CHANGE_RENAME                      ? both
+	             : c->name[0] != '\0'                          ? c->name
 	             : c->kind == CHANGE_BIND && c->env[0] != '\0' ? c->env
 	                                                           : NULL,
 	             NULL, proto_err_name(c->result));
@@ -566,12 +573,14 @@ static void
 op_change(struct keyd *k, struct session *s, const struct proto_request *req)
 {
 	struct change *c = change_new(k, s, req,
-	                              req->op == OP_SET    ? CHANGE_SET
-	                              : req->op == OP_BIND ? CHANGE_BIND
-	                                                   : CHANGE_DELETE);
+	                              req->op == OP_SET      ? CHANGE_SET
+	                              : req->op == OP_BIND   ? CHANGE_BIND
+	                              : req->op == OP_RENAME ? CHANGE_RENAME
+	                                                     : CHANGE_DELETE);
 
 	snprintf(c->name, sizeof c->name, "%s", req->name != NULL ? req->name : "");
 	snprintf(c->env, sizeof c->env, "%s", req->env != NULL ? req->env : "");
+	snprintf(c->new_name, sizeof c->new_name, "%s", req->new_name != NULL ? req->new_name : "");
 	snprintf(c->origins, sizeof c->origins, "%s", req->origins);
 	c->has_origins = req->has_origins;
 	c->env_confirmed = req->env_confirmed;
@@ -597,6 +606,7 @@ changes_keys(struct keyd *k, const struct proto_request *req)
 {
 	switch (req->op) {
 	case OP_DELETE:
+	case OP_RENAME:
 		return store_get(&k->store, req->name) != NULL;
 	case OP_SET:
 	case OP_PASSPHRASE:
@@ -669,6 +679,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 	case OP_SET:
 	case OP_BIND:
 	case OP_DELETE:
+	case OP_RENAME:
 		op_change(k, s, &req);
 		proto_request_free(&req);
 		scratch_end();

@@ -176,6 +176,7 @@ state_allows(const struct keyd *k, enum proto_op op, bool with_value, const char
 	case OP_SET:
 	case OP_BIND:
 	case OP_DELETE:
+	case OP_RENAME:
 		kind = K_WRITE;
 		break;
 	case OP_LOCK:

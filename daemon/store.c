@@ -77,14 +77,12 @@ store_put(struct store *s, const char *name, const char *env, char *value, size_
 	table_put(&s->by_env, e->env, e);
 }
 
-int
-store_bind(struct store *s, const char *name, const char *origins)
+/* Put a new entry named name, bound to origins, in old's place; old's value moves to it. */
+static void
+entry_replace(struct store *s, struct entry *old, const char *name, const char *origins)
 {
-	struct entry *old = table_get(&s->by_name, name), *e;
+	struct entry *e = entry_new(name, old->env, origins);
 
-	if (old == NULL)
-		return -1;
-	e = entry_new(old->name, old->env, origins);
 	e->value = old->value;
 	e->value_len = old->value_len;
 	e->created = old->created;
@@ -97,6 +95,27 @@ store_bind(struct store *s, const char *name, const char *origins)
 	free(old);
 	table_put(&s->by_name, e->name, e);
 	table_put(&s->by_env, e->env, e);
+}
+
+int
+store_bind(struct store *s, const char *name, const char *origins)
+{
+	struct entry *old = table_get(&s->by_name, name);
+
+	if (old == NULL)
+		return -1;
+	entry_replace(s, old, old->name, origins);
+	return 0;
+}
+
+int
+store_rename(struct store *s, const char *name, const char *new_name)
+{
+	struct entry *old = table_get(&s->by_name, name);
+
+	if (old == NULL)
+		return -1;
+	entry_replace(s, old, new_name, old->origins);
 	return 0;
 }
 

@@ -53,6 +53,12 @@ void store_put(struct store *s, const char *name, const char *env, char *value, 
 /* Bind name to origins (an origin list, "" for none). Returns 0, or -1 when absent. */
 int store_bind(struct store *s, const char *name, const char *origins);
 
+/*
+ * Give the key name the name new_name (which no key has), keeping its value,
+ * env name, times and origins. Returns 0, or -1 when name is absent.
+ */
+int store_rename(struct store *s, const char *name, const char *new_name);
+
 /* Remove name, wiping its value. Returns 0, or -1 when absent. */
 int store_del(struct store *s, const char *name);
 

@@ -232,6 +232,29 @@ validate_bind(struct writer *w, struct change *c)
 	return PE_OK;
 }
 
+/* Check a rename: its key exists, and no key has the new name yet; fill its env. */
+static enum proto_err
+validate_rename(struct writer *w, struct change *c)
+{
+	const char *have = view_env(w, c->name, NULL);
+
+	if (have == NULL) {
+		snprintf(c->message, sizeof c->message, "no key named %s", c->name);
+		return PE_NOT_FOUND;
+	}
+	if (view_env(w, c->new_name, NULL) != NULL) {
+		snprintf(c->message, sizeof c->message,
+		         strcmp(c->name, c->new_name) == 0
+		             ? "the key is named %s already"
+		             : "a key named %s exists already; choose another name, or delete it "
+		               "first",
+		         c->new_name);
+		return PE_CONFLICT;
+	}
+	snprintf(c->env, sizeof c->env, "%s", have);
+	return PE_OK;
+}
+
 /* Check c against the store plus the batch so far; fill its env, created and origins. */
 static enum proto_err
 validate(struct writer *w, struct change *c)
@@ -242,6 +265,8 @@ validate(struct writer *w, struct change *c)
 		return PE_OK;
 	if (c->kind == CHANGE_BIND)
 		return validate_bind(w, c);
+	if (c->kind == CHANGE_RENAME)
+		return validate_rename(w, c);
 	have = view_env(w, c->name, NULL);
 	if (c->kind == CHANGE_DELETE) {
 		if (have == NULL) {
@@ -419,6 +444,15 @@ batch_entries(const struct writer *w, struct ks_entry **out)
 		c = touched.slots[i].value;
 		if (c == NULL || c->kind == CHANGE_DELETE)
 			continue;
+		if (c->kind == CHANGE_RENAME) {
+			/* Alone in its batch: the key as stored, under its new name. */
+			e = store_get(w->store, c->name);
+			if (e != NULL)
+				v[n++] = (struct ks_entry){c->new_name, e->env,     e->value,
+				                           e->value_len, e->created, e->updated,
+				                           e->origins};
+			continue;
+		}
 		/* A bind keeps the value of the batch's last set of the key, else the store's. */
 		set = c->kind == CHANGE_SET ? c : batch_last_set(w->batch, c->name);
 		e = store_get(w->store, c->name);
@@ -565,6 +599,9 @@ write_done(uv_work_t *req, int status)
 		} else if (c->kind == CHANGE_BIND) {
 			store_bind(w->store, c->name, c->origins);
 			w->changes_written++;
+		} else if (c->kind == CHANGE_RENAME) {
+			store_rename(w->store, c->name, c->new_name);
+			w->changes_written++;
 		} else {
 			store_del(w->store, c->name);
 			w->changes_written++;
@@ -612,6 +649,22 @@ enqueue(struct writer *w, struct change *c)
 	w->queue_tail = &c->next;
 }
 
+/* Put the changes of chain back at the head of the queue, in their order. */
+static void
+requeue(struct writer *w, struct change *chain)
+{
+	struct change *last = chain;
+
+	if (chain == NULL)
+		return;
+	while (last->next != NULL)
+		last = last->next;
+	last->next = w->queue;
+	if (w->queue == NULL)
+		w->queue_tail = &last->next;
+	w->queue = chain;
+}
+
 /* Run the barriers, take everything queued, answer what is invalid, and write the rest. */
 static void
 start_batch(struct writer *w)
@@ -625,6 +678,16 @@ start_batch(struct writer *w)
 		for (c = take_queue(w); c != NULL; c = next) {
 			next = c->next;
 			c->next = NULL;
+			/*
+			 * A rename is written in a batch of its own (the batch's view of
+			 * the store follows one name per change): it waits for the batch
+			 * before it, and what follows it waits for the next.
+			 */
+			if (c->kind == CHANGE_RENAME && w->batch != NULL) {
+				c->next = next;
+				requeue(w, c);
+				break;
+			}
 			c->result = validate(w, c);
 			if (c->result != PE_OK) {
 				finish(w, c);
@@ -632,6 +695,10 @@ start_batch(struct writer *w)
 			}
 			*tail = c;
 			tail = &c->next;
+			if (c->kind == CHANGE_RENAME) {
+				requeue(w, next);
+				break;
+			}
 		}
 		if (w->batch != NULL)
 			break;

@@ -25,6 +25,7 @@ enum change_kind {
 	CHANGE_SET,
 	CHANGE_DELETE,
 	CHANGE_BIND,   /* change the origins of a key, by name or (name "") by env name */
+	CHANGE_RENAME, /* give a key another name; always written alone in its batch */
 	CHANGE_REKEY,  /* rewrite the file sealed under key (NULL: plain) */
 	CHANGE_UNLOCK, /* handled by the vault, never by the writer */
 	CHANGE_LOCK,   /* a lock request waiting for the wipe (state.c) */
@@ -43,6 +44,7 @@ struct change {
 	enum change_kind kind;
 	char name[NAME_MAX_LEN + 1];
 	char env[ENV_MAX_LEN + 1]; /* set: requested env name, "" for the default */
+	char new_name[NAME_MAX_LEN + 1]; /* rename: the name the key gets */
 	char *value;               /* set: arena slot of value_len + 1 bytes; the passphrase */
 	size_t value_len;
 	char *value2; /* passphrase change/set: the new passphrase (arena) */

@@ -196,6 +196,31 @@ test_store_bind_changes_origins_and_keeps_the_rest(void **state)
 }
 
 static void
+test_store_rename_moves_the_key_and_keeps_the_rest(void **state)
+{
+	struct arena *a = arena_new();
+	struct store s;
+	const struct entry *e;
+
+	(void)state;
+	store_init(&s, a);
+	store_put(&s, "x", "X_API_KEY", secret(a, "csk-test-1"), 10, 5, 6, "https://a.test");
+	assert_int_equal(store_rename(&s, "x", "y"), 0);
+	assert_null(store_get(&s, "x"));
+	e = store_get(&s, "y");
+	assert_non_null(e);
+	assert_ptr_equal(store_by_env(&s, "X_API_KEY"), e);
+	assert_string_equal(e->value, "csk-test-1");
+	assert_string_equal(e->origins, "https://a.test");
+	assert_int_equal(e->created, 5);
+	assert_int_equal(e->updated, 6);
+	assert_int_equal(store_count(&s), 1);
+	assert_int_equal(store_rename(&s, "x", "z"), -1);
+	store_free(&s);
+	arena_destroy(a);
+}
+
+static void
 test_store_del_removes_both_indexes(void **state)
 {
 	struct arena *a = arena_new();
@@ -284,6 +309,7 @@ main(void)
 	    cmocka_unit_test(test_store_put_replaces_value_and_moves_env),
 	    cmocka_unit_test(test_store_bind_changes_origins_and_keeps_the_rest),
 	    cmocka_unit_test(test_store_del_removes_both_indexes),
+	    cmocka_unit_test(test_store_rename_moves_the_key_and_keeps_the_rest),
 	    cmocka_unit_test(test_store_sorted_lists_every_key_in_name_order),
 	    cmocka_unit_test(test_store_load_refuses_two_keys_with_one_env),
 	    cmocka_unit_test(test_store_load_reads_the_flat_form_with_default_envs),
