@@ -11,13 +11,14 @@ extern const struct command cmd_import_entry, cmd_migrate_entry;
 extern const struct command cmd_router_entry;
 extern const struct command cmd_help_entry, cmd_version_entry;
 extern const struct command cmd_allow_entry, cmd_guard_entry, cmd_confine_entry;
-extern const struct command cmd_bind_entry;
+extern const struct command cmd_bind_entry, cmd_rename_entry;
 
 static const struct command *const commands[] = {
     &cmd_set_entry,
     &cmd_get_entry,
     &cmd_list_entry,
     &cmd_delete_entry,
+    &cmd_rename_entry,
     &cmd_bind_entry,
     &cmd_status_entry,
     &cmd_exec_entry,

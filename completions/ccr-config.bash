@@ -31,7 +31,7 @@ _ccr_config_files() {
 _ccr_config() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local cmd=${COMP_WORDS[0]} sock= sub= subi=0 i w nargs=0 first= dashdash=0
-	local commands="set get list delete bind status exec check shell-init router import migrate
+	local commands="set get list delete rename bind status exec check shell-init router import migrate
 		passphrase unlock lock allow guard confine help version"
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -120,6 +120,13 @@ _ccr_config() {
 			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
 		fi
 		;;
+	rename)
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --json --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply $(_ccr_config_keys "$cmd" "$sock")
+		fi
+		;;
 	get | delete)
 		if [[ $cur == -* ]]; then
 			[[ $sub == delete ]] && _ccr_config_reply --yes
@@ -179,7 +186,11 @@ _ccr_config() {
 		fi
 		;;
 	shell-init)
-		((nargs == 0)) && _ccr_config_reply bash zsh fish
+		if [[ $cur == -* ]]; then
+			_ccr_config_reply --agents --help
+		elif ((nargs == 0)); then
+			_ccr_config_reply bash zsh fish
+		fi
 		;;
 	import)
 		if ((nargs == 0)); then

@@ -125,6 +125,7 @@ complete -c ccr-config -n __ccr_config_needs_command -a set -d 'Store a key (std
 complete -c ccr-config -n __ccr_config_needs_command -a get -d "Show a key's env name, masked value, update time, origins"
 complete -c ccr-config -n __ccr_config_needs_command -a list -d 'List keys, masked, with their origins'
 complete -c ccr-config -n __ccr_config_needs_command -a delete -d 'Delete a key'
+complete -c ccr-config -n __ccr_config_needs_command -a rename -d 'Give a key another name'
 complete -c ccr-config -n __ccr_config_needs_command -a bind -d 'Show or set the origins a key may be sent to'
 complete -c ccr-config -n __ccr_config_needs_command -a status -d 'Is ccr-keyd running, how was it started'
 complete -c ccr-config -n __ccr_config_needs_command -a exec -d "Run a command with the keys the router's config references"
@@ -143,7 +144,7 @@ complete -c ccr-config -n __ccr_config_needs_command -a help -d 'List the comman
 complete -c ccr-config -n __ccr_config_needs_command -a version -d 'Print the version'
 
 # set NAME [--env VAR] [--from-env VAR]; get NAME [--reveal]; delete NAME
-complete -c ccr-config -n '__ccr_config_at set 0; or __ccr_config_at get 0; or __ccr_config_at delete 0' -a '(__ccr_config_keys)' -d Key
+complete -c ccr-config -n '__ccr_config_at set 0; or __ccr_config_at get 0; or __ccr_config_at delete 0; or __ccr_config_at rename 0' -a '(__ccr_config_keys)' -d Key
 complete -c ccr-config -n '__ccr_config_using set' -l env -x -d 'Environment name of the key'
 complete -c ccr-config -n '__ccr_config_using set' -l from-env -x -a '(set -xn)' -d 'Read the value from this variable'
 complete -c ccr-config -n '__ccr_config_using delete' -s y -l yes -d 'Delete without asking'
@@ -174,7 +175,8 @@ complete -c ccr-config -n '__ccr_config_using router; and __ccr_config_after_das
 complete -c ccr-config -n '__ccr_config_at check 0; or __ccr_config_at migrate 0' -F
 complete -c ccr-config -n '__ccr_config_using migrate' -l dry-run -d 'Show what would change, change nothing'
 
-# shell-init bash|zsh|fish
+# shell-init [--agents] bash|zsh|fish
+complete -c ccr-config -n '__ccr_config_using shell-init' -s a -l agents -d 'Also wrap the coding agents: each under the guard, confined'
 complete -c ccr-config -n '__ccr_config_at shell-init 0' -a 'bash zsh fish'
 
 # import env [--only A,B] [--overwrite] [--dry-run]; import file PATH [...]
@@ -207,4 +209,4 @@ complete -c ccr-config -n '__ccr_config_using guard confine; and not __ccr_confi
 complete -c ccr-config -n '__ccr_config_using guard confine; and __ccr_config_after_dashdash' -x -a '(__ccr_config_exec_complete)'
 
 # help [COMMAND]
-complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete bind status exec check shell-init router import migrate passphrase unlock lock allow guard confine version'
+complete -c ccr-config -n '__ccr_config_at help 0' -a 'set get list delete rename bind status exec check shell-init router import migrate passphrase unlock lock allow guard confine version'

@@ -1,0 +1,86 @@
+/*
+ * ccr-config rename OLD NEW: give a key (OLD: its name or env name) another
+ * name. One "rename" request: the daemon writes it atomically and durably,
+ * keeping the value, the env name, the created time and the origins, so the
+ * router's config, which names env names, needs no change.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "names.h"
+#include "suggest.h"
+
+/* The name of the key word names (its name, else its env name) into name; 0 or an exit code. */
+static int
+key_name(struct cli *cli, const char *word, char name[NAME_MAX_LEN + 1])
+{
+	const struct jsonr *key;
+	struct jsonr *list;
+	int rc = 0;
+
+	list = cli_list(cli, &rc);
+	if (list == NULL)
+		return rc;
+	key = suggest_find_key(jsonr_get(list, "keys"), word);
+	if (key == NULL)
+		rc = suggest_no_key(jsonr_get(list, "keys"), word, "nothing renamed");
+	else
+		snprintf(name, NAME_MAX_LEN + 1, "%s", cli_str(key, "name"));
+	conn_reply_free(list);
+	return rc;
+}
+
+/* Rename one key. */
+static int
+cmd_rename(struct cli *cli, int argc, char **argv)
+{
+	char old[NAME_MAX_LEN + 1];
+	const char *new_name;
+	struct buf req = {0}, out = {0};
+	struct jsonr *reply;
+	int rc;
+
+	if (cli_getopt(cli, argc, argv) != -1 || argc - optind != 2)
+		return cli_usage(cli);
+	new_name = argv[optind + 1];
+	if (!name_is_valid(new_name))
+		return cli_error(EXIT_USAGE, "'%s' is not a key name: use 1-128 of A-Z a-z 0-9 . _ -, "
+		                             "starting with a letter or digit",
+		                 new_name);
+	if (!name_is_valid(argv[optind]) && !env_is_valid(argv[optind]))
+		return cli_error(EXIT_USAGE, "'%s' is not a key name", argv[optind]);
+	rc = key_name(cli, argv[optind], old);
+	if (rc != 0)
+		return rc;
+	proto_request_begin(&req, OP_RENAME);
+	proto_field_str(&req, "name", old, strlen(old));
+	proto_field_str(&req, "new_name", new_name, strlen(new_name));
+	proto_end(&req);
+	reply = cli_call_ok(cli, &req, &rc);
+	if (reply == NULL)
+		return rc;
+	if (cli->json) {
+		buf_adds(&out, "{\"ok\":true,\"name\":");
+		jsonr_print_str(&out, new_name, strlen(new_name));
+		proto_field_str(&out, "old_name", old, strlen(old));
+		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
+		buf_adds(&out, "}\n");
+		cli_json_out(&out);
+		buf_free(&out);
+	} else {
+		printf("renamed %s to %s (still $%s: the router's config needs no change)\n", old,
+		       new_name, cli_str(reply, "env"));
+	}
+	conn_reply_free(reply);
+	return EXIT_OK;
+}
+
+const struct command cmd_rename_entry = {
+    .name = "rename",
+    .usage = "OLD NEW",
+    .summary = "give a key another name, keeping its value, env name, times and origins",
+    .json = "print {\"ok\":true,\"name\",\"old_name\",\"env\"}",
+    .example = "ccr-config rename gemini-flash gemini",
+    .run = cmd_rename,
+};
