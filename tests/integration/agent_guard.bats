@@ -4,8 +4,9 @@
 # `claude` (a copy of bash), and `node` running a script at the path Claude Code's
 # npm package has (node_modules/@anthropic-ai/claude-code/cli.js). Each runs
 # `ccr-config exec --all -- env`, `ccr-config get`, and raw requests on the socket
-# (sockcat); under `ccr-config guard` (what `ccr code` uses) also from a child it
-# double-forks with `setsid -f`, which re-parents to the guard. All refused and
+# (sockcat); under `ccr-config guard --no-confine` (the guard alone: what `ccr code`
+# uses where the kernel cannot confine; confinement is confine.bats's) also from a child
+# it double-forks with `setsid -f`, which re-parents to the guard. All refused and
 # audited with the agent's name; the same from outside any agent served. Then the
 # overrides (`allow`), the policy file, --no-agent-guard, and a non-dumpable peer in
 # the audit log.
@@ -195,7 +196,7 @@ wait_file() {
 	start
 	OUT=$BATS_TEST_TMPDIR/orphan
 	orphan_script "$OUT" >"$BATS_TEST_TMPDIR/orphan.sh"
-	run --separate-stderr "$CLI" guard -- "$AGENT_BIN/claude" -c "setsid -f bash '$BATS_TEST_TMPDIR/orphan.sh' </dev/null >/dev/null 2>&1; echo agent done"
+	run --separate-stderr "$CLI" guard --no-confine -- "$AGENT_BIN/claude" -c "setsid -f bash '$BATS_TEST_TMPDIR/orphan.sh' </dev/null >/dev/null 2>&1; echo agent done"
 	[ "$status" -eq 0 ] && [ "$output" = "agent done" ] || fail "guard: $status $output $stderr"
 	wait_file "$OUT.done"
 	output=$(cat "$OUT.done")
@@ -216,7 +217,7 @@ wait_file() {
 	start
 	OUT=$BATS_TEST_TMPDIR/orphan
 	orphan_script "$OUT" >"$BATS_TEST_TMPDIR/orphan.sh"
-	run --separate-stderr "$CLI" guard -- node "$CLAUDE_JS" "setsid -f bash '$BATS_TEST_TMPDIR/orphan.sh' </dev/null >/dev/null 2>&1"
+	run --separate-stderr "$CLI" guard --no-confine -- node "$CLAUDE_JS" "setsid -f bash '$BATS_TEST_TMPDIR/orphan.sh' </dev/null >/dev/null 2>&1"
 	[ "$status" -eq 0 ] || fail "guard: $status $output $stderr"
 	wait_file "$OUT.done"
 	output=$(cat "$OUT.done")
@@ -250,7 +251,7 @@ done
 setsid -f bash '$BATS_TEST_TMPDIR/orphan.sh' </dev/null >/dev/null 2>&1
 EOF
 	orphan_script "$OUT" >"$BATS_TEST_TMPDIR/orphan.sh"
-	"$CLI" guard -- "$AGENT_BIN/claude" "$BATS_TEST_TMPDIR/late.sh" 2>"$BATS_TEST_TMPDIR/guard.err" 3>&- &
+	"$CLI" guard --no-confine -- "$AGENT_BIN/claude" "$BATS_TEST_TMPDIR/late.sh" 2>"$BATS_TEST_TMPDIR/guard.err" 3>&- &
 	local guard=$!
 	CHILD_PIDS+=("$guard")
 	start
@@ -374,6 +375,12 @@ EOF
 	nob=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env
 		CCR_HOME="$base/nobody/home" CCR_KEYS="$base/nobody/home/keys"
 		CCR_KEYD_SOCKET="$base/nobody/sock" HOME="$base/nobody")
+	# nobody cannot reach a build in a private directory (a checkout in root's
+	# home, or in a mktemp -d): it runs copies from here, which everyone can.
+	mkdir -m 755 "$base/bin"
+	cp "$KEYD" "$CLI" "$base/bin/"
+	chmod 755 "$base/bin/"*
+	local KEYD=$base/bin/$(basename "$KEYD") CLI=$base/bin/ccr-config
 	"${nob[@]}" "$KEYD" --audit-log "$base/nobody/audit.log" >>"$KEYD_LOG" 2>&1 3>&- </dev/null &
 	KEYD_PID=$!
 	CHILD_PIDS+=("$KEYD_PID")
