@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# End-to-end, router 3.x: the real claude-code-router 3.1.1 under Node 22 (both from the
+# npm registry, installed and cached by v3/setup.sh; set CCR_E2E_CACHE to choose where)
+# gets its provider keys from ccr-keyd per upstream request through ccr-keyd's provider
+# plugin (client/node/plugin3.cjs), registered through the router's own extension
+# mechanism: a plugins[] entry in the config.json that 3.x imports at its first start, or
+# the router's API (getConfig/saveConfig) while it runs. The provider's api_key holds
+# $ALPHA_API_KEY, never the key; a fake upstream on 127.0.0.1 records what it receives.
+# Facts in ROUTER3-NOTES.md. Skips, saying why, only when Node 22 or the router cannot be
+# installed for want of a registry.
+
+load lib
+
+PLUGIN=$ROOT/client/node/plugin3.cjs
+CLIENT_KEY=ccr-test-client-$KEY_TAG
+KEY_ROTATED=csk-test-e2e-0003-rotated-$KEY_TAG
+
+setup_file() {
+	e2e_setup_file
+	[ -e "$E2E_TMP/skip" ] || [ -e "$E2E_TMP/fail" ] && return 0
+	local cache=${CCR_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ccr-keyd-e2e} out rc=0
+	out=$("$E2E_DIR/v3/setup.sh" "$cache" 2>"$E2E_TMP/v3-setup.err") || rc=$?
+	if [ "$rc" -eq 2 ]; then
+		echo "router 3.1.1 / Node 22 cannot be installed: $(tail -n 1 "$E2E_TMP/v3-setup.err")" \
+			>"$E2E_TMP/skip"
+	elif [ "$rc" -ne 0 ]; then
+		{ echo "v3/setup.sh $cache failed:"; cat "$E2E_TMP/v3-setup.err"; } >"$E2E_TMP/fail"
+	else
+		printf '%s\n' "$out" >"$E2E_TMP/v3.env"
+	fi
+}
+
+teardown_file() {
+	e2e_teardown_file
+}
+
+setup() {
+	e2e_setup || return 1
+	# shellcheck disable=SC1091
+	. "$E2E_TMP/v3.env"
+	WEB_PORT=$(node "$E2E_DIR/http.mjs" free-port)
+	GATEWAY_PIDS=
+}
+
+teardown() {
+	local p
+	for p in $GATEWAY_PIDS; do stop_pid "$p"; done
+	e2e_teardown
+}
+
+# write_config3 [PLUGIN_ENTRY]: a config.json for 3.x's first-start import: one provider
+# "alpha" at the fake upstream whose api_key is the reference $ALPHA_API_KEY, the client
+# key CLIENT_KEY, and PLUGIN_ENTRY (JSON) as its plugins[] when given.
+write_config3() {
+	local plugins=
+	[ -z "${1:-}" ] || plugins="\"plugins\": [$1],"
+	cat >"$CCR_HOME/config.json" <<-EOF
+		{
+		  "PORT": $ROUTER_PORT,
+		  "APIKEY": "$CLIENT_KEY",
+		  "Providers": [{
+		    "name": "alpha",
+		    "api_base_url": "http://127.0.0.1:$UPSTREAM_PORT/v1/chat/completions",
+		    "api_key": "\$ALPHA_API_KEY",
+		    "models": ["m1"]
+		  }],
+		  $plugins
+		  "Router": {"default": "alpha,m1"}
+		}
+	EOF
+}
+
+# registration: plugin3.cjs's plugins[] entry, with the test's socket in its config.
+registration() {
+	"$NODE22" -e 'const p = require(process.argv[1]);
+		console.log(JSON.stringify(p.registration(process.argv[1], { socket: process.argv[2] })))' \
+		"$PLUGIN" "$CCR_KEYD_SOCKET"
+}
+
+# start_router3: `ccr start` (3.1.1, Node 22) in the test's HOME, without any key in its
+# environment; waits for the gateway; ROUTER_PID is the server (service.json).
+start_router3() {
+	env -u ALPHA_API_KEY PATH="$ROUTER3_BIN:$PATH" "$ROUTER3_BIN/ccr" start --no-open \
+		--port "$WEB_PORT" >"$T/router.out" 2>&1 3>&-
+	ROUTER_PID=$("$NODE22" -p 'require(process.argv[1]).pid' "$CCR_HOME/service.json")
+	node "$E2E_DIR/v3/ccr3.mjs" wait "$ROUTER_PORT" 30000
+	gateway_pids
+}
+
+# gateway_pids: remember the server's children (the gateway), to stop them by pid.
+gateway_pids() {
+	local c
+	c=$(cat /proc/"$ROUTER_PID"/task/*/children 2>/dev/null || true)
+	GATEWAY_PIDS="$GATEWAY_PIDS $c"
+}
+
+# message3 [stream|plain]: one request through the 3.x gateway; status and body in $output.
+message3() {
+	run node "$E2E_DIR/v3/ccr3.mjs" message "$ROUTER_PORT" "$CLIENT_KEY" "$@"
+	echo "$output"
+}
+
+# assert_no_key_on_disk_or_in_environ KEY...: no file under the router's home but the
+# keystore, and no process's environment block, holds any of the keys.
+assert_no_key_on_disk_or_in_environ() {
+	local k f
+	for k in "$@"; do
+		while IFS= read -r f; do
+			[ "$f" = "$CCR_KEYS" ] && continue
+			echo "$f holds a stored key" >&2
+			return 1
+		done < <(grep -rlF -- "$k" "$CCR_HOME" 2>/dev/null || true)
+		for f in /proc/[0-9]*/environ; do
+			if grep -qF -- "$k" "$f" 2>/dev/null; then
+				echo "$f holds a key: $(tr '\0' ' ' <"${f%environ}cmdline")" >&2
+				return 1
+			fi
+		done
+	done
+}
+
+@test "3.1.1: a fresh user's config.json registers the plugin; the stored key reaches upstream, nowhere else" {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3 "$(registration)"
+	start_router3
+	# The import kept the reference and the registration.
+	[ ! -e "$CCR_HOME/config.json" ]
+	run node "$E2E_DIR/v3/ccr3.mjs" config "$CCR_HOME"
+	[[ "$output" == *'"api_key": "$ALPHA_API_KEY"'* ]]
+	[[ "$output" == *'"modulePath": "'"$PLUGIN"'"'* ]]
+	message3
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pong from fake upstream"* ]]
+	assert_upstream_key "$KEY_STORE"
+	message3 stream
+	[ "$status" -eq 0 ]
+	grep -qF "\"authorization\":\"Bearer $KEY_STORE\",\"model\":\"m1\",\"stream\":true" "$UPSTREAM_RECORD"
+	# Bound at its first use to the provider's origin.
+	run "$CCR_CONFIG" get alpha
+	[[ "$output" == *"http://127.0.0.1:$UPSTREAM_PORT"* ]]
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE"
+}
+
+@test "3.1.1: registered through the router's API while it runs; a rotated key is on the very next request" {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3
+	start_router3
+	# Without the plugin the reference goes upstream as text.
+	message3
+	grep -qF '"authorization":"Bearer $ALPHA_API_KEY"' "$UPSTREAM_RECORD"
+	: >"$UPSTREAM_RECORD"
+	node "$E2E_DIR/v3/ccr3.mjs" register "$CCR_HOME" "$PLUGIN" "{\"socket\":\"$CCR_KEYD_SOCKET\"}"
+	node "$E2E_DIR/v3/ccr3.mjs" wait "$ROUTER_PORT" 30000
+	gateway_pids
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	: >"$UPSTREAM_RECORD"
+	printf '%s' "$KEY_ROTATED" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_ROTATED"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ROTATED"
+}
+
+@test "3.1.1: after lock, and with the daemon gone, no request leaves; the agent is told what to run" {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" passphrase set --stdin >/dev/null
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" unlock --stdin >/dev/null
+	write_config3 "$(registration)"
+	start_router3
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	: >"$UPSTREAM_RECORD"
+	"$CCR_CONFIG" lock >/dev/null
+	message3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ccr config unlock"* ]]
+	[ ! -s "$UPSTREAM_RECORD" ]
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" unlock --stdin >/dev/null
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	: >"$UPSTREAM_RECORD"
+	stop_pid "$KEYD_PID"
+	KEYD_PID=
+	message3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ccr-keyd is not running"* ]]
+	[ ! -s "$UPSTREAM_RECORD" ]
+}
+
+@test "3.1.1: a provider redirected to another loopback port through the router's API gets no key" {
+	local other_pid other_port other_record=$T/other.jsonl
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	"$CCR_CONFIG" bind alpha "http://127.0.0.1:$UPSTREAM_PORT" >/dev/null
+	write_config3 "$(registration)"
+	start_router3
+	: >"$other_record"
+	node "$E2E_DIR/fake-upstream.mjs" 0 "$other_record" >"$T/other.port" 2>"$T/other.err" 3>&- &
+	other_pid=$!
+	for _ in $(seq 100); do [ -s "$T/other.port" ] && break; sleep 0.05; done
+	other_port=$(head -n 1 "$T/other.port")
+	node "$E2E_DIR/v3/ccr3.mjs" set-base "$CCR_HOME" alpha \
+		"http://127.0.0.1:$other_port/v1/chat/completions"
+	node "$E2E_DIR/v3/ccr3.mjs" wait "$ROUTER_PORT" 30000
+	gateway_pids
+	message3
+	stop_pid "$other_pid"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ccr config bind alpha --add http://127.0.0.1:$other_port"* ]]
+	refute_in "$other_record" "$KEY_STORE"
+	[ ! -s "$UPSTREAM_RECORD" ]
+}
