@@ -217,3 +217,28 @@ assert_no_key_on_disk_or_in_environ() {
 	refute_in "$other_record" "$KEY_STORE"
 	[ ! -s "$UPSTREAM_RECORD" ]
 }
+
+# (With two credentials of equal priority and the default config, 3.1.1 sent every request
+# with the first: its rotation needs scheduling, not yet tried; see ROUTER3-NOTES.md.)
+@test "3.1.1: a credentials[] pool entry holding \${NAME}: the request carries that stored key" {
+	local key2=csk-test-e2e-0004-second-$KEY_TAG
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	printf '%s' "$key2" | "$CCR_CONFIG" set alpha-2 --env ALPHA_2_API_KEY >/dev/null
+	write_config3 "$(registration)"
+	# The provider's own api_key, and a pool of one credential that references another key:
+	# the gateway sends the credential's.
+	"$NODE22" -e 'const fs = require("node:fs"); const f = process.argv[1];
+		const c = JSON.parse(fs.readFileSync(f, "utf8"));
+		c.Providers[0].credentials = [{ id: "two", api_key: "${ALPHA_2_API_KEY}" }];
+		fs.writeFileSync(f, JSON.stringify(c))' "$CCR_HOME/config.json"
+	start_router3
+	for _ in 1 2 3 4; do
+		message3
+		[ "$status" -eq 0 ]
+	done
+	[ "$(grep -c . "$UPSTREAM_RECORD")" -eq 4 ]
+	[ "$(grep -cF "\"authorization\":\"Bearer $key2\"" "$UPSTREAM_RECORD")" -eq 4 ]
+	refute_in "$UPSTREAM_RECORD" '$ALPHA'
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2"
+}
