@@ -108,7 +108,8 @@ plist_array() {
 	for f in "$ROOT"/client/node/*.cjs "$ROOT"/client/node/*.mjs; do
 		cmp "$f" "$STAGE/usr/lib/ccr-keyd/node/$(basename "$f")"
 	done
-	run grep -rlE '@[A-Z_]+@' "$STAGE"
+	# Text files only: a binary may hold such bytes by chance (ccr-keyd held "@Z@").
+	run grep -rlIE '@[A-Z_]+@' "$STAGE"
 	[ "$status" -eq 1 ] || fail "placeholders left in:" "$output"
 	run "$STAGE/usr/bin/ccr-keyd" --version
 	[ "$status" -eq 0 ]
