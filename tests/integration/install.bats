@@ -188,15 +188,32 @@ as_user() {
 	fi
 }
 
+# install_tree DIR: copy what make install reads — the Makefile, mk/, the files
+# it installs and the two binaries — to DIR/src, readable by everyone, and print
+# DIR/src. Run as root, the test below installs as nobody, who cannot read a
+# checkout that sits in a private directory (root's home, a mktemp -d); it reads
+# this copy instead, wherever the checkout is.
+install_tree() {
+	local src=$1/src
+	mkdir -p "$src/client" "$src/build"
+	cp -R "$ROOT/Makefile" "$ROOT/mk" "$ROOT/docs" "$ROOT/systemd" "$ROOT/launchd" \
+		"$ROOT/completions" "$src/"
+	cp -R "$ROOT/client/node" "$src/client/"
+	cp "$CCR_BUILD/ccr-keyd" "$CCR_BUILD/ccr-config" "$src/build/"
+	chmod -R a+rX "$src"
+	printf '%s\n' "$src"
+}
+
 @test "make install PREFIX=~/.local works without root, and the user manager finds the units" {
-	local h
+	local h src
 	USERDIR=$(mktemp -d "${TMPDIR:-/tmp}/ccr-install.XXXXXX")
 	h=$USERDIR/home
 	mkdir "$h"
+	src=$(install_tree "$USERDIR")
 	[ "$(id -u)" -ne 0 ] || chown -R 65534:65534 "$USERDIR"
 	# ~ unexpanded, as zsh passes it.
-	run as_user env HOME="$h" make -C "$ROOT" --no-print-directory -s BUILD="$CCR_BUILD" \
-		-o "$CCR_BUILD/ccr-keyd" -o "$CCR_BUILD/ccr-config" install 'PREFIX=~/.local'
+	run as_user env HOME="$h" make -C "$src" --no-print-directory -s BUILD="$src/build" \
+		-o "$src/build/ccr-keyd" -o "$src/build/ccr-config" install 'PREFIX=~/.local'
 	[ "$status" -eq 0 ] || fail "$output"
 	[ -x "$h/.local/bin/ccr-keyd" ] && [ -x "$h/.local/bin/ccr-config" ]
 	grep -qx "ExecStart=$h/.local/bin/ccr-keyd --idle-exit 600" \
@@ -210,7 +227,7 @@ as_user() {
 	# The directory is on the user manager's unit search path.
 	run env HOME="$h" XDG_RUNTIME_DIR="$USERDIR" systemd-analyze --user unit-paths
 	[[ $'\n'"$output"$'\n' == *$'\n'"$h/.local/share/systemd/user"$'\n'* ]] || fail "$output"
-	run as_user env HOME="$h" make -C "$ROOT" --no-print-directory -s BUILD="$CCR_BUILD" \
+	run as_user env HOME="$h" make -C "$src" --no-print-directory -s BUILD="$src/build" \
 		uninstall PREFIX="$h/.local"
 	[ "$status" -eq 0 ] || fail "$output"
 	run find "$h" -type f

@@ -105,12 +105,11 @@ teardown() {
 # wait_reading PID: wait until PID sleeps in the kernel (blocked in its read of
 # the terminal), so that a signal sent next interrupts that read.
 wait_reading() {
-	local i
-	for ((i = 0; i < 500; i++)); do
-		[ "$(cut -d' ' -f3 "/proc/$1/stat")" = S ] && [ "$(cat "/proc/$1/wchan")" != 0 ] && return 0
+	until [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = S ] &&
+		[ "$(cat "/proc/$1/wchan" 2>/dev/null)" != 0 ]; do
+		alive "$1" || fail "pid $1 ended before it waited for input"
 		sleep 0.01
 	done
-	fail "pid $1 never waited for input"
 }
 
 # kill_at_prompt SIGNAL: start `ccr-config set sigtest` on a terminal followed by
@@ -164,22 +163,26 @@ kill_at_prompt() {
 		<"$fifo" >"$out" 2>&1 3>&- &
 	bg=$!
 	CHILD_PIDS+=("$bg")
-	for ((i = 0; i < 1000; i++)); do
-		grep -q "Key for $name" "$out" && break
+	# Each wait below is for an event, bounded only by script's own timeout: a
+	# loaded machine makes it later, never a failure.
+	until grep -q "Key for $name" "$out"; do
+		alive "$bg" || fail "no prompt:" "$(cat "$out")"
 		sleep 0.01
 	done
 	pid=$(pids_with_arg "$name")
 	[ -n "$pid" ] || fail "no ccr-config at the prompt:" "$(cat "$out")"
-	# Under script the process group is orphaned, so the kernel drops the stop
-	# itself; in a shell with job control it stops here until fg (the CONT).
 	wait_reading "$pid"
 	kill -TSTP "$pid"
-	kill -CONT "$pid"
-	for ((i = 0; i < 1000; i++)); do
-		[ "$(grep -c "Key for $name" "$out")" -ge 2 ] && break
+	# ^Z is handled: ccr-config stops (a shell with job control), or, since the
+	# kernel drops a stop for a process group that script leaves orphaned, it
+	# asks again at once. Only a stopped one needs the fg (the CONT).
+	until [ "$(grep -c "Key for $name" "$out")" -ge 2 ]; do
+		alive "$bg" || fail "no prompt after fg:" "$(cat "$out")"
+		[ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = T ] && kill -CONT "$pid"
 		sleep 0.01
 	done
-	[ "$(grep -c "Key for $name" "$out")" -ge 2 ] || fail "no prompt after fg:" "$(cat "$out")"
+	kill -CONT "$pid" # fg, also when the stop was dropped: harmless then
+	wait_reading "$pid"
 	printf '%s\n' "$KEY1" >&"$w"
 	wait "$bg" || rc=$?
 	exec {w}>&-
