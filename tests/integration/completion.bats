@@ -321,7 +321,7 @@ missing() {
 }
 
 @test "router: its options, and the router's commands after --" {
-	[ "$(bash_complete ccr-config router -)" = $'--\n--background\n--fallback-env\n--help\n--keep-env' ]
+	[ "$(bash_complete ccr-config router -)" = $'--\n--background\n--fallback-env\n--help\n--keep-env\n--no-confine' ]
 	[ "$(bash_complete ccr-config router -- st)" = $'start\nstatus\nstop' ]
 	[ "$(fish_complete 'ccr-config router -- st')" = $'start\nstatus\nstop' ]
 	[ "$(zsh_complete 'ccr-config router -- st')" = $'start\nstatus\nstop' ]
