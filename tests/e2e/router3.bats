@@ -18,7 +18,8 @@ KEY_ROTATED=csk-test-e2e-0003-rotated-$KEY_TAG
 setup_file() {
 	e2e_setup_file
 	[ -e "$E2E_TMP/skip" ] || [ -e "$E2E_TMP/fail" ] && return 0
-	local cache=${CCR_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ccr-keyd-e2e} out rc=0
+	# In build/, as npm's cache: kept across runs (both of CI's), never in the sandbox HOME.
+	local cache=${CCR_E2E_CACHE:-$ROOT/build/e2e-cache} out rc=0
 	out=$("$E2E_DIR/v3/setup.sh" "$cache" 2>"$E2E_TMP/v3-setup.err") || rc=$?
 	if [ "$rc" -eq 2 ]; then
 		echo "router 3.1.1 / Node 22 cannot be installed: $(tail -n 1 "$E2E_TMP/v3-setup.err")" \
