@@ -27,6 +27,13 @@ void check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
 bool check_router(struct cli *cli, bool json, struct buf *json_out, struct buf *warnings);
 
 /*
+ * Append ,"agents":{confined, why, wrapped} to json: whether agents that ccr
+ * starts run confined here, and whether this shell wraps the agent commands
+ * (CCR_KEYD_WRAPS_AGENTS); with print, say it in one line on stdout too.
+ */
+void check_agents(struct buf *json, bool print);
+
+/*
  * Parse the config text at path as the router would and warn about what
  * exposes its keys: no APIKEY, or one by reference; a debug log level (lookup
  * and arg expand the names LOG_LEVEL references). Returns 0, or

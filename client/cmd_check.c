@@ -473,6 +473,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		hint_passphrase(cli, stdout); /* for a person: a script's output stays as it was */
 	if (optind >= argc)
 		check_router(cli, cli->json, &router, &warnings);
+	check_agents(&router, !cli->json && isatty(STDOUT_FILENO));
 	if (cli->json)
 		print_json(refs, n, &ks, path, missing, err[0] ? err : NULL, &router, &warnings);
 	if (ks.rc != 0)

@@ -286,3 +286,18 @@ controls_case() {
 	run "${RUN[@]}" bash -c 'eval "$(ccr-config shell-init --agents bash)"; echo "$CCR_KEYD_WRAPS_AGENTS"'
 	[ "$output" = 1 ]
 }
+
+@test "check says whether agents run confined here, and whether this shell wraps them" {
+	mkdir -p "$CCR_HOME"
+	printf '{"Providers":[]}\n' >"$CCR_HOME/config.json"
+	run --separate-stderr "$CLI" --json check
+	assert_json "$output" agents.confined true
+	assert_json "$output" agents.wrapped false
+	CCR_KEYD_WRAPS_AGENTS=1 run --separate-stderr "$CLI" --json check
+	assert_json "$output" agents.wrapped true
+	# Where the kernel cannot, it says why.
+	run --separate-stderr bwrap --dev-bind / / --ro-bind /dev/null /usr/bin/bwrap -- \
+		"$CLI" --json check
+	assert_json "$output" agents.confined false
+	[[ "$(jget agents.why "$output")" == *"bubblewrap is not installed"* ]]
+}
