@@ -108,12 +108,19 @@ line_of() {
 		[ "$(jget reloads "$(req '{"op":"status"}')")" = 1 ] && break
 		sleep 0.02
 	done
+	# The key held opens the file: a reload keeps it unlocked, --for's limit too.
 	run req '{"op":"status"}'
 	assert_json "$output" reloads 1
-	assert_json "$output" state locked
+	assert_json "$output" state unlocked
 	assert_json "$output" transitions.plain/seal 1
 	assert_json "$output" transitions.sealing/sealed 1
-	assert_json "$output" transitions.unlocked/reload-sealed 1
+	assert_json "$output" transitions.unlocked/reload-opened 1
+	assert_json "$output" transitions.unlocked/reload-sealed 0
+	[ -n "$(jget expires_in_ms "$output")" ] || fail "the hard limit was dropped: $output"
+	assert_ok "$(req '{"op":"lock"}')"
+	run req '{"op":"status"}'
+	assert_json "$output" state locked
+	assert_json "$output" transitions.unlocked/lock 1
 	assert_json "$output" transitions.locking/wiped 1
 	refute_json "$output" expires_in_ms
 	assert_ok "$(req '{"op":"unlock","value":"pw-test-status","for":600}')"
