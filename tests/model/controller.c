@@ -235,8 +235,7 @@ check_status(struct actor *a, enum fault f)
 		cJSON_Delete(s);
 		if (!hup(a, reloads))
 			return;
-		if (o.expect == G_UNLOCKED)
-			o.expect = G_LOCKED; /* a sealed file comes back locked */
+		/* Unlocked, the file the key held opens stays unlocked (issue 22): as expected. */
 	}
 	finish(a, &o);
 }
