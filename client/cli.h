@@ -60,9 +60,9 @@ struct cli {
 	const struct command *cmd;
 	char socket[PATHS_MAX];
 	bool json;
-	bool autostart; /* may start ccr-keyd when nobody answers */
+	bool autostart;     /* may start ccr-keyd when nobody answers */
 	bool env_confirmed; /* a person said yes to an env name unlike a credential's */
-	int timeout_ms; /* how long to wait for a reply; 0 for the default */
+	int timeout_ms;     /* how long to wait for a reply; 0 for the default */
 	struct conn conn;
 	bool connected;
 	const char *progname;

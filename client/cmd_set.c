@@ -86,8 +86,9 @@ confirm_env(const char *name, const char *env)
 	        env, env);
 	snprintf(question, sizeof question, "Store %s as $%s anyway? [y/N] ", name, env);
 	if (!cli_confirm(question))
-		return cli_error(EXIT_USAGE, "not confirmed: nothing stored; choose a name such as "
-		                             "%s_API_KEY with --env",
+		return cli_error(EXIT_USAGE,
+		                 "not confirmed: nothing stored; choose a name such as "
+		                 "%s_API_KEY with --env",
 		                 env);
 	return 0;
 }

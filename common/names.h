@@ -36,8 +36,9 @@ extern const char *const env_credential_suffixes[];
 
 /*
  * True when env ends in one of env_credential_suffixes after at least one
- * character, or does before a last "_N" (OPENAI_API_KEY_2). A set under any other env name needs a person's confirmation
- * ("env_confirmed"); keys the keystore holds under one keep working.
+ * character, or does before a last "_N" (OPENAI_API_KEY_2). A set under any
+ * other env name needs a person's confirmation ("env_confirmed"); keys the
+ * keystore holds under one keep working.
  */
 bool env_is_credential(const char *env);
 

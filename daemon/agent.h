@@ -39,7 +39,7 @@ struct agent_guard {
 	const struct session *s;
 	pid_t pid;
 	unsigned long long start;
-	pid_t sid; /* its session: the process tree GUARDS_PER_TREE bounds */
+	pid_t sid;      /* its session: the process tree GUARDS_PER_TREE bounds */
 	char label[64]; /* what runs under it ("ccr code", "aider"), for refusals */
 };
 

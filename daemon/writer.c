@@ -394,8 +394,9 @@ record_undo(struct writer *w)
 
 /*
  * Thread, once the keystore is in place: record the generation it took,
- * sealed or plain (a first sealing recorded it before, in record_before). Not fatal when it fails (the file is written; an older
- * record only lets an older copy through), but said in the log.
+ * sealed or plain (a first sealing recorded it before, in record_before).
+ * Not fatal when it fails (the file is written; an older record only lets an
+ * older copy through), but said in the log.
  */
 static void
 record_after(struct writer *w)
