@@ -26,6 +26,7 @@
 #include "guard.h"
 #include "json5edit.h"
 #include "router.h"
+#include "router3.h"
 
 /* Router 2.x's own commands (its cli.js); any other first word names a preset, which runs the
  * agent. */
@@ -552,6 +553,7 @@ cmd_router(struct cli *cli, int argc, char **argv)
 	static const char *const agents[] = {"code", "ui", NULL};
 	static const char *const printing[] = {"activate", "env", NULL};
 	struct router_opts o = {.confine = true};
+	struct router_install r;
 	char **args;
 	int c;
 
@@ -569,6 +571,8 @@ cmd_router(struct cli *cli, int argc, char **argv)
 	}
 	/* args[0] becomes the router's command; args[1] is its subcommand. */
 	args = argv + optind - 1;
+	if (router_find(&r) == 0 && r.major == 3 && router_supported(&r))
+		return router3_command(cli, args);
 	if (one_of(args[1], serving))
 		return serve(cli, &o, args);
 	if (one_of(args[1], agents) || preset(args))

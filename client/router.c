@@ -76,36 +76,27 @@ which(const char *name, char *out, size_t size)
 	}
 }
 
-int
-router_find(struct router_install *out)
+/* Read the router's package.json in dir/package.json into out->version; 0, 1 absent, -1. */
+static int
+read_package(const char *dir, struct router_install *out)
 {
-	char found[PATHS_MAX], real[PATH_MAX], pkg[PATHS_MAX + 32];
+	char pkg[PATHS_MAX + 32];
 	struct buf text = {0};
 	struct jsonr *doc = NULL;
-	const char *name, *version, *base;
-	size_t len;
-	int rc = -1;
+	const char *name, *version;
+	int rc;
 
-	memset(out, 0, sizeof *out);
-	out->major = -1;
-	if (which(router_command(), found, sizeof found) == -1 || realpath(found, real) == NULL)
-		return -1;
-	base = strrchr(real, '/');
-	if (base == NULL || strcmp(base + 1, "cli.js") != 0)
-		return -1;
-	snprintf(out->cli, sizeof out->cli, "%s", real);
-	/* .../claude-code-router/dist/cli.js → .../claude-code-router/package.json */
-	len = (size_t)(base - real);
-	while (len > 0 && real[len - 1] != '/')
-		len--;
-	snprintf(pkg, sizeof pkg, "%.*spackage.json", (int)len, real);
-	if (read_small(pkg, &text) != 0 ||
-	    (doc = jsonr_parse(text.data, text.len, NULL, 0)) == NULL)
+	snprintf(pkg, sizeof pkg, "%s/package.json", dir);
+	if ((rc = read_small(pkg, &text)) != 0)
+		goto done;
+	rc = -1;
+	if ((doc = jsonr_parse(text.data, text.len, NULL, 0)) == NULL)
 		goto done;
 	name = jsonr_str(jsonr_get(doc, "name"));
 	version = jsonr_str(jsonr_get(doc, "version"));
 	if (name == NULL || strcmp(name, ROUTER_PACKAGE) != 0 || version == NULL)
 		goto done;
+	snprintf(out->dir, sizeof out->dir, "%s", dir);
 	snprintf(out->version, sizeof out->version, "%s", version);
 	if (version[0] >= '0' && version[0] <= '9')
 		out->major = atoi(version);
@@ -116,10 +107,41 @@ done:
 	return rc;
 }
 
+int
+router_find(struct router_install *out)
+{
+	char found[PATHS_MAX], real[PATH_MAX], dir[PATH_MAX], *slash;
+	int up, rc = 1;
+
+	memset(out, 0, sizeof *out);
+	out->major = -1;
+	if (which(router_command(), found, sizeof found) == -1 || realpath(found, real) == NULL)
+		return -1;
+	slash = strrchr(real, '/');
+	if (slash == NULL || strcmp(slash + 1, "cli.js") != 0)
+		return -1;
+	snprintf(out->cli, sizeof out->cli, "%s", real);
+	/* 1.x, 2.x: PACKAGE/dist/cli.js; 3.x: PACKAGE/dist/main/cli.js. */
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - real), real);
+	for (up = 0; up < 2 && rc == 1; up++) {
+		if ((slash = strrchr(dir, '/')) == NULL)
+			return -1;
+		*slash = '\0';
+		rc = read_package(dir, out);
+	}
+	return rc == 0 ? 0 : -1;
+}
+
 bool
 router_supported(const struct router_install *r)
 {
-	return r->major == 1 || r->major == 2;
+	char gateway[PATHS_MAX + 64];
+
+	if (r->major == 1 || r->major == 2)
+		return true;
+	/* 3.x loads ccr-keyd's gateway plugin in the gateway child this file starts. */
+	snprintf(gateway, sizeof gateway, "%s/dist/main/gateway-bootstrap.js", r->dir);
+	return r->major == 3 && access(gateway, R_OK) == 0;
 }
 
 int
@@ -228,7 +250,7 @@ self_dir(char *out, size_t size)
 }
 
 int
-router_preload_option(struct buf *out, char *err, size_t errsize)
+router_node_file(const char *name, char *out, size_t size, char *err, size_t errsize)
 {
 	static const char *const where[] = {
 	    "../lib/ccr-keyd/node", /* make install */
@@ -237,7 +259,6 @@ router_preload_option(struct buf *out, char *err, size_t errsize)
 	    NULL,
 	};
 	char dir[PATHS_MAX], path[PATHS_MAX * 2], real[PATH_MAX];
-	const char *p;
 	size_t i;
 
 	if (self_dir(dir, sizeof dir) == -1) {
@@ -245,17 +266,26 @@ router_preload_option(struct buf *out, char *err, size_t errsize)
 		return -1;
 	}
 	for (i = 0; where[i] != NULL; i++) {
-		snprintf(path, sizeof path, "%s/%s/preload.cjs", dir, where[i]);
-		if (realpath(path, real) != NULL)
-			break;
+		snprintf(path, sizeof path, "%s/%s/%s", dir, where[i], name);
+		if (realpath(path, real) != NULL && strlen(real) < size) {
+			snprintf(out, size, "%s", real);
+			return 0;
+		}
 	}
-	if (where[i] == NULL) {
-		snprintf(err, errsize,
-		         "the router preload is missing: %s/%s/preload.cjs; reinstall "
-		         "ccr-keyd (make install)",
-		         dir, where[0]);
+	snprintf(err, errsize,
+	         "ccr-keyd's %s is missing: %s/%s/%s; reinstall ccr-keyd (make install)", name, dir,
+	         where[0], name);
+	return -1;
+}
+
+int
+router_preload_option(struct buf *out, char *err, size_t errsize)
+{
+	char real[PATHS_MAX];
+	const char *p;
+
+	if (router_node_file("preload.cjs", real, sizeof real, err, errsize) == -1)
 		return -1;
-	}
 	/* NODE_OPTIONS splits at spaces; a quoted value takes \\ and \" escapes. */
 	if (strpbrk(real, " \t\n\"'\\") == NULL) {
 		buf_adds(out, "--require=");

@@ -21,6 +21,7 @@
 /* The installed router: its cli.js and the version its package.json states. */
 struct router_install {
 	char cli[PATHS_MAX];
+	char dir[PATHS_MAX]; /* the package's directory, where its package.json is */
 	char version[64];
 	int major; /* -1 when the version does not start with a number */
 };
@@ -46,7 +47,11 @@ const char *router_command(void);
  */
 int router_find(struct router_install *out);
 
-/* True when the version of a found router gets keys from ccr-keyd (1.x and 2.x). */
+/*
+ * True when the version of a found router gets keys from ccr-keyd: 1.x and
+ * 2.x through the preload, 3.x through its gateway plugin (plugin3.cjs) when
+ * its package has the gateway that loads it (dist/main/gateway-bootstrap.js).
+ */
 bool router_supported(const struct router_install *r);
 
 /*
@@ -66,6 +71,13 @@ int router_record_read(const char *home, struct router_record *out);
 
 /* Release a record router_record_read filled. */
 void router_record_free(struct router_record *r);
+
+/*
+ * Find ccr-keyd's Node file name (preload.cjs, plugin3.cjs, …) beside this
+ * program: installed (../lib/ccr-keyd/node) or in the source tree
+ * (../client/node); its real path into out. Returns 0, or -1 with err set.
+ */
+int router_node_file(const char *name, char *out, size_t size, char *err, size_t errsize);
 
 /*
  * Append to out the NODE_OPTIONS option that loads the preload, --require=PATH

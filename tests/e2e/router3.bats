@@ -95,6 +95,43 @@ gateway_pids() {
 	GATEWAY_PIDS="$GATEWAY_PIDS $c"
 }
 
+# in_shell3 SHELL COMMAND: run COMMAND in SHELL after loading its `ccr` function, with
+# router 3.1.1 and Node 22 first on PATH, stdin not a terminal; output in $T/SHELL.out and
+# .err, status in $status (as agentlib.bash's in_shell, which router 1.x/2.x suites use).
+in_shell3() {
+	local sh=$1 cmd=$2
+	status=0
+	case $sh in
+	bash) PATH="$ROUTER3_BIN:$PATH" bash --norc --noprofile -c \
+		'eval "$("$0" shell-init bash)"; '"$cmd" "$CCR_CONFIG" ;;
+	zsh) PATH="$ROUTER3_BIN:$PATH" zsh -f -c 'eval "$("$0" shell-init zsh)"; '"$cmd" "$CCR_CONFIG" ;;
+	fish) PATH="$ROUTER3_BIN:$PATH" fish --no-config -c "'$CCR_CONFIG' shell-init fish | source; $cmd" ;;
+	esac </dev/null >"$T/$sh.out" 2>"$T/$sh.err" 3>&- || status=$?
+}
+
+# export_in SHELL NAME VALUE: the shell's command that exports NAME=VALUE.
+export_in() {
+	case $1 in
+	fish) printf "set -gx %s '%s'; " "$2" "$3" ;;
+	*) printf "export %s='%s'; " "$2" "$3" ;;
+	esac
+}
+
+# router3_started: ROUTER_PID from service.json, once the gateway answers on ROUTER_PORT.
+router3_started() {
+	ROUTER_PID=$("$NODE22" -p 'require(process.argv[1]).pid' "$CCR_HOME/service.json")
+	node "$E2E_DIR/v3/ccr3.mjs" wait "$ROUTER_PORT" 30000
+	gateway_pids
+}
+
+# start_through3 SHELL: `ccr start --no-open` through SHELL's function, the stored key's
+# name exported with another value (KEY_ENV) by the shell.
+start_through3() {
+	in_shell3 "$1" "$(export_in "$1" ALPHA_API_KEY "$KEY_ENV")ccr start --no-open --port $WEB_PORT"
+	[ "$status" -eq 0 ] || { cat "$T/$1.err" >&2; return 1; }
+	router3_started
+}
+
 # message3 [stream|plain]: one request through the 3.x gateway; status and body in $output.
 message3() {
 	run node "$E2E_DIR/v3/ccr3.mjs" message "$ROUTER_PORT" "$CLIENT_KEY" "$@"
@@ -242,4 +279,42 @@ assert_no_key_on_disk_or_in_environ() {
 	[ "$(grep -cF "\"authorization\":\"Bearer $key2\"" "$UPSTREAM_RECORD")" -eq 4 ]
 	refute_in "$UPSTREAM_RECORD" '$ALPHA'
 	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2"
+}
+
+# through_function SHELL: a fresh 3.x user whose config.json references a stored key, the
+# shell exporting another value under that name: `ccr start` registers the plugin, the
+# import keeps the reference, the stored key reaches upstream and no environment holds
+# either key.
+through_function() {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3
+	start_through3 "$1"
+	[ ! -e "$CCR_HOME/config.json" ]
+	run node "$E2E_DIR/v3/ccr3.mjs" config "$CCR_HOME"
+	[[ "$output" == *'"api_key": "$ALPHA_API_KEY"'* ]]
+	[[ "$output" == *'"modulePath": "'"$PLUGIN"'"'* ]]
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ENV"
+	# A second start finds it running and registered; ccr stop stops it.
+	in_shell3 "$1" "ccr start --no-open --port $WEB_PORT"
+	[ "$status" -eq 0 ] || { cat "$T/$1.err" >&2; return 1; }
+	in_shell3 "$1" 'ccr stop'
+	[ "$status" -eq 0 ] || { cat "$T/$1.err" >&2; return 1; }
+	for _ in $(seq 100); do kill -0 "$ROUTER_PID" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$ROUTER_PID" 2>/dev/null
+}
+
+@test "3.1.1 through the ccr function in bash: ccr start registers the plugin; no key in any environment" {
+	through_function bash
+}
+
+@test "3.1.1 through the ccr function in zsh: ccr start registers the plugin; no key in any environment" {
+	through_function zsh
+}
+
+@test "3.1.1 through the ccr function in fish: ccr start registers the plugin; no key in any environment" {
+	through_function fish
 }
