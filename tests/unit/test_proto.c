@@ -347,6 +347,30 @@ test_set_decodes_name_value_and_env(void **state)
 }
 
 static void
+test_set_decodes_env_confirmed_as_a_boolean_only(void **state)
+{
+	struct proto_request req;
+
+	(void)state;
+	decode_ok("{\"op\":\"set\",\"name\":\"k\",\"value\":\"csk-test-1\"}", &req);
+	assert_false(req.env_confirmed);
+	proto_request_free(&req);
+	decode_ok("{\"op\":\"set\",\"name\":\"k\",\"env\":\"MAKEFILES\",\"value\":\"csk-test-1\","
+	          "\"env_confirmed\":true}",
+	          &req);
+	assert_true(req.env_confirmed);
+	proto_request_free(&req);
+	decode_expect(
+	    "{\"op\":\"set\",\"name\":\"k\",\"value\":\"csk-test-1\",\"env_confirmed\":1}",
+	    PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+	decode_expect("{\"op\":\"set\",\"name\":\"k\",\"value\":\"csk-test-1\","
+	              "\"env_confirmed\":\"yes\"}",
+	              PE_BAD_REQUEST, &req);
+	proto_request_free(&req);
+}
+
+static void
 test_set_without_env_leaves_env_unset(void **state)
 {
 	struct proto_request req;
@@ -1296,6 +1320,7 @@ main(void)
 	    cmocka_unit_test(test_allow_needs_a_name_or_all_and_for),
 	    cmocka_unit_test(test_set_decodes_name_value_and_env),
 	    cmocka_unit_test(test_set_without_env_leaves_env_unset),
+	    cmocka_unit_test(test_set_decodes_env_confirmed_as_a_boolean_only),
 	    cmocka_unit_test(test_set_value_keeps_utf8_and_escapes_decoded),
 	    cmocka_unit_test(test_members_may_come_in_any_order_with_whitespace),
 	    cmocka_unit_test(test_unlock_decodes_passphrase_and_seconds),
