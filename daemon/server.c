@@ -602,8 +602,8 @@ server_drop_input(struct server *srv)
 		if (s->closing || s->in.len <= s->in_off)
 			continue;
 		n++;
-		if (s->waiting != NULL && s->waiting->kind == CHANGE_LOCK) {
-			/* The lock's own peer: wipe what it sent after, answer it, then close. */
+		if (s->waiting != NULL) {
+			/* Its lock or unlock is still answered: wipe what it sent after, then close. */
 			buf_free(&s->in);
 			s->in_off = 0;
 			s->close_after_flush = true;

@@ -82,8 +82,8 @@ void server_close_unread(struct server *srv);
 
 /*
  * Close every session holding input not yet handled (a set line still
- * arriving, say), wiping it: after a lock it may hold a value. The session
- * whose lock is being answered gets its reply first.
+ * arriving, say), wiping it: after a lock it may hold a value. A session
+ * waiting for its lock or unlock to be answered gets that reply first.
  */
 void server_drop_input(struct server *srv);
 
