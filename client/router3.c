@@ -220,30 +220,6 @@ register_running(struct cli *cli, bool changed_says)
 }
 
 /*
- * `ccr serve` in the foreground: a process of its own registers the plugin
- * once the server answers, while this one becomes the server.
- */
-static int
-serve_foreground(struct cli *cli, char **args)
-{
-	struct jsonr *out;
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		if (fork() != 0)
-			_exit(0);
-		setsid();
-		_exit(router3_helper(cli, "register", "60000", &out) == 0 ? 0 : 1);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	return become3(args);
-}
-
-/*
  * `ccr <profile>`: the server running first, with the plugin (3.x would start
  * it from the profile's process, under the guard, where ccr-keyd refuses it),
  * then the profile's command under the guard, so that ccr-keyd refuses the
@@ -288,7 +264,11 @@ router3_command(struct cli *cli, char **args)
 			return rc;
 		return register_running(cli, true);
 	}
-	if (one_of(args[1], foreground))
-		return serve_foreground(cli, args);
+	if (one_of(args[1], foreground)) {
+		/* Stopped, its store has the plugin now (prepare); running, it gets it now. */
+		if (running && (rc = register_running(cli, true)) != 0)
+			return rc;
+		return become3(args);
+	}
 	return profile(cli, args, running);
 }

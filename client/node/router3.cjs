@@ -9,7 +9,8 @@
  *       Before the router starts: with no config.sqlite yet, put ccr-keyd's
  *       plugins[] entry (plugin3.cjs registration(MODULE, CONFIG_JSON)) into
  *       HOME/config.json, which 3.x's first start imports with the entry kept
- *       (a config.json holding only that entry when there is none).
+ *       (a config.json holding only that entry when there is none); with one
+ *       and no server running, into its app config row (then a checkpoint).
  *       {"store":"sqlite"|"json","registered":BOOL,"names":[…],"running":PID|0}:
  *       names are those the providers' keys reference, for ccr-config to take
  *       out of the environment of everything it starts; running, the server's
@@ -164,13 +165,42 @@ function running(home) {
 	return 0;
 }
 
+/* Write config as the app config row of an open store, and leave nothing in its WAL. */
+function writeStore(db, config) {
+	const now = new Date().toISOString();
+	const text = JSON.stringify(config);
+	db.exec('BEGIN IMMEDIATE');
+	try {
+		const r = db.prepare('UPDATE app_config SET value_json = ?, updated_at = ? WHERE key = ?')
+			.run(text, now, 'default');
+		if (r.changes === 0)
+			db.prepare('INSERT INTO app_config (key, value_json, updated_at) VALUES (?, ?, ?)')
+				.run('default', text, now);
+		db.exec('COMMIT');
+	} catch (e) {
+		db.exec('ROLLBACK');
+		throw e;
+	}
+	db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+}
+
 function prepare(home, modulePath, pluginConfig) {
 	const want = plugin3.registration(modulePath, pluginConfig);
+	const pid = running(home);
 	if (fs.existsSync(path.join(home, 'config.sqlite'))) {
-		const { db, config } = readStore(home);
-		db.close();
-		return { store: 'sqlite', registered: registered(config, want), names: namesOf(config),
-			running: running(home) };
+		/* Stopped: the entry goes into the store, for the server's first gateway to have it.
+		 * Running: ccr-config registers it through the API. */
+		const { db, config } = readStore(home, pid !== 0);
+		let ok = registered(config, want);
+		try {
+			if (!ok && pid === 0) {
+				writeStore(db, withEntry(config, want));
+				ok = true;
+			}
+		} finally {
+			db.close();
+		}
+		return { store: 'sqlite', registered: ok, names: namesOf(config), running: pid };
 	}
 	const file = path.join(home, 'config.json');
 	let config = {};
@@ -194,7 +224,7 @@ function prepare(home, modulePath, pluginConfig) {
 		fs.mkdirSync(home, { recursive: true, mode: 0o700 });
 		writePrivate(file, `${JSON.stringify(withEntry(config, want), null, 2)}\n`);
 	}
-	return { store: 'json', registered: true, names: namesOf(config), running: running(home) };
+	return { store: 'json', registered: true, names: namesOf(config), running: pid };
 }
 
 /* The running router's management API: call(method, args) → value. */
@@ -284,7 +314,9 @@ function status(home, modulePath) {
 
 /* True when a legacy_storage_backups row's text holds a provider key that is not a reference. */
 function backupHoldsKeys(row) {
-	for (const v of Object.values(row)) {
+	for (let v of Object.values(row)) {
+		if (v instanceof Uint8Array)
+			v = Buffer.from(v).toString('utf8');
 		if (typeof v !== 'string' || !v.includes('{'))
 			continue;
 		try {

@@ -318,3 +318,98 @@ through_function() {
 @test "3.1.1 through the ccr function in fish: ccr start registers the plugin; no key in any environment" {
 	through_function fish
 }
+
+# profile_through SHELL: `ccr default-claude-code` (3.1.1's own Claude Code profile) through
+# SHELL's function with no router running: ccr-config starts the server with the plugin
+# first, then the profile's command under the guard. The agent (the stand-in claude, which
+# the profile's wrapper runs) has no key in its environment, none is in any environment while
+# it runs, and ccr-keyd refuses what it asks for itself; the router it started sends the
+# stored key upstream. (The stand-in's own request is refused by 3.x's client auth: the
+# wrapper hands the real Claude Code its token in a way the stand-in does not read.)
+profile_through() {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3
+	printf '%s\n' "$KEY_STORE" "$KEY_ENV" >"$T/scan"
+	export PATH=$E2E_DIR/bin:$PATH CCR_WEB_PORT=$WEB_PORT
+	export CLAUDE_STANDIN_RECORD=$T/claude.json CLAUDE_STANDIN_SCAN=$T/scan
+	export CLAUDE_STANDIN_ASK=$CCR_CONFIG CLAUDE_STANDIN_ASK_NAMES=alpha
+	export CLAUDE_STANDIN_ASK_ENVS=ALPHA_API_KEY
+	in_shell3 "$1" "$(export_in "$1" ALPHA_API_KEY "$KEY_ENV")ccr default-claude-code -- -p hi"
+	router3_started
+	[ -s "$CLAUDE_STANDIN_RECORD" ]
+	node -e '
+		const r = require(process.argv[1]);
+		const bad = [];
+		for (const [k, v] of Object.entries(r.env))
+			if (k === "ALPHA_API_KEY" || /csk-test/.test(v)) bad.push(`agent env ${k}`);
+		if ((r.scan || []).length) bad.push(`environ scan: ${r.scan}`);
+		if (r.ask.exec.status !== 4 || !/runs inside ccr profile/.test(r.ask.exec.stderr))
+			bad.push(`exec --all was not refused: ${JSON.stringify(r.ask.exec)}`);
+		const res = JSON.parse(r.ask.resolve);
+		if (res.ok !== false || res.error !== "denied") bad.push(`raw resolve: ${r.ask.resolve}`);
+		if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
+	' "$CLAUDE_STANDIN_RECORD"
+	refute_in "$CLAUDE_STANDIN_RECORD" "$KEY_STORE"
+	refute_in "$CLAUDE_STANDIN_RECORD" "$KEY_ENV"
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ENV"
+}
+
+@test "3.1.1 through the ccr function in bash: ccr <profile> starts the router with the plugin; the agent gets no key" {
+	profile_through bash
+}
+
+@test "3.1.1 through the ccr function in zsh: ccr <profile> starts the router with the plugin; the agent gets no key" {
+	profile_through zsh
+}
+
+@test "3.1.1 through the ccr function in fish: ccr <profile> starts the router with the plugin; the agent gets no key" {
+	profile_through fish
+}
+
+# stop_router3: `ccr stop` (the router's own) and wait until its server is gone.
+stop_router3() {
+	PATH="$ROUTER3_BIN:$PATH" "$ROUTER3_BIN/ccr" stop >/dev/null 2>&1 3>&-
+	for _ in $(seq 100); do kill -0 "$ROUTER_PID" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$ROUTER_PID" 2>/dev/null
+}
+
+@test "3.1.1 through the ccr function: ccr ui registers the plugin through the API of a router that runs without it" {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3
+	start_router3 # on its own: config.sqlite holds the reference, no plugin
+	in_shell3 bash "$(export_in bash ALPHA_API_KEY "$KEY_ENV")ccr ui --no-open --port $WEB_PORT"
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
+	grep -qF "registered ccr-keyd's plugin with the running router" "$T/bash.err"
+	node "$E2E_DIR/v3/ccr3.mjs" wait "$ROUTER_PORT" 30000
+	gateway_pids
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ENV"
+}
+
+@test "3.1.1 through the ccr function: ccr serve in the foreground, config.sqlite without the plugin: it is written into the store first" {
+	local shell
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3
+	start_router3
+	stop_router3
+	in_shell3 bash "$(export_in bash ALPHA_API_KEY "$KEY_ENV")ccr serve --no-open --port $WEB_PORT" &
+	shell=$!
+	node "$E2E_DIR/v3/ccr3.mjs" wait "$ROUTER_PORT" 30000
+	ROUTER_PID=$(pgrep -n -f "$ROUTER3_CLI serve" || true)
+	[ -n "$ROUTER_PID" ]
+	gateway_pids
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ENV"
+	stop_pid "$ROUTER_PID"
+	wait "$shell" || true
+}
