@@ -102,8 +102,7 @@ static bool
 finished(const struct session *s)
 {
 	return s->queued == 0 && s->out.len == 0 &&
-	       (s->close_after_flush || (s->eof && s->waiting == NULL &&
-					 s->in.len == s->in_off));
+	       s->waiting == NULL && (s->close_after_flush || (s->eof && s->in.len == s->in_off));
 }
 
 /* A queued write finished: release it, and resume a paused or finished session. */
@@ -148,8 +147,8 @@ input_backs_up(const struct session *s)
 static void
 read_again(struct session *s)
 {
-	if (!s->paused || s->closing || s->queued + s->out.len > SERVER_OUT_LIMIT / 2 ||
-	    input_backs_up(s))
+	if (!s->paused || s->closing || s->close_after_flush ||
+	    s->queued + s->out.len > SERVER_OUT_LIMIT / 2 || input_backs_up(s))
 		return;
 	s->paused = false;
 	if (!s->eof)
@@ -603,7 +602,10 @@ server_drop_input(struct server *srv)
 			continue;
 		n++;
 		if (s->waiting != NULL) {
-			/* Its lock or unlock is still answered: wipe what it sent after, then close. */
+			/* Its lock or unlock is still answered: wipe what it sent after, read no
+			 * more, and close once the reply is out. */
+			uv_read_stop((uv_stream_t *)&s->pipe);
+			s->paused = true;
 			buf_free(&s->in);
 			s->in_off = 0;
 			s->close_after_flush = true;
