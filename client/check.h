@@ -18,8 +18,9 @@ void check_warn(struct buf *warnings, const char *code, const char *fmt, ...)
 
 /*
  * Report on the router itself: whether one runs and got its keys from ccr-keyd
- * (its pid file and the preload's record), which version is installed, and
- * whether a config.sqlite (router 3.x) holds the keystore's keys in clear.
+ * (its pid file and the preload's record; for 3.x, whether ccr-keyd's plugin
+ * is registered and which provider keys config.sqlite holds in clear), which
+ * version is installed, and whether a config.sqlite holds the keystore's keys.
  * Lines go to stdout unless json; ,"router":{…} is appended to json_out.
  * Returns true when the installed router is 3.x or later (config.json is then
  * not where its configuration lives).

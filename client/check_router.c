@@ -13,6 +13,7 @@
 #include "check.h"
 #include "fileio.h"
 #include "router.h"
+#include "router3.h"
 
 /* Append ,"key": and a copy of v (an array from the record), or [] when absent. */
 static void
@@ -167,8 +168,9 @@ report_sqlite(struct cli *cli, const char *home, bool json, struct buf *out, str
 			       total);
 		check_warn(warnings, "sqlite_keys",
 		           "%s (claude-code-router 3.x) holds %d of the keystore's keys in clear: "
-		           "3.x copies what it reads from the environment into it; remove them "
-		           "there, or keep to router 1.x/2.x",
+		           "3.x copies what it reads from the environment into it at its first "
+		           "start; ccr-config migrate replaces them with references, then rotate "
+		           "them",
 		           path, total);
 	} else if (!json) {
 		printf("router: %s exists and holds none of the keystore's keys\n", path);
@@ -177,12 +179,79 @@ done:
 	buf_free(&found);
 }
 
+/*
+ * Router 3.x with its gateway: what the helper reads in config.sqlite (never
+ * a value): the server's pid, whether ccr-keyd's plugin is registered, the
+ * provider keys that are not references, the legacy backups holding keys.
+ */
+static void
+report_store3(struct cli *cli, bool json, struct buf *out, struct buf *warnings)
+{
+	const struct jsonr *k, *plain;
+	struct jsonr *st;
+	bool registered;
+	long running, backups;
+
+	if (router3_helper(cli, "status", NULL, &st) != 0) {
+		buf_adds(out, ",\"plugin_registered\":null");
+		check_warn(warnings, "router3_unreadable",
+		           "cannot read router 3.x's config.sqlite with its Node (above: why)");
+		return;
+	}
+	if (strcmp(cli_str(st, "store") != NULL ? cli_str(st, "store") : "", "sqlite") != 0) {
+		if (!json)
+			printf("router: no config.sqlite yet: ccr start through the ccr function "
+			       "registers ccr-keyd's plugin before the router's first start\n");
+		buf_adds(out, ",\"plugin_registered\":null");
+		jsonr_free(st);
+		return;
+	}
+	registered = jsonr_is(jsonr_get(st, "registered"), JSONR_TRUE);
+	running = (long)jsonr_num(jsonr_get(st, "running"), 0);
+	backups = (long)jsonr_num(jsonr_get(st, "backups"), 0);
+	plain = jsonr_get(st, "plain");
+	buf_adds(out, registered ? ",\"plugin_registered\":true" : ",\"plugin_registered\":false");
+	buf_adds(out, ",\"server_pid\":");
+	buf_addi(out, running);
+	field_array(out, "sqlite_plain_keys", plain);
+	buf_adds(out, ",\"sqlite_backups_with_keys\":");
+	buf_addi(out, backups);
+	if (!json) {
+		if (running > 0)
+			printf("router: server pid %ld\n", running);
+		printf("router: ccr-keyd's plugin is %s\n",
+		       registered ? "registered: the gateway asks ccr-keyd for each request's key"
+		                  : "not registered: run ccr start through the ccr function");
+		jsonr_foreach(k, plain)
+		{
+			printf("router: config.sqlite: provider %s: %s holds a key in clear\n",
+			       cli_str(k, "provider") != NULL ? cli_str(k, "provider") : "?",
+			       cli_str(k, "field") != NULL ? cli_str(k, "field") : "?");
+		}
+	}
+	if (!registered)
+		check_warn(
+		    warnings, "plugin_unregistered",
+		    "ccr-keyd's plugin is not registered with router 3.x: its requests carry "
+		    "no keys from ccr-keyd; run ccr start (or ccr ui, ccr <profile>) through "
+		    "the ccr function");
+	if (jsonr_count(plain) > 0 || backups > 0)
+		check_warn(warnings, "sqlite_plain_keys",
+		           "config.sqlite holds %zu provider key(s) in clear%s: run ccr-config "
+		           "migrate to move them into ccr-keyd and leave references, then rotate "
+		           "them at their providers",
+		           jsonr_count(plain),
+		           backups > 0 ? " and its legacy config backups hold more" : "");
+	jsonr_free(st);
+}
+
 bool
 check_router(struct cli *cli, bool json, struct buf *out, struct buf *warnings)
 {
 	struct router_install r;
 	char home[PATHS_MAX], err[1024];
 	bool found = router_find(&r) == 0, later = found && r.major >= 3;
+	bool supported3 = later && router_supported(&r);
 
 	buf_adds(out, ",\"router\":{\"installed\":");
 	if (found)
@@ -196,8 +265,15 @@ check_router(struct cli *cli, bool json, struct buf *out, struct buf *warnings)
 		printf("router: claude-code-router %s is installed; ccr-keyd gives keys to 1.x and "
 		       "2.x only%s\n",
 		       r.version, later ? " (3.x keeps its config in config.sqlite)" : "");
+	if (supported3 && !json)
+		printf("router: claude-code-router %s is installed: keys per upstream request "
+		       "through ccr-keyd's gateway plugin\n",
+		       r.version);
 	if (router_home(home, sizeof home, err, sizeof err) == 0) {
-		report_running(home, json, out, warnings);
+		if (supported3)
+			report_store3(cli, json, out, warnings);
+		else
+			report_running(home, json, out, warnings);
 		report_sqlite(cli, home, json, out, warnings);
 	}
 	buf_addc(out, '}');

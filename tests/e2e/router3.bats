@@ -10,6 +10,7 @@
 # installed for want of a registry.
 
 load lib
+bats_require_minimum_version 1.5.0
 
 PLUGIN=$ROOT/client/node/plugin3.cjs
 CLIENT_KEY=ccr-test-client-$KEY_TAG
@@ -412,4 +413,52 @@ stop_router3() {
 	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ENV"
 	stop_pid "$ROUTER_PID"
 	wait "$shell" || true
+}
+
+# start_router3_with_key: `ccr start` on its own with ALPHA_API_KEY=KEY_STORE exported, as a
+# 3.x user without ccr-keyd would: the first-start import writes the key into config.sqlite.
+start_router3_with_key() {
+	ALPHA_API_KEY=$KEY_STORE PATH="$ROUTER3_BIN:$PATH" "$ROUTER3_BIN/ccr" start --no-open \
+		--port "$WEB_PORT" >"$T/router.out" 2>&1 3>&-
+	router3_started
+}
+
+# assert_json3 JSON PATH EXPECTED: the member at PATH (dot-separated) of JSON is EXPECTED.
+assert_json3() {
+	local got
+	got=$(node -e 'let v = JSON.parse(process.argv[1]);
+		for (const k of process.argv[2].split(".")) v = v == null ? undefined : v[k];
+		console.log(typeof v === "object" ? JSON.stringify(v) : String(v))' "$1" "$2")
+	[ "$got" = "$3" ] || { echo "expected $2 = '$3', got '$got' in $1" >&2; return 1; }
+}
+
+@test "3.1.1: check reports the version, the plugin's registration and config.sqlite's keys in clear" {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	write_config3
+	start_router3_with_key
+	stop_router3
+	export PATH=$ROUTER3_BIN:$PATH
+	run --separate-stderr "$CCR_CONFIG" check
+	echo "$output"; echo "$stderr"
+	[[ "$output" == *"claude-code-router 3.1.1 is installed: keys per upstream request through ccr-keyd's gateway plugin"* ]]
+	[[ "$output" == *"ccr-keyd's plugin is not registered"* ]]
+	[[ "$output" == *"provider alpha: api_key holds a key in clear"* ]]
+	[[ "$stderr" == *"ccr-config migrate"* ]]
+	refute_in <(printf '%s\n' "$output" "$stderr") "$KEY_STORE"
+	run --separate-stderr "$CCR_CONFIG" --json check
+	assert_json3 "$output" router.installed 3.1.1
+	assert_json3 "$output" router.supported true
+	assert_json3 "$output" router.plugin_registered false
+	assert_json3 "$output" router.sqlite_plain_keys.0.provider alpha
+	assert_json3 "$output" router.sqlite_keys_in_clear.0 ALPHA_API_KEY
+	# Through the ccr function with the plugin and references: nothing in clear.
+	rm -f "$CCR_HOME"/config.sqlite*
+	write_config3
+	start_through3 bash
+	run --separate-stderr "$CCR_CONFIG" check
+	echo "$output"; echo "$stderr"
+	[[ "$output" == *"ccr-keyd's plugin is registered"* ]]
+	[[ "$output" != *"in clear"* ]] || [[ "$output" == *"holds none of the keystore's keys"* ]]
+	[[ "$output" != *"holds a key in clear"* ]]
 }
