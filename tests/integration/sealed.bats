@@ -772,6 +772,25 @@ line_of() {
 	keyd_stop "$KEYD_PID"
 }
 
+@test "an unlock that waits for the wipe with half a set line behind it is still answered, the line wiped" {
+	slow_save_daemon
+	"$CLI" lock >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&- &
+	locker=$!
+	wait_log 'state: unlocked -> locking (lock)'
+	local behind=csk-test-behind-an-unlock-77aa
+	run "$SOCKCAT" --lines 1 --timeout 10000 "$CCR_KEYD_SOCKET" \
+		< <(printf '{"op":"unlock","value":"%s"}\n{"op":"set","name":"behind","value":"%s' "$PW" "$behind")
+	[ "$status" -eq 0 ] || fail "the unlock was not answered and closed: $status $output"
+	assert_json "${lines[0]}" locked false
+	wait "$locker" || fail "lock failed: $(cat "$BATS_TEST_TMPDIR/lock.out")"
+	wait "$SETTER"
+	assert_error "$(req '{"op":"get","name":"behind"}')" not_found
+	if [ "$(id -u)" -eq 0 ]; then
+		assert_memory_clean "$KEYD_PID" "after the unlock" "$behind"
+	fi
+	keyd_stop "$KEYD_PID"
+}
+
 # expires_ms: milliseconds until the unlock's hard limit, from status ("" when none).
 expires_ms() {
 	local r
