@@ -21,6 +21,7 @@
 #include "json5edit.h"
 #include "migrate.h"
 #include "names.h"
+#include "router3.h"
 
 /* The longest suffix a free env name gets: "_99". */
 #define FREE_ENV_TRIES 99
@@ -464,6 +465,9 @@ cmd_migrate(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return cli_usage(cli);
+	/* Router 3.x keeps its configuration in config.sqlite once it has imported config.json. */
+	if (argc - optind == 0 && router3_store_exists())
+		return router3_migrate(cli, m.dry_run);
 	if (argc - optind == 1)
 		snprintf(path, sizeof path, "%s", argv[optind]);
 	else if ((rc = config_default_path(path, sizeof path)) != 0)

@@ -33,4 +33,14 @@ int router3_command(struct cli *cli, char **args);
  */
 int router3_helper(struct cli *cli, const char *verb, const char *extra, struct jsonr **out);
 
+/* True when the installed router is a supported 3.x whose home has a config.sqlite. */
+bool router3_store_exists(void);
+
+/*
+ * ccr-config migrate for that home (migrate3.c): its provider keys in clear
+ * into ccr-keyd, references in their place, no copy left; with dry_run, what
+ * would change, masked. Refused while the router runs. Returns an exit code.
+ */
+int router3_migrate(struct cli *cli, bool dry_run);
+
 #endif

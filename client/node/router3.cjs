@@ -24,6 +24,17 @@
  *       For `ccr-config check`: {"store":…, "registered":BOOL, "module":PATH|null,
  *       "plain":[{"provider","field"}…] (provider keys that are not references),
  *       "names":[…], "backups":N (legacy_storage_backups rows holding a key in clear)}
+ *   node router3.cjs migrate-plan HOME MODULE CONFIG_JSON
+ *       For `ccr-config migrate`: {"running":PID} when the server runs (nothing
+ *       done), else {"running":0,"entries":[{id, provider, field, name, env,
+ *       value, origin}…],"backups":N}: the provider keys in clear — the one
+ *       output that holds keys, on the pipe to ccr-config.
+ *   node router3.cjs migrate-apply HOME MODULE CONFIG_JSON MAPPING_JSON
+ *       Once ccr-config stored them: each key MAPPING ({id: "$ENV"}) names
+ *       replaced by its reference, the plugin registered, legacy backups
+ *       rewritten (or removed when they hold a key not replaced), then
+ *       secure_delete, checkpoint, VACUUM and checkpoint, and the files'
+ *       bytes checked for every value replaced.
  *
  * Exit 0; 1 with a message on stderr ("router3: …").
  */
@@ -330,6 +341,187 @@ function backupHoldsKeys(row) {
 	return false;
 }
 
+/* The key name for a provider named s: lower-case, other characters a '-' (one for a run). */
+function keyName(s) {
+	return String(s).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+		.slice(0, 120) || 'provider';
+}
+
+/* The env name a key name gets by default: NAME_API_KEY. */
+function envName(name) {
+	const e = `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_API_KEY`;
+	return /^[0-9]/.test(e) ? `_${e}` : e;
+}
+
+/* The origin of a provider's base URL, or "". */
+function originOf(url) {
+	try {
+		const u = new URL(url);
+		return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : '';
+	} catch {
+		return '';
+	}
+}
+
+/*
+ * The provider keys in clear, each with an id (its place), the key name and
+ * env name proposed (the provider's, then -2, -3, … for more keys of it; one
+ * name for one value), and the origin of its provider.
+ */
+function plan(config) {
+	const out = [];
+	const byValue = new Map();
+	for (const [pi, p] of providersOf(config).entries()) {
+		const base = keyName(typeof p.name === 'string' && p.name !== '' ? p.name : p.id || 'provider');
+		const origin = originOf(p.api_base_url || p.baseUrl || p.baseurl || '');
+		let count = 0;
+		const add = (holder, prop, field, id) => {
+			const value = holder[prop];
+			if (typeof value !== 'string' || value.trim() === '' || isReference(value))
+				return;
+			let e = byValue.get(value);
+			if (e === undefined) {
+				count++;
+				const name = count === 1 ? base : `${base}-${count}`;
+				e = { name, env: envName(name), value, origins: [] };
+				byValue.set(value, e);
+			}
+			if (origin !== '' && !e.origins.includes(origin))
+				e.origins.push(origin);
+			out.push({ id, provider: String(p.name || p.id || pi), field, name: e.name, env: e.env,
+				value, origin });
+		};
+		for (const f of KEY_FIELDS)
+			add(p, f, f, `${pi}.${f}`);
+		(Array.isArray(p.credentials) ? p.credentials : []).forEach((c, ci) => {
+			if (isObject(c))
+				for (const f of CRED_KEY_FIELDS)
+					add(c, f, `credentials[${c.id || c.name || ci}].${f}`, `${pi}.c${ci}.${f}`);
+		});
+	}
+	return out;
+}
+
+/* The string an id of plan() names, as {holder, prop}, or null. */
+function place(config, id) {
+	const [pi, a, b] = id.split('.');
+	const p = providersOf(config)[Number(pi)];
+	if (!p)
+		return null;
+	if (b === undefined)
+		return { holder: p, prop: a };
+	const c = Array.isArray(p.credentials) ? p.credentials[Number(a.slice(1))] : null;
+	return isObject(c) ? { holder: c, prop: b } : null;
+}
+
+function migratePlan(home) {
+	const pid = running(home);
+	if (pid !== 0)
+		return { running: pid };
+	if (!fs.existsSync(path.join(home, 'config.sqlite')))
+		return { running: 0, store: 'none', entries: [] };
+	const { db, config } = readStore(home);
+	let backups = 0;
+	try {
+		for (const row of db.prepare('SELECT * FROM legacy_storage_backups').all())
+			backups += backupHoldsKeys(row) ? 1 : 0;
+	} catch {
+		/* no such table */
+	}
+	db.close();
+	return { running: 0, store: 'sqlite', entries: plan(config), backups };
+}
+
+/* Replace in text every literal of values (Map literal → ref) found as a JSON string. */
+function rewriteBackup(text, refs) {
+	let j;
+	try {
+		j = JSON.parse(text);
+	} catch {
+		return null;
+	}
+	for (const k of keyStrings(j)) {
+		if (isReference(k.value))
+			continue;
+		if (!refs.has(k.value))
+			return null; /* a key we do not know: the row goes */
+		k.holder[k.prop] = refs.get(k.value);
+	}
+	return JSON.stringify(j, null, 2);
+}
+
+/*
+ * Put the references of mapping ({id: ref}) in place of the keys, register
+ * the plugin, rewrite (or remove) the legacy backups holding keys, and leave
+ * no copy: secure_delete, checkpoint, VACUUM, checkpoint; then check the
+ * files' bytes for every value replaced.
+ */
+function migrateApply(home, modulePath, pluginConfig, mapping) {
+	if (running(home) !== 0)
+		throw new Error('the router runs: stop it first (ccr stop)');
+	const { db, config } = readStore(home, false);
+	const refs = new Map();
+	let changed = 0;
+	let rewritten = 0;
+	let removed = 0;
+	try {
+		const entries = plan(config);
+		for (const e of entries) {
+			const ref = mapping[e.id];
+			if (typeof ref !== 'string' || !isReference(ref))
+				continue;
+			const at = place(config, e.id);
+			if (at === null || at.holder[at.prop] !== e.value)
+				throw new Error(`config.sqlite changed meanwhile (${e.provider} ${e.field})`);
+			at.holder[at.prop] = ref;
+			refs.set(e.value, ref);
+			changed++;
+		}
+		db.exec('PRAGMA secure_delete = ON');
+		writeStore(db, withEntry(config, plugin3.registration(modulePath, pluginConfig)));
+		let rows = [];
+		try {
+			rows = db.prepare('SELECT id, content FROM legacy_storage_backups').all();
+		} catch {
+			/* no such table */
+		}
+		const crypto = require('node:crypto');
+		for (const row of rows) {
+			const text = row.content instanceof Uint8Array ? Buffer.from(row.content).toString('utf8') :
+				String(row.content);
+			if (!backupHoldsKeys({ content: text }))
+				continue;
+			const next = rewriteBackup(text, refs);
+			if (next === null) {
+				db.prepare('DELETE FROM legacy_storage_backups WHERE id = ?').run(row.id);
+				removed++;
+			} else {
+				const buf = Buffer.from(next, 'utf8');
+				db.prepare('UPDATE legacy_storage_backups SET content = ?, sha256 = ? WHERE id = ?')
+					.run(buf, crypto.createHash('sha256').update(buf).digest('hex'), row.id);
+				rewritten++;
+			}
+		}
+		db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+		db.exec('VACUUM');
+		db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+	} finally {
+		db.close();
+	}
+	for (const f of ['config.sqlite', 'config.sqlite-wal', 'config.sqlite-shm']) {
+		let bytes;
+		try {
+			bytes = fs.readFileSync(path.join(home, f));
+		} catch {
+			continue;
+		}
+		for (const v of refs.keys())
+			if (bytes.includes(Buffer.from(v, 'utf8')))
+				throw new Error(`${f} still holds a key after the rewrite`);
+	}
+	return { changed, backups_rewritten: rewritten, backups_removed: removed };
+}
+
 async function main(argv) {
 	const [cmd, home, modulePath, configJson = '{}', timeout = '30000'] = argv;
 	if (cmd === 'prepare')
@@ -338,6 +530,10 @@ async function main(argv) {
 		return register(home, modulePath, JSON.parse(configJson), Number(timeout));
 	if (cmd === 'status')
 		return status(home, modulePath);
+	if (cmd === 'migrate-plan')
+		return migratePlan(home);
+	if (cmd === 'migrate-apply')
+		return migrateApply(home, modulePath, JSON.parse(configJson), JSON.parse(timeout));
 	throw new Error('usage: router3.cjs prepare|register|status HOME [MODULE [CONFIG_JSON]]');
 }
 

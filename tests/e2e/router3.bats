@@ -462,3 +462,50 @@ assert_json3() {
 	[[ "$output" != *"in clear"* ]] || [[ "$output" == *"holds none of the keystore's keys"* ]]
 	[[ "$output" != *"holds a key in clear"* ]]
 }
+
+@test "3.1.1: migrate moves config.sqlite's keys in clear into ccr-keyd and leaves no copy; refused while the router runs" {
+	local key2=csk-test-e2e-0004-second-$KEY_TAG
+	start_daemon
+	# A 3.x user with literal keys in config.json: the import puts them into config.sqlite
+	# and its legacy backup.
+	write_config3
+	"$NODE22" -e 'const fs = require("node:fs"); const [f, k1, k2] = process.argv.slice(1);
+		const c = JSON.parse(fs.readFileSync(f, "utf8"));
+		c.Providers[0].api_key = k1; c.Providers[0].credentials = [{ id: "two", api_key: k2 }];
+		fs.writeFileSync(f, JSON.stringify(c))' "$CCR_HOME/config.json" "$KEY_STORE" "$key2"
+	start_router3
+	export PATH=$ROUTER3_BIN:$PATH
+	run --separate-stderr "$CCR_CONFIG" migrate
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"router 3.x runs (pid $ROUTER_PID)"*"ccr stop"* ]] || { echo "$stderr"; false; }
+	stop_router3
+	grep -rlF "$KEY_STORE" "$CCR_HOME" | grep -q config.sqlite
+	run --separate-stderr "$CCR_CONFIG" migrate --dry-run
+	echo "$output"; echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"alpha: api_key csk"*"would store as alpha (\$ALPHA_API_KEY), bound to http://127.0.0.1:$UPSTREAM_PORT; config.sqlite would use \$ALPHA_API_KEY"* ]]
+	[[ "$output" == *"alpha: credentials[two].api_key csk"*"would store as alpha-2 (\$ALPHA_2_API_KEY)"* ]]
+	[[ "$output" == *"1 legacy config backup holding keys would be rewritten"* ]]
+	refute_in <(printf '%s\n' "$output" "$stderr") "$KEY_STORE"
+	refute_in <(printf '%s\n' "$output" "$stderr") "$key2"
+	run "$CCR_CONFIG" list
+	[[ "$output" != *alpha* ]]
+	run --separate-stderr "$CCR_CONFIG" migrate
+	echo "$output"; echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stored as alpha (\$ALPHA_API_KEY), bound to http://127.0.0.1:$UPSTREAM_PORT; config.sqlite uses \$ALPHA_API_KEY"* ]]
+	[[ "$output" == *"rotate each at its provider"* ]]
+	[[ "$output" == *"legacy config backups holding keys: 1 rewritten with the references, 0 removed"* ]]
+	refute_in <(printf '%s\n' "$output" "$stderr") "$KEY_STORE"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2"
+	run "$CCR_CONFIG" get alpha-2
+	[[ "$output" == *"http://127.0.0.1:$UPSTREAM_PORT"* ]]
+	# A second run finds nothing; the router started through the ccr function uses the keys.
+	run "$CCR_CONFIG" migrate
+	[[ "$output" == *"nothing to migrate"* ]]
+	start_through3 bash
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$key2"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2"
+}
