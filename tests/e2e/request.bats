@@ -163,17 +163,18 @@ assert_no_core_and_no_environ() {
 }
 
 # start_case V SHELL: the installed router V started by SHELL's `ccr start`, with an
-# unlimited core size and ALPHA_API_KEY exported (another value: the keystore wins).
+# unlimited core size and ALPHA_API_KEY exported by the shell as a profile would (another
+# value: the keystore wins). The shell exports it in its own variables, as from an rc
+# file: the environment block it was started with holds no key, so none may hold one.
 start_case() {
 	router_line "$1"
 	store_keys
-	export ALPHA_API_KEY=$KEY_EXPORTED
 	case $2 in
-	fish) in_shell fish 'ulimit -c unlimited; ccr-config router --background start' ;;
-	*) in_shell "$2" 'ulimit -c unlimited; ccr start' & ;;
+	fish) in_shell fish "set -gx ALPHA_API_KEY $KEY_EXPORTED; ulimit -c unlimited;
+		ccr-config router --background start" ;;
+	*) in_shell "$2" "export ALPHA_API_KEY=$KEY_EXPORTED; ulimit -c unlimited; ccr start" & ;;
 	esac
 	wait_router || { cat "$T/$2.err" >&2; return 1; }
-	unset ALPHA_API_KEY
 }
 
 # requests_case V SHELL: item 1's layout works, every reference form and streaming carry
