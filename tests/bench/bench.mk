@@ -26,6 +26,8 @@ bench: $(BENCH_DEPS)
 	@BUILD=$(BUILD) bash tests/bench/router_request.sh || echo "# bench-request could not run"
 	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh || \
 		echo "# bench-request (2.0.0) could not run"
+	@BUILD=$(BUILD) bash tests/bench/router3_request.sh || \
+		echo "# bench-request3 (3.1.1) could not run"
 	@echo "# what confinement by the kernel adds to an agent's start"
 	@BUILD=$(BUILD) bash tests/bench/confine.sh || echo "# bench-confine could not run"
 
@@ -52,6 +54,12 @@ bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 bench-request: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 	@BUILD=$(BUILD) bash tests/bench/router_request.sh
 	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh
+
+# The same for router 3.x (issue 20): ccr-keyd's gateway plugin against 3.1.1 with the key
+# in its config, both under Node 22 (tests/e2e/v3/setup.sh installs them in build/e2e-cache).
+.PHONY: bench-request3
+bench-request3: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
+	@BUILD=$(BUILD) bash tests/bench/router3_request.sh
 
 # What confinement adds to an agent's start (issue 21): guard, confined and not, and true.
 .PHONY: bench-confine

@@ -509,3 +509,16 @@ assert_json3() {
 	assert_upstream_key "$key2"
 	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2"
 }
+
+@test "3.1.1 through the ccr function: a home with no configuration at all gets the plugin at the first start" {
+	start_daemon
+	in_shell3 bash "ccr start --no-open --port $WEB_PORT"
+	[ "$status" -eq 0 ] || { cat "$T/bash.err" >&2; return 1; }
+	ROUTER_PID=$("$NODE22" -p 'require(process.argv[1]).pid' "$CCR_HOME/service.json")
+	gateway_pids
+	[ ! -e "$CCR_HOME/config.json" ]
+	run node "$E2E_DIR/v3/ccr3.mjs" config "$CCR_HOME"
+	[[ "$output" == *'"modulePath": "'"$PLUGIN"'"'* ]]
+	PATH=$ROUTER3_BIN:$PATH run "$CCR_CONFIG" check
+	[[ "$output" == *"ccr-keyd's plugin is registered"* ]] || { echo "$output"; false; }
+}
