@@ -538,7 +538,7 @@ async function main(argv) {
 }
 
 module.exports = { keyStrings, namesOf, isReference, registered, withEntry, backupHoldsKeys,
-	readStore, providersOf, api, status };
+	readStore, providersOf, api, status, prepare, plan, place, rewriteBackup, keyName, envName };
 
 if (require.main === module) {
 	main(process.argv.slice(2)).then((out) => {
