@@ -192,7 +192,7 @@ report_store3(struct cli *cli, bool json, struct buf *out, struct buf *warnings)
 	bool registered;
 	long running, backups;
 
-	if (router3_helper(cli, "status", NULL, &st) != 0) {
+	if (router3_helper(cli, "status", NULL, NULL, &st) != 0) {
 		buf_adds(out, ",\"plugin_registered\":null");
 		check_warn(warnings, "router3_unreadable",
 		           "cannot read router 3.x's config.sqlite with its Node (above: why)");

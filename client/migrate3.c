@@ -151,7 +151,7 @@ router3_migrate(struct cli *cli, bool dry_run)
 	int rc;
 
 	cli_protect(); /* the plan holds the keys */
-	if ((rc = router3_helper(cli, "migrate-plan", NULL, &plan)) != 0)
+	if ((rc = router3_helper(cli, "migrate-plan", NULL, NULL, &plan)) != 0)
 		return rc;
 	if (jsonr_num(jsonr_get(plan, "running"), 0) > 0) {
 		rc =
@@ -223,7 +223,8 @@ router3_migrate(struct cli *cli, bool dry_run)
 		buf_addc(&mapping, '"');
 	}
 	buf_addc(&mapping, '}');
-	if (!dry_run && (rc = router3_helper(cli, "migrate-apply", mapping.data, &done)) != 0) {
+	if (!dry_run &&
+	    (rc = router3_helper(cli, "migrate-apply", mapping.data, NULL, &done)) != 0) {
 		cli_error(rc,
 		          "the keys are stored, but config.sqlite could not be rewritten (above: "
 		          "why); run ccr-config migrate again");

@@ -66,11 +66,12 @@ plugin_config(struct cli *cli, struct buf *out)
 }
 
 int
-router3_helper(struct cli *cli, const char *verb, const char *extra, struct jsonr **out)
+router3_helper(struct cli *cli, const char *verb, const char *extra, const char *keys,
+               struct jsonr **out)
 {
 	char home[PATHS_MAX], plugin[PATHS_MAX], helper[PATHS_MAX], err[1024];
 	struct buf config = {0}, text = {0};
-	char *argv[8];
+	char *argv[9];
 	int fds[2], status, rc = 0;
 	ssize_t n;
 	pid_t pid;
@@ -87,8 +88,9 @@ router3_helper(struct cli *cli, const char *verb, const char *extra, struct json
 	argv[3] = home;
 	argv[4] = plugin;
 	argv[5] = config.data;
-	argv[6] = (char *)extra;
-	argv[7] = NULL;
+	argv[6] = (char *)(extra != NULL ? extra : "-");
+	argv[7] = (char *)(keys != NULL ? keys : "[]");
+	argv[8] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	if (pipe(fds) == -1 || (pid = fork()) == -1) {
@@ -141,21 +143,32 @@ env_drop(const char *name)
 	unsetenv(name);
 }
 
-/* Take every name the keystore holds out of the environment, when the daemon answers. */
+/*
+ * Take every name the keystore holds out of the environment, when the daemon
+ * answers, and put [{name, env}…] into keys for the helper (the pools it fills).
+ */
 static void
-drop_keystore_names(struct cli *cli)
+keystore_names(struct cli *cli, struct buf *keys)
 {
 	const struct jsonr *k;
 	struct jsonr *list;
 	int rc;
 
+	buf_addc(keys, '[');
 	if ((list = cli_list(cli, &rc)) != NULL) {
 		jsonr_foreach(k, jsonr_get(list, "keys"))
 		{
-			if (cli_str(k, "env") != NULL)
-				env_drop(cli_str(k, "env"));
+			if (cli_str(k, "env")[0] == '\0')
+				continue;
+			env_drop(cli_str(k, "env"));
+			buf_adds(keys, keys->len > 1 ? ",{\"name\":" : "{\"name\":");
+			jsonr_print_str(keys, cli_str(k, "name"), strlen(cli_str(k, "name")));
+			buf_adds(keys, ",\"env\":");
+			jsonr_print_str(keys, cli_str(k, "env"), strlen(cli_str(k, "env")));
+			buf_addc(keys, '}');
 		}
 	}
+	buf_addc(keys, ']');
 	conn_reply_free(list);
 	if (cli->connected) {
 		conn_close(&cli->conn);
@@ -200,12 +213,15 @@ run_wait(char **args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Register the plugin through the running router's API; quiet unless it fails. */
+/*
+ * Register the plugin (and fill the pools from keys) through the running
+ * router's API; quiet unless it fails or, with changed_says, changes it.
+ */
 static int
-register_running(struct cli *cli, bool changed_says)
+register_running(struct cli *cli, const char *keys, bool changed_says)
 {
 	struct jsonr *out;
-	int rc = router3_helper(cli, "register", REGISTER_TIMEOUT, &out);
+	int rc = router3_helper(cli, "register", REGISTER_TIMEOUT, keys, &out);
 
 	if (rc != 0)
 		return cli_error(
@@ -213,8 +229,9 @@ register_running(struct cli *cli, bool changed_says)
 		    "the router runs, but ccr-keyd's plugin could not be registered "
 		    "through its API: its requests carry no keys (stop it with: ccr stop)");
 	if (changed_says && jsonr_is(jsonr_get(out, "changed"), JSONR_TRUE))
-		fprintf(stderr, "ccr-config: registered ccr-keyd's plugin with the running router "
-		                "(its gateway restarted)\n");
+		fprintf(stderr,
+		        "ccr-config: registered ccr-keyd's plugin with the running router (its "
+		        "gateway restarted)\n");
 	jsonr_free(out);
 	return EXIT_OK;
 }
@@ -226,14 +243,14 @@ register_running(struct cli *cli, bool changed_says)
  * agent and all it starts.
  */
 static int
-profile(struct cli *cli, char **args, bool running)
+profile(struct cli *cli, char **args, const char *keys, bool running)
 {
 	char *start[] = {NULL, "start", "--no-open", NULL};
 	int rc;
 
 	if (!running && (rc = run_wait(start)) != 0)
 		return rc;
-	if ((rc = register_running(cli, running)) != 0)
+	if ((rc = register_running(cli, keys, running)) != 0)
 		return rc;
 	return guard_run(cli, "ccr profile", become3, args, -1);
 }
@@ -243,13 +260,15 @@ router3_command(struct cli *cli, char **args)
 {
 	const struct jsonr *n;
 	struct jsonr *state;
+	struct buf keys = {0};
 	bool running;
 	int rc;
 
 	if (args[1] == NULL || one_of(args[1], plain))
 		return become3(args);
-	if ((rc = router3_helper(cli, "prepare", NULL, &state)) != 0)
-		return rc;
+	keystore_names(cli, &keys);
+	if ((rc = router3_helper(cli, "prepare", NULL, keys.data, &state)) != 0)
+		goto done;
 	jsonr_foreach(n, jsonr_get(state, "names"))
 	{
 		if (jsonr_str(n) != NULL)
@@ -257,18 +276,18 @@ router3_command(struct cli *cli, char **args)
 	}
 	running = jsonr_num(jsonr_get(state, "running"), 0) > 0;
 	jsonr_free(state);
-	drop_keystore_names(cli);
 	if (one_of(args[1], starting) ||
 	    (one_of(args[1], foreground) && has_arg(args, "--daemon"))) {
-		if ((rc = run_wait(args)) != 0)
-			return rc;
-		return register_running(cli, true);
-	}
-	if (one_of(args[1], foreground)) {
+		if ((rc = run_wait(args)) == 0)
+			rc = register_running(cli, keys.data, true);
+	} else if (one_of(args[1], foreground)) {
 		/* Stopped, its store has the plugin now (prepare); running, it gets it now. */
-		if (running && (rc = register_running(cli, true)) != 0)
-			return rc;
-		return become3(args);
+		if (!running || (rc = register_running(cli, keys.data, true)) == 0)
+			rc = become3(args);
+	} else {
+		rc = profile(cli, args, keys.data, running);
 	}
-	return profile(cli, args, running);
+done:
+	buf_free(&keys);
+	return rc;
 }

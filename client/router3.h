@@ -26,12 +26,14 @@ struct cli;
 int router3_command(struct cli *cli, char **args);
 
 /*
- * Run the helper, `node router3.cjs VERB HOME PLUGIN CONFIG [EXTRA]` (HOME the
- * router's, PLUGIN plugin3.cjs's real path, CONFIG its config: the socket),
- * and parse the JSON line it prints into *out. Returns 0, or an exit code
- * after printing why (the helper's own message when it has one).
+ * Run the helper, `node router3.cjs VERB HOME PLUGIN CONFIG EXTRA KEYS` (HOME
+ * the router's, PLUGIN plugin3.cjs's real path, CONFIG its config: the
+ * socket; EXTRA "-" when NULL; KEYS the keystore's [{name, env}], "[]" when
+ * NULL), and parse the JSON line it prints into *out. Returns 0, or an exit
+ * code after printing why (the helper's own message when it has one).
  */
-int router3_helper(struct cli *cli, const char *verb, const char *extra, struct jsonr **out);
+int router3_helper(struct cli *cli, const char *verb, const char *extra, const char *keys,
+                   struct jsonr **out);
 
 /* True when the installed router is a supported 3.x whose home has a config.sqlite. */
 bool router3_store_exists(void);

@@ -5,7 +5,7 @@
  * router's own Node (3.x needs Node >= 22): ccr-config links libc only and
  * cannot read config.sqlite. Prints one JSON line on stdout; never a key.
  *
- *   node router3.cjs prepare HOME MODULE CONFIG_JSON
+ *   node router3.cjs prepare HOME MODULE CONFIG_JSON - [KEYS_JSON]
  *       Before the router starts: with no config.sqlite yet, put ccr-keyd's
  *       plugins[] entry (plugin3.cjs registration(MODULE, CONFIG_JSON)) into
  *       HOME/config.json, which 3.x's first start imports with the entry kept
@@ -15,10 +15,12 @@
  *       names are those the providers' keys reference, for ccr-config to take
  *       out of the environment of everything it starts; running, the server's
  *       pid when service.json names one alive.
- *   node router3.cjs register HOME MODULE CONFIG_JSON TIMEOUT_MS
+ *   node router3.cjs register HOME MODULE CONFIG_JSON TIMEOUT_MS [KEYS_JSON]
  *       Once the router runs: the same entry through its management API
  *       (getConfig, then saveConfig when it differs, which restarts its
  *       gateway), waiting up to TIMEOUT_MS for the API.
+ *       Both fill the credentials[] pools from KEYS_JSON, the keystore's
+ *       [{name, env}] (fillPools), in the same write.
  *       {"registered":true,"changed":BOOL}
  *   node router3.cjs status HOME MODULE
  *       For `ccr-config check`: {"store":…, "registered":BOOL, "module":PATH|null,
@@ -148,6 +150,40 @@ function withEntry(config, want) {
 	return config;
 }
 
+/*
+ * Fill the credentials[] pool of each provider whose api_key is one reference
+ * to a stored key NAME when the keystore (keys: [{name, env}]) also holds
+ * NAME-2, NAME-3, …: one credential per key, NAME's first, each a reference
+ * ({id: NAME-N, api_key: "$ENV"}), so that 3.x's own rotation and cool-down
+ * work with keys it never stores. (With credentials, 3.x sends a credential's
+ * key, never the provider's own.) A provider that has a pool already keeps it
+ * as it is: which keys it holds is its owner's choice. Returns true when
+ * config changed.
+ */
+function fillPools(config, keys) {
+	if (!Array.isArray(keys) || keys.length === 0)
+		return false;
+	const byEnv = new Map(keys.filter((k) => isObject(k)).map((k) => [k.env, k]));
+	let changed = false;
+	for (const p of providersOf(config)) {
+		const m = typeof p.api_key === 'string' ?
+			new RegExp(`^(?:${keyd.REF_SOURCE})$`).exec(p.api_key.trim()) : null;
+		const base = m ? byEnv.get(m[1] || m[2]) : undefined;
+		if (base === undefined)
+			continue;
+		const re = new RegExp(`^${base.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-([0-9]+)$`);
+		const more = keys.filter((k) => isObject(k) && re.test(k.name))
+			.sort((a, b) => Number(re.exec(a.name)[1]) - Number(re.exec(b.name)[1]));
+		if (more.length === 0)
+			continue;
+		if (Array.isArray(p.credentials) && p.credentials.length > 0)
+			continue;
+		p.credentials = [base, ...more].map((k) => ({ id: k.name, api_key: `$${k.env}` }));
+		changed = true;
+	}
+	return changed;
+}
+
 /* Write text to file through a private temporary file and a rename. */
 function writePrivate(file, text) {
 	const tmp = `${file}.ccr-keyd-${process.pid}`;
@@ -195,7 +231,7 @@ function writeStore(db, config) {
 	db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
 }
 
-function prepare(home, modulePath, pluginConfig) {
+function prepare(home, modulePath, pluginConfig, keys = []) {
 	const want = plugin3.registration(modulePath, pluginConfig);
 	const pid = running(home);
 	if (fs.existsSync(path.join(home, 'config.sqlite'))) {
@@ -204,7 +240,8 @@ function prepare(home, modulePath, pluginConfig) {
 		const { db, config } = readStore(home, pid !== 0);
 		let ok = registered(config, want);
 		try {
-			if (!ok && pid === 0) {
+			const pools = pid === 0 && fillPools(config, keys);
+			if ((!ok || pools) && pid === 0) {
 				writeStore(db, withEntry(config, want));
 				ok = true;
 			}
@@ -231,7 +268,7 @@ function prepare(home, modulePath, pluginConfig) {
 		if (!isObject(config))
 			throw new Error(`${file} is not a JSON object`);
 	}
-	if (!registered(config, want)) {
+	if (fillPools(config, keys) || !registered(config, want)) {
 		fs.mkdirSync(home, { recursive: true, mode: 0o700 });
 		writePrivate(file, `${JSON.stringify(withEntry(config, want), null, 2)}\n`);
 	}
@@ -271,7 +308,7 @@ function api(home) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function register(home, modulePath, pluginConfig, timeoutMs) {
+async function register(home, modulePath, pluginConfig, timeoutMs, keys = []) {
 	const want = plugin3.registration(modulePath, pluginConfig);
 	const end = Date.now() + timeoutMs;
 	let last = null;
@@ -279,7 +316,8 @@ async function register(home, modulePath, pluginConfig, timeoutMs) {
 		try {
 			const call = api(home);
 			const config = await call('getConfig', []);
-			if (registered(config, want))
+			const pools = fillPools(config, keys);
+			if (registered(config, want) && !pools)
 				return { registered: true, changed: false };
 			const saved = await call('saveConfig', [withEntry(config, want)]);
 			if (!registered(saved, want))
@@ -523,11 +561,12 @@ function migrateApply(home, modulePath, pluginConfig, mapping) {
 }
 
 async function main(argv) {
-	const [cmd, home, modulePath, configJson = '{}', timeout = '30000'] = argv;
+	const [cmd, home, modulePath, configJson = '{}', timeout = '30000', keysJson = '[]'] = argv;
+	const keys = JSON.parse(keysJson);
 	if (cmd === 'prepare')
-		return prepare(home, modulePath, JSON.parse(configJson));
+		return prepare(home, modulePath, JSON.parse(configJson), keys);
 	if (cmd === 'register')
-		return register(home, modulePath, JSON.parse(configJson), Number(timeout));
+		return register(home, modulePath, JSON.parse(configJson), Number(timeout), keys);
 	if (cmd === 'status')
 		return status(home, modulePath);
 	if (cmd === 'migrate-plan')
@@ -538,7 +577,8 @@ async function main(argv) {
 }
 
 module.exports = { keyStrings, namesOf, isReference, registered, withEntry, backupHoldsKeys,
-	readStore, providersOf, api, status, prepare, plan, place, rewriteBackup, keyName, envName };
+	readStore, providersOf, api, status, prepare, plan, place, rewriteBackup, keyName, envName,
+	fillPools };
 
 if (require.main === module) {
 	main(process.argv.slice(2)).then((out) => {

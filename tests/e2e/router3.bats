@@ -522,3 +522,25 @@ assert_json3() {
 	PATH=$ROUTER3_BIN:$PATH run "$CCR_CONFIG" check
 	[[ "$output" == *"ccr-keyd's plugin is registered"* ]] || { echo "$output"; false; }
 }
+
+# (Whether 3.1.1 then rotates among them, or falls over to the next when one is refused,
+# depends on its gateway's scheduling settings: not tried; see ROUTER3-NOTES.md.)
+@test "3.1.1 through the ccr function: stored keys alpha and alpha-2 fill alpha's credentials[] pool with references" {
+	local key2=csk-test-e2e-0004-second-$KEY_TAG
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	printf '%s' "$key2" | "$CCR_CONFIG" set alpha-2 >/dev/null
+	write_config3
+	start_through3 bash
+	run node "$E2E_DIR/v3/ccr3.mjs" config "$CCR_HOME"
+	[[ "$(echo "$output" | tr -d ' \n')" == *'"credentials":[{"api_key":"$ALPHA_API_KEY","id":"alpha","name":"alpha"},{"api_key":"$ALPHA_2_API_KEY","id":"alpha-2","name":"alpha-2"}]'* ]] ||
+		{ echo "$output" | grep -A12 '"credentials": \['; false; }
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	# A second start changes nothing: the pool is there.
+	in_shell3 bash "ccr start --no-open --port $WEB_PORT"
+	[ "$status" -eq 0 ]
+	! grep -q "registered ccr-keyd's plugin" "$T/bash.err"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2" "$KEY_ENV"
+}

@@ -97,3 +97,20 @@ test('prepare with no configuration writes one holding the entry alone; a non-JS
 	assert.throws(() => r3.prepare(path.join(home, 'h'), MODULE, {}), /is not JSON/);
 	fs.rmSync(home, { recursive: true });
 });
+
+test('fillPools: NAME, NAME-2, NAME-3 in order, as references, once; other providers and existing pools untouched', () => {
+	const keys = [{ name: 'or', env: 'OR_API_KEY' }, { name: 'or-3', env: 'OR_3_API_KEY' },
+		{ name: 'or-2', env: 'OR_2_API_KEY' }, { name: 'orx', env: 'ORX_API_KEY' },
+		{ name: 'groq', env: 'GROQ_API_KEY' }];
+	const c = { Providers: [{ name: 'OpenRouter', api_key: '$OR_API_KEY' },
+		{ name: 'groq', api_key: '${GROQ_API_KEY}' }, { name: 'lit', api_key: 'csk-test-x' }] };
+	assert.equal(r3.fillPools(c, keys), true);
+	assert.deepEqual(c.Providers[0].credentials, [{ id: 'or', api_key: '$OR_API_KEY' },
+		{ id: 'or-2', api_key: '$OR_2_API_KEY' }, { id: 'or-3', api_key: '$OR_3_API_KEY' }]);
+	assert.equal(c.Providers[1].credentials, undefined, 'no groq-2: no pool');
+	assert.equal(c.Providers[2].credentials, undefined);
+	assert.equal(r3.fillPools(c, keys), false, 'filled already');
+	assert.equal(r3.fillPools(c, []), false);
+	const own = { Providers: [{ name: 'or', api_key: '$OR_API_KEY', credentials: [{ id: 'x', api_key: '$OR_2_API_KEY' }] }] };
+	assert.equal(r3.fillPools(own, keys), false, 'a pool of its own stays as it is');
+});
