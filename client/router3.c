@@ -176,6 +176,45 @@ keystore_names(struct cli *cli, struct buf *keys)
 	}
 }
 
+/*
+ * Before anything starts: is ccr-keyd there and unlocked? On a terminal a
+ * locked keystore is offered an unlock, as `ccr start` does for 1.x/2.x;
+ * otherwise a warning only — the router runs, and the plugin refuses each
+ * request with the reason. Returns true when the daemon answered.
+ */
+static bool
+preflight3(struct cli *cli)
+{
+	struct buf req = {0};
+	struct jsonr *reply;
+	bool answered;
+	int rc;
+
+	proto_request_begin(&req, OP_HELLO);
+	proto_end(&req);
+	reply = cli_call_ok(cli, &req, &rc);
+	answered = reply != NULL;
+	if (reply == NULL) {
+		cli_warn(
+		    "starting the router anyway: its requests carry no key until ccr-keyd runs");
+	} else if (jsonr_is(jsonr_get(reply, "locked"), JSONR_TRUE)) {
+		if (isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+			fprintf(stderr, "ccr-config: the keystore is locked.\n");
+			cli_unlock(cli, 0, false);
+		} else {
+			cli_warn(
+			    "the keystore is locked: the router's requests carry no key until: "
+			    "ccr config unlock");
+		}
+	}
+	conn_reply_free(reply);
+	if (cli->connected) {
+		conn_close(&cli->conn);
+		cli->connected = false;
+	}
+	return answered;
+}
+
 /* Become the router's cli.js with args, hardened; returns only on failure. */
 static int
 become3(char **args)
@@ -266,7 +305,10 @@ router3_command(struct cli *cli, char **args)
 
 	if (args[1] == NULL || one_of(args[1], plain))
 		return become3(args);
-	keystore_names(cli, &keys);
+	if (preflight3(cli))
+		keystore_names(cli, &keys);
+	else
+		buf_adds(&keys, "[]");
 	if ((rc = router3_helper(cli, "prepare", NULL, keys.data, &state)) != 0)
 		goto done;
 	jsonr_foreach(n, jsonr_get(state, "names"))

@@ -544,3 +544,21 @@ assert_json3() {
 	! grep -q "registered ccr-keyd's plugin" "$T/bash.err"
 	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$key2" "$KEY_ENV"
 }
+
+@test "3.1.1 through the ccr function: a locked keystore at ccr start is a warning; requests say what to run, and work once unlocked" {
+	start_daemon
+	printf '%s' "$KEY_STORE" | "$CCR_CONFIG" set alpha --env ALPHA_API_KEY >/dev/null
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" passphrase set --stdin >/dev/null
+	"$CCR_CONFIG" lock >/dev/null
+	write_config3
+	start_through3 fish
+	grep -qF "the keystore is locked: the router's requests carry no key until: ccr config unlock" "$T/fish.err"
+	message3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ccr config unlock"* ]]
+	[ ! -s "$UPSTREAM_RECORD" ]
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" unlock --stdin >/dev/null
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+}
