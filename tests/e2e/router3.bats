@@ -562,3 +562,62 @@ assert_json3() {
 	[ "$status" -eq 0 ]
 	assert_upstream_key "$KEY_STORE"
 }
+
+# plain_user SHELL: a 3.x user whose config.sqlite holds the key in clear (imported from a
+# config.json with the literal): through SHELL's function, `ccr config migrate` moves it into
+# ccr-keyd, `ccr start` gets the plugin; the stored key reaches upstream, a rotated one on the
+# next request, none after lock; the agent `ccr default-claude-code` launches gets none; no
+# file under the router's home but the keystore, and no environment, holds a key after the
+# migration, at every step.
+plain_user() {
+	start_daemon
+	write_config3
+	"$NODE22" -e 'const fs = require("node:fs"); const [f, k] = process.argv.slice(1);
+		const c = JSON.parse(fs.readFileSync(f, "utf8")); c.Providers[0].api_key = k;
+		fs.writeFileSync(f, JSON.stringify(c))' "$CCR_HOME/config.json" "$KEY_STORE"
+	start_router3
+	stop_router3
+	in_shell3 "$1" 'ccr config migrate'
+	[ "$status" -eq 0 ] || { cat "$T/$1.err" >&2; return 1; }
+	grep -qF 'stored as alpha ($ALPHA_API_KEY)' "$T/$1.out"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE"
+	start_through3 "$1"
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+	: >"$UPSTREAM_RECORD"
+	printf '%s' "$KEY_ROTATED" | "$CCR_CONFIG" set alpha >/dev/null
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_ROTATED"
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ROTATED" "$KEY_ENV"
+	# The agent a profile launches, while the router runs.
+	printf '%s\n' "$KEY_STORE" "$KEY_ROTATED" "$KEY_ENV" >"$T/scan"
+	export PATH=$E2E_DIR/bin:$PATH CLAUDE_STANDIN_RECORD=$T/claude.json CLAUDE_STANDIN_SCAN=$T/scan
+	in_shell3 "$1" "$(export_in "$1" ALPHA_API_KEY "$KEY_ENV")ccr default-claude-code -- -p hi"
+	[ -s "$CLAUDE_STANDIN_RECORD" ]
+	node -e 'const r = require(process.argv[1]);
+		const bad = Object.entries(r.env).filter(([k, v]) => k === "ALPHA_API_KEY" || /csk-test/.test(v));
+		if (bad.length || (r.scan || []).length) { console.error(JSON.stringify([bad, r.scan])); process.exit(1); }' \
+		"$CLAUDE_STANDIN_RECORD"
+	: >"$UPSTREAM_RECORD"
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" passphrase set --stdin >/dev/null
+	"$CCR_CONFIG" lock >/dev/null
+	message3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ccr config unlock"* ]]
+	[ ! -s "$UPSTREAM_RECORD" ]
+	assert_no_key_on_disk_or_in_environ "$KEY_STORE" "$KEY_ROTATED" "$KEY_ENV"
+}
+
+@test "3.1.1, a user with keys in config.sqlite, in bash: migrate, start, rotate, profile, lock" {
+	plain_user bash
+}
+
+@test "3.1.1, a user with keys in config.sqlite, in zsh: migrate, start, rotate, profile, lock" {
+	plain_user zsh
+}
+
+@test "3.1.1, a user with keys in config.sqlite, in fish: migrate, start, rotate, profile, lock" {
+	plain_user fish
+}
