@@ -214,6 +214,14 @@ report_store3(struct cli *cli, bool json, struct buf *out, struct buf *warnings)
 	buf_adds(out, ",\"server_pid\":");
 	buf_addi(out, running);
 	field_array(out, "sqlite_plain_keys", plain);
+	field_array(out, "environment", jsonr_get(st, "environment"));
+	if (jsonr_count(jsonr_get(st, "environment")) > 0)
+		check_warn(warnings, "router_env_keys",
+		           "the running router (pid %ld) or its gateway has %zu of the names its "
+		           "providers reference in its environment: it was started with them "
+		           "exported, and the agents it launches inherit them; restart it through "
+		           "the ccr function (ccr stop, then ccr start)",
+		           running, jsonr_count(jsonr_get(st, "environment")));
 	buf_adds(out, ",\"sqlite_backups_with_keys\":");
 	buf_addi(out, backups);
 	if (!json) {

@@ -23,7 +23,8 @@
  *       [{name, env}] (fillPools), in the same write.
  *       {"registered":true,"changed":BOOL}
  *   node router3.cjs status HOME MODULE
- *       For `ccr-config check`: {"store":…, "registered":BOOL, "module":PATH|null,
+ *       For `ccr-config check`: {"running":PID|0, "environment":[names the server or its
+ *       gateway holds in its environment], "store":…, "registered":BOOL, "module":PATH|null,
  *       "plain":[{"provider","field"}…] (provider keys that are not references),
  *       "names":[…], "backups":N (legacy_storage_backups rows holding a key in clear)}
  *   node router3.cjs migrate-plan HOME MODULE CONFIG_JSON
@@ -349,7 +350,12 @@ function status(home, modulePath) {
 	const hp = have && isObject(have.coreGateway) && Array.isArray(have.coreGateway.plugins) ?
 		have.coreGateway.plugins.find((p) => isObject(p) && p.key === plugin3.KEY) : null;
 	const module = hp ? hp.modulePath || hp.path || null : null;
+	const pid = running(home);
 	return {
+		running: pid,
+		/* Names its providers reference that the server or its gateway has in its environment
+		 * (started some other way than through ccr-config). */
+		environment: pid > 1 ? environNames(pid, namesOf(config)) : [],
 		store: 'sqlite',
 		registered: have !== null && have.enabled !== false && hp !== null && hp !== undefined &&
 			hp.enabled !== false && (modulePath === undefined || module === modulePath),
@@ -359,6 +365,34 @@ function status(home, modulePath) {
 		names: namesOf(config),
 		backups,
 	};
+}
+
+/* Which of names are set in the environment of pid or of its children (Linux /proc). */
+function environNames(pid, names) {
+	const found = new Set();
+	const pids = [pid];
+	try {
+		for (const t of fs.readdirSync(`/proc/${pid}/task`))
+			for (const c of fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(/\s+/))
+				if (c !== '')
+					pids.push(Number(c));
+	} catch {
+		/* not Linux, or gone */
+	}
+	for (const p of pids) {
+		let env;
+		try {
+			env = fs.readFileSync(`/proc/${p}/environ`, 'latin1').split('\0');
+		} catch {
+			continue;
+		}
+		for (const e of env) {
+			const eq = e.indexOf('=');
+			if (eq > 0 && e.length > eq + 1 && names.includes(e.slice(0, eq)))
+				found.add(e.slice(0, eq));
+		}
+	}
+	return [...found];
 }
 
 /* True when a legacy_storage_backups row's text holds a provider key that is not a reference. */

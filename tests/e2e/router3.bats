@@ -452,6 +452,7 @@ assert_json3() {
 	assert_json3 "$output" router.plugin_registered false
 	assert_json3 "$output" router.sqlite_plain_keys.0.provider alpha
 	assert_json3 "$output" router.sqlite_keys_in_clear.0 ALPHA_API_KEY
+
 	# Through the ccr function with the plugin and references: nothing in clear.
 	rm -f "$CCR_HOME"/config.sqlite*
 	write_config3
@@ -461,6 +462,14 @@ assert_json3() {
 	[[ "$output" == *"ccr-keyd's plugin is registered"* ]]
 	[[ "$output" != *"in clear"* ]] || [[ "$output" == *"holds none of the keystore's keys"* ]]
 	[[ "$output" != *"holds a key in clear"* ]]
+	[[ "$stderr" != *"in its environment"* ]]
+	# Started on its own with the name exported: the server holds it; check says so.
+	stop_router3
+	ALPHA_API_KEY=$KEY_ENV "$ROUTER3_BIN/ccr" start --no-open --port "$WEB_PORT" >"$T/router.out" 2>&1 3>&-
+	router3_started
+	run --separate-stderr "$CCR_CONFIG" --json check
+	assert_json3 "$output" router.environment.0 ALPHA_API_KEY
+	[[ "$stderr" == *"has 1 of the names its providers reference in its environment"* ]] || { echo "$stderr"; false; }
 }
 
 @test "3.1.1: migrate moves config.sqlite's keys in clear into ccr-keyd and leaves no copy; refused while the router runs" {
