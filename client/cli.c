@@ -538,3 +538,28 @@ cli_main(const struct command *const *commands, int argc, char **argv)
 	report_finish(rc);
 	return rc;
 }
+
+int
+cli_which(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	bool denied = false;
+
+	if (strchr(name, '/') != NULL) {
+		snprintf(out, size, "%s", name);
+		return access(out, X_OK);
+	}
+	for (p = path != NULL ? path : "/usr/bin:/bin";; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		snprintf(out, size, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
+		if (access(out, X_OK) == 0)
+			return 0;
+		denied = denied || errno == EACCES;
+		if (*end == '\0')
+			break;
+	}
+	errno = denied ? EACCES : ENOENT;
+	return -1;
+}

@@ -80,6 +80,13 @@ struct cli {
  */
 int cli_getopt(struct cli *cli, int argc, char **argv);
 
+/*
+ * Find name as execvp would (on PATH when it has no slash, else as is) and
+ * write its path to out. Returns 0, or -1 with errno ENOENT (nowhere) or
+ * EACCES (found, not executable).
+ */
+int cli_which(const char *name, char *out, size_t size);
+
 /* Print a command's --help: usage, summary, one line per option, an example. */
 void cli_command_help(const struct command *cmd, FILE *f);
 

@@ -26,48 +26,10 @@
 static int
 find_bwrap(char *out, size_t size)
 {
-	const char *path = getenv("PATH"), *p, *end;
-
-	for (p = path != NULL ? path : ""; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		if (end > p &&
-		    (size_t)snprintf(out, size, "%.*s/bwrap", (int)(end - p), p) < size &&
-		    access(out, X_OK) == 0)
-			return 0;
-	}
+	if (cli_which("bwrap", out, size) == 0)
+		return 0;
 	snprintf(out, size, "/usr/bin/bwrap");
 	return access(out, X_OK);
-}
-
-/*
- * Find name as execvp would (on PATH when it has no slash), its path into out.
- * Returns 0, or -1 with errno ENOENT (nowhere) or EACCES (not executable).
- */
-static int
-find_command(const char *name, char *out, size_t size)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	bool denied = false;
-
-	if (strchr(name, '/') != NULL) {
-		snprintf(out, size, "%s", name);
-		return access(out, X_OK);
-	}
-	for (p = path != NULL ? path : "/usr/bin:/bin";; p = end + 1) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		snprintf(out, size, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
-		if (access(out, X_OK) == 0)
-			return 0;
-		denied = denied || errno == EACCES;
-		if (*end == '\0')
-			break;
-	}
-	errno = denied ? EACCES : ENOENT;
-	return -1;
 }
 
 /* True when dir is path or one of its ancestors. */
@@ -226,7 +188,7 @@ confine_exec(char **cmd)
 		return cli_error(EXIT_FAILURE_OTHER,
 		                 "cannot confine %s: bubblewrap is not installed", cmd[0]);
 	/* A command that cannot run fails as exec would say, not as bwrap would. */
-	if (find_command(cmd[0], err, sizeof err) == -1)
+	if (cli_which(cmd[0], err, sizeof err) == -1)
 		return cli_error(errno == ENOENT ? 127 : 126, "cannot run %s: %s", cmd[0],
 		                 strerror(errno));
 	if (hidden_dirs(hidden, &n, err, sizeof err) == -1)

@@ -54,28 +54,6 @@ router_command(void)
 	return c != NULL && c[0] != '\0' ? c : "ccr";
 }
 
-/* Find name on PATH as execvp would; write its path to out. Returns 0 or -1. */
-static int
-which(const char *name, char *out, size_t size)
-{
-	const char *path = getenv("PATH"), *p, *end;
-
-	if (strchr(name, '/') != NULL) {
-		snprintf(out, size, "%s", name);
-		return access(out, X_OK);
-	}
-	for (p = path != NULL ? path : "/usr/bin:/bin";; p = end + 1) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		snprintf(out, size, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
-		if (access(out, X_OK) == 0)
-			return 0;
-		if (*end == '\0')
-			return -1;
-	}
-}
-
 /* Read the router's package.json in dir/package.json into out->version; 0, 1 absent, -1. */
 static int
 read_package(const char *dir, struct router_install *out)
@@ -115,7 +93,7 @@ router_find(struct router_install *out)
 
 	memset(out, 0, sizeof *out);
 	out->major = -1;
-	if (which(router_command(), found, sizeof found) == -1 || realpath(found, real) == NULL)
+	if (cli_which(router_command(), found, sizeof found) == -1 || realpath(found, real) == NULL)
 		return -1;
 	slash = strrchr(real, '/');
 	if (slash == NULL || strcmp(slash + 1, "cli.js") != 0)
