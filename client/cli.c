@@ -563,3 +563,13 @@ cli_which(const char *name, char *out, size_t size)
 	errno = denied ? EACCES : ENOENT;
 	return -1;
 }
+
+bool
+cli_one_of(const char *s, const char *const *list)
+{
+	for (; s != NULL && *list != NULL; list++) {
+		if (strcmp(s, *list) == 0)
+			return true;
+	}
+	return false;
+}

@@ -80,6 +80,9 @@ struct cli {
  */
 int cli_getopt(struct cli *cli, int argc, char **argv);
 
+/* True when s is one of the NULL-terminated list (false for a NULL s). */
+bool cli_one_of(const char *s, const char *const *list);
+
 /*
  * Find name as execvp would (on PATH when it has no slash, else as is) and
  * write its path to out. Returns 0, or -1 with errno ENOENT (nowhere) or

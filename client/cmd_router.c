@@ -42,36 +42,16 @@ struct router_opts {
 	bool confine;    /* code: the agent confined by the kernel (the default) */
 };
 
-/* True when s is one of the NULL-terminated list. */
-static bool
-one_of(const char *s, const char *const *list)
-{
-	for (; s != NULL && *list != NULL; list++) {
-		if (strcmp(s, *list) == 0)
-			return true;
-	}
-	return false;
-}
-
 static void agent_names(struct names *providers, struct names *token);
 
 /* The router commands that run its server. */
 static const char *const serving[] = {"start", "restart", NULL};
 
-/*
- * Become the router's `ccr` with args — its real cli.js, however npm linked
- * it, hardened as the systemd unit would (router_harden); returns only on
- * failure, as a shell would.
- */
+/* Become the router's `ccr` with args (router_exec); returns only on failure, as a shell would. */
 static int
 become(char **args)
 {
-	struct router_install r;
-
-	router_harden(one_of(args[1], serving));
-	args[0] = (char *)router_exec_file(&r);
-	return cli_exec(args, "install claude-code-router (npm install -g "
-	                      "@musistudio/claude-code-router) or name it in CCR_ROUTER");
+	return router_exec(args, cli_one_of(args[1], serving));
 }
 
 /*
@@ -516,7 +496,7 @@ preset(char **args)
 	struct router_install r;
 
 	return args[1] != NULL && router_find(&r) == 0 && r.major == 2 &&
-	       !one_of(args[1], router2_commands);
+	       !cli_one_of(args[1], router2_commands);
 }
 
 /* `ccr code`, a preset, `ccr ui`: a router with its keys first, then the command without them. */
@@ -573,11 +553,11 @@ cmd_router(struct cli *cli, int argc, char **argv)
 	args = argv + optind - 1;
 	if (router_find(&r) == 0 && r.major == 3 && router_supported(&r))
 		return router3_command(cli, args);
-	if (one_of(args[1], serving))
+	if (cli_one_of(args[1], serving))
 		return serve(cli, &o, args);
-	if (one_of(args[1], agents) || preset(args))
+	if (cli_one_of(args[1], agents) || preset(args))
 		return agent(cli, &o, args);
-	if (one_of(args[1], printing))
+	if (cli_one_of(args[1], printing))
 		return print_token(cli, &o, args);
 	return become(args);
 }

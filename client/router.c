@@ -286,6 +286,17 @@ router_exec_file(struct router_install *r)
 	return router_find(r) == 0 ? r->cli : router_command();
 }
 
+int
+router_exec(char **args, bool server)
+{
+	struct router_install r;
+
+	router_harden(server);
+	args[0] = (char *)router_exec_file(&r);
+	return cli_exec(args, "install claude-code-router (npm install -g "
+	                      "@musistudio/claude-code-router) or name it in CCR_ROUTER");
+}
+
 void
 router_harden(bool server)
 {

@@ -96,6 +96,13 @@ int router_preload_option(struct buf *out, char *err, size_t errsize);
 const char *router_exec_file(struct router_install *r);
 
 /*
+ * Become the router's command with args (args[0] is replaced): its real
+ * cli.js, hardened (router_harden; server for a command that runs the
+ * server). Returns only on failure, with an exit code after saying why.
+ */
+int router_exec(char **args, bool server);
+
+/*
  * What every router process ccr-config starts gets, as the systemd unit gives
  * it: no core file (RLIMIT_CORE 0), and, for the server (server true), files
  * private to the user (umask 077).

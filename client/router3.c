@@ -35,16 +35,6 @@ static const char *const foreground[] = {"serve", "web", NULL};
 /* Its commands that need nothing from ccr-keyd. */
 static const char *const plain[] = {"stop", "-h", "--help", "help", "-v", "--version", NULL};
 
-static bool
-one_of(const char *s, const char *const *list)
-{
-	for (; s != NULL && *list != NULL; list++) {
-		if (strcmp(s, *list) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* True when args (after the command) hold word. */
 static bool
 has_arg(char **args, const char *word)
@@ -215,16 +205,11 @@ preflight3(struct cli *cli)
 	return answered;
 }
 
-/* Become the router's cli.js with args, hardened; returns only on failure. */
+/* Become the router's cli.js with args (router_exec); returns only on failure. */
 static int
 become3(char **args)
 {
-	struct router_install r;
-
-	router_harden(one_of(args[1], foreground));
-	args[0] = (char *)router_exec_file(&r);
-	return cli_exec(args, "install claude-code-router (npm install -g "
-	                      "@musistudio/claude-code-router) or name it in CCR_ROUTER");
+	return router_exec(args, cli_one_of(args[1], foreground));
 }
 
 /* Run the router with args and wait for it; its exit code. */
@@ -303,7 +288,7 @@ router3_command(struct cli *cli, char **args)
 	bool running;
 	int rc;
 
-	if (args[1] == NULL || one_of(args[1], plain))
+	if (args[1] == NULL || cli_one_of(args[1], plain))
 		return become3(args);
 	if (preflight3(cli))
 		keystore_names(cli, &keys);
@@ -318,11 +303,11 @@ router3_command(struct cli *cli, char **args)
 	}
 	running = jsonr_num(jsonr_get(state, "running"), 0) > 0;
 	jsonr_free(state);
-	if (one_of(args[1], starting) ||
-	    (one_of(args[1], foreground) && has_arg(args, "--daemon"))) {
+	if (cli_one_of(args[1], starting) ||
+	    (cli_one_of(args[1], foreground) && has_arg(args, "--daemon"))) {
 		if ((rc = run_wait(args)) == 0)
 			rc = register_running(cli, keys.data, true);
-	} else if (one_of(args[1], foreground)) {
+	} else if (cli_one_of(args[1], foreground)) {
 		/* Stopped, its store has the plugin now (prepare); running, it gets it now. */
 		if (!running || (rc = register_running(cli, keys.data, true)) == 0)
 			rc = become3(args);
