@@ -10,7 +10,7 @@
 
 #include "buf.h"
 
-/* The largest file fileio_read_private reads. */
+/* The largest file fileio_read reads. */
 #define FILEIO_MAX (256u * 1024 * 1024)
 
 /*

@@ -1,4 +1,4 @@
-# make bench / make bench-quick (issue 8): the benchmark harness of tests/bench/.
+# make bench / make bench-quick: the benchmark harness of tests/bench/.
 # The tools link only libc (+ pthreads); run.sh builds nothing and runs them
 # against the baselines and against $(BUILD)/ccr-keyd and $(BUILD)/ccr-config.
 
@@ -43,25 +43,25 @@ bench-profile: $(BENCH_DEPS)
 	@BUILD=$(BUILD) bash tests/bench/profile.sh
 
 # Time from `ccr start` to the router listening, bare and through the ccr function
-# (issue 14; target at most +50 ms). Needs the router: npm ci --prefix tests/e2e.
+# (target: at most +50 ms). Needs the router: npm ci --prefix tests/e2e.
 .PHONY: bench-router
 bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 	@BUILD=$(BUILD) bash tests/bench/router_start.sh
 
-# The latency a key joining each upstream request adds (issue 19; target: added median
+# The latency a key joining each upstream request adds (target: added median
 # at most 0.5 ms), against the same router with its key in its environment.
 .PHONY: bench-request
 bench-request: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 	@BUILD=$(BUILD) bash tests/bench/router_request.sh
 	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh
 
-# The same for router 3.x (issue 20): ccr-keyd's gateway plugin against 3.1.1 with the key
+# The same for router 3.x: ccr-keyd's gateway plugin against 3.1.1 with the key
 # in its config, both under Node 22 (tests/e2e/v3/setup.sh installs them in build/e2e-cache).
 .PHONY: bench-request3
 bench-request3: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 	@BUILD=$(BUILD) bash tests/bench/router3_request.sh
 
-# What confinement adds to an agent's start (issue 21): guard, confined and not, and true.
+# What confinement adds to an agent's start: guard, confined and not, and true.
 .PHONY: bench-confine
 bench-confine: $(BUILD)/ccr-keyd $(BUILD)/ccr-config $(BENCH_OUT)/proctime
 	@BUILD=$(BUILD) bash tests/bench/confine.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-confine: what confinement by the kernel adds to an agent's start (issue 21):
+# make bench-confine: what confinement by the kernel adds to an agent's start:
 # `ccr-config guard -- true` (the guard and bubblewrap's namespaces) against
 # `ccr-config guard --no-confine -- true` (the guard alone) and against `true`, medians of
 # RUNS interleaved runs (build/bench/proctime), in a sandbox HOME with its own daemon.

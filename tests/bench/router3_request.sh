@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-request3: the latency ccr-keyd's gateway plugin (client/node/plugin3.cjs) adds
-# to one upstream request of router 3.x (issue 20): router A through the `ccr` function (its
+# to one upstream request of router 3.x: router A through the `ccr` function (its
 # provider's api_key the reference $BENCH_ONE_API_KEY, the key asked of ccr-keyd per
 # request), router B the same 3.1.1 started bare with the key in its config, both under
 # Node 22 on one fake upstream on loopback. Target: added median <= 0.5 ms.

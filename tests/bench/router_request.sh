@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-request: the latency a key joining each upstream request adds (issue 19):
+# make bench-request: the latency a key joining each upstream request adds:
 # router A through the `ccr` function with its key in ccr-keyd (a token in the router,
 # the key asked for per request), router B the same version started bare with the key in
 # its environment, both on one fake upstream on loopback. Target: added median ≤ 0.5 ms.

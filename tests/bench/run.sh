@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench (issue 8): measures ccr-keyd and ccr-config against baselines built
+# make bench: measures ccr-keyd and ccr-config against baselines built
 # in the same run, and prints every figure with its ratio, target and PASS/MISS.
 #
 #   BUILD=build bash tests/bench/run.sh            full run, about 4 minutes

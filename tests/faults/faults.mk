@@ -1,4 +1,4 @@
-# Issue 6 (included by the Makefile): the fault-injection shim, the crash-torture
+# The fault suites (included by the Makefile): the fault-injection shim, the crash-torture
 # and hostile-peer tools that tests/integration/{torture,faults,limits,...}.bats use,
 # and `make memcheck`.
 #

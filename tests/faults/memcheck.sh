@@ -5,7 +5,7 @@
 # The suites start "$CCR_BUILD/ccr-keyd", so CCR_BUILD points at a look-alike
 # of the build directory whose ccr-keyd execs valgrind on the real one (same
 # pid, so tests still stop it by its pid) and whose other files link to the
-# real build. No suite needs to know; those of issue 6 also see CCR_MEMCHECK=1
+# real build. No suite needs to know; the fault suites also see CCR_MEMCHECK=1
 # and skip what valgrind cannot show (SIGKILL torture, set-uid copies) and
 # relax RSS bounds. Each daemon writes its own valgrind log; a run that ended
 # by SIGKILL has no summary and is counted apart.

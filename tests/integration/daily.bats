@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Daily use of ccr-config (issue 11): a key by its env name, did-you-mean for
+# Daily use of ccr-config: a key by its env name, did-you-mean for
 # commands and keys, -v and version, a key on the command line refused with how
 # to clear the shell's history, white space around a key removed and said,
 # errors as JSON with --json, status before the keystore exists, passphrase

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Env names by a positive rule (issue 22): a key's env name must look like a
+# Env names by a positive rule: a key's env name must look like a
 # credential's (…_API_KEY, _APIKEY, _KEY, _TOKEN, _SECRET, _PASSWORD, _PAT,
 # or one of them and _N); any other name is stored only with a person's yes —
 # "env_confirmed":true on the wire, which ccr-config sends only after a y typed

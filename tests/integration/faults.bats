@@ -181,7 +181,7 @@ dir_step_keeps_memory_and_disk_agreed() {
 	keyd_stop "$KEYD_PID"
 }
 
-# Issue 22: at the first passphrase set the seal record is what makes a plain
+# At the first passphrase set the seal record is what makes a plain
 # file put in the sealed one's place refused at the next start. Its fsync
 # failing was logged and the set reported as done. Whichever of the two saves
 # fails (the record's first, then the keystore's), the set fails, says so,

@@ -103,7 +103,7 @@ amplified() {
 	keyd_stop "$KEYD_PID"
 }
 
-# Issue 22: 256 connections that each register as an agent guard (never closed
+# 256 connections that each register as an agent guard (never closed
 # for idleness) used to hold every slot, and the router's preload and
 # ccr-config got "too many connections" for as long as their holder lived.
 @test "256 guard registrations lock out neither ccr-config status nor a get" {
@@ -450,7 +450,7 @@ slow_read() {
 	[ "$got" = "spread: 256 sent, 256 answered" ] || fail "got: $got"
 	peak=$(hwm "$KEYD_PID")
 	peer_release
-	# Before issue 13 each reply was 64 MiB: 20 connections took the daemon to 1.4 GB.
+	# When a reply was not bounded, each was 64 MiB: 20 connections took the daemon to 1.4 GB.
 	rss_note "256 amplified resolves" "$before" "$peak" "peak (VmHWM)"
 	assert_grew_less "$before" "$peak" 65536
 	run req '{"op":"resolve","env":"BIG_API_KEY"}'

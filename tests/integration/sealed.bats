@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The sealed keystore (issue 7): passphrase set, change and remove; a sealed
+# The sealed keystore: passphrase set, change and remove; a sealed
 # daemon starts locked; unlock, the growing delay after wrong passphrases; lock
 # wipes the daemon's memory; auto-lock; tampered and truncated files are refused
 # and never overwritten; other peers are served while a key is derived.
@@ -654,7 +654,7 @@ assert_values_held() {
 	peer_release
 }
 
-# Issue 22: a set line still arriving (read in part, no newline yet) when the
+# A set line still arriving (read in part, no newline yet) when the
 # lock runs held its value in the connection's input buffer after "every value
 # wiped".
 @test "lock wipes a set line still arriving, and closes its connection" {
@@ -828,7 +828,7 @@ expires_ms() {
 	[ -n "$left" ] && [ "$left" -le 90000 ] || fail "unlock for 90 with no limit: '$left'"
 }
 
-# Issue 22: a reload must not lock the person out behind their back.
+# A reload must not lock the person out behind their back.
 @test "SIGHUP on an unlocked sealed daemon keeps it unlocked when the key held opens the file" {
 	sealed_store
 	run unlock "$PW" --for 1h
@@ -1276,7 +1276,7 @@ expires_ms() {
 	[ "$done_at" -gt "$t1" ]
 }
 
-# The seal record and the generation (issue 13): once sealed, a keystore stays
+# The seal record and the generation: once sealed, a keystore stays
 # sealed until passphrase remove, and an older sealed copy is never used.
 
 # wait_for_log PATTERN: wait up to 5 s for PATTERN in the daemon's log.

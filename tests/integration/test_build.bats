@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The test knobs exist only in the test build (issue 13): CCR_KEYD_TEST_FAST_KDF
+# The test knobs exist only in the test build: CCR_KEYD_TEST_FAST_KDF
 # and CCR_KEYD_TEST_DELAY_SCALE are read by $CCR_BUILD/test/ccr-keyd, which
 # `make test` builds for itself, and by nothing that is installed. Against
 # $CCR_BUILD/ccr-keyd the knobs change nothing: passphrases get the moderate

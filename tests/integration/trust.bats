@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Trust only your own daemon, and never inject a name that changes how programs
-# load (issue 13):
+# load:
 # - a daemon planted by another uid (tests/tools/planted, run as nobody through
 #   setpriv) where the clients look — XDG_RUNTIME_DIR in a shared sticky
 #   directory — receives nothing from ccr-config or the Node module, even when

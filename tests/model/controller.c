@@ -235,7 +235,7 @@ check_status(struct actor *a, enum fault f)
 		cJSON_Delete(s);
 		if (!hup(a, reloads))
 			return;
-		/* Unlocked, the file the key held opens stays unlocked (issue 22): as expected. */
+		/* Unlocked, the file the key held opens stays unlocked: as expected. */
 	}
 	finish(a, &o);
 }

@@ -16,7 +16,7 @@ is_err(const cJSON *r, const char *code)
 	return r != NULL && !jok(r) && strcmp(jerr(r), code) == 0;
 }
 
-/* The state name, idle and hard limits in a status reply (all since issue 12). */
+/* The state name, idle and hard limits in a status reply. */
 static void
 check_limits(struct world *w, const cJSON *s, const struct outcome *o, int64_t sent,
 	     const char *state)
@@ -58,7 +58,7 @@ settle(struct actor *a, const cJSON *s, struct outcome *o, int64_t sent)
 		return;
 	}
 	if (state == NULL)
-		state = "?"; /* a daemon from before issue 12: its status has less to check */
+		state = "?"; /* an older daemon: its status has less to check */
 	coverage_seen(w, s);
 	gnote(w, "status: %s%s, expires_in_ms %.0f; the model expects %s%s", state,
 	      sealed ? "" : " (plain)", left,

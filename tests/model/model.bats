@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The randomized model-based test of ccr-keyd (issue 12; the tool is
+# The randomized model-based test of ccr-keyd (the tool is
 # tests/model/*.c). Six clients send random requests on keys of their own while
 # a controller locks, unlocks (right and wrong passphrases, --for, shortening
 # --for), sets, changes and removes the passphrase, and fires SIGHUP, SIGKILL

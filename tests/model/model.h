@@ -1,5 +1,5 @@
 /*
- * ccr-model: a randomized, model-based test of ccr-keyd (issue 12), in the
+ * ccr-model: a randomized, model-based test of ccr-keyd, in the
  * spirit of Jepsen and of FoundationDB's simulation testing. Client threads
  * issue random requests on keys of their own while a controller thread locks,
  * unlocks, changes passphrases, and sends SIGHUP and SIGKILL at random

@@ -1,4 +1,4 @@
-# The randomized model-based test (issue 12; included by the Makefile).
+# The randomized model-based test (included by the Makefile).
 #
 #   $(BUILD)/tools/ccr-model   the test: clients, a controller and faults against a
 #                              real ccr-keyd, every reply checked against a model

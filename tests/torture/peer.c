@@ -178,7 +178,7 @@ hold(const char *path, long n)
 	return 0;
 }
 
-/* guard: N connections first, then a guard registration on each (issue 22's lock-out). */
+/* guard: N connections first, then a guard registration on each (the guards' lock-out of other clients). */
 static int
 guard(const char *path, long n, bool orphan)
 {

@@ -205,7 +205,7 @@ test_env_whose_stem_is_not_a_name_does_not_import(void **state)
 /* ---- names that change how programs load: never stored, never injected ---- */
 
 static void
-test_every_name_the_issue_lists_is_refused(void **state)
+test_every_name_that_changes_how_programs_load_is_refused(void **state)
 {
 	static const char *const refused[] = {
 	    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "NODE_OPTIONS",
@@ -302,7 +302,7 @@ test_refused_message_names_the_variable_and_fits_a_reply(void **state)
 	assert_non_null(strstr(msg, "--env")); /* the advice survives the longest name */
 }
 
-/* Issue 22's names that run code: none looks like a credential's. */
+/* The names that run code: none looks like a credential's. */
 static void
 test_names_that_run_code_do_not_look_like_credentials(void **state)
 {
@@ -358,7 +358,7 @@ main(void)
 	    cmocka_unit_test(test_env_with_api_key_suffix_imports_as_lower_case_name),
 	    cmocka_unit_test(test_env_without_api_key_suffix_does_not_import),
 	    cmocka_unit_test(test_env_whose_stem_is_not_a_name_does_not_import),
-	    cmocka_unit_test(test_every_name_the_issue_lists_is_refused),
+	    cmocka_unit_test(test_every_name_that_changes_how_programs_load_is_refused),
 	    cmocka_unit_test(test_names_that_only_look_alike_are_allowed),
 	    cmocka_unit_test(test_every_entry_is_an_env_name_or_a_prefix_of_one),
 	    cmocka_unit_test(test_no_entry_is_repeated_or_covered_by_another),

@@ -113,7 +113,7 @@ test_a_reload_lands_in_plain_or_in_the_wipe_and_a_refused_one_changes_nothing(vo
 			continue;
 		if (!sealed_on_disk(s))
 			assert_int_equal(state_next(s, EV_RELOAD_PLAIN), STATE_PLAIN);
-		/* An unlock under way goes on: it opens the file itself (issue 22). */
+		/* An unlock under way goes on: it opens the file itself. */
 		assert_int_equal(state_next(s, EV_RELOAD_SEALED),
 		                 s == STATE_UNLOCKING ? STATE_UNLOCKING : STATE_LOCKING);
 		assert_int_equal(state_next(s, EV_RELOAD_REFUSED), s);
