@@ -4,6 +4,16 @@
 #   make test       every test; ends with "N passed, M failed" (builds the test
 #                   daemon $(BUILD)/test/ccr-keyd for itself, see below)
 #   make test SANITIZE=1   the same under ASan + UBSan + LeakSanitizer (build/san/)
+#   make test-unit | test-integration | test-model | test-node | test-smoke | test-e2e
+#                   one group of those suites (tests/unit/test_*.c, tests/integration/*.bats,
+#                   tests/model/*.bats, client/node/test/, the fuzz smoke and the quick
+#                   benchmark, tests/e2e/*.bats); together they are make test
+#   make test-suite SUITE=NAME   one suite (or several, space-separated), by the name
+#                   its "# suite" line prints (integration/sealed_unlock) or its last
+#                   part (sealed_unlock, test_names)
+#                   Each ends with the same "N passed, M failed" line (tests/run.sh).
+#   make e2e-deps   npm ci of the routers the e2e suites run (tests/e2e/deps.sh); the
+#                   test targets run it first, going on without a registry
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -67,7 +77,8 @@ LIBCOMMON  := $(BUILD)/libcommon.a
 # The daemon's modules without main(), for unit tests of the store, arena, table.
 LIBDAEMON  := $(BUILD)/libdaemon.a
 
-.PHONY: all test clean install uninstall
+.PHONY: all test clean install uninstall test-build e2e-deps \
+	test-unit test-integration test-model test-node test-smoke test-e2e test-suite
 all: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 
 $(BUILD)/obj/%.o: %.c
@@ -154,8 +165,31 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(CJSON_LIBS) $(SODIUM_LIBS) \
 		-lpthread
 
-test: all $(UNIT_BIN) $(TOOL_BIN) $(TEST_KEYD)
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
+# What the suites run against; the fragments included below add their own tools.
+test-build: all $(UNIT_BIN) $(TOOL_BIN) $(TEST_KEYD)
+
+# The routers come from npm in a step of their own, before any suite runs. Named on
+# the command line (as .ci/run does), it fails when they cannot be installed; as a
+# prerequisite of the test targets, the want of npm or a registry is reported and the
+# suites that need a router skip.
+e2e-deps:
+	@bash tests/e2e/deps.sh $(if $(filter e2e-deps,$(MAKECMDGOALS)),,--or-skip)
+
+# Every suite, or one group, or the suites SUITE names: all through tests/run.sh.
+RUN_TESTS = BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
+test test-integration test-model test-node test-smoke test-e2e test-suite: test-build e2e-deps
+test-unit: $(UNIT_BIN)
+test:
+	@$(RUN_TESTS)
+test-unit test-integration test-model test-node test-smoke test-e2e:
+	@$(RUN_TESTS) $(@:test-%=%)
+test-suite:
+	@$(RUN_TESTS) $(SUITE)
+ifneq ($(filter test-suite,$(MAKECMDGOALS)),)
+ifeq ($(strip $(SUITE)),)
+$(error usage: make test-suite SUITE=NAME, e.g. SUITE=sealed_unlock)
+endif
+endif
 
 clean:
 	rm -rf build

@@ -5,10 +5,7 @@
 BENCH_OUT   := $(BUILD)/bench
 BENCH_NAMES := echo_server loadgen durable_write proctime starttime
 BENCH_TOOLS := $(BENCH_NAMES:%=$(BENCH_OUT)/%)
-# The daemon and the client, when their sources exist: until then run.sh
-# measures the baselines and reports the daemon's rows as not available.
-BENCH_DEPS  := $(BENCH_TOOLS) $(if $(DAEMON_SRC),$(BUILD)/ccr-keyd) \
-               $(if $(CLIENT_SRC),$(BUILD)/ccr-config)
+BENCH_DEPS  := $(BENCH_TOOLS) $(BUILD)/ccr-keyd $(BUILD)/ccr-config
 
 .PHONY: bench bench-quick bench-tools
 

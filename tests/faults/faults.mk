@@ -26,7 +26,7 @@ $(BUILD)/tools/torture-%: tests/torture/%.c
 # The shim and the tests that use these tools need Linux (LD_PRELOAD, /proc);
 # elsewhere the suites skip.
 ifeq ($(UNAME_S),Linux)
-test: $(FAULT_TOOLS)
+test-build: $(FAULT_TOOLS)
 endif
 
 # Runs the integration suites with every ccr-keyd under valgrind memcheck and

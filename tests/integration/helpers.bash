@@ -8,7 +8,8 @@
 
 bats_require_minimum_version 1.5.0
 
-CCR_BUILD=${CCR_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+CCR_BUILD=${CCR_BUILD:-$ROOT/build}
 KEYD=$CCR_BUILD/ccr-keyd
 # The test build (make test makes it): the only one that honours CCR_KEYD_TEST_*.
 KEYD_TEST=$CCR_BUILD/test/ccr-keyd

@@ -127,3 +127,25 @@ min_sealed_file() {
 	assert_json "$(req '{"op":"hello"}')" locked true
 	cmp -s "$BATS_TEST_TMPDIR/weak" "$CCR_KEYS" || fail "the refused file was changed"
 }
+
+# make test in parts: each group's target runs tests/run.sh GROUP, the groups together
+# are every suite make test runs, in its order, and a run of a part, of one suite or of
+# a name no suite has ends with the same "N passed, M failed" line.
+@test "make test-unit … test-e2e are make test in parts, and each run ends with the summary line" {
+	local g parts="" last
+	[ -x "$CCR_BUILD/tests/test_buf" ] || fail "$CCR_BUILD/tests/test_buf is missing; run: make test-build"
+	for g in unit integration model node smoke e2e; do
+		last=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -n \
+			"test-$g" 2>&1 | tail -n 1)
+		[[ "$last" == *"bash tests/run.sh $g" ]] || fail "make -n test-$g: $last"
+		parts+=$(bash "$ROOT/tests/run.sh" --list "$g")$'\n'
+	done
+	[ "$parts" = "$(bash "$ROOT/tests/run.sh" --list)"$'\n' ] || fail "$parts"
+	[ "$(bash "$ROOT/tests/run.sh" --list test_buf)" = unit/test_buf ]
+	run env BUILD="$CCR_BUILD" bash "$ROOT/tests/run.sh" test_buf
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "${lines[-1]}" =~ ^[1-9][0-9]*\ passed,\ 0\ failed$ ]] || fail "$output"
+	run env BUILD="$CCR_BUILD" bash "$ROOT/tests/run.sh" no_such_suite
+	[ "$status" -eq 1 ] || fail "$output"
+	[ "${lines[-1]}" = "0 passed, 1 failed" ] || fail "$output"
+}

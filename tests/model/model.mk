@@ -32,7 +32,7 @@ model-keyd:
 	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/san build/san/test/ccr-keyd
 endif
 
-test: $(BUILD)/tools/ccr-model model-keyd
+test-build: $(BUILD)/tools/ccr-model model-keyd
 
 model: all $(TOOL_BIN) $(BUILD)/tools/ccr-model model-keyd
 	@BUILD=$(BUILD) CCR_MODEL_KEYD=$(CURDIR)/$(MODEL_KEYD) bash -c \
