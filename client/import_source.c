@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "keystore.h"
+#include "utf8.h"
 
 extern char **environ;
 
@@ -62,7 +63,7 @@ item_set_value(struct item *it, const char *v, size_t len)
 		it->invalid = "longer than 16 KiB";
 	else if (memchr(v, '\n', len) != NULL || memchr(v, '\r', len) != NULL)
 		it->invalid = "spans several lines";
-	else if (memchr(v, '\0', len) != NULL || !proto_utf8_valid(v, len))
+	else if (memchr(v, '\0', len) != NULL || !utf8_valid(v, len))
 		it->invalid = "not UTF-8 text";
 }
 

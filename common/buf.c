@@ -110,9 +110,9 @@ plain_prefix(const char *s, size_t len)
 	return i;
 }
 
-/* The letter of c's two-character escape (\" \\ \n \r \t), or 0: it takes \u00XX. */
+/* The letter of c's two-character escape in set, or 0: it takes \u00XX. */
 static char
-short_escape(unsigned char c)
+short_escape(unsigned char c, enum buf_json_set set)
 {
 	switch (c) {
 	case '"':
@@ -124,6 +124,10 @@ short_escape(unsigned char c)
 		return 'r';
 	case '\t':
 		return 't';
+	case '\b':
+		return set == BUF_JSON_CJSON ? 'b' : 0;
+	case '\f':
+		return set == BUF_JSON_CJSON ? 'f' : 0;
 	default:
 		return 0;
 	}
@@ -140,13 +144,13 @@ buf_json_len(const char *s, size_t len)
 		i += run;
 		if (i == len)
 			break;
-		n += short_escape((unsigned char)s[i]) != 0 ? 2 : 6;
+		n += short_escape((unsigned char)s[i], BUF_JSON_WIRE) != 0 ? 2 : 6;
 	}
 	return n;
 }
 
 void
-buf_add_json(struct buf *b, const char *s, size_t len)
+buf_add_json_as(struct buf *b, const char *s, size_t len, enum buf_json_set set)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *o, e;
@@ -167,7 +171,7 @@ buf_add_json(struct buf *b, const char *s, size_t len)
 			break;
 		c = (unsigned char)s[i];
 		*o++ = '\\';
-		if ((e = short_escape(c)) != 0) {
+		if ((e = short_escape(c, set)) != 0) {
 			*o++ = e;
 			continue;
 		}

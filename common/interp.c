@@ -36,6 +36,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hex.h"
+#include "utf8.h"
+
 /* One reference candidate that starts at a '$'. */
 struct ref {
 	size_t name;     /* offset of the name */
@@ -201,48 +204,6 @@ scan_candidates(const char *s, size_t len, interp_ref_fn fn, void *arg)
 	}
 }
 
-/* Read n hex digits at s (avail bytes there) into *v; false when they are not all there. */
-static bool
-hex_at(const char *s, size_t avail, size_t n, uint32_t *v)
-{
-	size_t k;
-
-	if (avail < n)
-		return false;
-	*v = 0;
-	for (k = 0; k < n; k++) {
-		char c = s[k];
-		uint32_t d;
-
-		if (c >= '0' && c <= '9')
-			d = (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (uint32_t)(c - 'A' + 10);
-		else
-			return false;
-		*v = *v << 4 | d;
-	}
-	return true;
-}
-
-/* Append the UTF-16 unit u (< 0x10000) as UTF-8; a lone surrogate keeps its 3-byte form. */
-static void
-add_utf8(struct buf *b, uint32_t u)
-{
-	if (u < 0x80) {
-		buf_addc(b, (char)u);
-	} else if (u < 0x800) {
-		buf_addc(b, (char)(0xc0 | u >> 6));
-		buf_addc(b, (char)(0x80 | (u & 0x3f)));
-	} else {
-		buf_addc(b, (char)(0xe0 | u >> 12));
-		buf_addc(b, (char)(0x80 | (u >> 6 & 0x3f)));
-		buf_addc(b, (char)(0x80 | (u & 0x3f)));
-	}
-}
-
 /* The character a one-letter JSON5 escape such as \n stands for; false when c is not one. */
 static bool
 simple_escape(char c, char *out)
@@ -299,11 +260,11 @@ decode_escapes(const char *s, size_t len, struct buf *out)
 		if (simple_escape(s[i], &c)) {
 			buf_addc(out, c);
 			i++;
-		} else if (s[i] == 'x' && hex_at(s + i + 1, len - i - 1, 2, &v)) {
-			add_utf8(out, v);
+		} else if (s[i] == 'x' && hex_read(s + i + 1, len - i - 1, 2, &v)) {
+			utf8_add(out, v);
 			i += 3;
-		} else if (s[i] == 'u' && hex_at(s + i + 1, len - i - 1, 4, &v)) {
-			add_utf8(out, v);
+		} else if (s[i] == 'u' && hex_read(s + i + 1, len - i - 1, 4, &v)) {
+			utf8_add(out, v); /* a lone surrogate keeps its 3-byte form */
 			i += 5;
 		} else if (s[i] == '\n') {
 			i++;

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+#include "utf8.h"
+
 /* Flags kept for each open container. */
 enum {
 	NEST_OBJECT = 1,    /* an object; otherwise an array */
@@ -73,67 +76,6 @@ expected(struct scan *sc, const char *what)
 	return fail(sc, sc->pos, "expected %s", what);
 }
 
-/* Decode the UTF-8 sequence at s[at]; return its length, or 0 when it is not UTF-8. */
-static size_t
-utf8_decode(const char *s, size_t len, size_t at, uint32_t *cp)
-{
-	const unsigned char *p = (const unsigned char *)s + at;
-	size_t n, i, avail = len - at;
-	uint32_t c = p[0], min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, c &= 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, c &= 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/* Append code point cp to b as UTF-8. */
-static void
-utf8_encode(struct buf *b, uint32_t cp)
-{
-	char u[4];
-
-	if (cp < 0x80) {
-		buf_addc(b, (char)cp);
-		return;
-	}
-	if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 4);
-	}
-}
-
 /* True for the non-ASCII characters JSON5 skips as white space (Zs, BOM, LS, PS). */
 static bool
 is_wide_space(uint32_t cp)
@@ -161,39 +103,13 @@ is_ident_char(uint32_t cp, bool first)
 	return !is_wide_space(cp) && !(cp >= 0xD800 && cp <= 0xDFFF);
 }
 
-/* Read n hex digits at s[at] into *u; false when they are not all there. */
-static bool
-hex_digits(const struct scan *sc, size_t at, size_t n, uint32_t *u)
-{
-	size_t i;
-
-	*u = 0;
-	if (sc->len - at < n)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = sc->s[at + i];
-		uint32_t d;
-
-		if (c >= '0' && c <= '9')
-			d = (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (uint32_t)(c - 'A' + 10);
-		else
-			return false;
-		*u = (*u << 4) | d;
-	}
-	return true;
-}
-
 /* Note an unpaired surrogate: *bad is set and out (may be NULL) gets U+FFFD for it. */
 static void
 put_lone(struct buf *out, bool *bad)
 {
 	*bad = true;
 	if (out != NULL)
-		utf8_encode(out, 0xFFFD);
+		utf8_add(out, 0xFFFD);
 }
 
 /*
@@ -208,7 +124,7 @@ put_unit(struct buf *out, uint32_t *high, bool *bad, uint32_t u)
 			u = 0x10000 + ((*high - 0xD800) << 10) + (u - 0xDC00);
 			*high = 0;
 			if (out != NULL)
-				utf8_encode(out, u);
+				utf8_add(out, u);
 			return;
 		}
 		*high = 0;
@@ -223,7 +139,7 @@ put_unit(struct buf *out, uint32_t *high, bool *bad, uint32_t u)
 		return;
 	}
 	if (out != NULL)
-		utf8_encode(out, u);
+		utf8_add(out, u);
 }
 
 /* Skip a comment that starts at the current '/'. */
@@ -247,7 +163,7 @@ skip_comment(struct scan *sc)
 		}
 		if (!block && (c == '\n' || c == '\r'))
 			return 0;
-		n = utf8_decode(sc->s, sc->len, sc->pos, &cp);
+		n = utf8_decode(sc->s + sc->pos, sc->len - sc->pos, &cp);
 		if (n == 0)
 			return fail(sc, sc->pos, "invalid UTF-8");
 		if (!block && (cp == 0x2028 || cp == 0x2029))
@@ -283,7 +199,7 @@ skip_space(struct scan *sc)
 		}
 		if ((unsigned char)sc->s[sc->pos] < 0x80)
 			return 0;
-		n = utf8_decode(sc->s, sc->len, sc->pos, &cp);
+		n = utf8_decode(sc->s + sc->pos, sc->len - sc->pos, &cp);
 		if (n == 0)
 			return fail(sc, sc->pos, "invalid UTF-8");
 		if (!is_wide_space(cp))
@@ -314,7 +230,7 @@ scan_escape(struct scan *sc, struct buf *out, uint32_t *high, bool *bad)
 		u = 0;
 	} else if (c == 'x' || c == 'u') {
 		n = c == 'x' ? 2 : 4;
-		if (!hex_digits(sc, sc->pos + 1, n, &u))
+		if (!hex_read(sc->s + sc->pos + 1, sc->len - sc->pos - 1, n, &u))
 			return fail(sc, at, "invalid \\%c escape", c);
 		sc->pos += n;
 	} else if (c == '\n' || c == '\r') {
@@ -326,7 +242,7 @@ scan_escape(struct scan *sc, struct buf *out, uint32_t *high, bool *bad)
 	} else if (c >= '1' && c <= '9') {
 		return fail(sc, at, "invalid escape (\\ followed by a digit)");
 	} else {
-		n = utf8_decode(sc->s, sc->len, sc->pos, &u);
+		n = utf8_decode(sc->s + sc->pos, sc->len - sc->pos, &u);
 		if (n == 0)
 			return fail(sc, sc->pos, "invalid UTF-8");
 		sc->pos += n;
@@ -368,7 +284,7 @@ scan_string(struct scan *sc, struct buf *out, bool *bad)
 				return -1;
 			continue;
 		}
-		n = utf8_decode(sc->s, sc->len, sc->pos, &cp);
+		n = utf8_decode(sc->s + sc->pos, sc->len - sc->pos, &cp);
 		if (n == 0)
 			return fail(sc, sc->pos, "invalid UTF-8");
 		put_unit(out, &high, bad, cp);
@@ -393,13 +309,13 @@ scan_ident(struct scan *sc, struct buf *out)
 	while (sc->pos < sc->len) {
 		if (sc->s[sc->pos] == '\\') {
 			if (sc->pos + 1 >= sc->len || sc->s[sc->pos + 1] != 'u' ||
-			    !hex_digits(sc, sc->pos + 2, 4, &cp))
+			    !hex_read(sc->s + sc->pos + 2, sc->len - sc->pos - 2, 4, &cp))
 				return fail(sc, sc->pos, "invalid escape in a property name");
 			if (!is_ident_char(cp, first))
 				return fail(sc, sc->pos, "invalid character in a property name");
 			n = 6;
 		} else {
-			n = utf8_decode(sc->s, sc->len, sc->pos, &cp);
+			n = utf8_decode(sc->s + sc->pos, sc->len - sc->pos, &cp);
 			if (n == 0)
 				return fail(sc, sc->pos, "invalid UTF-8");
 			if (!is_ident_char(cp, first))
@@ -455,9 +371,9 @@ scan_number(struct scan *sc)
 	if (c == '0' && sc->pos + 1 < sc->len &&
 	    (sc->s[sc->pos + 1] == 'x' || sc->s[sc->pos + 1] == 'X')) {
 		sc->pos += 2;
-		if (!hex_digits(sc, sc->pos, 1, &u))
+		if (!hex_read(sc->s + sc->pos, sc->len - sc->pos, 1, &u))
 			return fail(sc, start, "invalid number");
-		while (hex_digits(sc, sc->pos, 1, &u))
+		while (hex_read(sc->s + sc->pos, sc->len - sc->pos, 1, &u))
 			sc->pos++;
 		return 0;
 	}
@@ -832,7 +748,7 @@ add_literal(struct buf *b, const char *value, char quote)
 	buf_addc(b, quote);
 	for (i = 0; i < len;) {
 		unsigned char c = (unsigned char)value[i];
-		size_t n = utf8_decode(value, len, i, &cp);
+		size_t n = utf8_decode(value + i, len - i, &cp);
 
 		if (c == '\\' || c == (unsigned char)quote) {
 			buf_addc(b, '\\');
@@ -855,21 +771,6 @@ add_literal(struct buf *b, const char *value, char quote)
 	buf_addc(b, quote);
 }
 
-/* True when the NUL-terminated s is UTF-8. */
-static bool
-is_utf8(const char *s)
-{
-	size_t i, n, len = strlen(s);
-	uint32_t cp;
-
-	for (i = 0; i < len; i += n) {
-		n = utf8_decode(s, len, i, &cp);
-		if (n == 0)
-			return false;
-	}
-	return true;
-}
-
 int
 json5edit_replace(const char *text, size_t len, const struct json5edit_provider *p, size_t count,
                   const char *const *values, struct buf *out)
@@ -883,7 +784,7 @@ json5edit_replace(const char *text, size_t len, const struct json5edit_provider 
 			continue;
 		if (f->kind != JSON5EDIT_STRING || f->start < at || f->end > len ||
 		    f->end < f->start + 2 || text[f->start] != f->quote ||
-		    text[f->end - 1] != f->quote || !is_utf8(values[i]))
+		    text[f->end - 1] != f->quote || !utf8_valid(values[i], strlen(values[i])))
 			return -1;
 		at = f->end;
 	}

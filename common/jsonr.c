@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+#include "utf8.h"
+
 /* The allocation behind a document: its size, the values (the root first), then the strings. */
 struct block {
 	size_t size;
@@ -93,87 +96,11 @@ new_node(struct parser *p)
 	return v;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (at most left bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	uint32_t cp;
-	size_t n, k;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (left <= n)
-		return 0;
-	for (k = 1; k <= n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n + 1;
-}
-
 /* Read 4 hex digits at s[at..] into *out; false when there are not 4. */
 static bool
 hex4(const struct parser *p, size_t at, uint32_t *out)
 {
-	uint32_t v = 0;
-	size_t i;
-
-	if (at > p->len || p->len - at < 4)
-		return false;
-	for (i = 0; i < 4; i++) {
-		unsigned char c = p->s[at + i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t)(c - 'A' + 10);
-		else
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
-/* Write code point cp as UTF-8 at o; returns the byte after it. */
-static char *
-put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		*o++ = (char)cp;
-	} else if (cp < 0x800) {
-		*o++ = (char)(0xc0 | (cp >> 6));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*o++ = (char)(0xe0 | (cp >> 12));
-		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*o++ = (char)(0xf0 | (cp >> 18));
-		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return o;
+	return at <= p->len && hex_read((const char *)p->s + at, p->len - at, 4, out);
 }
 
 /* Decode the \u escape at the current byte (one code point, or a surrogate pair) to o. */
@@ -193,7 +120,7 @@ unicode_escape(struct parser *p, char **o)
 		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 		p->at += 6;
 	}
-	*o = put_utf8(*o, cp);
+	*o += utf8_encode(*o, cp);
 	p->at += 6;
 	return true;
 }
@@ -236,7 +163,7 @@ parse_string(struct parser *p, const char **out, uint32_t *outlen)
 		if (c < 0x20)
 			return fail(p, "control character in a string");
 		if (c >= 0x80) {
-			n = utf8_seq(p->s + p->at, p->len - p->at);
+			n = utf8_decode((const char *)p->s + p->at, p->len - p->at, NULL);
 			if (n == 0)
 				return fail(p, "invalid UTF-8 in a string");
 			memcpy(o, p->s + p->at, n);
@@ -547,52 +474,7 @@ jsonr_first(const struct jsonr *v)
 void
 jsonr_print_str(struct buf *b, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	char *o;
-	size_t i;
-
-	buf_reserve(b, len * 6 + 2);
-	o = b->data + b->len;
-	*o++ = '"';
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			continue;
-		}
-		*o++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*o++ = (char)c;
-			break;
-		case '\b':
-			*o++ = 'b';
-			break;
-		case '\f':
-			*o++ = 'f';
-			break;
-		case '\n':
-			*o++ = 'n';
-			break;
-		case '\r':
-			*o++ = 'r';
-			break;
-		case '\t':
-			*o++ = 't';
-			break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->data);
-	b->data[b->len] = '\0';
+	buf_add_json_as(b, s, len, BUF_JSON_CJSON);
 }
 
 /* True when a and b differ by no more than rounding (cJSON's compare_double). */

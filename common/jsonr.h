@@ -95,7 +95,7 @@ jsonr_count(const struct jsonr *v)
 /* Append v as compact JSON, as cJSON_PrintUnformatted writes it. */
 void jsonr_print(struct buf *b, const struct jsonr *v);
 
-/* Append len bytes of s as a JSON string literal, escaped as cJSON escapes it. */
+/* Append len bytes of s as a JSON string literal, escaped as cJSON escapes it (BUF_JSON_CJSON). */
 void jsonr_print_str(struct buf *b, const char *s, size_t len);
 
 /* Append the number d as cJSON writes it ("%1.15g", more digits when needed; null for NaN). */

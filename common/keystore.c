@@ -14,6 +14,7 @@
 #include "names.h"
 #include "origin.h"
 #include "proto.h"
+#include "utf8.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
 static int64_t
@@ -283,7 +284,7 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 	struct jsonr *doc;
 	int form = -1;
 
-	if (len == 0 || memchr(text, '\0', len) != NULL || !proto_utf8_valid(text, len)) {
+	if (len == 0 || memchr(text, '\0', len) != NULL || !utf8_valid(text, len)) {
 		snprintf(err, errsize, "not a UTF-8 JSON document");
 		return -1;
 	}

@@ -1,7 +1,7 @@
 /*
- * Protocol version 1 without JSON parsing: op and error names, the UTF-8 check,
- * and encoding request and reply lines into a struct buf. The client links only
- * this half; the daemon's request decoder, built on cJSON, is proto_decode.c.
+ * Protocol version 1 without JSON parsing: op and error names, and encoding
+ * request and reply lines into a struct buf. The client links only this half;
+ * the daemon's request decoder, built on cJSON, is proto_decode.c.
  */
 #include "proto.h"
 
@@ -52,58 +52,6 @@ proto_err_from_name(const char *name)
 			return (enum proto_err)i;
 	}
 	return PE_COUNT;
-}
-
-bool
-proto_utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		uint64_t w;
-
-		/* Plain ASCII, the usual request, 8 bytes at a time. */
-		if (i + 8 <= len) {
-			memcpy(&w, s + i, 8);
-			if ((w & 0x8080808080808080ull) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		unsigned char c = s[i];
-		size_t n, k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "origin.h"
+#include "utf8.h"
 
 struct cJSON;
 
@@ -102,8 +103,12 @@ const char *proto_err_name(enum proto_err err);
 /* The error code for a wire name; PE_COUNT when unknown. */
 enum proto_err proto_err_from_name(const char *name);
 
-/* True when the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
-bool proto_utf8_valid(const char *s, size_t len);
+/* True when the len bytes at s are text a line may carry: well-formed UTF-8 (utf8.h). */
+static inline bool
+proto_utf8_valid(const char *s, size_t len)
+{
+	return utf8_valid(s, len);
+}
 
 /* True when the len bytes at s hold a \u0000 escape, which would cut a C string short. */
 bool proto_has_nul_escape(const char *s, size_t len);

@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "peer.h"
 #include "proto.h"
+#include "utf8.h"
 
 int
 audit_open(const char *path, char *err, size_t errsize)
@@ -59,20 +60,6 @@ fail:
 	return -1;
 }
 
-/* The length of the UTF-8 sequence at s (len bytes left) when it is a valid one, else 0. */
-static size_t
-utf8_at(const char *s, size_t len)
-{
-	unsigned char c = (unsigned char)s[0];
-	size_t n = c < 0x80                 ? 1
-	           : c >= 0xc2 && c <= 0xdf ? 2
-	           : c >= 0xe0 && c <= 0xef ? 3
-	           : c >= 0xf0 && c <= 0xf4 ? 4
-	                                    : 0;
-
-	return n > 0 && n <= len && proto_utf8_valid(s, n) ? n : 0;
-}
-
 /*
  * Append ,"key":"text" when text is not NULL. A peer names itself (its comm,
  * its argv) with any bytes it likes: what is not UTF-8 is written as the text
@@ -89,7 +76,7 @@ member(struct buf *b, const char *key, const char *text)
 		return;
 	len = strnlen(text, 512);
 	for (i = 0; i < len; i += n) {
-		n = utf8_at(text + i, len - i);
+		n = utf8_decode(text + i, len - i, NULL);
 		if (n > 0) {
 			buf_add(&clean, text + i, n);
 			continue;
@@ -98,10 +85,7 @@ member(struct buf *b, const char *key, const char *text)
 		buf_adds(&clean, esc);
 		n = 1;
 	}
-	buf_adds(b, ",\"");
-	buf_adds(b, key);
-	buf_adds(b, "\":");
-	buf_add_json(b, clean.data != NULL ? clean.data : "", clean.len);
+	proto_field_str(b, key, clean.data != NULL ? clean.data : "", clean.len);
 	buf_free(&clean);
 }
 
