@@ -20,6 +20,7 @@
 #include "import.h"
 #include "names.h"
 #include "profile.h"
+#include "suggest.h"
 
 struct options {
 	bool overwrite;
@@ -32,20 +33,6 @@ struct tally {
 	int differs; /* keys left as stored for want of --overwrite */
 	bool fatal;  /* the daemon stopped answering: stop */
 };
-
-/* The stored key whose member key (name or env) is s, or NULL. */
-static const struct jsonr *
-find_key(const struct jsonr *keys, const char *key, const char *s)
-{
-	const struct jsonr *k;
-
-	jsonr_foreach(k, keys)
-	{
-		if (strcmp(cli_str(k, key), s) == 0)
-			return k;
-	}
-	return NULL;
-}
 
 /* The item before it that met the same stored key, or NULL. */
 static const struct item *
@@ -202,9 +189,9 @@ import_items(struct cli *cli, struct items *items, const struct options *o)
 	for (i = 0; i < items->n; i++) {
 		struct item *it = &items->v[i];
 
-		it->match = find_key(keys, "env", it->env);
+		it->match = suggest_key_with(keys, "env", it->env);
 		if (it->match == NULL)
-			it->match = find_key(keys, "name", it->name);
+			it->match = suggest_key_with(keys, "name", it->name);
 	}
 	resolved = matched_values(cli, items, &rc);
 	if (rc != 0) {

@@ -22,23 +22,10 @@
 #include "migrate.h"
 #include "names.h"
 #include "router3.h"
+#include "suggest.h"
 
 /* The longest suffix a free env name gets: "_99". */
 #define FREE_ENV_TRIES 99
-
-/* interp_scan callback: collect the env names a reference names. */
-static void
-add_ref(void *arg, const char *name, size_t len)
-{
-	char tmp[ENV_MAX_LEN + 1];
-
-	if (len == 0 || len > ENV_MAX_LEN)
-		return;
-	memcpy(tmp, name, len);
-	tmp[len] = '\0';
-	if (env_is_valid(tmp))
-		names_add(arg, name, len);
-}
 
 /* Describe an api_key that already refers to something: "already uses $A, $B". */
 static void
@@ -47,7 +34,7 @@ describe_refs(struct plan *pl, const struct buf *value)
 	struct names refs = {0};
 	size_t i, at;
 
-	interp_scan(value->data, value->len, add_ref, &refs);
+	config_refs(value->data, value->len, &refs);
 	at = (size_t)snprintf(pl->line, sizeof pl->line, "already uses ");
 	if (refs.n == 0)
 		at += (size_t)snprintf(pl->line + at, sizeof pl->line - at, "a reference");
@@ -156,20 +143,6 @@ classify(struct migration *m, size_t i)
 	}
 }
 
-/* The stored key whose member key (name or env) is s, or NULL. */
-static const struct jsonr *
-find_key(const struct jsonr *keys, const char *key, const char *s)
-{
-	const struct jsonr *k;
-
-	jsonr_foreach(k, keys)
-	{
-		if (strcmp(cli_str(k, key), s) == 0)
-			return k;
-	}
-	return NULL;
-}
-
 /* True when the keystore's key with this env name holds exactly value. */
 static bool
 stored_equals(const struct migration *m, const char *env, const struct buf *value)
@@ -192,7 +165,7 @@ free_env(const struct migration *m, struct plan *pl)
 		snprintf(env, sizeof env, "%s_%d", base, k);
 		if (!env_is_valid(env))
 			return false;
-		if (find_key(m->keys, "env", env) == NULL && !names_has(&m->taken, env)) {
+		if (suggest_key_with(m->keys, "env", env) == NULL && !names_has(&m->taken, env)) {
 			snprintf(pl->env, sizeof pl->env, "%s", env);
 			return true;
 		}
@@ -212,9 +185,9 @@ needed_envs(const struct migration *m, struct names *envs)
 
 		if (pl->kind != PLAN_STORE)
 			continue;
-		k = find_key(m->keys, "name", pl->name);
+		k = suggest_key_with(m->keys, "name", pl->name);
 		if (k == NULL)
-			k = find_key(m->keys, "env", pl->env);
+			k = suggest_key_with(m->keys, "env", pl->env);
 		if (k != NULL)
 			names_add(envs, cli_str(k, "env"), strlen(cli_str(k, "env")));
 	}
@@ -252,7 +225,7 @@ place(struct migration *m, size_t i)
 		snprintf(pl->line, sizeof pl->line, "same key as above");
 		return;
 	}
-	k = find_key(m->keys, "name", pl->name);
+	k = suggest_key_with(m->keys, "name", pl->name);
 	if (k != NULL) {
 		if (!stored_equals(m, cli_str(k, "env"), pl->value)) {
 			pl->kind = PLAN_SKIP;
@@ -268,7 +241,7 @@ place(struct migration *m, size_t i)
 		snprintf(pl->line, sizeof pl->line, "already stored");
 		return;
 	}
-	k = find_key(m->keys, "env", pl->env);
+	k = suggest_key_with(m->keys, "env", pl->env);
 	if (k != NULL && stored_equals(m, pl->env, pl->value)) {
 		pl->kind = PLAN_REUSE;
 		snprintf(pl->line, sizeof pl->line, "already stored as %s", cli_str(k, "name"));

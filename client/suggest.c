@@ -117,21 +117,24 @@ suggest_phrase(const struct suggestion *sg, char *out, size_t size)
 }
 
 const struct jsonr *
-suggest_find_key(const struct jsonr *keys, const char *word)
+suggest_key_with(const struct jsonr *keys, const char *member, const char *value)
 {
 	const struct jsonr *k;
 
 	jsonr_foreach(k, keys)
 	{
-		if (strcmp(cli_str(k, "name"), word) == 0)
-			return k;
-	}
-	jsonr_foreach(k, keys)
-	{
-		if (strcmp(cli_str(k, "env"), word) == 0)
+		if (strcmp(cli_str(k, member), value) == 0)
 			return k;
 	}
 	return NULL;
+}
+
+const struct jsonr *
+suggest_find_key(const struct jsonr *keys, const char *word)
+{
+	const struct jsonr *k = suggest_key_with(keys, "name", word);
+
+	return k != NULL ? k : suggest_key_with(keys, "env", word);
 }
 
 int

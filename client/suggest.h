@@ -36,6 +36,10 @@ void suggest_phrase(const struct suggestion *sg, char *out, size_t size);
  */
 const struct jsonr *suggest_find_key(const struct jsonr *keys, const char *word);
 
+/* The first key in a list reply's "keys" whose member ("name", "env") is value, or NULL. */
+const struct jsonr *suggest_key_with(const struct jsonr *keys, const char *member,
+                                     const char *value);
+
 /*
  * Say that no key is named word, with the nearest names and env names of keys
  * and the advice after, and return EXIT_NOT_FOUND:
