@@ -573,49 +573,65 @@ server_stop(struct server *srv)
 	uv_close((uv_handle_t *)&srv->sweep, NULL);
 }
 
-void
-server_close_unread(struct server *srv)
+/*
+ * Offer each open session to close_it, which closes the ones it picks (or sees
+ * them closed once answered) and says whether it did; log how many, and why.
+ */
+static void
+close_picked(struct server *srv, bool (*close_it)(struct session *), const char *why)
 {
 	struct session *s, *next;
 	unsigned n = 0;
 
 	for (s = srv->sessions; s != NULL; s = next) {
 		next = s->next;
-		if (!s->closing && s->queued + s->out.len > 0) {
-			session_close(s);
+		if (!s->closing && close_it(s))
 			n++;
-		}
 	}
 	if (n > 0)
-		log_info("closed %u connection%s with replies not yet read", n, n == 1 ? "" : "s");
+		log_info("closed %u connection%s %s", n, n == 1 ? "" : "s", why);
+}
+
+/* close_picked: close a session whose replies are not all read yet. */
+static bool
+close_if_unread(struct session *s)
+{
+	if (s->queued + s->out.len == 0)
+		return false;
+	session_close(s);
+	return true;
+}
+
+/* close_picked: close a session with a request not yet handled, once its reply is out. */
+static bool
+close_if_input(struct session *s)
+{
+	if (s->in.len <= s->in_off)
+		return false;
+	if (s->waiting != NULL) {
+		/* Its lock or unlock is still answered: wipe what it sent after, read no
+		 * more, and close once the reply is out. */
+		uv_read_stop((uv_stream_t *)&s->pipe);
+		s->paused = true;
+		buf_free(&s->in);
+		s->in_off = 0;
+		s->close_after_flush = true;
+		return true;
+	}
+	session_close(s); /* wipes its input */
+	return true;
+}
+
+void
+server_close_unread(struct server *srv)
+{
+	close_picked(srv, close_if_unread, "with replies not yet read");
 }
 
 void
 server_drop_input(struct server *srv)
 {
-	struct session *s, *next;
-	unsigned n = 0;
-
-	for (s = srv->sessions; s != NULL; s = next) {
-		next = s->next;
-		if (s->closing || s->in.len <= s->in_off)
-			continue;
-		n++;
-		if (s->waiting != NULL) {
-			/* Its lock or unlock is still answered: wipe what it sent after, read no
-			 * more, and close once the reply is out. */
-			uv_read_stop((uv_stream_t *)&s->pipe);
-			s->paused = true;
-			buf_free(&s->in);
-			s->in_off = 0;
-			s->close_after_flush = true;
-			continue;
-		}
-		session_close(s); /* wipes its input */
-	}
-	if (n > 0)
-		log_info("closed %u connection%s with a request not yet handled", n,
-			 n == 1 ? "" : "s");
+	close_picked(srv, close_if_input, "with a request not yet handled");
 }
 
 void
