@@ -131,11 +131,11 @@ report_finish(int rc)
 		snprintf(report.name, sizeof report.name, "%s", error_name(rc));
 		snprintf(report.message, sizeof report.message, "failed with exit status %d", rc);
 	}
-	buf_adds(&out, "{\"ok\":false,\"error\":");
-	jsonr_print_str(&out, report.name, strlen(report.name));
-	buf_adds(&out, ",\"message\":");
-	jsonr_print_str(&out, report.message, strlen(report.message));
-	buf_adds(&out, "}\n");
+	buf_adds(&out, "{\"ok\":false");
+	proto_field_str_as(&out, "error", report.name, strlen(report.name), BUF_JSON_CJSON);
+	proto_field_str_as(&out, "message", report.message, strlen(report.message),
+	                   BUF_JSON_CJSON);
+	proto_end(&out);
 	fwrite(out.data, 1, out.len, stdout);
 	buf_free(&out);
 	report.pending = false;

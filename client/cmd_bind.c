@@ -35,13 +35,13 @@ show(struct cli *cli, const struct jsonr *key, const struct jsonr *changed)
 	struct buf out = {0};
 
 	if (cli->json) {
-		buf_adds(&out, "{\"ok\":true,\"name\":");
-		jsonr_print_str(&out, name, strlen(name));
+		proto_reply_begin(&out, NULL);
+		proto_field_str(&out, "name", name, strlen(name));
 		proto_field_str(&out, "env", env, strlen(env));
 		binding_copy(&out, origins);
 		if (changed != NULL)
 			proto_field_bool(&out, "changed", jsonr_is(changed, JSONR_TRUE));
-		buf_adds(&out, "}\n");
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 		return;

@@ -326,10 +326,11 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	struct buf out = {0};
 	size_t i;
 
-	buf_adds(&out, "{\"ok\":true,\"config\":");
-	jsonr_print_str(&out, path, strlen(path));
+	proto_reply_begin(&out, NULL);
+	proto_field_str_as(&out, "config", path, strlen(path), BUF_JSON_CJSON);
 	proto_field_str(&out, "keystore", ks->state, strlen(ks->state));
-	buf_adds(&out, ",\"names\":[");
+	proto_field_key(&out, "names");
+	buf_addc(&out, '[');
 	for (i = 0; i < n; i++) {
 		const char *source = source_names[refs[i].source];
 
@@ -351,16 +352,18 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 			buf_adds(&out, ",\"environment_only\":true");
 		buf_addc(&out, '}');
 	}
-	buf_adds(&out, "],\"missing\":");
-	jsonr_print_num(&out, (double)missing);
+	buf_addc(&out, ']');
+	proto_field_int(&out, "missing", (long long)missing);
 	if (config_error != NULL)
 		proto_field_str(&out, "config_error", config_error, strlen(config_error));
 	if (router->len > 0)
 		buf_add(&out, router->data, router->len);
-	buf_adds(&out, ",\"warnings\":[");
+	proto_field_key(&out, "warnings");
+	buf_addc(&out, '[');
 	if (warnings->len > 0)
 		buf_add(&out, warnings->data, warnings->len);
-	buf_adds(&out, "]}\n");
+	buf_addc(&out, ']');
+	proto_end(&out);
 	cli_json_out(&out);
 	buf_free(&out);
 }

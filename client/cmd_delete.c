@@ -26,9 +26,9 @@ kept(struct cli *cli, const char *name)
 		printf("kept %s\n", name);
 		return;
 	}
-	buf_adds(&out, "{\"ok\":true,\"kept\":");
-	jsonr_print_str(&out, name, strlen(name));
-	buf_adds(&out, "}\n");
+	proto_reply_begin(&out, NULL);
+	proto_field_str(&out, "kept", name, strlen(name));
+	proto_end(&out);
 	cli_json_out(&out);
 	buf_free(&out);
 }
@@ -124,9 +124,9 @@ cmd_delete(struct cli *cli, int argc, char **argv)
 	} else if (conn_reply_error(reply, NULL) != PE_OK) {
 		rc = cli_reply_failed(reply);
 	} else if (cli->json) {
-		buf_adds(&out, "{\"ok\":true,\"deleted\":");
-		jsonr_print_str(&out, name, strlen(name));
-		buf_adds(&out, "}\n");
+		proto_reply_begin(&out, NULL);
+		proto_field_str(&out, "deleted", name, strlen(name));
+		proto_end(&out);
 		cli_json_out(&out);
 	} else {
 		printf("deleted %s\n", name);

@@ -29,13 +29,13 @@ show(struct cli *cli, const struct jsonr *key)
 		       bound[0] != '\0' ? bound : "no origin");
 		return;
 	}
-	buf_adds(&out, "{\"ok\":true,\"name\":");
-	jsonr_print_str(&out, cli_str(key, "name"), strlen(cli_str(key, "name")));
+	proto_reply_begin(&out, NULL);
+	proto_field_str(&out, "name", cli_str(key, "name"), strlen(cli_str(key, "name")));
 	proto_field_str(&out, "env", cli_str(key, "env"), strlen(cli_str(key, "env")));
 	proto_field_str(&out, "masked", cli_str(key, "masked"), strlen(cli_str(key, "masked")));
 	proto_field_str(&out, "updated", cli_str(key, "updated"), strlen(cli_str(key, "updated")));
 	binding_copy(&out, jsonr_get(key, "origins"));
-	buf_adds(&out, "}\n");
+	proto_end(&out);
 	cli_json_out(&out);
 	buf_free(&out);
 }
@@ -56,12 +56,12 @@ reveal(struct cli *cli, const char *name)
 	if (reply == NULL)
 		return rc;
 	if (cli->json) {
-		buf_adds(&out, "{\"ok\":true,\"name\":");
-		jsonr_print_str(&out, name, strlen(name));
+		proto_reply_begin(&out, NULL);
+		proto_field_str(&out, "name", name, strlen(name));
 		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
 		proto_field_str(&out, "value", cli_str(reply, "value"),
 		                strlen(cli_str(reply, "value")));
-		buf_adds(&out, "}\n");
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	} else {

@@ -53,12 +53,12 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		struct buf out = {0};
 
-		buf_adds(&out, "{\"ok\":true");
+		proto_reply_begin(&out, NULL);
 		if (keys != NULL) {
-			buf_adds(&out, ",\"keys\":");
+			proto_field_key(&out, "keys");
 			jsonr_print(&out, keys);
 		}
-		buf_adds(&out, "}\n");
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	} else if (jsonr_count(keys) == 0) {

@@ -25,7 +25,9 @@ cmd_lock(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		struct buf out = {0};
 
-		buf_adds(&out, "{\"ok\":true,\"locked\":true}\n");
+		proto_reply_begin(&out, NULL);
+		proto_field_bool(&out, "locked", true);
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	} else {

@@ -114,8 +114,9 @@ report(struct cli *cli, const char *action)
 	struct buf out = {0};
 
 	if (cli->json) {
-		buf_adds(&out, "{\"ok\":true,\"sealed\":");
-		buf_adds(&out, strcmp(action, "remove") == 0 ? "false}\n" : "true}\n");
+		proto_reply_begin(&out, NULL);
+		proto_field_bool(&out, "sealed", strcmp(action, "remove") != 0);
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	} else if (strcmp(action, "remove") == 0) {

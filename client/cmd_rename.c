@@ -61,11 +61,11 @@ cmd_rename(struct cli *cli, int argc, char **argv)
 	if (reply == NULL)
 		return rc;
 	if (cli->json) {
-		buf_adds(&out, "{\"ok\":true,\"name\":");
-		jsonr_print_str(&out, new_name, strlen(new_name));
+		proto_reply_begin(&out, NULL);
+		proto_field_str(&out, "name", new_name, strlen(new_name));
 		proto_field_str(&out, "old_name", old, strlen(old));
 		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
-		buf_adds(&out, "}\n");
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	} else {

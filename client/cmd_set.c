@@ -148,12 +148,12 @@ report(struct cli *cli, const struct jsonr *reply, const char *name, const char 
 	struct buf out = {0};
 
 	if (cli->json) {
-		buf_adds(&out, "{\"ok\":true,\"name\":");
-		jsonr_print_str(&out, name, strlen(name));
+		proto_reply_begin(&out, NULL);
+		proto_field_str(&out, "name", name, strlen(name));
 		proto_field_str(&out, "env", env, strlen(env));
 		proto_field_bool(&out, "created", created);
 		binding_copy(&out, origins);
-		buf_adds(&out, "}\n");
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 		return;

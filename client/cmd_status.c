@@ -107,29 +107,28 @@ print_json(const struct jsonr *reply, const char *mode, const char *socket)
 	const struct jsonr *m;
 	bool ok_seen = false;
 
-	buf_adds(&out, "{\"ok\":true,");
+	proto_reply_begin(&out, NULL);
 	jsonr_foreach(m, reply)
 	{
 		if (!ok_seen && strcmp(m->key, "ok") == 0) {
 			ok_seen = true;
 			continue;
 		}
+		buf_addc(&out, ',');
 		jsonr_print_str(&out, m->key, m->key_len);
 		buf_addc(&out, ':');
 		jsonr_print(&out, m);
-		buf_addc(&out, ',');
 	}
-	buf_adds(&out, "\"keystore_mode\":");
+	proto_field_key(&out, "keystore_mode");
 	if (mode != NULL)
 		jsonr_print_str(&out, mode, strlen(mode));
 	else
 		buf_adds(&out, "null");
-	buf_adds(&out, mode != NULL ? ",\"keystore_exists\":true" : ",\"keystore_exists\":false");
-	buf_adds(&out, ",\"client_socket\":");
-	jsonr_print_str(&out, socket, strlen(socket));
+	proto_field_bool(&out, "keystore_exists", mode != NULL);
+	proto_field_str_as(&out, "client_socket", socket, strlen(socket), BUF_JSON_CJSON);
 	field_at(&out, "expires_at", member_ms(reply, "expires_in_ms"));
 	field_at(&out, "idle_lock_at", member_ms(reply, "idle_lock_in_ms"));
-	buf_adds(&out, "}\n");
+	proto_end(&out);
 	cli_json_out(&out);
 	buf_free(&out);
 }

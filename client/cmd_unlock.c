@@ -60,7 +60,9 @@ cmd_unlock(struct cli *cli, int argc, char **argv)
 	if (rc == EXIT_OK && cli->json) {
 		struct buf out = {0};
 
-		buf_adds(&out, "{\"ok\":true,\"locked\":false}\n");
+		proto_reply_begin(&out, NULL);
+		proto_field_bool(&out, "locked", false);
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	}

@@ -15,9 +15,9 @@ cmd_version(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		struct buf out = {0};
 
-		buf_adds(&out, "{\"ok\":true,\"version\":");
-		buf_add_json(&out, CCR_KEYD_VERSION, sizeof CCR_KEYD_VERSION - 1);
-		buf_adds(&out, "}\n");
+		proto_reply_begin(&out, NULL);
+		proto_field_str(&out, "version", CCR_KEYD_VERSION, sizeof CCR_KEYD_VERSION - 1);
+		proto_end(&out);
 		cli_json_out(&out);
 		buf_free(&out);
 	} else {

@@ -102,10 +102,17 @@ proto_field_key(struct buf *b, const char *key)
 }
 
 void
-proto_field_str(struct buf *b, const char *key, const char *value, size_t len)
+proto_field_str_as(struct buf *b, const char *key, const char *value, size_t len,
+                   enum buf_json_set set)
 {
 	proto_field_key(b, key);
-	buf_add_json(b, value, len);
+	buf_add_json_as(b, value, len, set);
+}
+
+void
+proto_field_str(struct buf *b, const char *key, const char *value, size_t len)
+{
+	proto_field_str_as(b, key, value, len, BUF_JSON_WIRE);
 }
 
 void

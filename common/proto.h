@@ -140,6 +140,14 @@ void proto_reply_error(struct buf *b, const char *id, enum proto_err err, const 
 /* Append ,"key":"value" (len bytes of value). */
 void proto_field_str(struct buf *b, const char *key, const char *value, size_t len);
 
+/*
+ * Append ,"key":"value" (len bytes) with the escapes of set (buf.h). The
+ * client's --json output of free text (paths, messages) takes BUF_JSON_CJSON,
+ * the bytes it always had; proto_field_str is the wire's BUF_JSON_WIRE.
+ */
+void proto_field_str_as(struct buf *b, const char *key, const char *value, size_t len,
+                        enum buf_json_set set);
+
 /* Append ,"key":N */
 void proto_field_int(struct buf *b, const char *key, long long v);
 
