@@ -20,6 +20,9 @@
 
 #include "paths.h"
 
+/* The least room a read is given: one page, less buf's terminating NUL. */
+#define CONN_READ_MIN 4095
+
 int
 conn_trust_dir(const char *path, struct stat *st, char *err, size_t errsize)
 {
@@ -226,7 +229,10 @@ conn_recv(struct conn *c, char *err, size_t errsize)
 			snprintf(err, errsize, "reply from ccr-keyd too long");
 			return NULL;
 		}
-		buf_reserve(&c->in, 16384);
+		/* Room for as much again as is held, at least a page: a reply of a few hundred
+		 * bytes then touches (and wipes) one small block, a long list still grows
+		 * geometrically. */
+		buf_reserve(&c->in, c->in.len > CONN_READ_MIN ? c->in.len : CONN_READ_MIN);
 		n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
