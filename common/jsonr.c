@@ -61,9 +61,13 @@ bytes_equal(uint64_t w, unsigned char c)
 	return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
 }
 
-/* True when one of the 8 bytes of w ends a plain run: below 0x20, '"', '\\' or non-ASCII. */
-static bool
-has_special(uint64_t w)
+/*
+ * Nonzero when one of the 8 bytes of w ends a plain run: below 0x20, '"', '\\'
+ * or non-ASCII. The high bit of the first such byte in memory order is set
+ * exactly (a borrow only ever flags a byte after a flagged one).
+ */
+static uint64_t
+special_bytes(uint64_t w)
 {
 	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
 
@@ -77,7 +81,7 @@ skip_space(struct parser *p)
 	while (p->at < p->len) {
 		unsigned char c = p->s[p->at];
 
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+		if (c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r'))
 			break;
 		p->at++;
 	}
@@ -137,16 +141,25 @@ parse_string(struct parser *p, const char **out, uint32_t *outlen)
 		unsigned char c;
 
 		/*
-		 * A run of plain ASCII, the usual string, 8 bytes at a time and then
-		 * byte by byte. The arena has room: decoding never outgrows the text.
+		 * A run of plain ASCII, the usual string, 8 bytes at a time, up to the
+		 * first byte that is not plain, and then byte by byte. The arena has
+		 * room for all 8 even past the run: decoding never outgrows the text.
 		 */
 		while (p->len - p->at >= 8) {
-			uint64_t w;
+			uint64_t w, m;
 
 			memcpy(&w, p->s + p->at, 8);
-			if (has_special(w))
-				break;
 			memcpy(o, &w, 8);
+			m = special_bytes(w);
+			if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				size_t plain = (size_t)__builtin_ctzll(m) / 8;
+
+				o += plain;
+				p->at += plain;
+#endif
+				break;
+			}
 			o += 8;
 			p->at += 8;
 		}

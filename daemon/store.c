@@ -57,13 +57,10 @@ entry_new(const char *name, const char *env, const char *origins)
 	return e;
 }
 
-void
-store_put(struct store *s, const char *name, const char *env, char *value, size_t value_len,
-          int64_t created, int64_t updated, const char *origins)
+/* Give the new entry e its value (an arena slot it now owns) and times. */
+static void
+entry_set(struct entry *e, char *value, size_t value_len, int64_t created, int64_t updated)
 {
-	struct entry *old = table_get(&s->by_name, name);
-	struct entry *e = entry_new(name, env, origins);
-
 	e->value = value;
 	e->value_len = value_len;
 	e->created = created;
@@ -71,6 +68,16 @@ store_put(struct store *s, const char *name, const char *env, char *value, size_
 	e->updated_iso[0] = '\0';
 	if (updated > 0)
 		ks_time_format(updated, e->updated_iso);
+}
+
+void
+store_put(struct store *s, const char *name, const char *env, char *value, size_t value_len,
+          int64_t created, int64_t updated, const char *origins)
+{
+	struct entry *old = table_get(&s->by_name, name);
+	struct entry *e = entry_new(name, env, origins);
+
+	entry_set(e, value, value_len, created, updated);
 	if (old != NULL)
 		entry_free(s, old);
 	table_put(&s->by_name, e->name, e);
@@ -165,28 +172,34 @@ store_sorted(const struct store *s, size_t *count)
 	return v;
 }
 
-/* ks_parse callback: copy one key into the store, refusing duplicates. */
+/*
+ * ks_parse callback: copy one key into the store, refusing duplicates. Each
+ * index is looked up once, by the insert that finds a duplicate too.
+ */
 static int
 load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
 {
 	struct store *s = arg;
+	struct entry *e = entry_new(ke->name, ke->env, ke->origins);
 	const struct entry *other;
 	char *value;
 
-	if (store_get(s, ke->name) != NULL) {
+	if (table_add(&s->by_name, e->name, e) != NULL) {
+		free(e);
 		snprintf(err, errsize, "key %s appears twice", ke->name);
 		return -1;
 	}
-	other = store_by_env(s, ke->env);
+	other = table_add(&s->by_env, e->env, e);
 	if (other != NULL) {
+		table_del(&s->by_name, e->name);
+		free(e);
 		snprintf(err, errsize, "keys %s and %s share the env name %s", other->name, ke->name,
 			 ke->env);
 		return -1;
 	}
 	value = arena_alloc(s->arena, ke->value_len + 1);
 	memcpy(value, ke->value, ke->value_len + 1);
-	store_put(s, ke->name, ke->env, value, ke->value_len, ke->created, ke->updated,
-	          ke->origins);
+	entry_set(e, value, ke->value_len, ke->created, ke->updated);
 	return 0;
 }
 

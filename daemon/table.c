@@ -1,5 +1,5 @@
 /*
- * String-keyed open-addressing hash table with FNV-1a hashing. Keys and values
+ * String-keyed open-addressing hash table (linear probing). Keys and values
  * belong to the caller; the table only points at them.
  */
 #include "table.h"
@@ -11,17 +11,26 @@
 static const char gone_marker;
 #define TABLE_GONE (&gone_marker)
 
-/* FNV-1a over a NUL-terminated string. */
+/*
+ * A NUL-terminated string's hash, 8 bytes at a time: each word is mixed in
+ * with a multiply, and the end folds the high bits down, since the table
+ * takes the low bits.
+ */
 static uint64_t
 hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
+	size_t len = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
 
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29) ^ (h >> 47);
 }
 
 /* The slot holding key, or the first free slot where it would go. */
@@ -80,14 +89,19 @@ table_get(const struct table *t, const char *key)
 	return s->key != NULL ? s->value : NULL;
 }
 
-void
-table_put(struct table *t, const char *key, void *value)
+/* The slot where key is, or where it goes, with room made for one more key first. */
+static struct table_slot *
+slot_for_insert(struct table *t, const char *key)
 {
-	struct table_slot *s;
-
 	if ((t->used + 1) * 4 >= t->cap * 3)
 		rehash(t, t->live * 2 >= t->cap / 2 ? t->cap * 2 : t->cap);
-	s = find(t, key, 1);
+	return find(t, key, 1);
+}
+
+/* Store key and value in s, a slot slot_for_insert returned. */
+static void
+fill(struct table *t, struct table_slot *s, const char *key, void *value)
+{
 	if (s->key == NULL) {
 		t->used++;
 		t->live++;
@@ -96,6 +110,23 @@ table_put(struct table *t, const char *key, void *value)
 	}
 	s->key = key;
 	s->value = value;
+}
+
+void
+table_put(struct table *t, const char *key, void *value)
+{
+	fill(t, slot_for_insert(t, key), key, value);
+}
+
+void *
+table_add(struct table *t, const char *key, void *value)
+{
+	struct table_slot *s = slot_for_insert(t, key);
+
+	if (s->key != NULL && s->key != TABLE_GONE)
+		return s->value;
+	fill(t, s, key, value);
+	return NULL;
 }
 
 void *

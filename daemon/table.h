@@ -28,6 +28,12 @@ void *table_get(const struct table *t, const char *key);
 /* Store value under key (the key string must outlive its entry). */
 void table_put(struct table *t, const char *key, void *value);
 
+/*
+ * Store value under key unless key is there already: returns the value stored
+ * under it then (and changes nothing), else NULL. One lookup for both.
+ */
+void *table_add(struct table *t, const char *key, void *value);
+
 /* Remove key; returns its value or NULL. */
 void *table_del(struct table *t, const char *key);
 
