@@ -46,21 +46,19 @@ civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-/* Write v as exactly n decimal digits. */
+/* Write v (0-99) as two decimal digits. */
 static void
-put_digits(char *out, int64_t v, int n)
+put2(char *out, int v)
 {
-	while (n-- > 0) {
-		out[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
+	out[0] = (char)('0' + v / 10);
+	out[1] = (char)('0' + v % 10);
 }
 
 void
 ks_time_format(int64_t t, char out[KS_TIME_MAX])
 {
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400, y;
-	int m, d;
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, y;
+	int secs = (int)(t - days * 86400), m, d;
 
 	/* By hand: gmtime_r + strftime cost more than the rest of loading a key. */
 	civil_from_days(days, &y, &m, &d);
@@ -69,46 +67,46 @@ ks_time_format(int64_t t, char out[KS_TIME_MAX])
 		return;
 	}
 	memcpy(out, "0000-00-00T00:00:00Z", 21);
-	put_digits(out, y, 4);
-	put_digits(out + 5, m, 2);
-	put_digits(out + 8, d, 2);
-	put_digits(out + 11, secs / 3600, 2);
-	put_digits(out + 14, secs / 60 % 60, 2);
-	put_digits(out + 17, secs % 60, 2);
+	put2(out, (int)y / 100);
+	put2(out + 2, (int)y % 100);
+	put2(out + 5, m);
+	put2(out + 8, d);
+	put2(out + 11, secs / 3600);
+	put2(out + 14, secs / 60 % 60);
+	put2(out + 17, secs % 60);
 }
 
-/* The n-digit decimal number at s. */
+/*
+ * The n-digit decimal number at s followed by the byte sep, or -1. It reads no
+ * further than the first byte that is wrong, so never past a string's NUL.
+ */
 static int
-get_digits(const char *s, int n)
+get_field(const char *s, int n, char sep)
 {
-	int v = 0;
+	int v = 0, i;
 
-	while (n-- > 0)
-		v = v * 10 + (*s++ - '0');
-	return v;
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return -1;
+		v = v * 10 + (int)d;
+	}
+	return s[n] == sep ? v : -1;
 }
 
 int64_t
 ks_time_parse(const char *s)
 {
-	static const char layout[] = "dddd-dd-ddTdd:dd:ddZ";
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, se, last;
-	size_t i;
 
 	/* Digit by digit: no signs, no spaces, nothing else ("2026-+1-28…" is refused). */
-	if (s == NULL || strlen(s) != sizeof layout - 1)
+	if (s == NULL || (y = get_field(s, 4, '-')) < 0 || (mo = get_field(s + 5, 2, '-')) < 0 ||
+	    (d = get_field(s + 8, 2, 'T')) < 0 || (h = get_field(s + 11, 2, ':')) < 0 ||
+	    (mi = get_field(s + 14, 2, ':')) < 0 || (se = get_field(s + 17, 2, 'Z')) < 0 ||
+	    s[20] != '\0')
 		return -1;
-	for (i = 0; i < sizeof layout - 1; i++) {
-		if (layout[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != layout[i])
-			return -1;
-	}
-	y = get_digits(s, 4);
-	mo = get_digits(s + 5, 2);
-	d = get_digits(s + 8, 2);
-	h = get_digits(s + 11, 2);
-	mi = get_digits(s + 14, 2);
-	se = get_digits(s + 17, 2);
 	if (mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59)
 		return -1;
 	last = mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
@@ -131,12 +129,10 @@ check_value(const char *name, const char *v, char *err, size_t errsize)
 	return 0;
 }
 
-/* Read a created/updated member: absent is 0, anything but a valid time is an error. */
+/* Read a created/updated member m: absent (NULL) is 0, anything but a valid time is an error. */
 static int
-member_time(const struct jsonr *obj, const char *key, int64_t *out)
+member_time(const struct jsonr *m, int64_t *out)
 {
-	const struct jsonr *m = jsonr_get(obj, key);
-
 	*out = 0;
 	if (m == NULL)
 		return 0;
@@ -146,15 +142,15 @@ member_time(const struct jsonr *obj, const char *key, int64_t *out)
 }
 
 /*
- * Read a key's "origins" member into list (ORIGIN_LIST_MAX bytes): absent is
- * unbound, as every file written before origins were is; each origin is
- * canonicalised, and the list sorted and made distinct, whatever an editor
+ * Read a key's "origins" member m into list (ORIGIN_LIST_MAX bytes): absent
+ * (NULL) is unbound, as every file written before origins were is; each origin
+ * is canonicalised, and the list sorted and made distinct, whatever an editor
  * left. Returns 0, or -1 with err set.
  */
 static int
-member_origins(const struct jsonr *obj, const char *name, char *list, char *err, size_t errsize)
+member_origins(const struct jsonr *m, const char *name, char *list, char *err, size_t errsize)
 {
-	const struct jsonr *m = jsonr_get(obj, "origins"), *o;
+	const struct jsonr *o;
 	char canon[ORIGIN_MAX + 1];
 	const char *why = "an origin is not a string";
 
@@ -180,11 +176,48 @@ member_origins(const struct jsonr *obj, const char *name, char *list, char *err,
 	return 0;
 }
 
+/* The members of a key's object that the format knows. */
+enum { M_VALUE, M_ENV, M_CREATED, M_UPDATED, M_ORIGINS, M_COUNT };
+
+/*
+ * Find the known members of the key k in one pass over it: each the first of
+ * its name, as jsonr_get finds it, or NULL (all NULL when k is not an object).
+ */
+static void
+key_members(const struct jsonr *k, const struct jsonr *found[M_COUNT])
+{
+	static const struct {
+		const char *name;
+		uint32_t len;
+	} known[M_COUNT] = {
+	    [M_VALUE] = {"value", 5},       [M_ENV] = {"env", 3},
+	    [M_CREATED] = {"created", 7},   [M_UPDATED] = {"updated", 7},
+	    [M_ORIGINS] = {"origins", 7},
+	};
+	const struct jsonr *m;
+	int i;
+
+	for (i = 0; i < M_COUNT; i++)
+		found[i] = NULL;
+	if (!jsonr_is(k, JSONR_OBJECT))
+		return;
+	jsonr_foreach(m, k)
+	{
+		for (i = 0; i < M_COUNT; i++) {
+			if (found[i] == NULL && m->key_len == known[i].len &&
+			    memcmp(m->key, known[i].name, known[i].len) == 0) {
+				found[i] = m;
+				break;
+			}
+		}
+	}
+}
+
 /* Parse the "keys" object of a version-1 document. */
 static int
 parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
-	const struct jsonr *k;
+	const struct jsonr *k, *member[M_COUNT];
 	char env[ENV_MAX_LEN + 1], origins[ORIGIN_LIST_MAX];
 
 	if (!jsonr_is(keys, JSONR_OBJECT)) {
@@ -193,9 +226,12 @@ parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t 
 	}
 	jsonr_foreach(k, keys)
 	{
-		const struct jsonr *value = jsonr_get(k, "value");
-		const struct jsonr *envm = jsonr_get(k, "env");
+		const struct jsonr *value, *envm;
 		struct ks_entry e = {.name = k->key};
+
+		key_members(k, member);
+		value = member[M_VALUE];
+		envm = member[M_ENV];
 
 		if (!name_is_valid(k->key)) {
 			snprintf(err, errsize, "\"%.128s\" is not a valid key name", k->key);
@@ -216,12 +252,12 @@ parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t 
 		e.env = envm != NULL ? envm->u.str : env;
 		e.value = value->u.str;
 		e.value_len = value->len;
-		if (member_time(k, "created", &e.created) == -1 ||
-		    member_time(k, "updated", &e.updated) == -1) {
+		if (member_time(member[M_CREATED], &e.created) == -1 ||
+		    member_time(member[M_UPDATED], &e.updated) == -1) {
 			snprintf(err, errsize, "key %s has an invalid created or updated time", k->key);
 			return -1;
 		}
-		if (member_origins(k, k->key, origins, err, errsize) == -1)
+		if (member_origins(member[M_ORIGINS], k->key, origins, err, errsize) == -1)
 			return -1;
 		e.origins = origins;
 		if (fn(arg, &e, err, errsize) == -1)
