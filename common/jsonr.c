@@ -4,7 +4,7 @@
  * one value per ',', '[' or '{' plus the root, and decoded strings never longer
  * than the text they come from (quotes and escapes only shrink). So the values
  * can point at each other and into the strings without ever moving, and
- * jsonr_free has one block to wipe.
+ * jsonr_free has one block to wipe (the part of it the parse wrote).
  */
 #include "jsonr.h"
 
@@ -17,9 +17,16 @@
 #include "hex.h"
 #include "utf8.h"
 
-/* The allocation behind a document: its size, the values (the root first), then the strings. */
+/*
+ * The allocation behind a document: the values (the root first), then the
+ * strings. Only what the parse wrote is wiped when it is freed: the bounds
+ * above are loose, and a large block's untouched pages cost nothing until
+ * something writes them.
+ */
 struct block {
-	size_t size;
+	size_t cap;     /* room for values */
+	size_t n;       /* values written */
+	size_t written; /* bytes of the strings area written */
 	struct jsonr nodes[];
 };
 
@@ -31,6 +38,7 @@ struct parser {
 	size_t n, cap;
 	char *arena; /* decoded strings, each NUL-terminated */
 	size_t used;
+	size_t scratch; /* where the copy of a number to read ended in the arena, the farthest */
 	const char *why; /* what was wrong, at byte at */
 };
 
@@ -288,6 +296,8 @@ parse_number(struct parser *p, struct jsonr *v)
 	tmp = p->arena + p->used;
 	memcpy(tmp, p->s + start, span);
 	tmp[span] = '\0';
+	if (p->scratch < p->used + span + 1)
+		p->scratch = p->used + span + 1;
 	point = localeconv()->decimal_point[0];
 	if (point != '.' && point != '\0') {
 		char *dot = strchr(tmp, '.');
@@ -403,12 +413,38 @@ count_bound(const char *text, size_t len)
 		uint64_t w, m;
 
 		memcpy(&w, text + i, 8);
-		m = bytes_equal(w, ',') | bytes_equal(w, '[') | bytes_equal(w, '{');
+		/* '[' (0x5b) and '{' (0x7b) are the two bytes that are '{' with bit 0x20 set. */
+		m = bytes_equal(w, ',') | bytes_equal(w | ONES * 0x20, '{');
 		n += (size_t)(((m >> 7) * ONES) >> 56); /* one bit per byte: add them up */
 	}
 	for (; i < len; i++)
 		n += text[i] == ',' || text[i] == '[' || text[i] == '{';
 	return n;
+}
+
+/*
+ * How much of the arena the parse wrote: the strings (the 8-byte copies of
+ * parse_string go up to 7 bytes past the last NUL) and the numbers' scratch.
+ * A parse that failed may have stopped inside a string: then up to where its
+ * output could have reached, which is never ahead of the text.
+ */
+static size_t
+arena_written(const struct parser *p, bool ok)
+{
+	size_t end = ok ? p->used + 7 : p->at + 8;
+
+	if (end < p->scratch)
+		end = p->scratch;
+	return end < p->len + 1 ? end : p->len + 1;
+}
+
+/* Wipe what the parse wrote in b, and free it. */
+static void
+release(struct block *b)
+{
+	wipe(b->nodes, b->n * sizeof(struct jsonr));
+	wipe((char *)(b->nodes + b->cap), b->written);
+	free(b);
 }
 
 struct jsonr *
@@ -417,6 +453,7 @@ jsonr_parse(const char *text, size_t len, char *err, size_t errsize)
 	struct parser p = {.s = (const unsigned char *)text, .len = len};
 	struct block *b;
 	size_t cap, size;
+	bool ok;
 
 	if (len >= UINT32_MAX) {
 		if (err != NULL)
@@ -432,12 +469,15 @@ jsonr_parse(const char *text, size_t len, char *err, size_t errsize)
 		fputs("out of memory\n", stderr);
 		abort();
 	}
-	b->size = size;
+	b->cap = cap;
 	p.nodes = b->nodes;
 	p.cap = cap;
 	p.arena = (char *)(b->nodes + cap);
 	skip_space(&p);
-	if (parse_value(&p, new_node(&p), 0)) {
+	ok = parse_value(&p, new_node(&p), 0);
+	b->n = p.n;
+	b->written = arena_written(&p, ok);
+	if (ok) {
 		skip_space(&p);
 		if (p.at == p.len)
 			return b->nodes;
@@ -445,21 +485,15 @@ jsonr_parse(const char *text, size_t len, char *err, size_t errsize)
 	}
 	if (err != NULL)
 		snprintf(err, errsize, "byte %zu: %s", p.at, p.why);
-	wipe(b, size);
-	free(b);
+	release(b);
 	return NULL;
 }
 
 void
 jsonr_free(struct jsonr *doc)
 {
-	struct block *b;
-
-	if (doc == NULL)
-		return;
-	b = (struct block *)(void *)((char *)doc - offsetof(struct block, nodes));
-	wipe(b, b->size);
-	free(b);
+	if (doc != NULL)
+		release((struct block *)(void *)((char *)doc - offsetof(struct block, nodes)));
 }
 
 const struct jsonr *

@@ -318,22 +318,28 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 {
 	const struct jsonr *version, *keys;
 	struct jsonr *doc;
+	bool nul_escape;
+	size_t skip;
 	int form = -1;
 
-	if (len == 0 || memchr(text, '\0', len) != NULL || !utf8_valid(text, len)) {
+	/*
+	 * A document jsonr reads is UTF-8 without a NUL byte (only strings may hold
+	 * anything but ASCII, and jsonr checks them), so the whole text is checked
+	 * for that only to say why one was refused.
+	 */
+	nul_escape = has_nul_escape(text, len);
+	/* A byte-order mark, as some editors write one: read what follows it. */
+	skip = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	doc = len == 0 || nul_escape ? NULL : jsonr_parse(text + skip, len - skip, NULL, 0);
+	if (doc == NULL && (len == 0 || memchr(text, '\0', len) != NULL ||
+	                    !utf8_valid(text, len))) {
 		snprintf(err, errsize, "not a UTF-8 JSON document");
 		return -1;
 	}
-	if (has_nul_escape(text, len)) {
+	if (nul_escape) {
 		snprintf(err, errsize, "a name or value holds \\u0000");
 		return -1;
 	}
-	/* A byte-order mark, as some editors write one: read what follows it. */
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-		text += 3;
-		len -= 3;
-	}
-	doc = jsonr_parse(text, len, NULL, 0);
 	if (doc == NULL || !jsonr_is(doc, JSONR_OBJECT)) {
 		snprintf(err, errsize, "not valid JSON (or not an object)");
 		goto done;
