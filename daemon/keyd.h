@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "arena.h"
+#include "keyfile.h"
 #include "paths.h"
 #include "server.h"
 #include "state.h"
@@ -44,6 +45,7 @@ struct keyd {
 	struct keyd_options opt;
 	struct arena *arena;
 	struct store store;
+	struct keyfile keyfile; /* the keystore file's identity, seal record and key */
 	struct writer writer;
 	struct server server;
 	struct vault vault;

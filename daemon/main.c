@@ -301,7 +301,8 @@ note_owner(const struct keyd *k)
 static int
 remove_temps(struct keyd *k)
 {
-	int n = fileio_remove_temps(k->opt.keys) + fileio_remove_temps(k->writer.record_path);
+	int n = fileio_remove_temps(k->opt.keys) +
+		fileio_remove_temps(keyfile_record_path(&k->keyfile));
 
 	if (n > 0)
 		log_info("removed %d temporary file%s that a killed save left beside %s", n,
@@ -426,7 +427,6 @@ int
 main(int argc, char **argv)
 {
 	static struct keyd k;
-	struct stat st;
 	char err[2048], dir[PATHS_MAX];
 	int ready_fd = -1, listen_fd, form;
 
@@ -465,13 +465,13 @@ main(int argc, char **argv)
 		       : k.opt.spawned_by_client ? STARTED_BY_CLIENT
 						 : STARTED_BY_HAND;
 	paths_dirname(k.opt.keys, dir, sizeof dir);
-	writer_init(&k.writer, k.loop, &k.store, k.opt.keys);
+	keyfile_init(&k.keyfile, k.opt.keys);
+	writer_init(&k.writer, k.loop, &k.store, &k.keyfile);
 	if (paths_private_dir(dir, 1, err, sizeof err) == -1 ||
 	    lock_keystore(&k, err, sizeof err) == -1 || remove_temps(&k) ||
-	    (form = reload_start(&k, &st, err, sizeof err)) == -1 ||
+	    (form = reload_start(&k, err, sizeof err)) == -1 ||
 	    agent_init(&k, k.opt.no_agent_guard, err, sizeof err) == -1)
 		goto fail;
-	writer_set_disk(&k.writer, st.st_nlink > 0 ? &st : NULL);
 	state_init(&k, form == KS_FORM_SEALED ? STATE_LOCKED : STATE_PLAIN);
 	vault_init(&k.vault, &k, k.opt.lock_after_s);
 	if (listen_fd >= 0 ? server_adopt(&k, listen_fd, err, sizeof err)

@@ -43,140 +43,85 @@ open_with(const unsigned char *key, const struct sealed_file *f, struct store *s
 	return opened;
 }
 
+/* The keystore file as read_file found it. */
+struct reading {
+	struct store store;            /* its keys: none when sealed and not opened */
+	struct stat st;                /* its identity; st_nlink 0 when there is no file */
+	int form;                      /* enum ks_form */
+	unsigned long long generation; /* a sealed file's */
+	bool opened;                   /* sealed, and the key held opened it */
+};
+
 /*
- * Read the keystore file into the fresh store s and its sealed generation
- * into *generation. A sealed file that key (NULL for none) opens is loaded
- * with its keys and *opened set. Returns the form, or -1 with err set (s
- * released).
+ * Read the keystore file into r as the admission rule allows (keyfile.h):
+ * sealed says whether the keystore is sealed now. A sealed file that key
+ * (NULL for none) opens is loaded with its keys. Returns 0, or -1 with err
+ * set (nothing held).
  */
 static int
-read_file(struct keyd *k, struct store *s, struct stat *st, unsigned long long *generation,
-	  const unsigned char *key, bool *opened, char *err, size_t errsize)
+read_file(struct keyd *k, struct reading *r, bool sealed, const unsigned char *key, char *err,
+	  size_t errsize)
 {
-	const char *keys = k->opt.keys;
+	const char *keys = keyfile_path(&k->keyfile);
+	struct keyfile_doc doc = {0};
+	struct sealed_file f;
 	struct buf text = {0};
 	char why[512];
-	int rc, form;
+	int rc;
 
-	store_init(s, k->arena);
-	memset(st, 0, sizeof *st);
-	*generation = 0;
-	*opened = false;
-	rc = fileio_read(keys, 1, &text, st, why, sizeof why);
-	if (rc == 1) {
-		buf_free(&text);
-		return KS_FORM_EMPTY;
-	}
+	memset(r, 0, sizeof *r);
+	store_init(&r->store, k->arena);
+	rc = fileio_read(keys, 1, &text, &r->st, why, sizeof why);
 	if (rc == -1) {
 		snprintf(err, errsize, "%s", why);
 		buf_free(&text);
-		store_free(s);
+		store_free(&r->store);
 		return -1;
 	}
-	form = store_load(s, text.data, text.len, why, sizeof why);
-	if (form == KS_FORM_SEALED) {
-		struct sealed_file f;
-
-		/* Check the envelope now: a damaged file is refused at start, never overwritten. */
-		if (sealed_parse(text.data, text.len, &f, why, sizeof why) == -1) {
-			form = -1;
-		} else if (vault_check_limits(&f.params, why, sizeof why) == -1) {
-			snprintf(err, errsize,
-				 "keystore %s is refused: %s. It is never overwritten; move it away "
-				 "(run: mv %s %s.weak)",
-				 keys, why, keys, keys);
-			form = -2;
-		} else {
-			*opened = open_with(key, &f, s);
-		}
-		*generation = f.params.generation;
-		sealed_file_free(&f);
+	doc.form = rc == 1 ? KS_FORM_EMPTY
+			   : store_load(&r->store, text.data, text.len, why, sizeof why);
+	/* Check the envelope now: a damaged file is refused at start, never overwritten. */
+	if (doc.form == KS_FORM_SEALED) {
+		if (sealed_parse(text.data, text.len, &f, why, sizeof why) == 0)
+			doc.params = &f.params;
+		else
+			doc.form = -1;
 	}
 	buf_free(&text);
-	if (form == -1)
+	if (doc.form == -1)
 		snprintf(err, errsize,
 			 "keystore %s is not valid (%s) and is never overwritten; fix it, or move "
 			 "it away to start with an empty keystore (run: mv %s %s.broken)",
 			 keys, why, keys, keys);
-	if (form < 0) {
-		store_free(s);
-		form = -1;
+	else if (keyfile_admit(&k->keyfile, keyfile_record(&k->keyfile), sealed, &doc,
+			       KEYFILE_LOAD, err, errsize) == -1)
+		doc.form = -1;
+	else if (doc.form == KS_FORM_SEALED)
+		r->opened = open_with(key, &f, &r->store);
+	if (doc.params != NULL) {
+		r->generation = f.params.generation;
+		sealed_file_free(&f);
 	}
-	return form;
-}
-
-/*
- * Refuse a file that would undo the seal: plain or missing while sealed, or
- * sealed with a generation older than the newest known. Returns 0, or -1 with
- * err set to a message that says how to accept the file on purpose.
- */
-static int
-admit(struct keyd *k, int form, unsigned long long generation, bool sealed, char *err,
-      size_t errsize)
-{
-	const char *keys = k->opt.keys, *record = k->writer.record_path;
-	unsigned long long newest = k->writer.record.generation;
-
-	if (form != KS_FORM_SEALED && sealed) {
-		snprintf(err, errsize,
-			 "keystore %s is %s, but it is sealed with a passphrase (%s records it): "
-			 "a plain keystore in a sealed one's place is refused, since every key "
-			 "would then be served and written in the clear. Put the sealed file back "
-			 "(to drop the passphrase, use: ccr-config passphrase remove); to accept "
-			 "this file on purpose, stop ccr-keyd, run: rm %s, and start it again",
-			 keys, form == KS_FORM_EMPTY ? "missing" : "plain", record, record);
+	if (doc.form == -1) {
+		store_free(&r->store);
 		return -1;
 	}
-	if (form == KS_FORM_SEALED && generation < newest) {
-		snprintf(err, errsize,
-			 "keystore %s is sealed generation %llu, older than generation %llu that "
-			 "ccr-keyd wrote or opened (%s records it): an older copy put back, or a "
-			 "changed file, is refused, since it would undo what was changed since. "
-			 "Put the newest file back; to accept this copy on purpose, stop ccr-keyd, "
-			 "run: rm %s, and start it again",
-			 keys, generation, newest, record, record);
-		return -1;
-	}
+	r->form = doc.form;
 	return 0;
 }
 
-/* A sealed file the record does not know as sealed: record it, so that a restart knows. */
-static void
-record_sealed(struct keyd *k)
-{
-	struct seal_record r = {.sealed = true, .generation = k->writer.record.generation};
-	char err[512];
-
-	if (k->writer.record.sealed)
-		return;
-	if (seal_record_write(k->writer.record_path, &r, err, sizeof err) == -1) {
-		log_warn("cannot record that the keystore is sealed: %s; a plain file put in its "
-			 "place would not be refused at the next start",
-			 err);
-		return;
-	}
-	k->writer.record = r;
-}
-
 int
-reload_start(struct keyd *k, struct stat *st, char *err, size_t errsize)
+reload_start(struct keyd *k, char *err, size_t errsize)
 {
-	unsigned long long generation;
-	bool opened;
-	int form;
+	struct reading r;
 
-	if (seal_record_read(k->writer.record_path, &k->writer.record, err, errsize) == -1)
+	if (keyfile_read_record(&k->keyfile, err, errsize) == -1 ||
+	    read_file(k, &r, keyfile_record(&k->keyfile)->sealed, NULL, err, errsize) == -1)
 		return -1;
-	form = read_file(k, &k->store, st, &generation, NULL, &opened, err, errsize);
-	if (form == -1)
-		return -1;
-	if (admit(k, form, generation, k->writer.record.sealed, err, errsize) == -1) {
-		store_free(&k->store);
-		return -1;
-	}
-	if (form == KS_FORM_SEALED)
-		record_sealed(k);
-	return form;
+	k->store = r.store;
+	keyfile_loaded(&k->keyfile, r.st.st_nlink > 0 ? &r.st : NULL, r.form, r.generation,
+		       false);
+	return r.form;
 }
 
 /*
@@ -191,52 +136,39 @@ static void
 reload_now(struct writer *w)
 {
 	struct keyd *k = (struct keyd *)((char *)w - offsetof(struct keyd, writer));
-	unsigned long long generation;
-	struct store fresh;
-	struct stat st;
+	struct reading r;
 	char err[1536];
-	int form;
-	bool sealed, opened;
+	bool sealed;
 
 	if (k->state.now == STATE_STOPPING)
 		return;
-	form = read_file(k, &fresh, &st, &generation,
-			 k->state.now == STATE_UNLOCKED ? k->vault.key : NULL, &opened, err,
-			 sizeof err);
-	if (form != -1 &&
-	    admit(k, form, generation,
-		  state_next(k->state.now, EV_RELOAD_PLAIN) == STATE_COUNT, err,
-		  sizeof err) == -1) {
-		store_free(&fresh);
-		form = -1;
-	}
-	if (form == -1) {
+	/* Sealed now when the state has no way to plain; unlocked, the key held may open it. */
+	if (read_file(k, &r, state_next(k->state.now, EV_RELOAD_PLAIN) == STATE_COUNT,
+		      k->state.now == STATE_UNLOCKED ? k->vault.key : NULL, err,
+		      sizeof err) == -1) {
 		state_event(k, EV_RELOAD_REFUSED);
 		log_warn("reload refused, keeping the keys in memory: %s", err);
 		return;
 	}
 	k->reloads++;
-	sealed = form == KS_FORM_SEALED && !opened;
+	sealed = r.form == KS_FORM_SEALED && !r.opened;
 	store_free(&k->store);
-	k->store = fresh;
-	if (!opened)
+	k->store = r.store;
+	if (!r.opened)
 		vault_forget(&k->vault); /* a sealed file comes back locked, a plain one has no key */
-	else if (generation > k->writer.record.generation)
-		k->writer.record.generation = generation; /* writes go on after the file's */
-	writer_set_disk(w, st.st_nlink > 0 ? &st : NULL);
-	if (form == KS_FORM_SEALED)
-		record_sealed(k);
-	state_event(k, opened ? EV_RELOAD_OPENED : sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
+	keyfile_loaded(&k->keyfile, r.st.st_nlink > 0 ? &r.st : NULL, r.form, r.generation,
+		       r.opened);
+	state_event(k, r.opened ? EV_RELOAD_OPENED : sealed ? EV_RELOAD_SEALED : EV_RELOAD_PLAIN);
 	/* Only now: answering a change lets its session go on, under the new state. */
 	writer_cancel(w, !sealed, sealed ? PE_LOCKED : PE_BUSY,
 		      sealed ? "the keystore was reloaded from disk and is locked; nothing was "
 			       "changed"
 			     : "the keystore was reloaded from disk meanwhile; try again");
-	log_info("reloaded %s: %zu keys%s", k->opt.keys, store_count(&k->store),
-		 opened                              ? " (sealed: still unlocked, the key held opens it)"
-		 : sealed && state_locked(k)         ? " (sealed: locked)"
-		 : sealed                            ? " (sealed: an unlock is under way)"
-						     : "");
+	log_info("reloaded %s: %zu keys%s", keyfile_path(&k->keyfile), store_count(&k->store),
+		 r.opened                    ? " (sealed: still unlocked, the key held opens it)"
+		 : sealed && state_locked(k) ? " (sealed: locked)"
+		 : sealed                    ? " (sealed: an unlock is under way)"
+					     : "");
 }
 
 /* SIGHUP: ask the writer for a barrier. */

@@ -4,7 +4,8 @@
  * it is sealed now, and the newest generation it wrote or opened — in a small
  * file beside it, KEYSTORE.seal. With it a plain file put in a sealed one's
  * place, or an older sealed copy put back (also after passphrase remove), is
- * refused instead of used.
+ * refused instead of used. Only keyfile.c, the record's owner, reads and
+ * writes it.
  */
 #ifndef CCR_SEAL_RECORD_H
 #define CCR_SEAL_RECORD_H

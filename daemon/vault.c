@@ -96,43 +96,14 @@ refuse_stale(struct vault *v, struct change *c)
 	finish(v, c);
 }
 
-/*
- * Thread: is the file f one to open? Not when its limits are too weak, nor
- * when it is older than the newest generation recorded (an older copy put
- * back). Returns 0, or -1 with c's message set.
- */
-static int
-admit(struct vault *v, struct change *c, const struct sealed_file *f)
-{
-	char err[256];
-
-	if (vault_check_limits(&f->params, err, sizeof err) == -1) {
-		snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it", err);
-		return -1;
-	}
-	if (f->params.generation < v->record.generation) {
-		snprintf(c->message, sizeof c->message,
-			 "the keystore file is an older sealed copy (generation %llu; the newest "
-			 "ccr-keyd wrote or opened is %llu): refused. Put the newest file back; to "
-			 "accept this one, stop ccr-keyd, remove the .seal file beside it, start it "
-			 "again",
-			 f->params.generation, v->record.generation);
-		return -1;
-	}
-	return 0;
-}
-
 /* Thread: the file opened; record its generation when it is newer than the record's. */
 static void
 record_opened(struct vault *v, const struct sealed_file *f)
 {
-	struct seal_record r = {.sealed = true, .generation = f->params.generation};
-
 	v->opened = true;
 	v->opened_generation = f->params.generation;
-	if (v->record.sealed && f->params.generation == v->record.generation)
-		return;
-	(void)seal_record_write(v->record_path, &r, v->record_err, sizeof v->record_err);
+	(void)keyfile_record_opened(&v->k->keyfile, &v->record, f->params.generation,
+				    v->record_err, sizeof v->record_err);
 }
 
 /* Thread: read and open the sealed file with the passphrase in c->value. */
@@ -147,7 +118,7 @@ unlock_work(uv_work_t *req)
 	int rc;
 
 	c->result = PE_IO_ERROR;
-	rc = fileio_read(v->k->opt.keys, 1, &text, &v->file_st, err, sizeof err);
+	rc = fileio_read(keyfile_path(&v->k->keyfile), 1, &text, &v->file_st, err, sizeof err);
 	if (rc != 0) {
 		snprintf(c->message, sizeof c->message, "%s",
 			 rc == 1 ? "the keystore file is gone" : err);
@@ -156,10 +127,14 @@ unlock_work(uv_work_t *req)
 		snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it", err);
 		buf_free(&text);
 	} else {
+		struct keyfile_doc doc = {.form = KS_FORM_SEALED, .params = &f.params};
+
 		buf_free(&text);
-		rc = admit(v, c, &f) == -1 ? -3
-					   : sealed_derive(c->value, c->value_len, &f.params,
-							   c->key, false);
+		/* The file is one to open when admitted against the record as the job started. */
+		rc = keyfile_admit(&v->k->keyfile, &v->record, true, &doc, KEYFILE_UNLOCK,
+				   c->message, sizeof c->message) == -1
+			 ? -3
+			 : sealed_derive(c->value, c->value_len, &f.params, c->key, false);
 		if (rc == -3) {
 			/* refused before deriving: c->message says why */
 		} else if (rc == -2) {
@@ -177,6 +152,40 @@ unlock_work(uv_work_t *req)
 		sealed_file_free(&f);
 	}
 	stack_wipe(); /* Argon2id and the cipher left the passphrase and values there */
+}
+
+/* The passphrase was right: forget the failures; the unlock's time (seconds) starts now. */
+static void
+restart_clock(struct vault *v, double seconds)
+{
+	v->failures = 0;
+	v->last_use = vault_now();
+	v->deadline = seconds > 0 ? v->last_use + (uint64_t)(seconds * 1000) : 0;
+}
+
+/*
+ * Loop: the job's thread is done (status from libuv). Returns its change, or
+ * NULL when it is answered already: its state is no longer want (what the
+ * thread opened is dropped), or the passphrase was wrong (answered later).
+ */
+static struct change *
+job_done(struct vault *v, int status, enum state want)
+{
+	struct change *c = v->job;
+
+	if (status != 0 && c->result == PE_OK)
+		c->result = PE_IO_ERROR;
+	if (v->k->state.now != want) {
+		buf_free(&v->plain);
+		refuse_stale(v, c);
+		return NULL;
+	}
+	if (c->result == PE_DENIED) {
+		state_event(v->k, EV_FAILED);
+		deny_later(v, c);
+		return NULL;
+	}
+	return c;
 }
 
 /* Load the opened document into a fresh store and install it with the key. Returns 0 or -1. */
@@ -204,12 +213,9 @@ install(struct vault *v, struct change *c)
 	v->key = c->key;
 	c->key = NULL;
 	v->params = c->params;
-	v->failures = 0;
-	v->last_use = vault_now();
-	v->deadline = c->seconds > 0 ? v->last_use + (uint64_t)(c->seconds * 1000) : 0;
-	k->writer.seal_key = v->key;
-	k->writer.seal_params = &v->params;
-	writer_set_disk(&k->writer, &v->file_st);
+	restart_clock(v, c->seconds);
+	keyfile_set_key(&k->keyfile, v->key, &v->params);
+	keyfile_set_disk(&k->keyfile, &v->file_st);
 	return 0;
 }
 
@@ -218,29 +224,17 @@ static void
 unlock_done(uv_work_t *req, int status)
 {
 	struct vault *v = req->data;
-	struct change *c = v->job;
 	struct keyd *k = v->k;
+	struct change *c;
 
-	if (status != 0 && c->result == PE_OK)
-		c->result = PE_IO_ERROR;
 	if (v->record_err[0] != '\0')
 		log_warn("cannot update the seal record: %s", v->record_err);
-	if (v->opened) {
-		/* Authenticated, even if the state moved on: writes take later generations. */
-		k->writer.record.sealed = true;
-		if (v->opened_generation > k->writer.record.generation)
-			k->writer.record.generation = v->opened_generation;
-	}
-	if (k->state.now != STATE_UNLOCKING) {
-		buf_free(&v->plain);
-		refuse_stale(v, c);
+	/* Authenticated, even if the state moved on: writes take later generations. */
+	if (v->opened)
+		keyfile_opened(&k->keyfile, v->opened_generation);
+	c = job_done(v, status, STATE_UNLOCKING);
+	if (c == NULL)
 		return;
-	}
-	if (c->result == PE_DENIED) {
-		state_event(k, EV_FAILED);
-		deny_later(v, c);
-		return;
-	}
 	if (c->result == PE_OK && install(v, c) == -1)
 		c->result = PE_IO_ERROR;
 	buf_free(&v->plain);
@@ -275,9 +269,8 @@ start_job(struct vault *v, struct change *c, uv_work_cb work, uv_after_work_cb d
 void
 vault_unlock(struct vault *v, struct change *c)
 {
-	/* The writer is idle while locked: the thread reads a copy of its record. */
-	v->record = v->k->writer.record;
-	snprintf(v->record_path, sizeof v->record_path, "%s", v->k->writer.record_path);
+	/* The thread reads a copy of the record. */
+	v->record = *keyfile_record(&v->k->keyfile);
 	v->opened = false;
 	v->opened_generation = 0;
 	v->record_err[0] = '\0';
@@ -320,20 +313,12 @@ static void
 rekey_done(uv_work_t *req, int status)
 {
 	struct vault *v = req->data;
-	struct change *c = v->job;
 	struct keyd *k = v->k;
+	struct change *c =
+	    job_done(v, status, v->job->action == VAULT_SET ? STATE_SEALING : STATE_REKEYING);
 
-	if (status != 0 && c->result == PE_OK)
-		c->result = PE_IO_ERROR;
-	if (k->state.now != (c->action == VAULT_SET ? STATE_SEALING : STATE_REKEYING)) {
-		refuse_stale(v, c);
+	if (c == NULL)
 		return;
-	}
-	if (c->result == PE_DENIED) {
-		state_event(k, EV_FAILED);
-		deny_later(v, c);
-		return;
-	}
 	if (c->result != PE_OK) {
 		state_event(k, EV_FAILED);
 		finish(v, c);
@@ -341,9 +326,7 @@ rekey_done(uv_work_t *req, int status)
 	}
 	if (c->action == VAULT_RENEW) {
 		/* The passphrase is right: the unlock's time starts again. */
-		v->failures = 0;
-		v->last_use = vault_now();
-		v->deadline = c->seconds > 0 ? v->last_use + (uint64_t)(c->seconds * 1000) : 0;
+		restart_clock(v, c->seconds);
 		state_event(k, EV_SEALED);
 		finish(v, c);
 		return;
@@ -386,8 +369,7 @@ vault_rekeyed(struct writer *w, struct change *c)
 	else
 		v->deadline = 0; /* plain: nothing left to lock */
 	v->last_use = vault_now(); /* sealing is a use: --lock-after counts from here */
-	k->writer.seal_key = v->key;
-	k->writer.seal_params = v->key != NULL ? &v->params : NULL;
+	keyfile_set_key(&k->keyfile, v->key, v->key != NULL ? &v->params : NULL);
 	log_info("passphrase %s", c->action == VAULT_SET      ? "set: the keystore is sealed"
 				  : c->action == VAULT_CHANGE ? "changed"
 							      : "removed: the keystore is plain");
@@ -410,8 +392,7 @@ vault_forget(struct vault *v)
 		sodium_free(v->key); /* sodium_free wipes before unmapping */
 	v->key = NULL;
 	v->deadline = 0;
-	v->k->writer.seal_key = NULL;
-	v->k->writer.seal_params = NULL;
+	keyfile_set_key(&v->k->keyfile, NULL, NULL);
 }
 
 void
@@ -481,9 +462,6 @@ read_test_settings(struct vault *v)
 		    "sooner; unset it",
 		    scale);
 }
-
-/* The weakest limits a sealed file may have: the test build seals with the minimum. */
-#define LIMITS_FLOOR SEALED_LIMITS_MIN
 #else
 /* The release build: the real delay and limits, whatever the environment says. */
 static void
@@ -492,16 +470,7 @@ read_test_settings(struct vault *v)
 	v->delay_scale = 1.0;
 	v->limits = SEALED_LIMITS_MODERATE;
 }
-
-/* The weakest limits a sealed file may have: libsodium's interactive ones. */
-#define LIMITS_FLOOR SEALED_LIMITS_INTERACTIVE
 #endif
-
-int
-vault_check_limits(const struct sealed_params *p, char *err, size_t errsize)
-{
-	return sealed_check_limits(p, LIMITS_FLOOR, err, errsize);
-}
 
 void
 vault_init(struct vault *v, struct keyd *k, double lock_after_s)

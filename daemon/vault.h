@@ -40,9 +40,8 @@ struct vault {
 	enum sealed_limits limits;
 	struct buf plain; /* the opened document, between thread and loop */
 	struct stat file_st;
-	/* Unlock: the seal record as the job started, and the generation it opened. */
+	/* Unlock: the seal record as the job started (keyfile.h), and the generation it opened. */
 	struct seal_record record;
-	char record_path[1040];
 	bool opened; /* the file authenticated under the passphrase */
 	unsigned long long opened_generation;
 	char record_err[256]; /* the thread could not update the record: why, for the log */
@@ -74,13 +73,6 @@ void vault_rekeyed(struct writer *w, struct change *c);
 
 /* Milliseconds until the hard limit (-1: none) and until --lock-after (-1: none). */
 void vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms);
-
-/*
- * Refuse a sealed file whose Argon2id limits are too weak for this build:
- * below libsodium's interactive limits, or (the test build) its minimum.
- * Returns 0, or -1 with err set.
- */
-int vault_check_limits(const struct sealed_params *p, char *err, size_t errsize);
 
 /* Forget the key and the hard limit (a lock, a reload, exit). */
 void vault_forget(struct vault *v);

@@ -20,20 +20,15 @@
 #include "stack.h"
 #include "table.h"
 
-#ifdef __APPLE__
-#define st_mtim st_mtimespec
-#endif
-
 static void start_batch(struct writer *w);
 
 void
-writer_init(struct writer *w, uv_loop_t *loop, struct store *store, const char *path)
+writer_init(struct writer *w, uv_loop_t *loop, struct store *store, struct keyfile *file)
 {
 	memset(w, 0, sizeof *w);
 	w->loop = loop;
 	w->store = store;
-	snprintf(w->path, sizeof w->path, "%s", path);
-	seal_record_path(path, w->record_path, sizeof w->record_path);
+	w->file = file;
 	w->queue_tail = &w->queue;
 }
 
@@ -63,41 +58,6 @@ change_free(struct change *c, struct arena *arena)
 	if (c->key != NULL)
 		sodium_free(c->key);
 	free(c);
-}
-
-/* Fill id from st, or mark the file absent. */
-static void
-disk_from_stat(struct disk_id *id, const struct stat *st)
-{
-	memset(id, 0, sizeof *id);
-	if (st == NULL)
-		return;
-	id->exists = true;
-	id->dev = st->st_dev;
-	id->ino = st->st_ino;
-	id->size = st->st_size;
-	id->mtime = st->st_mtim;
-}
-
-void
-writer_set_disk(struct writer *w, const struct stat *st)
-{
-	disk_from_stat(&w->disk, st);
-}
-
-/* True when the file at path is still what we last read or wrote. */
-static bool
-disk_unchanged(const struct writer *w)
-{
-	struct disk_id now;
-	struct stat st;
-
-	if (lstat(w->path, &st) == -1)
-		return !w->disk.exists && errno == ENOENT;
-	disk_from_stat(&now, &st);
-	return now.exists == w->disk.exists && now.dev == w->disk.dev && now.ino == w->disk.ino &&
-	       now.size == w->disk.size && now.mtime.tv_sec == w->disk.mtime.tv_sec &&
-	       now.mtime.tv_nsec == w->disk.mtime.tv_nsec;
 }
 
 /* The latest validated change to name in the batch, or NULL. */
@@ -328,85 +288,6 @@ entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* True when the batch in flight makes a sealed keystore plain. */
-static bool
-unsealing(const struct writer *w)
-{
-	return !w->batch_record.sealed && w->record.sealed;
-}
-
-/* True when the batch in flight seals a plain keystore: the first passphrase set. */
-static bool
-sealing(const struct writer *w)
-{
-	return w->batch_record.sealed && !w->record.sealed;
-}
-
-/*
- * Thread, before the keystore is written: a write that makes a sealed keystore
- * plain records that first, so that a crash between the two leaves a record
- * that allows the plain file, never one that refuses it. It keeps the old
- * generation until the plain file is in place (record_after), so that the
- * sealed file a crash leaves behind is not refused as older either.
- *
- * A write that seals a plain keystore records that first too: sealing is
- * not done until the record says so (a plain file put in the sealed one's
- * place would be taken at the next start), so a record that cannot be
- * written fails the passphrase set before the keystore is touched.
- * Returns 0 or -1.
- */
-static int
-record_before(struct writer *w)
-{
-	struct seal_record plain = {.sealed = false, .generation = w->record.generation};
-	char err[256];
-
-	if (sealing(w)) {
-		if (seal_record_write(w->record_path, &w->batch_record, err, sizeof err) == 0)
-			return 0;
-		snprintf(w->write_err, sizeof w->write_err,
-			 "cannot record that the keystore is sealed: %s; it stays plain", err);
-		return -1;
-	}
-	if (!unsealing(w))
-		return 0;
-	if (seal_record_write(w->record_path, &plain, err, sizeof err) == 0)
-		return 0;
-	snprintf(w->write_err, sizeof w->write_err, "cannot record that the keystore is plain: %s",
-		 err);
-	return -1;
-}
-
-/*
- * Thread: the keystore write failed after record_before: record it sealed
- * again, or, when it was being sealed, as it was (no record if it had none).
- */
-static void
-record_undo(struct writer *w)
-{
-	char err[256];
-
-	if (unsealing(w) || (sealing(w) && seal_record_kept(&w->record)))
-		(void)seal_record_write(w->record_path, &w->record, err, sizeof err);
-	else if (sealing(w))
-		(void)unlink(w->record_path);
-}
-
-/*
- * Thread, once the keystore is in place: record the generation it took,
- * sealed or plain (a first sealing recorded it before, in record_before).
- * Not fatal when it fails (the file is written; an older record only lets an
- * older copy through), but said in the log.
- */
-static void
-record_after(struct writer *w)
-{
-	w->record_err[0] = '\0';
-	if (w->batch_record.generation != w->record.generation && !sealing(w))
-		(void)seal_record_write(w->record_path, &w->batch_record, w->record_err,
-					sizeof w->record_err);
-}
-
 /*
  * Thread: the entries of the store as the batch leaves it, sorted by name,
  * into *out (the caller frees it); returns how many. Values are not copied:
@@ -514,27 +395,27 @@ image_build(struct writer *w)
 static void
 image_persist(struct writer *w)
 {
-	struct stat st;
 	int rc;
 
 	w->write_errno = 0;
-	if (!disk_unchanged(w)) {
+	if (!keyfile_unchanged(w->file)) {
 		w->write_errno = ESTALE;
 		snprintf(w->write_err, sizeof w->write_err,
 			 "the keystore %s was changed by another program since ccr-keyd read it; "
 			 "refusing to overwrite it (reload it with: kill -HUP %ld)",
-			 w->path, (long)getpid());
+			 keyfile_path(w->file), (long)getpid());
 		return;
 	}
-	if (record_before(w) == -1) {
+	if (keyfile_before_write(w->file, &w->batch_record, w->write_err, sizeof w->write_err) ==
+	    -1) {
 		w->write_errno = errno ? errno : EIO;
 		return;
 	}
-	rc = fileio_write_atomic(w->path, w->image.data, w->image.len, 0600, w->write_err,
-	                         sizeof w->write_err);
+	rc = fileio_write_atomic(keyfile_path(w->file), w->image.data, w->image.len, 0600,
+	                         w->write_err, sizeof w->write_err);
 	if (rc == -1) {
 		w->write_errno = errno ? errno : EIO;
-		record_undo(w);
+		keyfile_write_failed(w->file, &w->batch_record);
 		return;
 	}
 	/*
@@ -543,8 +424,7 @@ image_persist(struct writer *w)
 	 * the file would be a lie the other way); write_done logs it.
 	 */
 	w->dir_unsynced = rc == 1;
-	disk_from_stat(&w->disk, lstat(w->path, &st) == 0 ? &st : NULL);
-	record_after(w);
+	(void)keyfile_after_write(w->file, &w->batch_record, w->record_err, sizeof w->record_err);
 }
 
 /* Thread: build the document the batch leaves and write it durably. */
@@ -576,7 +456,7 @@ write_done(uv_work_t *req, int status)
 			 w->write_err);
 	w->dir_unsynced = false;
 	if (ok) {
-		w->record = w->batch_record;
+		keyfile_written(w->file, &w->batch_record);
 		if (w->record_err[0] != '\0')
 			log_warn("keystore written, but its seal record was not: %s; an older copy "
 				 "of the keystore would not be refused",
@@ -708,9 +588,7 @@ start_batch(struct writer *w)
 		bool sealing;
 
 		/* The thread seals as the last rekey of the batch says, else as now. */
-		w->batch_key = w->seal_key;
-		if (w->seal_params != NULL)
-			w->batch_params = *w->seal_params;
+		w->batch_key = keyfile_key(w->file, &w->batch_params);
 		for (c = w->batch; c != NULL; c = c->next) {
 			if (c->kind == CHANGE_REKEY) {
 				w->batch_key = c->key;
@@ -719,15 +597,7 @@ start_batch(struct writer *w)
 		}
 		sealing = w->batch_key != NULL;
 		w->busy = true;
-		/*
-		 * Every write of a keystore that is or was ever sealed takes the
-		 * next generation, plain writes too: a sealed copy from before a
-		 * passphrase remove is then older than the record, whatever was
-		 * written since. A keystore never sealed has no record and stays 0.
-		 */
-		w->batch_record.sealed = sealing;
-		w->batch_record.generation =
-		    w->record.generation + (sealing || seal_record_kept(&w->record) ? 1 : 0);
+		w->batch_record = keyfile_next_record(w->file, sealing);
 		w->record_err[0] = '\0';
 		w->work.data = w;
 		if (uv_queue_work(w->loop, &w->work, write_work, write_done) != 0) {

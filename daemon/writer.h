@@ -10,14 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <sys/stat.h>
 #include <uv.h>
 
+#include "keyfile.h"
 #include "names.h"
 #include "origin.h"
 #include "peer.h"
 #include "proto.h"
-#include "seal_record.h"
 #include "sealed.h"
 #include "store.h"
 
@@ -77,19 +76,10 @@ struct change {
 	struct peer peer;
 };
 
-/* What the keystore file was when we last read or wrote it. */
-struct disk_id {
-	bool exists;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-};
-
 struct writer {
 	uv_loop_t *loop;
 	struct store *store;
-	char path[1024];
+	struct keyfile *file; /* the file's identity, record and key, checked around each write */
 	struct change *queue, **queue_tail;
 	struct change *batch; /* validated changes being written */
 	bool busy;            /* a batch is in flight on a work thread */
@@ -98,23 +88,10 @@ struct writer {
 	int write_errno;
 	bool dir_unsynced; /* the last write could not fsync the directory */
 	char write_err[512];
-	struct disk_id disk;
-	/* While the keystore is sealed: the key and header every write seals with. */
-	const unsigned char *seal_key;
-	const struct sealed_params *seal_params;
 	/* What the batch in flight seals with: its last rekey's key, else the current one. */
 	const unsigned char *batch_key;
 	struct sealed_params batch_params;
-	/*
-	 * The seal record beside the keystore (seal_record.h): as the daemon
-	 * knows it, and as the batch in flight leaves it. Once a keystore was
-	 * sealed, each write, sealed or plain, takes the next generation and
-	 * records it after the file is in place; the write that makes the
-	 * keystore plain records that first.
-	 */
-	char record_path[1040];
-	struct seal_record record;
-	struct seal_record batch_record;
+	struct seal_record batch_record; /* the seal record as the batch in flight leaves it */
 	char record_err[256]; /* why the batch's record could not be written, "" when it was */
 	unsigned long writes, changes_written;   /* counters for status and tests */
 	void (*idle_cb[4])(struct writer *w);    /* called once when the queue drains */
@@ -123,8 +100,8 @@ struct writer {
 	void (*rekeyed)(struct writer *w, struct change *c);
 };
 
-/* Set up a writer that saves store to path on loop. */
-void writer_init(struct writer *w, uv_loop_t *loop, struct store *store, const char *path);
+/* Set up a writer that saves store to the keystore file on loop. */
+void writer_init(struct writer *w, uv_loop_t *loop, struct store *store, struct keyfile *file);
 
 /* Queue a change; its done callback runs on the loop later, never from within this call. */
 void writer_submit(struct writer *w, struct change *c);
@@ -152,13 +129,6 @@ void writer_barrier(struct writer *w, void (*cb)(struct writer *w));
  * msg instead of writing them: all of them, or only the rekeys.
  */
 void writer_cancel(struct writer *w, bool rekeys_only, enum proto_err result, const char *msg);
-
-/*
- * Record the keystore file as just read (st) or as absent (st NULL). A write
- * finds the file as recorded or refuses: another program changed it, and
- * overwriting would lose its change (reload with SIGHUP first).
- */
-void writer_set_disk(struct writer *w, const struct stat *st);
 
 /* Release a change that was never submitted or whose done callback has run. */
 void change_free(struct change *c, struct arena *arena);
