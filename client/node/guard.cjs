@@ -5,34 +5,37 @@
  * names but never lists them, so that no child inherits them; children that
  * are the router itself start with the preload instead and fetch their own;
  * and no file the process writes, nor any reply its HTTP server sends, holds a
- * key — each is written back as its `${NAME}` reference. Zero dependencies:
- * node:fs, node:path, node:child_process, node:http.
+ * key — each is written back as its `${NAME}` reference. The wrappers here
+ * are named by the table of entry points (patches.cjs), which alone installs
+ * them: each is called as wrapper(original, ctx). Zero dependencies:
+ * node:path, node:url.
  */
 
-const fs = require('node:fs');
 const path = require('node:path');
-const childProcess = require('node:child_process');
 
 /* Values shorter than this are replaced only where a whole config string equals them. */
 const SCRUB_MIN = 8;
 
 /*
- * Replace process.env with a view of it that also holds the names in hidden
- * (a Map of name to value, filled now or later): a lookup finds them, a listing
- * never shows them, so child_process, worker threads and {...process.env} copy
- * none of them. A value set that holds a secret (isSecret) joins the hidden
- * names instead of the real environment. Before a lookup (get, `in`) of a name
- * in watched, beforeRead(name) runs (to fetch the keys first). A name that joins hidden
- * must be deleted from the real environment by whoever adds it (hide());
+ * process.env: a view of the real environment that also holds the names in
+ * hidden (ctx.hidden, a Map of name to value, filled now or later): a lookup
+ * finds them, a listing never shows them, so child_process, worker threads
+ * and {...process.env} copy none of them. A value set that holds a secret
+ * (ctx.isSecret) joins the hidden names instead of the real environment.
+ * Before a lookup (get, `in`) of a name in ctx.watched, ctx.beforeRead(name)
+ * runs (to fetch the keys first). A name that joins hidden must be deleted
+ * from the real environment by whoever adds it (router.cjs, veil);
  * /proc/PID/environ, written at exec, never held them.
  */
-function veilEnvironment(hidden, isSecret, watched = new Set(), beforeRead = () => {}) {
-	const real = process.env;
+function envView(real, ctx) {
+	const { hidden, isSecret } = ctx;
+	const watched = ctx.watched || new Set();
+	const beforeRead = ctx.beforeRead || (() => {});
 	const look = (key) => {
 		if (typeof key === 'string' && watched.has(key))
 			beforeRead(key);
 	};
-	const view = new Proxy(real, {
+	return new Proxy(real, {
 		get(target, key) {
 			look(key);
 			if (typeof key === 'string' && hidden.has(key))
@@ -73,15 +76,6 @@ function veilEnvironment(hidden, isSecret, watched = new Set(), beforeRead = () 
 			return Reflect.getOwnPropertyDescriptor(target, key);
 		},
 	});
-	Object.defineProperty(process, 'env', { value: view, writable: true, enumerable: true,
-		configurable: true });
-	return {
-		/* Serve name's value from now on, and take it out of the real environment. */
-		hide(name, value) {
-			hidden.set(name, value);
-			delete real[name];
-		},
-	};
 }
 
 /* envPairs ("NAME=value" strings, as child_process hands them down) with token in NODE_OPTIONS. */
@@ -99,15 +93,15 @@ function withPreload(envPairs, token) {
 }
 
 /*
- * Start every child that isRouter(file, args) recognises with token (the
- * preload's --require option) in its NODE_OPTIONS, so that a router the router
- * starts (`cli.js start`, `ccr restart`, POST /api/restart) fetches its own
- * keys. spawn, exec, execFile and fork all pass through ChildProcess#spawn.
+ * ChildProcess#spawn, which spawn, exec, execFile and fork all pass through:
+ * every child that ctx.isRouter(file, args) recognises starts with ctx.token
+ * (the preload's --require option) in its NODE_OPTIONS, so that a router the
+ * router starts (`cli.js start`, `ccr restart`, POST /api/restart) fetches
+ * its own keys.
  */
-function propagate(isRouter, token) {
-	const proto = childProcess.ChildProcess.prototype;
-	const spawn = proto.spawn;
-	proto.spawn = function spawnWithPreload(options) {
+function spawnWithPreload(spawn, ctx) {
+	const { isRouter, token } = ctx;
+	return function spawnWithPreload(options) {
 		if (options && typeof options.file === 'string' && isRouter(options.file, options.args))
 			options = Object.assign({}, options, { envPairs: withPreload(options.envPairs, token) });
 		return spawn.call(this, options);
@@ -115,16 +109,15 @@ function propagate(isRouter, token) {
 }
 
 /*
- * Start every child that is not the router itself (isRouter(file, args)
- * false) — the agent `ccr code` starts, and whatever else this process runs —
- * through `prog confine --` (ccr-config): confined by the kernel, so that it
- * and all it starts reach no file, socket or process of ccr-keyd's or the
- * router's.
+ * ChildProcess#spawn: every child that is not the router itself
+ * (ctx.isRouter(file, args) false) — the agent `ccr code` starts, and
+ * whatever else this process runs — starts through `ctx.prog confine --`
+ * (ccr-config): confined by the kernel, so that it and all it starts reach
+ * no file, socket or process of ccr-keyd's or the router's.
  */
-function confineChildren(isRouter, prog) {
-	const proto = childProcess.ChildProcess.prototype;
-	const spawn = proto.spawn;
-	proto.spawn = function spawnConfined(options) {
+function spawnConfined(spawn, ctx) {
+	const { isRouter, prog } = ctx;
+	return function spawnConfined(options) {
 		if (options && typeof options.file === 'string' && !isRouter(options.file, options.args)) {
 			const args = Array.isArray(options.args) ? options.args.slice(1) : [];
 			options = Object.assign({}, options, { file: prog,
@@ -343,9 +336,8 @@ function reported(want, written, clean) {
 }
 
 /* fs.write / fs.writeSync (fd, data, ...), sending the key-free bytes. */
-function patchPositional(mod, name, s, callback) {
-	const orig = mod[name];
-	mod[name] = function (fd, data, ...rest) {
+function positionalWith(orig, s, callback) {
+	return function (fd, data, ...rest) {
 		if (typeof data !== 'string' && !isView(data))
 			return orig.call(this, fd, data, ...rest);
 		const w = positional(data, rest);
@@ -382,9 +374,8 @@ function vectorCount(buffers, clean, written) {
 }
 
 /* fs.writev / fs.writevSync (fd, buffers, position, cb), sending the key-free bytes. */
-function patchVector(mod, name, s, callback) {
-	const orig = mod[name];
-	mod[name] = function (fd, buffers, ...rest) {
+function vectorWith(orig, s, callback) {
+	return function (fd, buffers, ...rest) {
 		const clean = vectorScrub(s, buffers);
 		if (clean === null)
 			return orig.call(this, fd, buffers, ...rest);
@@ -396,10 +387,30 @@ function patchVector(mod, name, s, callback) {
 	};
 }
 
-/* FileHandle#write and #writev, sending the key-free bytes. */
-function patchHandle(proto, s) {
-	const write = proto.write;
-	proto.write = async function (data, ...rest) {
+/* fs.write, sending the key-free bytes (ctx.scrub, a scrubber). */
+function positionalWrite(orig, ctx) {
+	return positionalWith(orig, ctx.scrub, true);
+}
+
+/* fs.writeSync, likewise. */
+function positionalWriteSync(orig, ctx) {
+	return positionalWith(orig, ctx.scrub, false);
+}
+
+/* fs.writev, likewise. */
+function vectorWrite(orig, ctx) {
+	return vectorWith(orig, ctx.scrub, true);
+}
+
+/* fs.writevSync, likewise. */
+function vectorWriteSync(orig, ctx) {
+	return vectorWith(orig, ctx.scrub, false);
+}
+
+/* FileHandle#write, sending the key-free bytes. */
+function handleWrite(write, ctx) {
+	const s = ctx.scrub;
+	return async function (data, ...rest) {
 		if (typeof data !== 'string' && !isView(data))
 			return write.call(this, data, ...rest);
 		const w = positional(data, rest);
@@ -409,8 +420,12 @@ function patchHandle(proto, s) {
 		const r = await write.call(this, clean, 0, clean.length, w.position);
 		return { bytesWritten: reported(w.want, r.bytesWritten, clean), buffer: data };
 	};
-	const writev = proto.writev;
-	proto.writev = async function (buffers, ...rest) {
+}
+
+/* FileHandle#writev, sending the key-free bytes. */
+function handleWritev(writev, ctx) {
+	const s = ctx.scrub;
+	return async function (buffers, ...rest) {
 		const clean = vectorScrub(s, buffers);
 		if (clean === null)
 			return writev.call(this, buffers, ...rest);
@@ -420,57 +435,55 @@ function patchHandle(proto, s) {
 }
 
 /*
- * Patch every way this process writes a file — fs.writeFile/appendFile (callback,
- * sync and promises), fs.write/writev (which fs.WriteStream and SyncWriteStream
- * use) and FileHandle#write/writev/writeFile/appendFile (patched on the first
- * handle fs.promises.open returns) — so that what reaches the disk holds
- * references instead of keys: s is a scrubber, ready before any key is. A
- * write of the whole configFile gets s.configText. A key split across two
- * writes is not caught.
+ * data as a write of a whole file (file: its path, or null for a handle) puts
+ * it on disk: with references instead of keys (ctx.scrub, a scrubber ready
+ * before any key is); a write of the whole ctx.configFile gets configText.
  */
-function guardWrites(s, configFile) {
-	const whole = (file, data) => {
-		const config = file !== null && targetPath(file) === configFile;
-		if (typeof data === 'string')
-			return config ? s.configText(data) : s.text(data);
-		if (!isView(data))
-			return data;
-		if (config)
-			return Buffer.from(s.configText(Buffer.from(data.buffer, data.byteOffset,
-				data.byteLength).toString('utf8')), 'utf8');
-		return s.bytes(data) || data;
-	};
-	for (const name of ['writeFile', 'appendFile', 'writeFileSync', 'appendFileSync']) {
-		const orig = fs[name];
-		fs[name] = function (file, data, ...rest) {
-			return orig.call(this, file, whole(file, data), ...rest);
-		};
-	}
-	for (const name of ['writeFile', 'appendFile']) {
-		const orig = fs.promises[name];
-		fs.promises[name] = function (file, data, ...rest) {
-			return orig.call(this, file, whole(file, data), ...rest);
-		};
-	}
-	patchPositional(fs, 'write', s, true);
-	patchPositional(fs, 'writeSync', s, false);
-	patchVector(fs, 'writev', s, true);
-	patchVector(fs, 'writevSync', s, false);
+function whole(ctx, file, data) {
+	const s = ctx.scrub;
+	const config = file !== null && targetPath(file) === ctx.configFile;
+	if (typeof data === 'string')
+		return config ? s.configText(data) : s.text(data);
+	if (!isView(data))
+		return data;
+	if (config)
+		return Buffer.from(s.configText(Buffer.from(data.buffer, data.byteOffset,
+			data.byteLength).toString('utf8')), 'utf8');
+	return s.bytes(data) || data;
+}
 
-	const open = fs.promises.open;
-	let patched = false;
-	fs.promises.open = async function (...args) {
+/*
+ * fs.writeFile/appendFile (callback, sync and promises): the data without
+ * keys. With the positional and vector writes (which fs.WriteStream and
+ * SyncWriteStream use) and a FileHandle's, every way this process writes a
+ * file holds references instead of keys. A key split across two writes is
+ * not caught.
+ */
+function wholeWrite(orig, ctx) {
+	return function (file, data, ...rest) {
+		return orig.call(this, file, whole(ctx, file, data), ...rest);
+	};
+}
+
+/* FileHandle#writeFile/appendFile: the data without keys. */
+function handleWhole(orig, ctx) {
+	return function (data, ...rest) {
+		return orig.call(this, whole(ctx, null, data), ...rest);
+	};
+}
+
+/*
+ * fs.promises.open: the first handle it returns hands its prototype to
+ * ctx.onFirstHandle, which wraps FileHandle's writes (the class is not
+ * exported, so this is the first moment they can be reached).
+ */
+function openWithHandles(open, ctx) {
+	let seen = false;
+	return async function (...args) {
 		const handle = await open.apply(this, args);
-		if (!patched) {
-			patched = true;
-			const proto = Object.getPrototypeOf(handle);
-			for (const name of ['writeFile', 'appendFile']) {
-				const orig = proto[name];
-				proto[name] = function (data, ...rest) {
-					return orig.call(this, whole(null, data), ...rest);
-				};
-			}
-			patchHandle(proto, s);
+		if (!seen) {
+			seen = true;
+			ctx.onFirstHandle(Object.getPrototypeOf(handle));
 		}
 		return handle;
 	};
@@ -520,7 +533,7 @@ function replyChunk(res, s, chunk, encoding) {
 }
 
 /*
- * Patch http.ServerResponse so that no reply of this process's HTTP server
+ * http.ServerResponse#write, so that no reply of this process's HTTP server
  * carries a key: the router's GET /api/config (which interpolates the config
  * again), GET /providers (the providers it holds, keys included), and whatever
  * else a route or the upstream echoes. A key becomes its reference — a JSON
@@ -529,28 +542,38 @@ function replyChunk(res, s, chunk, encoding) {
  * changed, the key is overwritten with as many '*'. A key split across two
  * writes is not caught.
  */
-function guardReplies(s) {
-	const proto = require('node:http').ServerResponse.prototype;
-	const write = proto.write;
-	const end = proto.end;
-	proto.write = function (chunk, ...rest) {
-		return write.call(this, replyChunk(this, s, chunk, rest[0]), ...rest);
+function replyWrite(write, ctx) {
+	return function (chunk, ...rest) {
+		return write.call(this, replyChunk(this, ctx.scrub, chunk, rest[0]), ...rest);
 	};
-	proto.end = function (chunk, ...rest) {
+}
+
+/* http.ServerResponse#end, likewise. */
+function replyEnd(end, ctx) {
+	return function (chunk, ...rest) {
 		if (chunk === undefined || chunk === null || typeof chunk === 'function')
 			return end.call(this, chunk, ...rest);
-		return end.call(this, replyChunk(this, s, chunk, rest[0]), ...rest);
+		return end.call(this, replyChunk(this, ctx.scrub, chunk, rest[0]), ...rest);
 	};
 }
 
 module.exports = {
-	veilEnvironment,
-	propagate,
-	confineChildren,
+	envView,
+	spawnWithPreload,
+	spawnConfined,
 	withPreload,
 	scrubber,
-	guardWrites,
-	guardReplies,
+	wholeWrite,
+	positionalWrite,
+	positionalWriteSync,
+	vectorWrite,
+	vectorWriteSync,
+	openWithHandles,
+	handleWhole,
+	handleWrite,
+	handleWritev,
+	replyWrite,
+	replyEnd,
 	reference,
 	SCRUB_MIN,
 };

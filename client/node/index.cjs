@@ -823,9 +823,9 @@ function interpolateEnvVarsSync(value, opts) {
 	return apply(value, names, stored, opts);
 }
 
+/* The package's API: index.mjs exports these names as they are (index.d.ts declares them). */
 module.exports = {
 	getKey,
-	session,
 	resolve,
 	interpolateEnvVars,
 	interpolateEnvVarsSync,
@@ -842,3 +842,9 @@ module.exports = {
 	ENV_MAX_LEN,
 	REF_SOURCE,
 };
+/*
+ * For this package's own modules (router.cjs, plugin3.cjs): a proven
+ * connection that asks many times. Added apart so that index.mjs, which
+ * exports by name what the list above holds, does not export it.
+ */
+Object.assign(module.exports, { session });

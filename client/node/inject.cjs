@@ -16,6 +16,7 @@
  */
 
 const crypto = require('node:crypto');
+const patches = require('./patches.cjs');
 
 /* ccrkeyd_ + 16 hex digits of this process + 4 hex digits of the name's index. */
 const TOKEN = /ccrkeyd_[0-9a-f]{16}_[0-9a-f]{4}/g;
@@ -130,17 +131,15 @@ async function keyFor(ctx, name, origin) {
 }
 
 /*
- * Replace globalThis.fetch with one that puts the keys into the headers of
- * each request whose headers carry a token of table, each asked for that
- * request's origin (keyFor, ctx as there). A request any of whose keys is
- * refused is not sent: the caller gets a reply whose status and message say
- * why (ctx.warn gets the message too). Every other request passes untouched.
+ * The global fetch, sending with each request whose headers carry a token of
+ * opts.table the keys in its headers, each asked for that request's origin
+ * (keyFor, with opts.ctx). A request any of whose keys is refused is not
+ * sent: the caller gets a reply whose status and message say why (ctx.warn
+ * gets the message too). Every other request passes untouched.
  */
-function installFetch(table, ctx) {
-	const send = globalThis.fetch;
-	if (typeof send !== 'function')
-		return false;
-	globalThis.fetch = async function fetchWithKeys(input, init) {
+function fetchWithKeys(send, opts) {
+	const { table, ctx } = opts;
+	return async function fetchWithKeys(input, init) {
 		const headers = headersOf(input, init);
 		const names = headers === null ? new Set() : namesIn(headers, table);
 		if (names.size === 0)
@@ -164,7 +163,14 @@ function installFetch(table, ctx) {
 		values.clear();
 		return send.call(this, input, Object.assign({}, init, { headers: withKeys }));
 	};
-	return true;
 }
 
-module.exports = { tokenTable, installFetch, originOf, keyFor, TOKEN, STATUS };
+/*
+ * Replace globalThis.fetch with fetchWithKeys (through the table of entry
+ * points, patches.cjs). False when this Node has no global fetch.
+ */
+function installFetch(table, ctx) {
+	return patches.install('fetch', { table, ctx });
+}
+
+module.exports = { tokenTable, installFetch, fetchWithKeys, originOf, keyFor, TOKEN, STATUS };

@@ -11,7 +11,9 @@
  * on a pipe, for the token the router gives the agent, and keep the settings
  * file router 2.x writes for the agent private (settings.cjs); every other
  * router command only passes the preload on to the routers it starts. Any
- * other Node program is left alone.
+ * other Node program is left alone. Every Node entry point this replaces is a
+ * row of one table (patches.cjs), checked against this Node before any is
+ * installed: a Node whose internals differ gets a router that does not start.
  */
 
 const fs = require('node:fs');
@@ -23,6 +25,7 @@ const keyd = require('./index.cjs');
 const guard = require('./guard.cjs');
 const settings = require('./settings.cjs');
 const inject = require('./inject.cjs');
+const patches = require('./patches.cjs');
 
 const { REF_SOURCE } = keyd;
 const PACKAGE = '@musistudio/claude-code-router';
@@ -170,17 +173,15 @@ function writeRecord(home, record) {
 	}
 }
 
-/* Call fn with the port of the first TCP server this process listens on. */
-function onFirstListen(fn) {
-	const net = require('node:net');
-	const listen = net.Server.prototype.listen;
+/* net.Server#listen: ctx.onPort gets the port of the first TCP server this process listens on. */
+function listenOnce(listen, ctx) {
 	let done = false;
-	net.Server.prototype.listen = function (...args) {
+	return function (...args) {
 		this.once('listening', () => {
 			const a = this.address();
 			if (!done && a !== null && typeof a === 'object') {
 				done = true;
-				fn(a.port);
+				ctx.onPort(a.port);
 			}
 		});
 		return listen.apply(this, args);
@@ -248,39 +249,76 @@ function fetcher(names, done) {
 }
 
 /*
- * Hold back the router's reads of configFile until f has settled: the
- * promise and callback reads wait for it, a synchronous read settles it
- * synchronously. The router interpolates its config right after reading it.
+ * The wrappers that hold back the router's reads of ctx.configFile until
+ * ctx.f (a fetcher) has settled: the promise and callback reads wait for it,
+ * a synchronous read settles it synchronously. The router interpolates its
+ * config right after reading it.
  */
-function gateConfigReads(configFile, f) {
-	const isConfig = (file) => {
-		try {
-			return typeof file === 'string' || Buffer.isBuffer(file) || file instanceof URL ?
-				path.resolve(file instanceof URL ? fileURLToPath(file) : String(file)) === configFile :
-				false;
-		} catch {
-			return false;
-		}
-	};
-	const readP = fs.promises.readFile;
-	fs.promises.readFile = function (file, ...rest) {
-		if (f.settled || !isConfig(file))
+
+/* True when file names ctx.configFile. */
+function isConfig(ctx, file) {
+	try {
+		return typeof file === 'string' || Buffer.isBuffer(file) || file instanceof URL ?
+			path.resolve(file instanceof URL ? fileURLToPath(file) : String(file)) === ctx.configFile :
+			false;
+	} catch {
+		return false;
+	}
+}
+
+/* fs.promises.readFile: a read of the config waits for the keys. */
+function heldReadPromise(readP, ctx) {
+	return function (file, ...rest) {
+		if (ctx.f.settled || !isConfig(ctx, file))
 			return readP.call(this, file, ...rest);
-		return f.promise.then(() => readP.call(this, file, ...rest));
+		return ctx.f.promise.then(() => readP.call(this, file, ...rest));
 	};
-	const readCb = fs.readFile;
-	fs.readFile = function (file, ...rest) {
-		if (f.settled || !isConfig(file))
+}
+
+/* fs.readFile: likewise. */
+function heldReadCallback(readCb, ctx) {
+	return function (file, ...rest) {
+		if (ctx.f.settled || !isConfig(ctx, file))
 			return readCb.call(this, file, ...rest);
-		f.promise.then(() => readCb.call(this, file, ...rest));
+		ctx.f.promise.then(() => readCb.call(this, file, ...rest));
 		return undefined;
 	};
-	const readS = fs.readFileSync;
-	fs.readFileSync = function (file, ...rest) {
-		if (!f.settled && isConfig(file))
-			f.settleSync();
+}
+
+/* fs.readFileSync: a read of the config asks for the keys at once. */
+function settledReadSync(readS, ctx) {
+	return function (file, ...rest) {
+		if (!ctx.f.settled && isConfig(ctx, file))
+			ctx.f.settleSync();
 		return readS.call(this, file, ...rest);
 	};
+}
+
+/*
+ * Serve the names in hidden to the router's process.env lookups but never
+ * list them (guard.cjs envView; isSecret, watched, beforeRead as there).
+ * hide(name, value) adds one and takes it out of the real environment.
+ */
+function veil(hidden, isSecret, watched, beforeRead) {
+	const real = process.env;
+	patches.install('env', { hidden, isSecret, watched, beforeRead });
+	return {
+		hide(name, value) {
+			hidden.set(name, value);
+			delete real[name];
+		},
+	};
+}
+
+/*
+ * End the process (exit 5) when this Node is not one the preload knows:
+ * message, from patches.cjs, names the Node and the entry point; outcome
+ * says what becomes of the router.
+ */
+function refuseNode(message, outcome = 'does not start') {
+	process.stderr.write(`ccr-keyd: ${message}; the router ${outcome}. Run claude-code-router ` +
+		'with Node 20 or 22, the versions ccr-keyd is tested with, or update ccr-keyd\n');
+	process.exit(5);
 }
 
 /*
@@ -421,7 +459,7 @@ function serve(router, token, fallbackFd) {
 	if (fallbackAlways)
 		state.keyd = 'fallback'; /* ccr-config found the daemon unreachable or locked */
 	const session = keyd.session();
-	let veil = null;
+	let veiled = null;
 
 	/* The names asked for at start arrived (or not): hand them over and arm the guards. */
 	const arrive = (stored, err) => {
@@ -437,7 +475,7 @@ function serve(router, token, fallbackFd) {
 				if (typeof e === 'string' && e !== '' && e !== s)
 					warn(`$${n} is set in the environment and in the keystore with different ` +
 						"values; using the keystore's");
-				veil.hide(n, s);
+				veiled.hide(n, s);
 				state.keystore.push(n);
 			} else if (typeof e === 'string' && e !== '') {
 				state.environment.push(n);
@@ -461,17 +499,26 @@ function serve(router, token, fallbackFd) {
 		scrub.load(keys.concat(env), restoreMap(text, lookup));
 	};
 	const f = fetcher(atStart, arrive);
-	veil = guard.veilEnvironment(hidden, (v) => !secret.empty && secret.holds(v),
+	veiled = veil(hidden, (v) => !secret.empty && secret.holds(v),
 		new Set(atStart), () => f.settleSync());
 	for (const [n, t] of table.byName)
-		veil.hide(n, t);
+		veiled.hide(n, t);
 	if (!inject.installFetch(table, { session, origins: providers, fallback: fromEnv,
 		fallbackAlways, warn }))
 		warn('this Node has no global fetch, so no key reaches the providers; use Node 20 or later');
-	gateConfigReads(configFile, f);
-	guard.propagate(routerChild(router.cli), token);
-	guard.guardWrites(scrub, configFile);
-	guard.guardReplies(scrub);
+	patches.install('config-reads', { configFile, f });
+	patches.install('children', { isRouter: routerChild(router.cli), token });
+	/* FileHandle's writes are reached at the first handle: one that differs ends the process. */
+	const writes = { scrub, configFile };
+	writes.onFirstHandle = (proto) => {
+		try {
+			patches.install('file-handle', writes, proto);
+		} catch (e) {
+			refuseNode(e.message, 'stops before it writes through a file handle');
+		}
+	};
+	patches.install('writes', writes);
+	patches.install('replies', { scrub });
 	const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 	/* Which of the per-request names the keystore holds now: for warnings and the record. */
 	const listed = (perRequest.length === 0 ? Promise.resolve(null) :
@@ -494,7 +541,7 @@ function serve(router, token, fallbackFd) {
 		}
 		return list;
 	});
-	onFirstListen((port) => listed.then((list) => {
+	patches.install('listen', { onPort: (port) => listed.then((list) => {
 		writeRecord(home, {
 			pid: process.pid,
 			router: router.version,
@@ -508,7 +555,7 @@ function serve(router, token, fallbackFd) {
 			missing: state.missing,
 			warnings,
 		});
-	}));
+	}) });
 }
 
 /* The JSON object on the pipe fd that ccr-config passed (what names it); {} when unreadable. */
@@ -543,15 +590,15 @@ function agent(router, token, tokenFd) {
 		'token to the router is APIKEY as written)');
 	const passed = Object.keys(values).filter((n) => keyd.storable(n) &&
 		typeof values[n] === 'string' && values[n] !== '');
-	const veil = guard.veilEnvironment(hidden, () => false, new Set(passed));
+	const veiled = veil(hidden, () => false, new Set(passed));
 	for (const n of passed)
-		veil.hide(n, values[n]);
-	settings.keepSettingsPrivate();
-	guard.propagate(routerChild(router.cli), token);
+		veiled.hide(n, values[n]);
+	patches.install('settings', settings.privateSettings());
+	patches.install('children', { isRouter: routerChild(router.cli), token });
 	const confine = process.env.CCR_KEYD_CONFINE;
 	delete process.env.CCR_KEYD_CONFINE;
 	if (typeof confine === 'string' && path.isAbsolute(confine))
-		guard.confineChildren(routerChild(router.cli), confine);
+		patches.install('confine', { isRouter: routerChild(router.cli), prog: confine });
 }
 
 /*
@@ -579,13 +626,16 @@ function preload(self) {
 			process.stderr.write(`ccr-keyd: ${why}\n`);
 		return;
 	}
+	const differs = patches.verify();
+	if (differs !== null)
+		refuseNode(differs);
 	const token = requireOption(selfPath);
 	if (command === 'start')
 		serve(router, token, fallbackFd);
 	else if (command === 'code' || tokenFd !== null)
 		agent(router, token, tokenFd);
 	else
-		guard.propagate(routerChild(router.cli), token);
+		patches.install('children', { isRouter: routerChild(router.cli), token });
 }
 
 module.exports = {
@@ -600,5 +650,9 @@ module.exports = {
 	decodeEscapes,
 	restoreMap,
 	routerHome,
+	heldReadPromise,
+	heldReadCallback,
+	settledReadSync,
+	listenOnce,
 	RECORD,
 };

@@ -200,16 +200,16 @@ function encodingOf(options) {
 }
 
 /*
- * Keep the settings files of this process private (see the top of the file):
- * patch fs.promises.access, mkdir and writeFile, and fs.mkdirSync and
- * writeFileSync, where they name the settings directory or a file in it.
+ * The wrappers that keep the settings files of this process private (see the
+ * top of the file), each called by the table of entry points (patches.cjs)
+ * with the original and t, a tracker(): fs.promises.access, mkdir and
+ * writeFile, and fs.mkdirSync and writeFileSync act where they name the
+ * settings directory or a file in it.
  */
-function keepSettingsPrivate() {
-	const p = fs.promises;
-	const orig = { mkdirSync: fs.mkdirSync, writeFileSync: fs.writeFileSync };
-	const t = tracker(orig);
-	const access = p.access;
-	p.access = async function (file, ...rest) {
+
+/* fs.promises.access: the directory made ours first; a settings file claimed, or absent. */
+function accessSecured(access, t) {
+	return async function (file, ...rest) {
 		const k = kind(file);
 		if (k === 'dir')
 			t.secureDir();
@@ -223,32 +223,60 @@ function keepSettingsPrivate() {
 		}
 		return access.call(this, file, ...rest);
 	};
-	const mkdir = p.mkdir;
-	p.mkdir = async function (file, ...rest) {
+}
+
+/* fs.promises.mkdir: the settings directory made 0700 and ours. */
+function mkdirSecured(mkdir, t) {
+	return async function (file, ...rest) {
 		if (kind(file) !== 'dir')
 			return mkdir.call(this, file, ...rest);
 		t.secureDir();
 		return undefined;
 	};
-	const writeFile = p.writeFile;
-	p.writeFile = async function (file, data, ...rest) {
-		if (kind(file) !== 'file' || (typeof data !== 'string' && !ArrayBuffer.isView(data)))
+}
+
+/* True when a writeFile of data to file is one of a settings file that this module writes. */
+function isSettingsWrite(file, data) {
+	return kind(file) === 'file' && (typeof data === 'string' || ArrayBuffer.isView(data));
+}
+
+/* fs.promises.writeFile: a settings file written 0600 and held. */
+function writeFilePrivate(writeFile, t) {
+	return async function (file, data, ...rest) {
+		if (!isSettingsWrite(file, data))
 			return writeFile.call(this, file, data, ...rest);
 		t.write(resolved(file), data, encodingOf(rest[0]));
 		return undefined;
 	};
-	fs.mkdirSync = function (file, ...rest) {
+}
+
+/* fs.mkdirSync: as mkdirSecured. */
+function mkdirSyncSecured(mkdirSync, t) {
+	return function (file, ...rest) {
 		if (kind(file) !== 'dir')
-			return orig.mkdirSync.call(this, file, ...rest);
+			return mkdirSync.call(this, file, ...rest);
 		t.secureDir();
 		return undefined;
 	};
-	fs.writeFileSync = function (file, data, ...rest) {
-		if (kind(file) !== 'file' || (typeof data !== 'string' && !ArrayBuffer.isView(data)))
-			return orig.writeFileSync.call(this, file, data, ...rest);
-		return t.write(resolved(file), data, encodingOf(rest[0]));
-	};
-	return t;
 }
 
-module.exports = { keepSettingsPrivate, settingsDir };
+/* fs.writeFileSync: as writeFilePrivate. */
+function writeFileSyncPrivate(writeFileSync, t) {
+	return function (file, data, ...rest) {
+		if (!isSettingsWrite(file, data))
+			return writeFileSync.call(this, file, data, ...rest);
+		return t.write(resolved(file), data, encodingOf(rest[0]));
+	};
+}
+
+/*
+ * The state of this process's settings files, for the wrappers above: it
+ * writes through fs.mkdirSync and writeFileSync as they are now, before the
+ * wrappers are in.
+ */
+function privateSettings() {
+	return tracker({ mkdirSync: fs.mkdirSync, writeFileSync: fs.writeFileSync });
+}
+
+module.exports = { privateSettings, accessSecured, mkdirSecured, writeFilePrivate,
+	mkdirSyncSecured, writeFileSyncPrivate, settingsDir };

@@ -11,7 +11,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup, seed, startDaemon, tmpdir } from '../testlib/keyd.mjs';
+import { cleanup, seed, standInRouter, startDaemon, tmpdir } from '../testlib/keyd.mjs';
 
 const require = createRequire(import.meta.url);
 const router = require('../router.cjs');
@@ -98,20 +98,6 @@ test('withPreload adds the preload to NODE_OPTIONS once', () => {
 	assert.deepEqual(guard.withPreload(['NODE_OPTIONS=--x'], TOKEN), [`NODE_OPTIONS=--x ${TOKEN}`]);
 	assert.deepEqual(guard.withPreload([`NODE_OPTIONS=${TOKEN}`], TOKEN), [`NODE_OPTIONS=${TOKEN}`]);
 });
-
-// A stand-in router package in dir: package.json with version, dist/cli.js (body), bin/ccr.
-function standInRouter(dir, version, body = 'console.log("stand-in");\n') {
-	const root = path.join(dir, 'node_modules', '@musistudio', 'claude-code-router');
-	fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
-	fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-	fs.writeFileSync(path.join(root, 'package.json'),
-		JSON.stringify({ name: '@musistudio/claude-code-router', version }));
-	const cli = path.join(root, 'dist', 'cli.js');
-	fs.writeFileSync(cli, '#!/usr/bin/env node\n' + body, { mode: 0o755 });
-	const bin = path.join(dir, 'bin', 'ccr');
-	fs.symlinkSync(cli, bin);
-	return { root, cli, bin };
-}
 
 // What the stand-in router's cli.js does for `start`: the router's interpolation of its
 // config, Object.assign(process.env, config), children of every kind, file writes of

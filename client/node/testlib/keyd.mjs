@@ -1,8 +1,8 @@
 // Test support (kept outside test/, which node --test runs file by file):
 // start the real build/ccr-keyd in a private temporary directory, talk raw
-// protocol to it, stop it by its pid.
+// protocol to it, stop it by its pid; a stand-in router package.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,4 +89,18 @@ export async function seed(sock, keys) {
 
 export function cleanup(dir) {
 	rmSync(dir, { recursive: true, force: true });
+}
+
+// A stand-in router package in dir: package.json with version, dist/cli.js (body), bin/ccr.
+export function standInRouter(dir, version, body = 'console.log("stand-in");\n') {
+	const root = path.join(dir, 'node_modules', '@musistudio', 'claude-code-router');
+	fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
+	fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+	fs.writeFileSync(path.join(root, 'package.json'),
+		JSON.stringify({ name: '@musistudio/claude-code-router', version }));
+	const cli = path.join(root, 'dist', 'cli.js');
+	fs.writeFileSync(cli, '#!/usr/bin/env node\n' + body, { mode: 0o755 });
+	const bin = path.join(dir, 'bin', 'ccr');
+	fs.symlinkSync(cli, bin);
+	return { root, cli, bin };
 }
