@@ -75,15 +75,12 @@ find_daemon(char *out, size_t size)
 {
 	const char *bin = getenv("CCR_KEYD_BIN");
 	char self[PATHS_MAX], dir[PATHS_MAX];
-	ssize_t n;
 
 	if (bin != NULL && bin[0] != '\0') {
 		snprintf(out, size, "%s", bin);
 		return;
 	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
+	if (cli_self_path(self, sizeof self) == 0) {
 		paths_dirname(self, dir, sizeof dir);
 		snprintf(out, size, "%s/ccr-keyd", dir);
 		if (access(out, X_OK) == 0)

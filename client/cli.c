@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#endif
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
 #endif
 
 #include "binding.h"
@@ -275,13 +279,19 @@ cli_call_ok(struct cli *cli, struct buf *req, int *code)
 }
 
 struct jsonr *
-cli_list(struct cli *cli, int *code)
+cli_call_op(struct cli *cli, enum proto_op op, int *code)
 {
 	struct buf req = {0};
 
-	proto_request_begin(&req, OP_LIST);
+	proto_request_begin(&req, op);
 	proto_end(&req);
 	return cli_call_ok(cli, &req, code);
+}
+
+struct jsonr *
+cli_list(struct cli *cli, int *code)
+{
+	return cli_call_op(cli, OP_LIST, code);
 }
 
 struct jsonr *
@@ -367,6 +377,27 @@ cli_detach_stdio(void)
 		close(null);
 }
 
+int
+cli_self_path(char *out, size_t size)
+{
+#ifdef __APPLE__
+	char raw[PATH_MAX], real[PATH_MAX];
+	uint32_t n = sizeof raw;
+
+	if (_NSGetExecutablePath(raw, &n) != 0 || realpath(raw, real) == NULL)
+		return -1;
+	snprintf(out, size, "%s", real);
+	return 0;
+#else
+	ssize_t n = readlink("/proc/self/exe", out, size - 1);
+
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+#endif
+}
+
 long long
 cli_now_ms(void)
 {
@@ -434,7 +465,7 @@ strip_common(struct cli *cli, int argc, char **argv, bool *help)
 
 	for (i = 0; i < argc; i++) {
 		if (!rest && (strcmp(argv[i], "--") == 0 ||
-		              (cli->cmd->in_order && i > 0 && argv[i][0] != '-')))
+		              (cli->cmd->args.in_order && i > 0 && argv[i][0] != '-')))
 			rest = true;
 		if (!rest && strcmp(argv[i], "--json") == 0) {
 			cli->json = true;
@@ -451,11 +482,12 @@ strip_common(struct cli *cli, int argc, char **argv, bool *help)
 	return n;
 }
 
-/* Run the command cli->cmd with its arguments; the connection is closed after. */
+/* Parse the arguments of cli->cmd by its table entry and run it; the connection is closed after. */
 static int
 run_command(struct cli *cli, int argc, char **argv)
 {
 	const char *noauto = getenv("CCR_KEYD_NO_AUTOSTART");
+	struct args args;
 	char err[1024];
 	int rc;
 
@@ -463,14 +495,9 @@ run_command(struct cli *cli, int argc, char **argv)
 	    paths_socket(cli->socket, sizeof cli->socket, err, sizeof err))
 		return cli_error(EXIT_FAILURE_OTHER, "%s", err);
 	cli->autostart = noauto == NULL || strcmp(noauto, "1") != 0;
-	/* Start getopt afresh for the command: glibc needs optind 0, the BSDs optreset. */
-#if defined(__GLIBC__)
-	optind = 0;
-#else
-	optreset = 1;
-	optind = 1;
-#endif
-	rc = cli->cmd->run(cli, argc, argv);
+	rc = cli_parse(cli, argc, argv, &args);
+	if (rc == 0)
+		rc = cli->cmd->run(cli, &args);
 	if (cli->connected)
 		conn_close(&cli->conn);
 	return rc;

@@ -6,7 +6,6 @@
 #ifndef CCR_CLI_H
 #define CCR_CLI_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -35,13 +34,32 @@ struct cmd_option {
 	char letter;      /* the short name ('e' for -e), or 0 for none */
 	const char *arg;  /* the argument's name ("VAR"), or NULL for a flag */
 	const char *help; /* what it does, in one line */
+	/* The rule the argument must pass, or NULL for any: the parser refuses one
+	 * that fails, where it stands, as "--NAME needs EXPECTS, not 'ARG'". */
+	bool (*valid)(const char *arg);
+	const char *expects;
 };
 
 /* The most options one command may have (--json and --help not counted). */
 #define CMD_OPTIONS_MAX 8
 
-/* What cli_getopt returns for an option the command does not have. */
-#define CLI_BAD_OPTION (-2)
+/* cmd_args.max for a command that takes any number of operands. */
+#define CMD_ARGS_ANY (-1)
+
+/* What a command takes after its options: the parser checks it before the command runs. */
+struct cmd_args {
+	int min;       /* operands at least */
+	int max;       /* operands at most, or CMD_ARGS_ANY */
+	bool in_order; /* options end at the first operand (what follows is another program's) */
+	bool literal;  /* no option parsing: every word, "--" and "-x" too, is an operand */
+};
+
+/* A command line parsed by its table entry: what a command's run receives. */
+struct args {
+	char *value[CMD_OPTIONS_MAX]; /* option i's argument (in argv), "" for a flag, or NULL */
+	int argc;                     /* the operands */
+	char **argv;                  /* argc operands, then NULL */
+};
 
 /* One command: a table entry in main.c, defined in its own cmd_*.c file. */
 struct command {
@@ -49,10 +67,10 @@ struct command {
 	const char *usage;                /* arguments after the name */
 	const char *summary;              /* one line for --help */
 	const struct cmd_option *options; /* ended by an entry without a name; NULL for none */
+	struct cmd_args args;             /* how many operands, and how options end */
 	const char *json;    /* what --json prints on success, or NULL when only errors */
 	const char *example; /* one command line for --help */
-	bool in_order; /* options end at the first operand (what follows is another program's) */
-	int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the command name */
+	int (*run)(struct cli *cli, const struct args *args);
 };
 
 struct cli {
@@ -66,19 +84,22 @@ struct cli {
 	struct conn conn;
 	bool connected;
 	const char *progname;
-	/* cli_getopt's view of cmd->options, built on its first call */
-	struct option longopts[CMD_OPTIONS_MAX + 1];
-	char optstring[2 * CMD_OPTIONS_MAX + 2];
-	char bad_option[160]; /* what cli_getopt found wrong, for cli_usage to say */
+	char bad_option[160]; /* what cli_parse found wrong with an option, for cli_usage to say */
 };
 
 /*
- * The next option of argv as the command's table entry describes it, with
- * getopt_long (optarg holds its argument, optind the next index). Returns the
- * option's index in cmd->options, -1 after the last option, or CLI_BAD_OPTION
- * for one the command does not have.
+ * Parse a command's arguments (argv[0] is its name) by its table entry into
+ * args: each option's argument, checked by its rule, then the operands,
+ * counted. Returns 0, or EXIT_USAGE after saying what was wrong.
  */
-int cli_getopt(struct cli *cli, int argc, char **argv);
+int cli_parse(struct cli *cli, int argc, char **argv, struct args *args);
+
+/* True when the command line has option opt (an index in the command's options). */
+static inline bool
+args_has(const struct args *args, int opt)
+{
+	return args->value[opt] != NULL;
+}
 
 /* True when s is one of the NULL-terminated list (false for a NULL s). */
 bool cli_one_of(const char *s, const char *const *list);
@@ -137,6 +158,12 @@ struct jsonr *cli_call_ok(struct cli *cli, struct buf *req, int *code);
  * its exit code: not_found 1, locked or denied 4, busy 3, others 5.
  */
 int cli_reply_failed(const struct jsonr *reply);
+
+/*
+ * Send one request of op with no fields. Returns the reply when it succeeded,
+ * else NULL after printing why, with *code set to the exit code.
+ */
+struct jsonr *cli_call_op(struct cli *cli, enum proto_op op, int *code);
 
 /*
  * Ask for every key's name and env name with one "list". Returns the checked
@@ -220,6 +247,13 @@ void cli_time_local(const char *iso, char *out, size_t size);
  * hint, unless NULL): 127 when not found, else 126, as a shell would.
  */
 int cli_exec(char **cmd, const char *hint);
+
+/*
+ * Write the absolute path of this program (as the kernel has it: a path
+ * replaced on disk while it runs ends in " (deleted)" on Linux) to out.
+ * Returns 0, or -1 when it cannot be told.
+ */
+int cli_self_path(char *out, size_t size);
 
 /* Milliseconds on a monotonic clock. */
 long long cli_now_ms(void);

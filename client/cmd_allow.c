@@ -15,9 +15,17 @@
 
 enum { OPT_ALL, OPT_FOR, OPT_REVOKE };
 
+/* True when s is a duration of a second or more. */
+static bool
+duration_valid(const char *s)
+{
+	return duration_parse(s) >= 1;
+}
+
 static const struct cmd_option options[] = {
     [OPT_ALL] = {"all", 'a', NULL, "every key instead of one NAME"},
-    [OPT_FOR] = {"for", 'f', "DURATION", "how long (90s, 15m, 2h; default 10m, at most a week)"},
+    [OPT_FOR] = {"for", 'f', "DURATION", "how long (90s, 15m, 2h; default 10m, at most a week)",
+                 duration_valid, "a duration (90s, 15m, 2h)"},
     [OPT_REVOKE] = {"revoke", 'r', NULL, "take the override back now"},
     {0},
 };
@@ -53,39 +61,24 @@ send_allow(struct cli *cli, const char *name, double seconds, bool revoke)
 
 /* Grant or revoke the overrides: one per NAME, or the one for every key. */
 static int
-cmd_allow(struct cli *cli, int argc, char **argv)
+cmd_allow(struct cli *cli, const struct args *args)
 {
-	double seconds = ALLOW_DEFAULT_S;
-	bool all = false, revoke = false, timed = false;
-	int c, i, rc = EXIT_OK;
+	bool all = args_has(args, OPT_ALL), revoke = args_has(args, OPT_REVOKE);
+	bool timed = args_has(args, OPT_FOR);
+	double seconds = timed ? duration_parse(args->value[OPT_FOR]) : ALLOW_DEFAULT_S;
+	int i, rc = EXIT_OK;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_FOR) {
-			seconds = duration_parse(optarg);
-			timed = true;
-			if (seconds < 1)
-				return cli_error(EXIT_USAGE,
-				                 "--for needs a duration (90s, 15m, 2h), not '%s'",
-				                 optarg);
-		} else if (c == OPT_ALL) {
-			all = true;
-		} else if (c == OPT_REVOKE) {
-			revoke = true;
-		} else {
-			return cli_usage(cli);
-		}
-	}
-	if ((all ? argc != optind : argc == optind) || (revoke && timed))
+	if ((all ? args->argc != 0 : args->argc == 0) || (revoke && timed))
 		return cli_usage(cli);
-	for (i = optind; i < argc; i++) {
-		if (!name_is_valid(argv[i]))
-			return cli_error(EXIT_USAGE, "'%s' is not a key name", argv[i]);
+	for (i = 0; i < args->argc; i++) {
+		if (!name_is_valid(args->argv[i]))
+			return cli_error(EXIT_USAGE, "'%s' is not a key name", args->argv[i]);
 	}
 	if (all)
 		return send_allow(cli, NULL, seconds, revoke);
 	/* Each name in turn (exec names them all): the first failure ends it. */
-	for (i = optind; i < argc && rc == EXIT_OK; i++)
-		rc = send_allow(cli, argv[i], seconds, revoke);
+	for (i = 0; i < args->argc && rc == EXIT_OK; i++)
+		rc = send_allow(cli, args->argv[i], seconds, revoke);
 	return rc;
 }
 
@@ -94,6 +87,7 @@ const struct command cmd_allow_entry = {
     .usage = "NAME...|--all [--for DURATION] [--revoke]",
     .summary = "let coding agents read keys (or --all) for a while (default 10m)",
     .options = options,
+    .args = {.max = CMD_ARGS_ANY}, /* NAME..., or none with --all */
     .example = "ccr-config allow cerebras --for 15m",
     .run = cmd_allow,
 };

@@ -111,32 +111,21 @@ send_bind(struct cli *cli, const char *name, const char *mode, const struct name
 
 /* Show or change one key's binding. */
 static int
-cmd_bind(struct cli *cli, int argc, char **argv)
+cmd_bind(struct cli *cli, const struct args *args)
 {
-	bool add = false, removing = false, config = false;
+	bool add = args_has(args, OPT_ADD), removing = args_has(args, OPT_REMOVE);
+	bool config = args_has(args, OPT_FROM_CONFIG);
 	struct jsonr *list = NULL, *reply = NULL;
 	struct names origins = {0};
 	const struct jsonr *key;
-	const char *word, *mode;
-	int c, rc;
+	const char *word = args->argv[0], *mode;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_ADD)
-			add = true;
-		else if (c == OPT_REMOVE)
-			removing = true;
-		else if (c == OPT_FROM_CONFIG)
-			config = true;
-		else
-			return cli_usage(cli);
-	}
-	if (argc - optind < 1 || (add && removing) ||
-	    ((add || removing) && argc - optind < 2 && !config))
+	if ((add && removing) || ((add || removing) && args->argc < 2 && !config))
 		return cli_usage(cli);
-	word = argv[optind];
 	if (!name_is_valid(word) && !env_is_valid(word))
 		return cli_error(EXIT_USAGE, "'%s' is not a key name", word);
-	if ((rc = reduce(argc - optind - 1, argv + optind + 1, &origins)) != 0)
+	if ((rc = reduce(args->argc - 1, args->argv + 1, &origins)) != 0)
 		goto done;
 	list = cli_list(cli, &rc);
 	if (list == NULL)
@@ -175,6 +164,7 @@ const struct command cmd_bind_entry = {
     .usage = "NAME [URL...] [--add|--remove] [--from-config]",
     .summary = "show or set the origins a key may be sent to (URLs are reduced to origins)",
     .options = options,
+    .args = {.min = 1, .max = CMD_ARGS_ANY},
     .json = "print {\"ok\":true,\"name\",\"env\",\"origins\":[…],\"changed\"}",
     .example = "ccr-config bind cerebras https://api.cerebras.ai/v1/chat/completions",
     .run = cmd_bind,

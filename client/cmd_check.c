@@ -387,8 +387,9 @@ provider_refs(const struct buf *text, struct names *used)
 
 /* Check where the router will get each name the config references. */
 static int
-cmd_check(struct cli *cli, int argc, char **argv)
+cmd_check(struct cli *cli, const struct args *args)
 {
+	const char *given = args->argv[0]; /* the config named on the command line, or NULL */
 	struct keystore_view ks = {0};
 	struct names env = {0}, other = {0}, used = {0};
 	struct buf text = {0};
@@ -401,14 +402,12 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	long clear;
 	int rc;
 
-	if (cli_getopt(cli, argc, argv) != -1 || argc - optind > 1)
-		return cli_usage(cli);
-	if (optind < argc)
-		snprintf(path, sizeof path, "%s", argv[optind]);
+	if (given != NULL)
+		snprintf(path, sizeof path, "%s", given);
 	else if ((rc = config_default_path(path, sizeof path)) != 0)
 		return rc;
 	rc = config_read(path, &text);
-	if (rc == 1 && optind >= argc && check_router(cli, cli->json, &router, &warnings)) {
+	if (rc == 1 && given == NULL && check_router(cli, cli->json, &router, &warnings)) {
 		/* Router 3.x: its configuration is in config.sqlite, not config.json. */
 		ks.state = "not asked";
 		if (cli->json)
@@ -445,11 +444,11 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	}
 	if (!cli->json)
 		print_table(refs, n, &ks, path);
-	if (optind >= argc)
+	if (given == NULL)
 		check_router_home(path, &warnings);
 	err[0] = '\0';
 	rc = check_exposure(&text, path, lookup, &ks, &warnings, err, sizeof err);
-	check_literals(path, &text, optind < argc, &warnings);
+	check_literals(path, &text, given != NULL, &warnings);
 	if (ks.rc == 0 && ks.list != NULL)
 		check_bindings(&text, jsonr_get(ks.list, "keys"), &warnings);
 	if (ks.rc == 0 && ks.list != NULL)
@@ -474,7 +473,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		           "ccr-config set NAME) and revoke the old one");
 	if (!cli->json && ks.rc == 0 && isatty(STDOUT_FILENO))
 		hint_passphrase(cli, stdout); /* for a person: a script's output stays as it was */
-	if (optind >= argc)
+	if (given == NULL)
 		check_router(cli, cli->json, &router, &warnings);
 	check_agents(&router, !cli->json && isatty(STDOUT_FILENO));
 	if (cli->json)
@@ -498,6 +497,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 const struct command cmd_check_entry = {
     .name = "check",
     .usage = "[CONFIG]",
+    .args = {.min = 0, .max = 1},
     .summary = "say where the router gets each key its config names; warn where it leaks them",
     .json = "print "
             "{\"ok\":true,\"config\",\"keystore\",\"names\":[{…,\"origins\"}],\"missing\","

@@ -11,16 +11,21 @@
 
 /* Become CMD, confined; returns only on failure. */
 static int
-cmd_confine(struct cli *cli, int argc, char **argv)
+cmd_confine(struct cli *cli, const struct args *args)
 {
+	char **cmd = args->argv;
 	char why[512];
-	int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
 
-	if (first >= argc || (first == 1 && argv[1][0] == '-'))
+	/* CMD's words are its own: a leading "--" is ours, a leading option is refused. */
+	if (strcmp(cmd[0], "--") == 0)
+		cmd++;
+	else if (cmd[0][0] == '-')
+		return cli_usage(cli);
+	if (cmd[0] == NULL)
 		return cli_usage(cli);
 	if (!confine_available(why, sizeof why))
-		return cli_error(EXIT_FAILURE_OTHER, "cannot confine %s: %s", argv[first], why);
-	return confine_exec(argv + first);
+		return cli_error(EXIT_FAILURE_OTHER, "cannot confine %s: %s", cmd[0], why);
+	return confine_exec(cmd);
 }
 
 const struct command cmd_confine_entry = {
@@ -29,6 +34,6 @@ const struct command cmd_confine_entry = {
     .summary = "run CMD where it can reach no keystore, socket or process of ccr-keyd's "
                "(bubblewrap)",
     .example = "ccr-config confine -- sh",
-    .in_order = true,
+    .args = {.min = 1, .max = CMD_ARGS_ANY, .in_order = true, .literal = true},
     .run = cmd_confine,
 };

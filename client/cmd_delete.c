@@ -82,23 +82,15 @@ send_delete(struct cli *cli, const char *name, int *rc)
 
 /* Delete one key. */
 static int
-cmd_delete(struct cli *cli, int argc, char **argv)
+cmd_delete(struct cli *cli, const struct args *args)
 {
-	const char *word;
+	const char *word = args->argv[0];
 	char name[NAME_MAX_LEN + 1];
 	struct buf out = {0};
-	bool yes = false, looked = false;
+	bool yes = args_has(args, OPT_YES), looked = false;
 	struct jsonr *reply;
-	int c, rc;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c != OPT_YES)
-			return cli_usage(cli);
-		yes = true;
-	}
-	word = argc - optind == 1 ? argv[optind] : NULL;
-	if (word == NULL)
-		return cli_usage(cli);
 	if (!name_is_valid(word) && !env_is_valid(word))
 		return cli_error(EXIT_USAGE, "'%s' is not a key name", word);
 	snprintf(name, sizeof name, "%s", word);
@@ -140,6 +132,7 @@ const struct command cmd_delete_entry = {
     .usage = "NAME [--yes]",
     .summary = "delete a key (NAME or its env name); asks first on a terminal",
     .options = options,
+    .args = {.min = 1, .max = 1},
     .json = "print {\"ok\":true,\"deleted\":NAME}",
     .example = "ccr-config delete cerebras --yes",
     .run = cmd_delete,

@@ -27,22 +27,13 @@
 static int
 all_names(struct cli *cli, struct names *names)
 {
-	struct buf req = {0};
 	const struct jsonr *k;
 	struct jsonr *reply;
 	int rc;
 
-	proto_request_begin(&req, OP_LIST);
-	proto_end(&req);
-	reply = cli_call(cli, &req, &rc);
-	buf_free(&req);
+	reply = cli_list(cli, &rc);
 	if (reply == NULL)
 		return rc;
-	if (conn_reply_error(reply, NULL) != PE_OK) {
-		rc = cli_reply_failed(reply);
-		conn_reply_free(reply);
-		return rc;
-	}
 	jsonr_foreach(k, jsonr_get(reply, "keys"))
 	{
 		const char *env = cli_str(k, "env");
@@ -242,27 +233,17 @@ static const struct cmd_option options[] = {
 
 /* Run a command with the keys it needs. */
 static int
-cmd_exec(struct cli *cli, int argc, char **argv)
+cmd_exec(struct cli *cli, const struct args *args)
 {
 	struct names names = {0};
 	struct buf text = {0};
 	char path[PATHS_MAX];
-	bool all = false, fallback = false;
+	bool all = args_has(args, OPT_ALL), fallback = args_has(args, OPT_FALLBACK_ENV);
+	char *only = args->value[OPT_ONLY];
 	struct jsonr *reply = NULL;
-	char *only = NULL;
-	int c, rc;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_ALL)
-			all = true;
-		else if (c == OPT_ONLY)
-			only = optarg;
-		else if (c == OPT_FALLBACK_ENV)
-			fallback = true;
-		else
-			return cli_usage(cli);
-	}
-	if (optind >= argc || (all && only != NULL))
+	if (all && only != NULL)
 		return cli_usage(cli);
 #ifdef __linux__
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* reset by execve for CMD */
@@ -299,9 +280,9 @@ cmd_exec(struct cli *cli, int argc, char **argv)
 		if (!fallback)
 			return rc;
 		cli_errors_flush();
-		cli_warn("starting %s with the plain environment (--fallback-env)", argv[optind]);
+		cli_warn("starting %s with the plain environment (--fallback-env)", args->argv[0]);
 	}
-	return cli_exec(argv + optind, NULL);
+	return cli_exec(args->argv, NULL);
 }
 
 const struct command cmd_exec_entry = {
@@ -311,6 +292,6 @@ const struct command cmd_exec_entry = {
                "references (every key with --all); the router itself gets them per request",
     .options = options,
     .example = "ccr-config exec -- node my-agent.js",
-    .in_order = true,
+    .args = {.min = 1, .max = CMD_ARGS_ANY, .in_order = true},
     .run = cmd_exec,
 };

@@ -107,24 +107,15 @@ static const struct cmd_option options[] = {
 
 /* Show one key, masked. */
 static int
-cmd_get(struct cli *cli, int argc, char **argv)
+cmd_get(struct cli *cli, const struct args *args)
 {
-	const char *word;
+	const char *word = args->argv[0];
 	struct buf req = {0};
 	struct jsonr *reply;
 	enum proto_err err;
-	bool raw = false;
-	int c, rc;
+	bool raw = args_has(args, OPT_REVEAL);
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_REVEAL)
-			raw = true;
-		else
-			return cli_usage(cli);
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	word = argv[optind];
 	if (!name_is_valid(word) && !env_is_valid(word))
 		return cli_error(EXIT_USAGE, "'%s' is not a key name", word);
 	if (!name_is_valid(word))
@@ -155,6 +146,7 @@ const struct command cmd_get_entry = {
     .usage = "NAME [--reveal]",
     .summary = "show a key's env name, masked value, update time and origins (NAME or env name)",
     .options = options,
+    .args = {.min = 1, .max = 1},
     .json = "print {\"ok\":true,\"name\",\"env\",\"masked\",\"updated\",\"origins\":[…]}; "
             "with --reveal {\"ok\":true,\"name\",\"env\",\"value\"}",
     .example = "ccr-config get OPENROUTER_API_KEY",

@@ -37,30 +37,21 @@ static const struct cmd_option options[] = {
 
 /* Run a command under a guard, confined where the kernel can. */
 static int
-cmd_guard(struct cli *cli, int argc, char **argv)
+cmd_guard(struct cli *cli, const struct args *args)
 {
-	const char *base;
+	const char *cmd = args->argv[0], *base;
 	char label[64], why[512];
-	bool confine = true;
-	int c;
+	bool confine = !args_has(args, OPT_NO_CONFINE);
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_NO_CONFINE)
-			confine = false;
-		else
-			return cli_usage(cli);
-	}
-	if (optind >= argc)
-		return cli_usage(cli);
 	if (confine && !confine_available(why, sizeof why)) {
 		cli_warn("%s runs under the guard only, not confined: %s; it can read a plain "
 		         "keystore file and other processes of yours",
-		         argv[optind], why);
+		         cmd, why);
 		confine = false;
 	}
-	base = strrchr(argv[optind], '/') != NULL ? strrchr(argv[optind], '/') + 1 : argv[optind];
+	base = strrchr(cmd, '/') != NULL ? strrchr(cmd, '/') + 1 : cmd;
 	snprintf(label, sizeof label, "%s", base);
-	return guard_run(cli, label, confine ? become_confined : become, argv + optind, -1);
+	return guard_run(cli, label, confine ? become_confined : become, args->argv, -1);
 }
 
 const struct command cmd_guard_entry = {
@@ -69,6 +60,6 @@ const struct command cmd_guard_entry = {
     .summary = "run CMD (a coding agent) so that it and all it starts get no key, confined",
     .options = options,
     .example = "ccr-config guard -- codex",
-    .in_order = true,
+    .args = {.min = 1, .max = CMD_ARGS_ANY, .in_order = true},
     .run = cmd_guard,
 };

@@ -9,21 +9,20 @@
 
 /* Print the help asked for. */
 static int
-cmd_help(struct cli *cli, int argc, char **argv)
+cmd_help(struct cli *cli, const struct args *args)
 {
+	const char *word = args->argv[0];
 	struct suggestion sg;
 	char near[256];
 	size_t i;
 
-	if (argc == 1) {
+	if (word == NULL) {
 		cli_help(cli->commands, stdout);
 		return EXIT_OK;
 	}
-	if (argc != 2)
-		return cli_usage(cli);
-	suggest_init(&sg, argv[1]);
+	suggest_init(&sg, word);
 	for (i = 0; cli->commands[i] != NULL; i++) {
-		if (strcmp(cli->commands[i]->name, argv[1]) == 0) {
+		if (strcmp(cli->commands[i]->name, word) == 0) {
 			cli_command_help(cli->commands[i], stdout);
 			return EXIT_OK;
 		}
@@ -31,15 +30,15 @@ cmd_help(struct cli *cli, int argc, char **argv)
 	}
 	suggest_phrase(&sg, near, sizeof near);
 	if (near[0] != '\0')
-		return cli_error(EXIT_USAGE, "unknown command '%s'; did you mean %s?", argv[1],
-		                 near);
+		return cli_error(EXIT_USAGE, "unknown command '%s'; did you mean %s?", word, near);
 	return cli_error(EXIT_USAGE, "unknown command '%s'; ccr-config help lists the commands",
-	                 argv[1]);
+	                 word);
 }
 
 const struct command cmd_help_entry = {
     .name = "help",
     .usage = "[COMMAND]",
+    .args = {.max = 1, .literal = true},
     .summary = "list the commands, or show one command's options and an example",
     .example = "ccr-config help set",
     .run = cmd_help,

@@ -249,34 +249,22 @@ report_profile(const struct items *items)
 
 /* Import keys from the environment or from a keystore file. */
 static int
-cmd_import(struct cli *cli, int argc, char **argv)
+cmd_import(struct cli *cli, const struct args *args)
 {
-	struct options o = {0};
+	struct options o = {.overwrite = args_has(args, OPT_OVERWRITE),
+	                    .dry_run = args_has(args, OPT_DRY_RUN)};
+	char *only = args->value[OPT_ONLY];
+	const char *source = args->argv[0];
 	struct items items = {0};
-	char *only = NULL;
-	const char *source;
-	int c, rc;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_ONLY)
-			only = optarg;
-		else if (c == OPT_OVERWRITE)
-			o.overwrite = true;
-		else if (c == OPT_DRY_RUN)
-			o.dry_run = true;
-		else
-			return cli_usage(cli);
-	}
-	if (optind >= argc)
-		return cli_usage(cli);
-	source = argv[optind];
 	cli_protect();
-	if (strcmp(source, "env") == 0 && argc - optind == 1) {
+	if (strcmp(source, "env") == 0 && args->argc == 1) {
 		rc = only != NULL ? import_collect_only(only, &items) : import_collect_env(&items);
 		if (rc == 0)
 			items_sort(&items);
-	} else if (strcmp(source, "file") == 0 && argc - optind == 2 && only == NULL) {
-		rc = import_collect_file(argv[optind + 1], &items);
+	} else if (strcmp(source, "file") == 0 && args->argc == 2 && only == NULL) {
+		rc = import_collect_file(args->argv[1], &items);
 	} else {
 		return cli_usage(cli);
 	}
@@ -294,6 +282,7 @@ const struct command cmd_import_entry = {
              "[--dry-run]",
     .summary = "store the keys of *_API_KEY variables or of an old keystore file",
     .options = options,
+    .args = {.min = 1, .max = 2},
     .example = "ccr-config import env --dry-run",
     .run = cmd_import,
 };

@@ -27,28 +27,17 @@ column_width(const struct jsonr *keys, const char *key, int min)
 
 /* Print every key. */
 static int
-cmd_list(struct cli *cli, int argc, char **argv)
+cmd_list(struct cli *cli, const struct args *args)
 {
-	struct buf req = {0};
 	const struct jsonr *keys, *k;
 	struct jsonr *reply;
 	char when[64], bound[BINDING_TEXT_MAX];
 	int rc, wn, we;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
-	proto_request_begin(&req, OP_LIST);
-	proto_end(&req);
-	reply = cli_call(cli, &req, &rc);
-	buf_free(&req);
+	(void)args;
+	reply = cli_list(cli, &rc);
 	if (reply == NULL)
 		return rc;
-	if (conn_reply_error(reply, NULL) != PE_OK) {
-		rc = cli_reply_failed(reply);
-		conn_reply_free(reply);
-		return rc;
-	}
 	keys = jsonr_get(reply, "keys");
 	if (cli->json) {
 		struct buf out = {0};
@@ -86,6 +75,7 @@ const struct command cmd_list_entry = {
     .name = "list",
     .usage = "",
     .summary = "list keys: NAME ENV KEY (masked) UPDATED ORIGINS",
+    .args = {.literal = true},
     .json = "print "
             "{\"ok\":true,\"keys\":[{\"name\",\"env\",\"masked\",\"created\",\"updated\","
             "\"origins\"}]}",

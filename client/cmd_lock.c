@@ -7,19 +7,14 @@
 
 /* Lock the keystore. */
 static int
-cmd_lock(struct cli *cli, int argc, char **argv)
+cmd_lock(struct cli *cli, const struct args *args)
 {
-	struct buf req = {0};
 	struct jsonr *reply;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
+	(void)args;
 	cli->autostart = false;
-	proto_request_begin(&req, OP_LOCK);
-	proto_end(&req);
-	reply = cli_call_ok(cli, &req, &rc);
+	reply = cli_call_op(cli, OP_LOCK, &rc);
 	if (reply == NULL)
 		return rc;
 	if (cli->json) {
@@ -40,6 +35,7 @@ cmd_lock(struct cli *cli, int argc, char **argv)
 const struct command cmd_lock_entry = {
     .name = "lock",
     .usage = "",
+    .args = {.literal = true},
     .summary = "lock the sealed keystore: wipe its key and values from the daemon",
     .json = "print {\"ok\":true,\"locked\":true}",
     .example = "ccr-config lock",

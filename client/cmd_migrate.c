@@ -421,28 +421,20 @@ static const struct cmd_option options[] = {
 
 /* Move literal api_keys out of the router's config into the keystore. */
 static int
-cmd_migrate(struct cli *cli, int argc, char **argv)
+cmd_migrate(struct cli *cli, const struct args *args)
 {
-	struct migration m = {0};
+	struct migration m = {.dry_run = args_has(args, OPT_DRY_RUN)};
 	char path[PATHS_MAX], bak[PATHS_MAX + 64] = "";
 	struct jsonr *list = NULL, *resolved = NULL;
 	size_t i, literals = 0, skipped = 0;
 	char err[1024];
-	int c, rc;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_DRY_RUN)
-			m.dry_run = true;
-		else
-			return cli_usage(cli);
-	}
-	if (argc - optind > 1)
-		return cli_usage(cli);
 	/* Router 3.x keeps its configuration in config.sqlite once it has imported config.json. */
-	if (argc - optind == 0 && router3_store_exists())
+	if (args->argc == 0 && router3_store_exists())
 		return router3_migrate(cli, m.dry_run);
-	if (argc - optind == 1)
-		snprintf(path, sizeof path, "%s", argv[optind]);
+	if (args->argc == 1)
+		snprintf(path, sizeof path, "%s", args->argv[0]);
 	else if ((rc = config_default_path(path, sizeof path)) != 0)
 		return rc;
 	m.path = path;
@@ -515,6 +507,7 @@ const struct command cmd_migrate_entry = {
     .usage = "[CONFIG] [--dry-run]",
     .summary = "move literal api_keys out of the router's config.json into the keystore",
     .options = options,
+    .args = {.min = 0, .max = 1},
     .example = "ccr-config migrate --dry-run",
     .run = cmd_migrate,
 };

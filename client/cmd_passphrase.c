@@ -130,23 +130,15 @@ report(struct cli *cli, const char *action)
 
 /* Set, change or remove the passphrase. */
 static int
-cmd_passphrase(struct cli *cli, int argc, char **argv)
+cmd_passphrase(struct cli *cli, const struct args *args)
 {
-	struct ask a = {0};
+	static const char *const actions[] = {"set", "change", "remove", NULL};
+	struct ask a = {.action = args->argv[0], .from_stdin = args_has(args, OPT_STDIN)};
 	struct buf old = {0}, fresh = {0};
 	struct jsonr *reply = NULL;
-	int c, rc = 0, i;
+	int rc = 0, i;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c != OPT_STDIN)
-			return cli_usage(cli);
-		a.from_stdin = true;
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	a.action = argv[optind];
-	if (strcmp(a.action, "set") != 0 && strcmp(a.action, "change") != 0 &&
-	    strcmp(a.action, "remove") != 0)
+	if (!cli_one_of(a.action, actions))
 		return cli_usage(cli);
 	if (a.from_stdin && isatty(STDIN_FILENO))
 		return cli_error(EXIT_USAGE, "--stdin needs the passphrase piped in");
@@ -187,6 +179,7 @@ const struct command cmd_passphrase_entry = {
     .usage = "set|change|remove [--stdin]",
     .summary = "seal the keystore with a passphrase, change it, or remove it",
     .options = options,
+    .args = {.min = 1, .max = 1},
     .json = "print {\"ok\":true,\"sealed\":true|false}",
     .example = "printf '%s\\n' \"$OLD\" \"$NEW\" | ccr-config passphrase change --stdin",
     .run = cmd_passphrase,

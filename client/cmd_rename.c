@@ -33,24 +33,21 @@ key_name(struct cli *cli, const char *word, char name[NAME_MAX_LEN + 1])
 
 /* Rename one key. */
 static int
-cmd_rename(struct cli *cli, int argc, char **argv)
+cmd_rename(struct cli *cli, const struct args *args)
 {
 	char old[NAME_MAX_LEN + 1];
-	const char *new_name;
+	const char *word = args->argv[0], *new_name = args->argv[1];
 	struct buf req = {0}, out = {0};
 	struct jsonr *reply;
 	int rc;
 
-	if (cli_getopt(cli, argc, argv) != -1 || argc - optind != 2)
-		return cli_usage(cli);
-	new_name = argv[optind + 1];
 	if (!name_is_valid(new_name))
 		return cli_error(EXIT_USAGE, "'%s' is not a key name: use 1-128 of A-Z a-z 0-9 . _ -, "
 		                             "starting with a letter or digit",
 		                 new_name);
-	if (!name_is_valid(argv[optind]) && !env_is_valid(argv[optind]))
-		return cli_error(EXIT_USAGE, "'%s' is not a key name", argv[optind]);
-	rc = key_name(cli, argv[optind], old);
+	if (!name_is_valid(word) && !env_is_valid(word))
+		return cli_error(EXIT_USAGE, "'%s' is not a key name", word);
+	rc = key_name(cli, word, old);
 	if (rc != 0)
 		return rc;
 	proto_request_begin(&req, OP_RENAME);
@@ -79,6 +76,7 @@ cmd_rename(struct cli *cli, int argc, char **argv)
 const struct command cmd_rename_entry = {
     .name = "rename",
     .usage = "OLD NEW",
+    .args = {.min = 2, .max = 2},
     .summary = "give a key another name, keeping its value, env name, times and origins",
     .json = "print {\"ok\":true,\"name\",\"old_name\",\"env\"}",
     .example = "ccr-config rename gemini-flash gemini",

@@ -154,13 +154,10 @@ fallback_pipe(int *fd, bool keep, struct names *kept)
 static int
 preflight(struct cli *cli, const struct router_opts *o)
 {
-	struct buf req = {0};
 	struct jsonr *reply;
 	int rc;
 
-	proto_request_begin(&req, OP_HELLO);
-	proto_end(&req);
-	reply = cli_call_ok(cli, &req, &rc);
+	reply = cli_call_op(cli, OP_HELLO, &rc);
 	if (reply != NULL && jsonr_is(jsonr_get(reply, "locked"), JSONR_TRUE)) {
 		if (isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
 			fprintf(stderr, "ccr-config: the keystore is locked.\n");
@@ -391,7 +388,7 @@ static void
 confine_agent(void)
 {
 	char why[512], self[PATHS_MAX];
-	ssize_t n;
+	size_t n;
 
 	if (!confine_available(why, sizeof why)) {
 		cli_warn("the agent runs under the guard only, not confined: %s; it can read a "
@@ -400,16 +397,14 @@ confine_agent(void)
 		         why);
 		return;
 	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0) {
+	if (cli_self_path(self, sizeof self) == -1) {
 		cli_warn("the agent runs under the guard only, not confined: cannot tell where "
 		         "ccr-config is");
 		return;
 	}
-	self[n] = '\0';
+	n = strlen(self);
 	/* Replaced on disk while it runs (an upgrade): the path holds the new one. */
-	if ((size_t)n > strlen(" (deleted)") &&
-	    strcmp(self + n - strlen(" (deleted)"), " (deleted)") == 0)
+	if (n > strlen(" (deleted)") && strcmp(self + n - strlen(" (deleted)"), " (deleted)") == 0)
 		self[n - strlen(" (deleted)")] = '\0';
 	setenv("CCR_KEYD_CONFINE", self, 1);
 }
@@ -528,29 +523,21 @@ static const struct cmd_option options[] = {
 
 /* Run one router command the way that keeps its keys in its server. */
 static int
-cmd_router(struct cli *cli, int argc, char **argv)
+cmd_router(struct cli *cli, const struct args *line)
 {
 	static const char *const agents[] = {"code", "ui", NULL};
 	static const char *const printing[] = {"activate", "env", NULL};
-	struct router_opts o = {.confine = true};
+	struct router_opts o = {
+	    .keep_env = args_has(line, OPT_KEEP_ENV),
+	    .fallback = args_has(line, OPT_FALLBACK_ENV),
+	    .background = args_has(line, OPT_BACKGROUND),
+	    .confine = !args_has(line, OPT_NO_CONFINE),
+	};
 	struct router_install r;
-	char **args;
-	int c;
+	/* The word before the operands (an option, "--" or "router") becomes the router's
+	 * command in args[0]; args[1] is its subcommand. */
+	char **args = line->argv - 1;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_KEEP_ENV)
-			o.keep_env = true;
-		else if (c == OPT_FALLBACK_ENV)
-			o.fallback = true;
-		else if (c == OPT_BACKGROUND)
-			o.background = true;
-		else if (c == OPT_NO_CONFINE)
-			o.confine = false;
-		else
-			return cli_usage(cli);
-	}
-	/* args[0] becomes the router's command; args[1] is its subcommand. */
-	args = argv + optind - 1;
 	if (router_find(&r) == 0 && r.major == 3 && router_supported(&r))
 		return router3_command(cli, args);
 	if (cli_one_of(args[1], serving))
@@ -569,6 +556,6 @@ const struct command cmd_router_entry = {
                "without keys)",
     .options = options,
     .example = "ccr-config router --background -- start",
-    .in_order = true,
+    .args = {.max = CMD_ARGS_ANY, .in_order = true},
     .run = cmd_router,
 };

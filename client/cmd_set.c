@@ -172,29 +172,21 @@ report(struct cli *cli, const struct jsonr *reply, const char *name, const char 
 
 /* Store the value of one key. */
 static int
-cmd_set(struct cli *cli, int argc, char **argv)
+cmd_set(struct cli *cli, const struct args *args)
 {
-	const char *env = NULL, *from = NULL, *old_masked = NULL;
+	const char *env = args->value[OPT_ENV], *from = args->value[OPT_FROM_ENV], *word;
+	const char *old_masked = NULL;
 	char name[NAME_MAX_LEN + 1], why[ENV_MAX_LEN + 160], env_used[ENV_MAX_LEN + 1];
 	const struct jsonr *key;
 	struct jsonr *list = NULL, *reply = NULL;
 	struct names origins = {0};
 	struct buf value = {0};
-	int c, rc;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_ENV)
-			env = optarg;
-		else if (c == OPT_FROM_ENV)
-			from = optarg;
-		else
-			return cli_usage(cli);
-	}
-	if (argc - optind > 1 || (argc - optind == 1 && strchr(argv[optind], '=') != NULL))
-		return refuse_argv_value(argv[optind], argc - optind > 1 ? argv[optind + 1] : NULL);
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	if (!name_is_valid(argv[optind]))
+	word = args->argv[0];
+	if (args->argc > 1 || strchr(word, '=') != NULL)
+		return refuse_argv_value(word, args->argc > 1 ? args->argv[1] : NULL);
+	if (!name_is_valid(word))
 		return cli_error(EXIT_USAGE, "the first argument is not a key name: use 1-128 of "
 		                             "A-Z a-z 0-9 . _ -, starting with a letter or digit");
 	if (env != NULL && !env_is_valid(env))
@@ -210,8 +202,8 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	list = cli_list(cli, &rc);
 	if (list == NULL)
 		return rc;
-	key = suggest_find_key(jsonr_get(list, "keys"), argv[optind]);
-	snprintf(name, sizeof name, "%s", key != NULL ? cli_str(key, "name") : argv[optind]);
+	key = suggest_find_key(jsonr_get(list, "keys"), word);
+	snprintf(name, sizeof name, "%s", key != NULL ? cli_str(key, "name") : word);
 	if (key != NULL)
 		old_masked = cli_str(key, "masked");
 	/* The env name the key will have, and what the router's config binds it to. */
@@ -257,6 +249,7 @@ const struct command cmd_set_entry = {
     .usage = "NAME [--env VAR] [--from-env VAR]",
     .summary = "store a key: from stdin, a prompt without echo, or $VAR (never argv)",
     .options = options,
+    .args = {.min = 1, .max = CMD_ARGS_ANY}, /* more than one: a key on the command line */
     .json = "print {\"ok\":true,\"name\",\"env\",\"created\",\"origins\":[…]}",
     .example = "pass show cerebras | ccr-config set cerebras",
     .run = cmd_set,

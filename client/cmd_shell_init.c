@@ -32,18 +32,6 @@ put_quoted(const char *s, bool fish)
 	putchar('\'');
 }
 
-/* The absolute path of this program, so the function works without PATH changes. */
-static void
-self_path(char *out, size_t size)
-{
-	ssize_t n = readlink("/proc/self/exe", out, size - 1);
-
-	if (n > 0)
-		out[n] = '\0';
-	else
-		snprintf(out, size, "ccr-config");
-}
-
 /*
  * The completion file for a shell beside this program: installed (first
  * candidate, under ../share) or in the source tree. Returns false when none.
@@ -268,23 +256,16 @@ static const struct cmd_option options[] = {
 
 /* Print the function for one shell. */
 static int
-cmd_shell_init(struct cli *cli, int argc, char **argv)
+cmd_shell_init(struct cli *cli, const struct args *args)
 {
+	const char *shell = args->argv[0];
+	bool agents = args_has(args, OPT_AGENTS);
 	char self[PATHS_MAX];
-	const char *shell;
-	bool agents = false;
-	int c;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		if (c == OPT_AGENTS)
-			agents = true;
-		else
-			return cli_usage(cli);
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	shell = argv[optind];
-	self_path(self, sizeof self);
+	(void)cli;
+	/* The absolute path of this program, so the function works without PATH changes. */
+	if (cli_self_path(self, sizeof self) == -1)
+		snprintf(self, sizeof self, "ccr-config");
 	if (strcmp(shell, "bash") == 0 || strcmp(shell, "zsh") == 0) {
 		print_posix(self, shell);
 		if (agents)
@@ -306,6 +287,7 @@ const struct command cmd_shell_init_entry = {
     .summary = "print the `ccr` shell function: ccr config …, and the router with keys only "
                "in its server",
     .options = options,
+    .args = {.min = 1, .max = 1},
     .example = "eval \"$(ccr-config shell-init --agents bash)\"",
     .run = cmd_shell_init,
 };

@@ -168,22 +168,17 @@ print_agents(const struct jsonr *agents)
 
 /* Report the daemon's state. */
 static int
-cmd_status(struct cli *cli, int argc, char **argv)
+cmd_status(struct cli *cli, const struct args *args)
 {
-	struct buf req = {0};
 	const char *keystore;
 	struct stat st;
 	char mode[32] = "", what[96];
 	struct jsonr *reply;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
+	(void)args;
 	cli->autostart = false;
-	proto_request_begin(&req, OP_STATUS);
-	proto_end(&req);
-	reply = cli_call_ok(cli, &req, &rc);
+	reply = cli_call_op(cli, OP_STATUS, &rc);
 	if (reply == NULL)
 		return rc;
 	keystore = cli_str(reply, "keystore");
@@ -218,6 +213,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 const struct command cmd_status_entry = {
     .name = "status",
     .usage = "",
+    .args = {.literal = true},
     .summary = "show whether ccr-keyd runs, how it was started, its socket and keystore",
     .json = "print the daemon's status reply, with keystore_mode, keystore_exists, "
             "client_socket, and expires_at and idle_lock_at (UTC) while they apply",

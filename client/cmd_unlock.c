@@ -13,10 +13,19 @@
 
 enum { OPT_FOR, OPT_STDIN };
 
+/* True when s is a duration longer than zero. */
+static bool
+duration_valid(const char *s)
+{
+	return duration_parse(s) > 0;
+}
+
 static const struct cmd_option options[] = {
     [OPT_FOR] = {"for", 'f', "DURATION",
-                 "lock again after DURATION (90s, 15m, 2h, 1d), used or not"},
-    [OPT_STDIN] = {"stdin", 's', NULL, "read the passphrase as one line from stdin (the default when it is piped)"},
+                 "lock again after DURATION (90s, 15m, 2h, 1d), used or not", duration_valid,
+                 "a duration (90s, 15m, 2h)"},
+    [OPT_STDIN] = {"stdin", 's', NULL,
+                   "read the passphrase as one line from stdin (the default when it is piped)"},
     {0},
 };
 
@@ -32,31 +41,12 @@ stdin_piped(void)
 
 /* Unlock the keystore. */
 static int
-cmd_unlock(struct cli *cli, int argc, char **argv)
+cmd_unlock(struct cli *cli, const struct args *args)
 {
-	double seconds = 0;
-	bool from_stdin = false;
-	int c, rc;
+	double seconds = args_has(args, OPT_FOR) ? duration_parse(args->value[OPT_FOR]) : 0;
+	int rc;
 
-	while ((c = cli_getopt(cli, argc, argv)) != -1) {
-		switch (c) {
-		case OPT_FOR:
-			seconds = duration_parse(optarg);
-			if (seconds <= 0)
-				return cli_error(EXIT_USAGE,
-				                 "--for needs a duration (90s, 15m, 2h), not '%s'",
-				                 optarg);
-			break;
-		case OPT_STDIN:
-			from_stdin = true;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (optind != argc)
-		return cli_usage(cli);
-	rc = cli_unlock(cli, seconds, from_stdin || stdin_piped());
+	rc = cli_unlock(cli, seconds, args_has(args, OPT_STDIN) || stdin_piped());
 	if (rc == EXIT_OK && cli->json) {
 		struct buf out = {0};
 
@@ -74,6 +64,7 @@ const struct command cmd_unlock_entry = {
     .usage = "[--for DURATION] [--stdin]",
     .summary = "unlock the sealed keystore with its passphrase",
     .options = options,
+    .args = {.min = 0, .max = 0},
     .json = "print {\"ok\":true,\"locked\":false} once unlocked",
     .example = "ccr-config unlock --for 8h",
     .run = cmd_unlock,

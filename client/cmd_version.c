@@ -7,11 +7,9 @@
 
 /* Print the version. */
 static int
-cmd_version(struct cli *cli, int argc, char **argv)
+cmd_version(struct cli *cli, const struct args *args)
 {
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
+	(void)args;
 	if (cli->json) {
 		struct buf out = {0};
 
@@ -29,6 +27,7 @@ cmd_version(struct cli *cli, int argc, char **argv)
 const struct command cmd_version_entry = {
     .name = "version",
     .usage = "",
+    .args = {.literal = true},
     .summary = "print the version (as -v and --version do)",
     .json = "print {\"ok\":true,\"version\":…}",
     .example = "ccr-config version",

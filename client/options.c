@@ -3,6 +3,7 @@
  * parses argv by that table and prints --help from it, so the parser, the help
  * text, the man page check and the completion checks read one list.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,41 +12,48 @@
 /* getopt_long's val for the option at index i: above every letter. */
 #define OPT_VAL(i) (256 + (i))
 
-/* Fill cli->longopts and cli->optstring from the command's options. */
+/* What getopt_long reads: a command's options as long options and an optstring. */
+struct getopt_view {
+	struct option longopts[CMD_OPTIONS_MAX + 1];
+	char optstring[2 * CMD_OPTIONS_MAX + 3];
+};
+
+/* Fill v from the command's options. */
 static void
-options_build(struct cli *cli)
+view_build(const struct command *cmd, struct getopt_view *v)
 {
-	const struct cmd_option *o = cli->cmd->options;
+	const struct cmd_option *o = cmd->options;
 	size_t i, n = 0;
 
-	if (cli->cmd->in_order)
-		cli->optstring[n++] = '+';
-	cli->optstring[n++] = ':'; /* a missing argument is reported as such */
+	if (cmd->args.in_order)
+		v->optstring[n++] = '+';
+	v->optstring[n++] = ':'; /* a missing argument is reported as such */
 	for (i = 0; o != NULL && o[i].name != NULL && i < CMD_OPTIONS_MAX; i++) {
-		cli->longopts[i].name = o[i].name;
-		cli->longopts[i].has_arg = o[i].arg != NULL ? required_argument : no_argument;
-		cli->longopts[i].flag = NULL;
-		cli->longopts[i].val = OPT_VAL(i);
+		v->longopts[i].name = o[i].name;
+		v->longopts[i].has_arg = o[i].arg != NULL ? required_argument : no_argument;
+		v->longopts[i].flag = NULL;
+		v->longopts[i].val = OPT_VAL(i);
 		if (o[i].letter != 0) {
-			cli->optstring[n++] = o[i].letter;
+			v->optstring[n++] = o[i].letter;
 			if (o[i].arg != NULL)
-				cli->optstring[n++] = ':';
+				v->optstring[n++] = ':';
 		}
 	}
-	memset(&cli->longopts[i], 0, sizeof cli->longopts[i]);
-	cli->optstring[n] = '\0';
+	memset(&v->longopts[i], 0, sizeof v->longopts[i]);
+	v->optstring[n] = '\0';
 }
 
-int
-cli_getopt(struct cli *cli, int argc, char **argv)
+/*
+ * The next option of argv: its index in cmd->options, -1 after the last
+ * option, or -2 for one the command does not have, said in cli->bad_option.
+ */
+static int
+next_option(struct cli *cli, const struct getopt_view *v, int argc, char **argv)
 {
 	const struct cmd_option *o = cli->cmd->options;
 	int c, i;
 
-	if (cli->optstring[0] == '\0')
-		options_build(cli);
-	opterr = 0; /* we say what was wrong, in our words */
-	c = getopt_long(argc, argv, cli->optstring, cli->longopts, NULL);
+	c = getopt_long(argc, argv, v->optstring, v->longopts, NULL);
 	if (c == -1)
 		return -1;
 	if (c >= OPT_VAL(0))
@@ -63,7 +71,46 @@ cli_getopt(struct cli *cli, int argc, char **argv)
 	else
 		snprintf(cli->bad_option, sizeof cli->bad_option, "%s has no option %s",
 		         cli->cmd->name, argv[optind - 1]);
-	return CLI_BAD_OPTION;
+	return -2;
+}
+
+int
+cli_parse(struct cli *cli, int argc, char **argv, struct args *args)
+{
+	const struct command *cmd = cli->cmd;
+	const struct cmd_option *o = cmd->options;
+	static char flag[] = ""; /* the value of a flag given */
+	struct getopt_view v;
+	int i;
+
+	memset(args, 0, sizeof *args);
+	args->argc = argc - 1;
+	args->argv = argv + 1;
+	if (!cmd->args.literal) {
+		view_build(cmd, &v);
+		/* Start getopt afresh: glibc needs optind 0, the BSDs optreset. */
+#if defined(__GLIBC__)
+		optind = 0;
+#else
+		optreset = 1;
+		optind = 1;
+#endif
+		opterr = 0; /* we say what was wrong, in our words */
+		while ((i = next_option(cli, &v, argc, argv)) != -1) {
+			if (i < 0)
+				return cli_usage(cli);
+			if (o[i].valid != NULL && !o[i].valid(optarg))
+				return cli_error(EXIT_USAGE, "--%s needs %s, not '%s'", o[i].name,
+				                 o[i].expects, optarg);
+			args->value[i] = o[i].arg != NULL ? optarg : flag;
+		}
+		args->argc = argc - optind;
+		args->argv = argv + optind;
+	}
+	if (args->argc < cmd->args.min ||
+	    (cmd->args.max != CMD_ARGS_ANY && args->argc > cmd->args.max))
+		return cli_usage(cli);
+	return 0;
 }
 
 /* Print one option line: "  -e, --env VAR     what it does". */

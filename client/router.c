@@ -16,9 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __APPLE__
-#include <mach-o/dyld.h>
-#endif
 
 #include "cli.h"
 
@@ -206,19 +203,9 @@ self_dir(char *out, size_t size)
 {
 	char exe[PATH_MAX];
 	char *slash;
-#ifdef __APPLE__
-	char raw[PATH_MAX];
-	uint32_t n = sizeof raw;
 
-	if (_NSGetExecutablePath(raw, &n) != 0 || realpath(raw, exe) == NULL)
+	if (cli_self_path(exe, sizeof exe) == -1)
 		return -1;
-#else
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-#endif
 	slash = strrchr(exe, '/');
 	if (slash == NULL)
 		return -1;

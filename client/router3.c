@@ -175,14 +175,11 @@ keystore_names(struct cli *cli, struct buf *keys)
 static bool
 preflight3(struct cli *cli)
 {
-	struct buf req = {0};
 	struct jsonr *reply;
 	bool answered;
 	int rc;
 
-	proto_request_begin(&req, OP_HELLO);
-	proto_end(&req);
-	reply = cli_call_ok(cli, &req, &rc);
+	reply = cli_call_op(cli, OP_HELLO, &rc);
 	answered = reply != NULL;
 	if (reply == NULL) {
 		cli_warn(
