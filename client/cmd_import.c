@@ -118,7 +118,7 @@ import_one(struct cli *cli, const struct items *items, struct item *it, const st
 	bool same_key = strcmp(mname, it->name) == 0 && strcmp(menv, it->env) == 0;
 
 	if (it->invalid != NULL) {
-		printf("%s: skipped: the value is %s\n", it->name, it->invalid);
+		printf("%s: skipped: the value %s\n", it->name, it->invalid);
 		tally_fail(t, EXIT_FAILURE_OTHER);
 		return;
 	}

@@ -46,19 +46,6 @@ describe_refs(struct plan *pl, const struct buf *value)
 	names_free(&refs);
 }
 
-/* Why a literal cannot be a stored key, or NULL when it can. */
-static const char *
-value_problem(const struct buf *v)
-{
-	if (v->len > PROTO_VALUE_MAX)
-		return "is longer than 16 KiB";
-	if (memchr(v->data, '\n', v->len) != NULL || memchr(v->data, '\r', v->len) != NULL)
-		return "spans several lines";
-	if (memchr(v->data, '\0', v->len) != NULL)
-		return "holds a NUL character";
-	return NULL;
-}
-
 /*
  * The key name for a provider named s, which is not one: lower-case, every
  * other character a '-' (one for a run), none at either end, at most
@@ -121,10 +108,10 @@ classify(struct migration *m, size_t i)
 		snprintf(pl->line, sizeof pl->line,
 		         "api_key is a literal, but no key name can be made of the provider's "
 		         "name (1-128 of A-Z a-z 0-9 . _ -); skipped");
-	} else if (value_problem(&key->value) != NULL) {
+	} else if (proto_value_check(key->value.data, key->value.len) != PV_OK) {
 		pl->kind = PLAN_SKIP;
 		snprintf(pl->line, sizeof pl->line, "api_key %s, so it cannot be stored; skipped",
-		         value_problem(&key->value));
+		         proto_value_fault_text(proto_value_check(key->value.data, key->value.len)));
 	} else {
 		pl->kind = PLAN_STORE;
 		pl->value = &key->value;

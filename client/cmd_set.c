@@ -98,6 +98,7 @@ static int
 read_value(const char *name, const char *from, struct buf *value)
 {
 	char prompt[NAME_MAX_LEN + 32];
+	enum proto_value_fault fault;
 	const char *v;
 
 	if (from == NULL) {
@@ -107,9 +108,13 @@ read_value(const char *name, const char *from, struct buf *value)
 	v = getenv(from);
 	if (v == NULL || v[0] == '\0')
 		return cli_error(EXIT_NOT_FOUND, "$%s is not set or empty; nothing stored", from);
-	if (strlen(v) > PROTO_VALUE_MAX || strpbrk(v, "\r\n") != NULL)
+	fault = proto_value_check(v, strlen(v));
+	if (fault == PV_TOO_LONG || fault == PV_LINES)
 		return cli_error(EXIT_USAGE,
 		                 "$%s is longer than 16 KiB or spans lines; nothing stored", from);
+	if (fault != PV_OK)
+		return cli_error(EXIT_USAGE, "$%s %s; nothing stored", from,
+		                 proto_value_fault_text(fault));
 	buf_adds(value, v);
 	cli_trim_value(value, "the key");
 	if (value->len == 0)

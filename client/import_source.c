@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "fileio.h"
 #include "keystore.h"
-#include "utf8.h"
 
 extern char **environ;
 
@@ -53,18 +52,14 @@ void
 item_set_value(struct item *it, const char *v, size_t len)
 {
 	char what[ENV_MAX_LEN + 16];
+	enum proto_value_fault fault;
 
 	buf_add(&it->value, v, len);
 	snprintf(what, sizeof what, "$%s", it->env);
 	cli_trim_value(&it->value, what);
-	v = it->value.data;
-	len = it->value.len;
-	if (len > PROTO_VALUE_MAX)
-		it->invalid = "longer than 16 KiB";
-	else if (memchr(v, '\n', len) != NULL || memchr(v, '\r', len) != NULL)
-		it->invalid = "spans several lines";
-	else if (memchr(v, '\0', len) != NULL || !utf8_valid(v, len))
-		it->invalid = "not UTF-8 text";
+	fault = proto_value_check(it->value.data, it->value.len);
+	if (fault != PV_OK)
+		it->invalid = proto_value_fault_text(fault);
 }
 
 /* Order items by env name, for output that does not depend on the environment's order. */

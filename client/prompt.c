@@ -208,6 +208,7 @@ cli_trim_value(struct buf *value, const char *what)
 int
 cli_read_secret(const char *prompt, struct buf *out)
 {
+	enum proto_value_fault fault;
 	int rc;
 
 	if (isatty(STDIN_FILENO)) {
@@ -223,11 +224,14 @@ cli_read_secret(const char *prompt, struct buf *out)
 		if (out->len > 0 && out->data[out->len - 1] == '\r')
 			out->data[--out->len] = '\0';
 	}
-	if (out->len > PROTO_VALUE_MAX)
+	fault = proto_value_check(out->data, out->len);
+	if (fault == PV_TOO_LONG)
 		return cli_error(EXIT_USAGE, "a key may be at most 16 KiB; nothing stored");
-	if (memchr(out->data, '\n', out->len) != NULL || memchr(out->data, '\0', out->len) != NULL)
+	if (fault == PV_LINES || fault == PV_NUL)
 		return cli_error(EXIT_USAGE,
 		                 "the key spans several lines or holds a NUL byte; nothing stored");
+	if (fault == PV_NOT_UTF8)
+		return cli_error(EXIT_USAGE, "the key is not UTF-8 text; nothing stored");
 	cli_trim_value(out, "the key");
 	if (out->len == 0)
 		return cli_error(EXIT_USAGE, "no key given; nothing stored");

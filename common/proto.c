@@ -159,3 +159,38 @@ proto_end(struct buf *b)
 {
 	buf_add(b, "}\n", 2);
 }
+
+enum proto_value_fault
+proto_value_check(const char *v, size_t len)
+{
+	if (len == 0)
+		return PV_EMPTY;
+	if (len > PROTO_VALUE_MAX)
+		return PV_TOO_LONG;
+	if (memchr(v, '\n', len) != NULL || memchr(v, '\r', len) != NULL)
+		return PV_LINES;
+	if (memchr(v, '\0', len) != NULL)
+		return PV_NUL;
+	if (!utf8_valid(v, len))
+		return PV_NOT_UTF8;
+	return PV_OK;
+}
+
+const char *
+proto_value_fault_text(enum proto_value_fault fault)
+{
+	switch (fault) {
+	case PV_EMPTY:
+		return "is empty";
+	case PV_TOO_LONG:
+		return "is longer than 16 KiB";
+	case PV_LINES:
+		return "spans several lines";
+	case PV_NUL:
+		return "holds a NUL character";
+	case PV_NOT_UTF8:
+		return "is not UTF-8 text";
+	default:
+		return "";
+	}
+}

@@ -110,6 +110,28 @@ proto_utf8_valid(const char *s, size_t len)
 	return utf8_valid(s, len);
 }
 
+/*
+ * What may be a key's value, the one rule: not empty, at most PROTO_VALUE_MAX
+ * bytes, one line (no CR or LF), no NUL, UTF-8 text. A set request's line
+ * that breaks it is refused by the daemon (its decoder and the keystore's
+ * loader say so in their own words); the client checks it first, to say
+ * which part a key breaks before anything is sent.
+ */
+enum proto_value_fault {
+	PV_OK,
+	PV_EMPTY,
+	PV_TOO_LONG,
+	PV_LINES,
+	PV_NUL,
+	PV_NOT_UTF8,
+};
+
+/* The first part of the rule the len bytes at v break, or PV_OK. */
+enum proto_value_fault proto_value_check(const char *v, size_t len);
+
+/* What is wrong, for "the value …": "is empty", "is longer than 16 KiB", … ("" for PV_OK). */
+const char *proto_value_fault_text(enum proto_value_fault fault);
+
 /* True when the len bytes at s hold a \u0000 escape, which would cut a C string short. */
 bool proto_has_nul_escape(const char *s, size_t len);
 
