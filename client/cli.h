@@ -27,17 +27,25 @@ enum exit_code {
 struct cli;
 struct names;
 
+/*
+ * What an option's argument must be. The parser refuses one that is not,
+ * where it stands on the command line: "--for needs a duration (90s, 15m,
+ * 2h), not 'soon'".
+ */
+enum cmd_arg_rule {
+	ARG_ANY,         /* any word */
+	ARG_DURATION,    /* a duration longer than zero (unlock --for) */
+	ARG_DURATION_1S, /* a duration of a second or more (allow --for: whole seconds) */
+};
+
 /* One option of a command, as --help, the parser, the man page check and the completions read it.
  */
 struct cmd_option {
-	const char *name; /* the long name without its dashes: "env" */
-	char letter;      /* the short name ('e' for -e), or 0 for none */
-	const char *arg;  /* the argument's name ("VAR"), or NULL for a flag */
-	const char *help; /* what it does, in one line */
-	/* The rule the argument must pass, or NULL for any: the parser refuses one
-	 * that fails, where it stands, as "--NAME needs EXPECTS, not 'ARG'". */
-	bool (*valid)(const char *arg);
-	const char *expects;
+	const char *name;       /* the long name without its dashes: "env" */
+	char letter;            /* the short name ('e' for -e), or 0 for none */
+	const char *arg;        /* the argument's name ("VAR"), or NULL for a flag */
+	const char *help;       /* what it does, in one line */
+	enum cmd_arg_rule rule; /* what the argument must be */
 };
 
 /* The most options one command may have (--json and --help not counted). */

@@ -15,17 +15,10 @@
 
 enum { OPT_ALL, OPT_FOR, OPT_REVOKE };
 
-/* True when s is a duration of a second or more. */
-static bool
-duration_valid(const char *s)
-{
-	return duration_parse(s) >= 1;
-}
-
 static const struct cmd_option options[] = {
     [OPT_ALL] = {"all", 'a', NULL, "every key instead of one NAME"},
     [OPT_FOR] = {"for", 'f', "DURATION", "how long (90s, 15m, 2h; default 10m, at most a week)",
-                 duration_valid, "a duration (90s, 15m, 2h)"},
+                 ARG_DURATION_1S},
     [OPT_REVOKE] = {"revoke", 'r', NULL, "take the override back now"},
     {0},
 };

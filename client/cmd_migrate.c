@@ -110,8 +110,9 @@ classify(struct migration *m, size_t i)
 		         "name (1-128 of A-Z a-z 0-9 . _ -); skipped");
 	} else if (proto_value_check(key->value.data, key->value.len) != PV_OK) {
 		pl->kind = PLAN_SKIP;
-		snprintf(pl->line, sizeof pl->line, "api_key %s, so it cannot be stored; skipped",
-		         proto_value_fault_text(proto_value_check(key->value.data, key->value.len)));
+		snprintf(
+		    pl->line, sizeof pl->line, "api_key %s, so it cannot be stored; skipped",
+		    proto_value_fault_text(proto_value_check(key->value.data, key->value.len)));
 	} else {
 		pl->kind = PLAN_STORE;
 		pl->value = &key->value;

@@ -132,13 +132,13 @@ report(struct cli *cli, const char *action)
 static int
 cmd_passphrase(struct cli *cli, const struct args *args)
 {
-	static const char *const actions[] = {"set", "change", "remove", NULL};
 	struct ask a = {.action = args->argv[0], .from_stdin = args_has(args, OPT_STDIN)};
 	struct buf old = {0}, fresh = {0};
 	struct jsonr *reply = NULL;
 	int rc = 0, i;
 
-	if (!cli_one_of(a.action, actions))
+	if (strcmp(a.action, "set") != 0 && strcmp(a.action, "change") != 0 &&
+	    strcmp(a.action, "remove") != 0)
 		return cli_usage(cli);
 	if (a.from_stdin && isatty(STDIN_FILENO))
 		return cli_error(EXIT_USAGE, "--stdin needs the passphrase piped in");

@@ -13,17 +13,9 @@
 
 enum { OPT_FOR, OPT_STDIN };
 
-/* True when s is a duration longer than zero. */
-static bool
-duration_valid(const char *s)
-{
-	return duration_parse(s) > 0;
-}
-
 static const struct cmd_option options[] = {
     [OPT_FOR] = {"for", 'f', "DURATION",
-                 "lock again after DURATION (90s, 15m, 2h, 1d), used or not", duration_valid,
-                 "a duration (90s, 15m, 2h)"},
+                 "lock again after DURATION (90s, 15m, 2h, 1d), used or not", ARG_DURATION},
     [OPT_STDIN] = {"stdin", 's', NULL,
                    "read the passphrase as one line from stdin (the default when it is piped)"},
     {0},

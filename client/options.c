@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "duration.h"
 
 /* getopt_long's val for the option at index i: above every letter. */
 #define OPT_VAL(i) (256 + (i))
@@ -74,6 +75,20 @@ next_option(struct cli *cli, const struct getopt_view *v, int argc, char **argv)
 	return -2;
 }
 
+/* True when arg passes rule. */
+static bool
+arg_valid(enum cmd_arg_rule rule, const char *arg)
+{
+	switch (rule) {
+	case ARG_DURATION:
+		return duration_parse(arg) > 0;
+	case ARG_DURATION_1S:
+		return duration_parse(arg) >= 1;
+	default:
+		return true;
+	}
+}
+
 int
 cli_parse(struct cli *cli, int argc, char **argv, struct args *args)
 {
@@ -99,9 +114,10 @@ cli_parse(struct cli *cli, int argc, char **argv, struct args *args)
 		while ((i = next_option(cli, &v, argc, argv)) != -1) {
 			if (i < 0)
 				return cli_usage(cli);
-			if (o[i].valid != NULL && !o[i].valid(optarg))
-				return cli_error(EXIT_USAGE, "--%s needs %s, not '%s'", o[i].name,
-				                 o[i].expects, optarg);
+			if (!arg_valid(o[i].rule, optarg))
+				return cli_error(EXIT_USAGE,
+				                 "--%s needs a duration (90s, 15m, 2h), not '%s'",
+				                 o[i].name, optarg);
 			args->value[i] = o[i].arg != NULL ? optarg : flag;
 		}
 		args->argc = argc - optind;
