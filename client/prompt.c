@@ -224,6 +224,8 @@ cli_read_secret(const char *prompt, struct buf *out)
 		if (out->len > 0 && out->data[out->len - 1] == '\r')
 			out->data[--out->len] = '\0';
 	}
+	/* Before trimming: a second line given here is a second key, or the key broken in two,
+	 * never white space to drop (import, reading variables and files, trims first). */
 	fault = proto_value_check(out->data, out->len);
 	if (fault == PV_TOO_LONG)
 		return cli_error(EXIT_USAGE, "a key may be at most 16 KiB; nothing stored");
