@@ -293,26 +293,6 @@ parse_flat(const struct jsonr *doc, ks_entry_fn fn, void *arg, char *err, size_t
 	return 0;
 }
 
-/*
- * True when the document holds a \u0000 escape: a name or value with a NUL in
- * it cannot be a C string, so the file would not mean what it says.
- */
-static bool
-has_nul_escape(const char *s, size_t len)
-{
-	const char *p = s, *end = s + len, *bs;
-
-	/* Jump from backslash to backslash: a keystore has few. */
-	while ((bs = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		if (end - bs >= 6 && bs[1] == 'u' && memcmp(bs + 2, "0000", 4) == 0)
-			return true;
-		if (end - bs <= 2)
-			break;
-		p = bs + 2; /* skip the escaped character */
-	}
-	return false;
-}
-
 int
 ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
@@ -327,7 +307,7 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 	 * anything but ASCII, and jsonr checks them), so the whole text is checked
 	 * for that only to say why one was refused.
 	 */
-	nul_escape = has_nul_escape(text, len);
+	nul_escape = proto_has_nul_escape(text, len);
 	/* A byte-order mark, as some editors write one: read what follows it. */
 	skip = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
 	doc = len == 0 || nul_escape ? NULL : jsonr_parse(text + skip, len - skip, NULL, 0);

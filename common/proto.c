@@ -1,6 +1,7 @@
 /*
- * Protocol version 1 without JSON parsing: op and error names, and encoding
- * request and reply lines into a struct buf. The client links only this half;
+ * Protocol version 1 without JSON parsing: op and error names, the \u0000
+ * check a request line and a keystore file share, and encoding request and
+ * reply lines into a struct buf. The client links only this half;
  * the daemon's request decoder, built on cJSON, is proto_decode.c.
  */
 #include "proto.h"
@@ -52,6 +53,22 @@ proto_err_from_name(const char *name)
 			return (enum proto_err)i;
 	}
 	return PE_COUNT;
+}
+
+bool
+proto_has_nul_escape(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len, *bs;
+
+	/* Jump from backslash to backslash; most lines and keystores have none. */
+	while ((bs = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - bs >= 6 && bs[1] == 'u' && memcmp(bs + 2, "0000", 4) == 0)
+			return true;
+		p = bs + 2; /* skip the escaped character */
+		if (p >= end)
+			break;
+	}
+	return false;
 }
 
 void

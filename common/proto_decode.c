@@ -14,23 +14,6 @@
 /* At most this many names in one resolve request. */
 #define RESOLVE_MAX 4096
 
-/* True when the line holds a \u0000 escape, which would cut a C string short. */
-bool
-proto_has_nul_escape(const char *s, size_t len)
-{
-	const char *p = s, *end = s + len, *bs;
-
-	/* Jump from backslash to backslash; most requests have none. */
-	while ((bs = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		if (end - bs >= 6 && bs[1] == 'u' && memcmp(bs + 2, "0000", 4) == 0)
-			return true;
-		p = bs + 2; /* skip the escaped character */
-		if (p >= end)
-			break;
-	}
-	return false;
-}
-
 /* Record the request's id as JSON text; false when it is not a short string or a number. */
 static bool
 take_id(const cJSON *doc, struct proto_request *req)
