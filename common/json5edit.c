@@ -737,7 +737,13 @@ json5edit_top_member(const char *text, size_t len, const char *key, struct json5
 	return 0;
 }
 
-/* Append value as a JSON5 string literal between quote characters. */
+/*
+ * Append value as a JSON5 string literal between quote characters. Not the JSON
+ * writer (buf_add_json_as): this literal goes back into the router's own file
+ * between the quote it had there (' or "), with an escape set of its own: that
+ * quote, \\, \n and \r, every other control as \u00XX, and U+2028 and U+2029,
+ * which JavaScript before ES2019 reads as line ends.
+ */
 static void
 add_literal(struct buf *b, const char *value, char quote)
 {
