@@ -19,7 +19,6 @@
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 
 /* A function of length arguments, whose source reads each of reads (an internal's fields). */
@@ -33,12 +32,13 @@ const ENV = { kind: 'environment' };
 /* ChildProcess#spawn(options): undocumented; the wrappers rewrite options.file, .args and .envPairs. */
 const SPAWN = fn(1, ['options.file', 'options.args', 'options.envPairs']);
 
+/* Where the entry points live, looked up each time a row is checked or installed. */
 const proc = () => process;
 const top = () => globalThis;
 const fsMod = () => fs;
 const fsp = () => fs.promises;
 const child = () => childProcess.ChildProcess.prototype;
-const reply = () => http.ServerResponse.prototype;
+const reply = () => require('node:http').ServerResponse.prototype; /* loaded in the router only */
 const server = () => net.Server.prototype;
 
 /* group, at, object, key, shape, wrap */
