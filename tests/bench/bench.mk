@@ -16,7 +16,7 @@ $(BENCH_OUT)/%: tests/bench/%.c
 bench-tools: $(BENCH_TOOLS)
 
 # The full run: every figure, medians of 3 runs of >= 2 s (about 4 minutes).
-bench: $(BENCH_DEPS)
+bench: $(BENCH_DEPS) e2e-deps
 	@BUILD=$(BUILD) bash tests/bench/run.sh
 	@echo "# the router's start through ccr start, and the latency a key adds to one request"
 	@BUILD=$(BUILD) bash tests/bench/router_start.sh || echo "# bench-router could not run"
@@ -40,22 +40,22 @@ bench-profile: $(BENCH_DEPS)
 	@BUILD=$(BUILD) bash tests/bench/profile.sh
 
 # Time from `ccr start` to the router listening, bare and through the ccr function
-# (target: at most +50 ms). Needs the router: npm ci --prefix tests/e2e.
+# (target: at most +50 ms). Needs the router: make e2e-deps.
 .PHONY: bench-router
-bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
+bench-router: $(BUILD)/ccr-keyd $(BUILD)/ccr-config e2e-deps
 	@BUILD=$(BUILD) bash tests/bench/router_start.sh
 
 # The latency a key joining each upstream request adds (target: added median
 # at most 0.5 ms), against the same router with its key in its environment.
 .PHONY: bench-request
-bench-request: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
+bench-request: $(BUILD)/ccr-keyd $(BUILD)/ccr-config e2e-deps
 	@BUILD=$(BUILD) bash tests/bench/router_request.sh
 	@BUILD=$(BUILD) ROUTER=2 bash tests/bench/router_request.sh
 
 # The same for router 3.x: ccr-keyd's gateway plugin against 3.1.1 with the key
 # in its config, both under Node 22 (tests/e2e/v3/setup.sh installs them in build/e2e-cache).
 .PHONY: bench-request3
-bench-request3: $(BUILD)/ccr-keyd $(BUILD)/ccr-config
+bench-request3: $(BUILD)/ccr-keyd $(BUILD)/ccr-config e2e-deps
 	@BUILD=$(BUILD) bash tests/bench/router3_request.sh
 
 # What confinement adds to an agent's start: guard, confined and not, and true.

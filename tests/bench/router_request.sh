@@ -16,7 +16,7 @@ case ${ROUTER:-1} in
 esac
 BIN=$PWD/$DIR/node_modules/.bin
 if [ ! -x "$BIN/ccr" ]; then
-	echo "bench-request: no router in $DIR; run: npm ci --prefix $DIR --ignore-scripts" >&2
+	echo "bench-request: no router in $DIR; run: make e2e-deps" >&2
 	exit 2
 fi
 

@@ -6,7 +6,7 @@
 #   BUILD=build [RUNS=20] [ROUTER=1|2] bash tests/bench/router_start.sh
 #
 # Uses the router pinned in tests/e2e (1.0.73; ROUTER=2: tests/e2e/v2, 2.0.0), which
-# `npm ci --prefix tests/e2e` installs (tests/run.sh does). Everything runs in a
+# make e2e-deps installs (npm ci --prefix tests/e2e). Everything runs in a
 # sandbox HOME with its own daemon, stopped by its pid.
 set -u
 cd "$(dirname "$0")/../.."
@@ -19,7 +19,7 @@ case ${ROUTER:-1} in
 esac
 BIN=$PWD/$DIR/node_modules/.bin
 if [ ! -x "$BIN/ccr" ]; then
-	echo "bench-router: no router in $DIR; run: npm ci --prefix $DIR --ignore-scripts" >&2
+	echo "bench-router: no router in $DIR; run: make e2e-deps" >&2
 	exit 2
 fi
 

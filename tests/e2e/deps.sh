@@ -8,9 +8,10 @@
 #   CACHE          router 3.1.1 and Node 22 (v3/setup.sh), CACHE being $CCR_E2E_CACHE
 #                  or build/e2e-cache
 #
-#   tests/e2e/deps.sh [--or-skip]
+#   tests/e2e/deps.sh [--or-skip] [DIR...]
 #
-# What is already installed at its pinned version is kept. Exit 0 when all are ready, 2
+# With DIRs (tests/e2e/lib.bash names the one a suite needs), only the routers of
+# those directories. What is already installed at its pinned version is kept. Exit 0 when all are ready, 2
 # when they cannot be installed for want of npm or of a registry that answers, 1 on any
 # other failure; stderr says why. With --or-skip (as a prerequisite of make test) the
 # want of npm or a registry is reported and exits 0: the suites that need a router
@@ -18,7 +19,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 or_skip=0
-[ "${1:-}" = --or-skip ] && or_skip=1
+if [ "${1:-}" = --or-skip ]; then
+	or_skip=1
+	shift
+fi
 NPM_NET=(--no-audit --no-fund --fetch-retries=1 --fetch-retry-mintimeout=1000
 	--fetch-retry-maxtimeout=2000 --fetch-timeout=20000)
 
@@ -38,16 +42,21 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
 # pinned DIR: the router version DIR's package-lock.json pins.
 pinned() {
 	node -p 'require(process.argv[1]).packages["node_modules/@musistudio/claude-code-router"].version' \
-		"$PWD/$1/package-lock.json" 2>/dev/null
+		"$(cd "$1" && pwd)/package-lock.json" 2>/dev/null
 }
 
 # installed DIR: the router version installed under DIR/node_modules, or nothing.
 installed() {
 	node -p 'require(process.argv[1]).version' \
-		"$PWD/$1/node_modules/@musistudio/claude-code-router/package.json" 2>/dev/null
+		"$(cd "$1" && pwd)/node_modules/@musistudio/claude-code-router/package.json" 2>/dev/null
 }
 
-for dir in tests/e2e tests/e2e/v2; do
+if [ $# -gt 0 ]; then
+	dirs=("$@") v3=0
+else
+	dirs=(tests/e2e tests/e2e/v2) v3=1
+fi
+for dir in "${dirs[@]}"; do
 	want=$(pinned "$dir")
 	[ -n "$want" ] || finish 1 "$dir/package-lock.json pins no claude-code-router"
 	[ "$(installed "$dir")" = "$want" ] && continue
@@ -66,6 +75,7 @@ $(printf '%s\n' "$out" | tail -n 15)"
 	finish 2 "npm registry unreachable: ${reason#npm error }"
 done
 
+[ "$v3" = 1 ] || exit 0
 cache=${CCR_E2E_CACHE:-build/e2e-cache}
 out=$(tests/e2e/v3/setup.sh "$cache" 2>&1 >/dev/null)
 rc=$?

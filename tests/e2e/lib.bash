@@ -27,11 +27,12 @@ installed_version() {
 		"$1/node_modules/@musistudio/claude-code-router/package.json" 2>/dev/null
 }
 
-# install_router DIR VERSION: make sure DIR/node_modules holds router VERSION. Writes
+# install_router DIR VERSION: make sure DIR/node_modules holds router VERSION (make
+# e2e-deps installs it before the suites run; this is for a suite run alone). Writes
 # $E2E_TMP/skip (with the reason) when it cannot be installed for want of a registry or
 # a usable node, $E2E_TMP/fail when npm fails although the registry answers.
 install_router() {
-	local dir=$1 want=$2 out major reason
+	local dir=$1 want=$2 out major rc=0
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 		echo "node/npm not installed: cannot run the router" >"$E2E_TMP/skip"
 		return
@@ -42,21 +43,13 @@ install_router() {
 		return
 	fi
 	[ "$(installed_version "$dir")" = "$want" ] && return
-	if out=$(timeout 300 npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund \
-		--fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=2000 \
-		--fetch-timeout=20000 2>&1); then
-		[ "$(installed_version "$dir")" = "$want" ] && return
+	out=$(bash "$ROOT/tests/e2e/deps.sh" "$dir" 2>&1) || rc=$?
+	if [ "$rc" -eq 2 ]; then
+		printf '%s\n' "$out" | tail -n 1 | sed 's/^e2e-deps: //' >"$E2E_TMP/skip"
+	elif [ "$rc" -ne 0 ]; then
+		printf '%s\n' "$out" >"$E2E_TMP/fail"
+	elif [ "$(installed_version "$dir")" != "$want" ]; then
 		echo "npm ci succeeded but $dir holds no router $want" >"$E2E_TMP/fail"
-		return
-	fi
-	if timeout 30 npm ping --fetch-retries=0 --fetch-timeout=20000 >/dev/null 2>&1; then
-		printf 'npm ci --prefix %s failed although the registry answers:\n%s\n' "$dir" \
-			"$(printf '%s\n' "$out" | tail -n 15)" >"$E2E_TMP/fail"
-	else
-		reason=$(printf '%s\n' "$out" | grep -m1 'request to' ||
-			printf '%s\n' "$out" | grep -m1 'npm error code' ||
-			printf '%s\n' "$out" | tail -n 1)
-		echo "npm registry unreachable: ${reason#npm error }" >"$E2E_TMP/skip"
 	fi
 }
 

@@ -34,9 +34,9 @@ KNOWN=(
 	# 256 connections accepted under valgrind can outlast the test's 5 s sockcat timeout.
 	"protocol: more than 256 connections: the next one gets busy and is closed"
 	# Millisecond delays measured on the wall clock drown in valgrind's slowdown.
-	"sealed: a wrong passphrase is denied (exit 4) after a delay that doubles each time"
+	"sealed_unlock: a wrong passphrase is denied (exit 4) after a delay that doubles each time"
 	# Argon2id under valgrind takes longer than the test's 5 s reply timeout.
-	"sealed: other peers are answered while passphrase set, unlock or change derives a key"
+	"sealed_unlock: other peers are answered while passphrase set, unlock or change derives a key"
 )
 
 # Nothing here may reach the user's own keys or daemon.

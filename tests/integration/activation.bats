@@ -5,13 +5,7 @@
 # what the daemon really does (traced) fits the hardening the unit declares.
 # Every process is stopped by its pid.
 
-bats_require_minimum_version 1.5.0
-
-ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-CCR_BUILD=${CCR_BUILD:-$ROOT/build}
-KEYD=$CCR_BUILD/ccr-keyd
-CLI=$CCR_BUILD/ccr-config
-KEY1=csk-test-0123456789abcdef0123f2a9
+load helpers
 
 setup() {
 	export TZ=UTC CCR_KEYD_NO_AUTOSTART=1
@@ -38,29 +32,6 @@ teardown() {
 		printf '# --- daemon log ---\n' >&2
 		sed 's/^/# /' "$LOG" >&2
 	fi
-}
-
-# fail MESSAGE...: end the test with a message on the TAP stream.
-fail() {
-	printf '# %s\n' "$@" >&2
-	return 1
-}
-
-# alive PID: true while PID runs (a zombie does not count).
-alive() {
-	local state
-	state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-
-# wait_gone PID [MS]: wait up to MS (default 5000) for PID to exit.
-wait_gone() {
-	local i
-	for ((i = 0; i < ${2:-5000} / 20; i++)); do
-		alive "$1" || return 0
-		sleep 0.02
-	done
-	! alive "$1"
 }
 
 # wait_socket PATH [PID]: wait up to 5 s for the socket file PATH to appear.

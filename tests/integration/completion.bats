@@ -3,15 +3,9 @@
 # without a word of output, offer every command and the options of each, and
 # offer the key names of a running daemon — without ever starting one.
 
-bats_require_minimum_version 1.5.0
+load helpers
 
-ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-CCR_BUILD=${CCR_BUILD:-$ROOT/build}
-KEYD=$CCR_BUILD/ccr-keyd
-CLI=$CCR_BUILD/ccr-config
 COMP=$ROOT/completions
-KEY1=csk-test-0123456789abcdef0123f2a9
-KEY2=csk-test-zyxwvutsrqponmlkjihg7b3c
 
 setup() {
 	export TZ=UTC CCR_KEYD_NO_AUTOSTART=1
@@ -40,29 +34,6 @@ teardown() {
 		kill -TERM "$pid" 2>/dev/null || true
 		wait_gone "$pid" 2000 || kill -KILL "$pid" 2>/dev/null || true
 	done
-}
-
-# fail MESSAGE...: end the test with a message on the TAP stream.
-fail() {
-	printf '# %s\n' "$@" >&2
-	return 1
-}
-
-# alive PID: true while PID runs (a zombie does not count).
-alive() {
-	local state
-	state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-
-# wait_gone PID [MS]: wait up to MS (default 5000) for PID to exit.
-wait_gone() {
-	local i
-	for ((i = 0; i < ${2:-5000} / 20; i++)); do
-		alive "$1" || return 0
-		sleep 0.02
-	done
-	! alive "$1"
 }
 
 # start_daemon_with_keys: a daemon on $SOCK holding cerebras and open-router.v2.

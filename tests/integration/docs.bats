@@ -5,18 +5,10 @@
 # every environment variable the C code reads, every exit code; and every
 # reference to a design file points at docs/DESIGN.md and a section it has.
 
-bats_require_minimum_version 1.5.0
+load helpers
 
-ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-CCR_BUILD=${CCR_BUILD:-$ROOT/build}
 KEYD_8=$ROOT/docs/ccr-keyd.8
 CONFIG_1=$ROOT/docs/ccr-config.1
-
-# fail MESSAGE...: end the test with a message on the TAP stream.
-fail() {
-	printf '# %s\n' "$@" >&2
-	return 1
-}
 
 # text PAGE: the page as plain text, one paragraph a line (wide, no hyphenation).
 text() {

@@ -4,10 +4,7 @@
 # per-user install without root that the user manager finds, and an uninstall
 # that leaves no file behind.
 
-bats_require_minimum_version 1.5.0
-
-ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-CCR_BUILD=${CCR_BUILD:-$ROOT/build}
+load helpers
 
 # The staged tree of `make install DESTDIR=… PREFIX=/usr`: mode and path of every
 # entry that is not a directory. The Node module (the router preload and the client
@@ -41,12 +38,6 @@ teardown() {
 	if [ -n "$USERDIR" ]; then
 		rm -rf "$USERDIR"
 	fi
-}
-
-# fail MESSAGE...: end the test with a message on the TAP stream.
-fail() {
-	printf '# %s\n' "$@" >&2
-	return 1
 }
 
 # mk ARGS...: run make in the project as `make test` built it, without

@@ -357,7 +357,7 @@ twenty_providers() {
 @test "the router's own interpolateEnvVars over the migrated config gives back the original values" {
 	command -v node >/dev/null || skip "node is not installed"
 	[ -f "$ROUTER_CLI" ] && [ -d "$JSON5_DIR" ] ||
-		skip "the router is not installed: run npm ci --prefix tests/e2e"
+		skip "the router is not installed: run make e2e-deps"
 	start_daemon
 	twenty_providers
 	# Twenty-five providers, one of which cannot move (its name), and references

@@ -4,10 +4,9 @@
 # fails, naming the suite, when the user's keystore or socket directory changed.
 # Here a temporary directory plays the user's home.
 
-bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
-	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	USER_HOME=$BATS_TEST_TMPDIR/user
 	USER_RUN=$BATS_TEST_TMPDIR/userrun
 	mkdir -p -m 700 "$USER_HOME/.claude-code-router" "$USER_RUN/ccr-keyd"
