@@ -104,9 +104,18 @@ cli_warn(const char *fmt, ...)
 }
 
 void
-cli_json_out(const struct buf *doc)
+cli_json_key(struct buf *doc, const char *name)
 {
+	proto_reply_begin(doc, NULL);
+	proto_field_str(doc, "name", name, strlen(name));
+}
+
+void
+cli_json_out(struct buf *doc)
+{
+	proto_end(doc);
 	fwrite(doc->data, 1, doc->len, stdout);
+	buf_free(doc);
 	report.document = true;
 }
 

@@ -132,8 +132,14 @@ void cli_help(const struct command *const *commands, FILE *f);
  */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Print a --json success document (one line, newline included) to stdout. */
-void cli_json_out(const struct buf *doc);
+/* Begin the --json success document about the key called name: {"ok":true,"name":NAME. */
+void cli_json_key(struct buf *doc, const char *name);
+
+/*
+ * End a --json success document begun with proto_reply_begin, print it to
+ * stdout as one line, and release it.
+ */
+void cli_json_out(struct buf *doc);
 
 /* Write an error --json is holding back to stderr: the command goes on regardless. */
 void cli_errors_flush(void);

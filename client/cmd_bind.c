@@ -35,15 +35,12 @@ show(struct cli *cli, const struct jsonr *key, const struct jsonr *changed)
 	struct buf out = {0};
 
 	if (cli->json) {
-		proto_reply_begin(&out, NULL);
-		proto_field_str(&out, "name", name, strlen(name));
+		cli_json_key(&out, name);
 		proto_field_str(&out, "env", env, strlen(env));
 		binding_copy(&out, origins);
 		if (changed != NULL)
 			proto_field_bool(&out, "changed", jsonr_is(changed, JSONR_TRUE));
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 		return;
 	}
 	if (jsonr_count(origins) == 0)

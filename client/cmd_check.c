@@ -363,9 +363,7 @@ print_json(const struct ref *refs, size_t n, const struct keystore_view *ks, con
 	if (warnings->len > 0)
 		buf_add(&out, warnings->data, warnings->len);
 	buf_addc(&out, ']');
-	proto_end(&out);
 	cli_json_out(&out);
-	buf_free(&out);
 }
 
 /* Add the env names the api_keys of the config's providers use to used. */

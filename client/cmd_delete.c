@@ -28,9 +28,7 @@ kept(struct cli *cli, const char *name)
 	}
 	proto_reply_begin(&out, NULL);
 	proto_field_str(&out, "kept", name, strlen(name));
-	proto_end(&out);
 	cli_json_out(&out);
-	buf_free(&out);
 }
 
 /*
@@ -118,12 +116,10 @@ cmd_delete(struct cli *cli, const struct args *args)
 	} else if (cli->json) {
 		proto_reply_begin(&out, NULL);
 		proto_field_str(&out, "deleted", name, strlen(name));
-		proto_end(&out);
 		cli_json_out(&out);
 	} else {
 		printf("deleted %s\n", name);
 	}
-	buf_free(&out);
 	conn_reply_free(reply);
 	return rc;
 }

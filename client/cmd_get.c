@@ -29,15 +29,12 @@ show(struct cli *cli, const struct jsonr *key)
 		       bound[0] != '\0' ? bound : "no origin");
 		return;
 	}
-	proto_reply_begin(&out, NULL);
-	proto_field_str(&out, "name", cli_str(key, "name"), strlen(cli_str(key, "name")));
+	cli_json_key(&out, cli_str(key, "name"));
 	proto_field_str(&out, "env", cli_str(key, "env"), strlen(cli_str(key, "env")));
 	proto_field_str(&out, "masked", cli_str(key, "masked"), strlen(cli_str(key, "masked")));
 	proto_field_str(&out, "updated", cli_str(key, "updated"), strlen(cli_str(key, "updated")));
 	binding_copy(&out, jsonr_get(key, "origins"));
-	proto_end(&out);
 	cli_json_out(&out);
-	buf_free(&out);
 }
 
 /* Print the raw value of the key called name and nothing else, or its --json. */
@@ -56,14 +53,11 @@ reveal(struct cli *cli, const char *name)
 	if (reply == NULL)
 		return rc;
 	if (cli->json) {
-		proto_reply_begin(&out, NULL);
-		proto_field_str(&out, "name", name, strlen(name));
+		cli_json_key(&out, name);
 		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
 		proto_field_str(&out, "value", cli_str(reply, "value"),
 		                strlen(cli_str(reply, "value")));
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	} else {
 		printf("%s\n", cli_str(reply, "value"));
 	}

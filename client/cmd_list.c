@@ -47,9 +47,7 @@ cmd_list(struct cli *cli, const struct args *args)
 			proto_field_key(&out, "keys");
 			jsonr_print(&out, keys);
 		}
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	} else if (jsonr_count(keys) == 0) {
 		fprintf(stderr, "no keys stored; add one with: ccr-config set NAME\n");
 	} else {

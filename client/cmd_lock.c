@@ -22,9 +22,7 @@ cmd_lock(struct cli *cli, const struct args *args)
 
 		proto_reply_begin(&out, NULL);
 		proto_field_bool(&out, "locked", true);
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	} else {
 		printf("locked: the key and every value are wiped from ccr-keyd's memory\n");
 	}

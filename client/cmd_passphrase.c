@@ -116,9 +116,7 @@ report(struct cli *cli, const char *action)
 	if (cli->json) {
 		proto_reply_begin(&out, NULL);
 		proto_field_bool(&out, "sealed", strcmp(action, "remove") != 0);
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	} else if (strcmp(action, "remove") == 0) {
 		printf("passphrase removed: the keystore is plain JSON again (mode 0600)\n");
 	} else {

@@ -58,13 +58,10 @@ cmd_rename(struct cli *cli, const struct args *args)
 	if (reply == NULL)
 		return rc;
 	if (cli->json) {
-		proto_reply_begin(&out, NULL);
-		proto_field_str(&out, "name", new_name, strlen(new_name));
+		cli_json_key(&out, new_name);
 		proto_field_str(&out, "old_name", old, strlen(old));
 		proto_field_str(&out, "env", cli_str(reply, "env"), strlen(cli_str(reply, "env")));
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	} else {
 		printf("renamed %s to %s (still $%s: the router's config needs no change)\n", old,
 		       new_name, cli_str(reply, "env"));

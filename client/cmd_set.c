@@ -153,14 +153,11 @@ report(struct cli *cli, const struct jsonr *reply, const char *name, const char 
 	struct buf out = {0};
 
 	if (cli->json) {
-		proto_reply_begin(&out, NULL);
-		proto_field_str(&out, "name", name, strlen(name));
+		cli_json_key(&out, name);
 		proto_field_str(&out, "env", env, strlen(env));
 		proto_field_bool(&out, "created", created);
 		binding_copy(&out, origins);
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 		return;
 	}
 	if (jsonr_count(origins) > 0) {

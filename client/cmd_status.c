@@ -128,9 +128,7 @@ print_json(const struct jsonr *reply, const char *mode, const char *socket)
 	proto_field_str_as(&out, "client_socket", socket, strlen(socket), BUF_JSON_CJSON);
 	field_at(&out, "expires_at", member_ms(reply, "expires_in_ms"));
 	field_at(&out, "idle_lock_at", member_ms(reply, "idle_lock_in_ms"));
-	proto_end(&out);
 	cli_json_out(&out);
-	buf_free(&out);
 }
 
 /* Print the agent guard's lines: on or off, where this process runs, the overrides. */

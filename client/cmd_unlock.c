@@ -44,9 +44,7 @@ cmd_unlock(struct cli *cli, const struct args *args)
 
 		proto_reply_begin(&out, NULL);
 		proto_field_bool(&out, "locked", false);
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	}
 	return rc;
 }

@@ -15,9 +15,7 @@ cmd_version(struct cli *cli, const struct args *args)
 
 		proto_reply_begin(&out, NULL);
 		proto_field_str(&out, "version", CCR_KEYD_VERSION, sizeof CCR_KEYD_VERSION - 1);
-		proto_end(&out);
 		cli_json_out(&out);
-		buf_free(&out);
 	} else {
 		printf("ccr-config %s\n", CCR_KEYD_VERSION);
 	}
