@@ -75,17 +75,17 @@ next_option(struct cli *cli, const struct getopt_view *v, int argc, char **argv)
 	return -2;
 }
 
-/* True when arg passes rule. */
-static bool
-arg_valid(enum cmd_arg_rule rule, const char *arg)
+/* What arg should have been to pass rule ("a duration (90s, 15m, 2h)"), or NULL when it passes. */
+static const char *
+arg_fault(enum cmd_arg_rule rule, const char *arg)
 {
 	switch (rule) {
 	case ARG_DURATION:
-		return duration_parse(arg) > 0;
+		return duration_parse(arg) > 0 ? NULL : "a duration (90s, 15m, 2h)";
 	case ARG_DURATION_1S:
-		return duration_parse(arg) >= 1;
+		return duration_parse(arg) >= 1 ? NULL : "a duration (90s, 15m, 2h)";
 	default:
-		return true;
+		return NULL;
 	}
 }
 
@@ -96,6 +96,7 @@ cli_parse(struct cli *cli, int argc, char **argv, struct args *args)
 	const struct cmd_option *o = cmd->options;
 	static char flag[] = ""; /* the value of a flag given */
 	struct getopt_view v;
+	const char *fault;
 	int i;
 
 	memset(args, 0, sizeof *args);
@@ -114,10 +115,9 @@ cli_parse(struct cli *cli, int argc, char **argv, struct args *args)
 		while ((i = next_option(cli, &v, argc, argv)) != -1) {
 			if (i < 0)
 				return cli_usage(cli);
-			if (!arg_valid(o[i].rule, optarg))
-				return cli_error(EXIT_USAGE,
-				                 "--%s needs a duration (90s, 15m, 2h), not '%s'",
-				                 o[i].name, optarg);
+			if ((fault = arg_fault(o[i].rule, optarg)) != NULL)
+				return cli_error(EXIT_USAGE, "--%s needs %s, not '%s'", o[i].name,
+				                 fault, optarg);
 			args->value[i] = o[i].arg != NULL ? optarg : flag;
 		}
 		args->argc = argc - optind;
