@@ -1305,6 +1305,28 @@ test_encoded_request_decodes_to_what_was_sent(void **state)
 	buf_free(&b);
 }
 
+/* The value rule: empty, too long, more than one line, a NUL, not UTF-8, in that order. */
+static void
+test_a_value_is_checked_for_each_part_of_the_rule_in_order(void **state)
+{
+	char big[PROTO_VALUE_MAX + 2];
+
+	(void)state;
+	memset(big, 'k', sizeof big);
+	assert_int_equal(proto_value_check("csk-test-abc", 12), PV_OK);
+	assert_int_equal(proto_value_check("", 0), PV_EMPTY);
+	assert_int_equal(proto_value_check(big, PROTO_VALUE_MAX), PV_OK);
+	assert_int_equal(proto_value_check(big, PROTO_VALUE_MAX + 1), PV_TOO_LONG);
+	assert_int_equal(proto_value_check("a\nb", 3), PV_LINES);
+	assert_int_equal(proto_value_check("a\rb", 3), PV_LINES);
+	assert_int_equal(proto_value_check("a\0b", 3), PV_NUL);
+	assert_int_equal(proto_value_check("a\377b", 3), PV_NOT_UTF8);
+	assert_int_equal(proto_value_check("\303\251t\303\251", 5), PV_OK); /* "été" */
+	assert_int_equal(proto_value_check("a\n\0\xff", 4), PV_LINES);
+	assert_string_equal(proto_value_fault_text(PV_TOO_LONG), "is longer than 16 KiB");
+	assert_string_equal(proto_value_fault_text(PV_OK), "");
+}
+
 int
 main(void)
 {
@@ -1378,6 +1400,7 @@ main(void)
 	    cmocka_unit_test(test_error_reply_round_trips_with_id_code_and_message),
 	    cmocka_unit_test(test_decoded_string_id_is_echoed_intact_in_the_reply),
 	    cmocka_unit_test(test_encoded_request_decodes_to_what_was_sent),
+	    cmocka_unit_test(test_a_value_is_checked_for_each_part_of_the_rule_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
