@@ -496,6 +496,28 @@ jsonr_free(struct jsonr *doc)
 		release((struct block *)(void *)((char *)doc - offsetof(struct block, nodes)));
 }
 
+long
+jsonr_read_string(const char *text, size_t len, size_t *at, char *out)
+{
+	struct parser p = {.s = (const unsigned char *)text, .len = len, .at = *at, .arena = out};
+	const char *str;
+	uint32_t n;
+	bool ok;
+
+	ok = len < UINT32_MAX && peek(&p) == '"' && parse_string(&p, &str, &n);
+	*at = p.at;
+	return ok ? (long)n : -1;
+}
+
+size_t
+jsonr_skip_space(const char *text, size_t len, size_t at)
+{
+	struct parser p = {.s = (const unsigned char *)text, .len = len, .at = at};
+
+	skip_space(&p);
+	return p.at;
+}
+
 const struct jsonr *
 jsonr_get(const struct jsonr *obj, const char *key)
 {

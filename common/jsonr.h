@@ -55,6 +55,19 @@ struct jsonr *jsonr_parse(const char *text, size_t len, char *err, size_t errsiz
 /* Wipe and release a document jsonr_parse returned; doc may be NULL. */
 void jsonr_free(struct jsonr *doc);
 
+/*
+ * For a reader that walks a document of a known shape itself, without a tree:
+ * decode the string literal at text[*at] (its opening '"') as jsonr_parse
+ * would, NUL-terminated, into out, which has room for len - *at bytes (and
+ * may be written up to 7 bytes past the NUL). Returns the decoded length, or
+ * -1 when no valid string literal starts there; *at is left where the reading
+ * stopped, past the closing quote when it was valid.
+ */
+long jsonr_read_string(const char *text, size_t len, size_t *at, char *out);
+
+/* The index of the first byte at or after at that is not JSON whitespace (len at the end). */
+size_t jsonr_skip_space(const char *text, size_t len, size_t at);
+
 /* The first member of obj named key, or NULL (also when obj is NULL or not an object). */
 const struct jsonr *jsonr_get(const struct jsonr *obj, const char *key);
 

@@ -7,6 +7,7 @@
 #include "keystore.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -179,12 +180,9 @@ member_origins(const struct jsonr *m, const char *name, char *list, char *err, s
 /* The members of a key's object that the format knows. */
 enum { M_VALUE, M_ENV, M_CREATED, M_UPDATED, M_ORIGINS, M_COUNT };
 
-/*
- * Find the known members of the key k in one pass over it: each the first of
- * its name, as jsonr_get finds it, or NULL (all NULL when k is not an object).
- */
-static void
-key_members(const struct jsonr *k, const struct jsonr *found[M_COUNT])
+/* Which known member one named key (len bytes) is, or -1. */
+static int
+known_member(const char *key, uint32_t len)
 {
 	static const struct {
 		const char *name;
@@ -194,6 +192,22 @@ key_members(const struct jsonr *k, const struct jsonr *found[M_COUNT])
 	    [M_CREATED] = {"created", 7},   [M_UPDATED] = {"updated", 7},
 	    [M_ORIGINS] = {"origins", 7},
 	};
+	int i;
+
+	for (i = 0; i < M_COUNT; i++) {
+		if (len == known[i].len && memcmp(key, known[i].name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Find the known members of the key k in one pass over it: each the first of
+ * its name, as jsonr_get finds it, or NULL (all NULL when k is not an object).
+ */
+static void
+key_members(const struct jsonr *k, const struct jsonr *found[M_COUNT])
+{
 	const struct jsonr *m;
 	int i;
 
@@ -203,14 +217,53 @@ key_members(const struct jsonr *k, const struct jsonr *found[M_COUNT])
 		return;
 	jsonr_foreach(m, k)
 	{
-		for (i = 0; i < M_COUNT; i++) {
-			if (found[i] == NULL && m->key_len == known[i].len &&
-			    memcmp(m->key, known[i].name, known[i].len) == 0) {
-				found[i] = m;
-				break;
-			}
-		}
+		i = known_member(m->key, m->key_len);
+		if (i >= 0 && found[i] == NULL)
+			found[i] = m;
 	}
+}
+
+/*
+ * Check one key of a version-1 document, named name, whose value is_object (or
+ * not), with its known members, and hand it to fn. env and origins are the
+ * caller's buffers (ENV_MAX_LEN + 1 and ORIGIN_LIST_MAX bytes). Returns 0, or
+ * -1 with err set.
+ */
+static int
+take_key(const char *name, bool is_object, const struct jsonr *const member[M_COUNT],
+         char *env, char *origins, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+{
+	const struct jsonr *value = member[M_VALUE], *envm = member[M_ENV];
+	struct ks_entry e = {.name = name};
+
+	if (!name_is_valid(name)) {
+		snprintf(err, errsize, "\"%.128s\" is not a valid key name", name);
+		return -1;
+	}
+	if (!is_object || !jsonr_is(value, JSONR_STRING)) {
+		snprintf(err, errsize, "key %s has no string \"value\"", name);
+		return -1;
+	}
+	if (check_value(name, value->u.str, err, errsize) == -1)
+		return -1;
+	if (envm != NULL && (!jsonr_is(envm, JSONR_STRING) || !env_is_valid(envm->u.str))) {
+		snprintf(err, errsize, "key %s has an invalid \"env\"", name);
+		return -1;
+	}
+	if (envm == NULL)
+		name_default_env(name, env);
+	e.env = envm != NULL ? envm->u.str : env;
+	e.value = value->u.str;
+	e.value_len = value->len;
+	if (member_time(member[M_CREATED], &e.created) == -1 ||
+	    member_time(member[M_UPDATED], &e.updated) == -1) {
+		snprintf(err, errsize, "key %s has an invalid created or updated time", name);
+		return -1;
+	}
+	if (member_origins(member[M_ORIGINS], name, origins, err, errsize) == -1)
+		return -1;
+	e.origins = origins;
+	return fn(arg, &e, err, errsize);
 }
 
 /* Parse the "keys" object of a version-1 document. */
@@ -226,41 +279,9 @@ parse_v1(const struct jsonr *keys, ks_entry_fn fn, void *arg, char *err, size_t 
 	}
 	jsonr_foreach(k, keys)
 	{
-		const struct jsonr *value, *envm;
-		struct ks_entry e = {.name = k->key};
-
 		key_members(k, member);
-		value = member[M_VALUE];
-		envm = member[M_ENV];
-
-		if (!name_is_valid(k->key)) {
-			snprintf(err, errsize, "\"%.128s\" is not a valid key name", k->key);
-			return -1;
-		}
-		if (!jsonr_is(k, JSONR_OBJECT) || !jsonr_is(value, JSONR_STRING)) {
-			snprintf(err, errsize, "key %s has no string \"value\"", k->key);
-			return -1;
-		}
-		if (check_value(k->key, value->u.str, err, errsize) == -1)
-			return -1;
-		if (envm != NULL && (!jsonr_is(envm, JSONR_STRING) || !env_is_valid(envm->u.str))) {
-			snprintf(err, errsize, "key %s has an invalid \"env\"", k->key);
-			return -1;
-		}
-		if (envm == NULL)
-			name_default_env(k->key, env);
-		e.env = envm != NULL ? envm->u.str : env;
-		e.value = value->u.str;
-		e.value_len = value->len;
-		if (member_time(member[M_CREATED], &e.created) == -1 ||
-		    member_time(member[M_UPDATED], &e.updated) == -1) {
-			snprintf(err, errsize, "key %s has an invalid created or updated time", k->key);
-			return -1;
-		}
-		if (member_origins(member[M_ORIGINS], k->key, origins, err, errsize) == -1)
-			return -1;
-		e.origins = origins;
-		if (fn(arg, &e, err, errsize) == -1)
+		if (take_key(k->key, jsonr_is(k, JSONR_OBJECT), member, env, origins, fn, arg, err,
+		             errsize) == -1)
 			return -1;
 	}
 	return 0;
@@ -291,6 +312,155 @@ parse_flat(const struct jsonr *doc, ks_entry_fn fn, void *arg, char *err, size_t
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * ks_parse_quick's reader: a version-1 document walked in place. The strings
+ * of the key being read are decoded into scratch (as long as the text: a key
+ * never decodes longer than it is written), from its start again for each
+ * key, so only the first pages of it are ever touched.
+ */
+struct quick {
+	const char *s;
+	size_t len, at;
+	char *scratch;
+	size_t used;    /* bytes of scratch the key being read holds */
+	size_t written; /* the farthest scratch was written, to wipe */
+};
+
+/* Step over whitespace and take the byte c; false when another is there. */
+static bool
+quick_take(struct quick *q, char c)
+{
+	if (q->at < q->len && q->s[q->at] != c)
+		q->at = jsonr_skip_space(q->s, q->len, q->at);
+	if (q->at >= q->len || q->s[q->at] != c)
+		return false;
+	q->at++;
+	return true;
+}
+
+/* Step over whitespace and decode the string there into v; false when there is none. */
+static bool
+quick_string(struct quick *q, struct jsonr *v)
+{
+	size_t from, end;
+	char *out = q->scratch + q->used;
+	long n;
+
+	if (q->at < q->len && q->s[q->at] != '"')
+		q->at = jsonr_skip_space(q->s, q->len, q->at);
+	from = q->at;
+	n = jsonr_read_string(q->s, q->len, &q->at, out);
+	/* What the decoding wrote never runs ahead of what it read, plus one 8-byte copy. */
+	end = q->used + (q->at - from) + 8;
+	if (q->written < end)
+		q->written = end < q->len + 1 ? end : q->len + 1;
+	if (n < 0)
+		return false;
+	*v = (struct jsonr){.type = JSONR_STRING, .len = (uint32_t)n, .u.str = out};
+	q->used += (size_t)n + 1;
+	return true;
+}
+
+/* Read a key's "origins", an array of strings (at most ORIGINS_MAX + 1 of them) into v and o. */
+static bool
+quick_origins(struct quick *q, struct jsonr *v, struct jsonr o[ORIGINS_MAX + 1])
+{
+	const struct jsonr **link = &v->u.child;
+
+	*v = (struct jsonr){.type = JSONR_ARRAY};
+	if (!quick_take(q, '['))
+		return false;
+	if (quick_take(q, ']'))
+		return true;
+	for (;;) {
+		if (v->len > ORIGINS_MAX || !quick_string(q, &o[v->len]))
+			return false;
+		*link = &o[v->len];
+		link = &o[v->len].next;
+		v->len++;
+		if (quick_take(q, ']'))
+			return true;
+		if (!quick_take(q, ','))
+			return false;
+	}
+}
+
+/* Read one key, its name and its object, and take it as parse_v1 would; false when it cannot. */
+static bool
+quick_key(struct quick *q, ks_entry_fn fn, void *arg)
+{
+	struct jsonr name, m, members[M_COUNT], origins[ORIGINS_MAX + 1];
+	const struct jsonr *member[M_COUNT] = {NULL};
+	char env[ENV_MAX_LEN + 1], list[ORIGIN_LIST_MAX], err[8];
+	int i;
+
+	q->used = 0;
+	if (!quick_string(q, &name) || !quick_take(q, ':') || !quick_take(q, '{'))
+		return false;
+	if (!quick_take(q, '}')) {
+		do {
+			if (!quick_string(q, &m) || !quick_take(q, ':'))
+				return false;
+			/* A member this reader does not know, or one named twice: ks_parse decides. */
+			i = known_member(m.u.str, m.len);
+			if (i < 0 || member[i] != NULL)
+				return false;
+			if (!(i == M_ORIGINS ? quick_origins(q, &members[i], origins)
+			                     : quick_string(q, &members[i])))
+				return false;
+			member[i] = &members[i];
+		} while (quick_take(q, ','));
+		if (!quick_take(q, '}'))
+			return false;
+	}
+	return take_key(name.u.str, true, member, env, list, fn, arg, err, sizeof err) == 0;
+}
+
+/* Walk the whole of q's text as {"version":1,"keys":{…}}, taking each key; false when it cannot. */
+static bool
+quick_document(struct quick *q, ks_entry_fn fn, void *arg)
+{
+	struct jsonr name;
+
+	/* A byte-order mark, as some editors write one: read what follows it. */
+	if (q->len >= 3 && memcmp(q->s, "\xef\xbb\xbf", 3) == 0)
+		q->at = 3;
+	if (!quick_take(q, '{') || !quick_string(q, &name) || strcmp(name.u.str, "version") != 0 ||
+	    !quick_take(q, ':') || !quick_take(q, '1') || !quick_take(q, ',') ||
+	    !quick_string(q, &name) || strcmp(name.u.str, "keys") != 0 || !quick_take(q, ':') ||
+	    !quick_take(q, '{'))
+		return false;
+	if (!quick_take(q, '}')) {
+		do {
+			if (!quick_key(q, fn, arg))
+				return false;
+		} while (quick_take(q, ','));
+		if (!quick_take(q, '}'))
+			return false;
+	}
+	return quick_take(q, '}') && jsonr_skip_space(q->s, q->len, q->at) == q->len;
+}
+
+int
+ks_parse_quick(const char *text, size_t len, ks_entry_fn fn, void *arg)
+{
+	struct quick q = {.s = text, .len = len};
+	bool ok;
+
+	/* A \u0000 anywhere is refused by ks_parse, even in a member it ignores. */
+	if (len == 0 || proto_has_nul_escape(text, len))
+		return -1;
+	q.scratch = malloc(len + 1);
+	if (q.scratch == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	ok = quick_document(&q, fn, arg);
+	wipe(q.scratch, q.written);
+	free(q.scratch);
+	return ok ? KS_FORM_V1 : -1;
 }
 
 int

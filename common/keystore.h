@@ -48,6 +48,15 @@ enum ks_form {
  */
 int ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, size_t errsize);
 
+/*
+ * ks_parse for the usual document, a version-1 one with only the members this
+ * format writes, in one pass over the text without a tree: calls fn for each
+ * key as ks_parse would, and returns KS_FORM_V1. It returns -1 for anything
+ * else, an error too, without saying why: fn may have been called for some
+ * keys then, and the caller starts over with ks_parse, which decides.
+ */
+int ks_parse_quick(const char *text, size_t len, ks_entry_fn fn, void *arg);
+
 /* Start a version-1 document in b. */
 void ks_encode_begin(struct buf *b);
 

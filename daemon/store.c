@@ -203,12 +203,24 @@ load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
 	return 0;
 }
 
+/* Size the indexes once: a stored key with its times takes ~200 bytes of the file. */
+static void
+reserve_for(struct store *s, size_t len)
+{
+	table_reserve(&s->by_name, len / 200);
+	table_reserve(&s->by_env, len / 200);
+}
+
 int
 store_load(struct store *s, const char *text, size_t len, char *err, size_t errsize)
 {
-	/* A stored key with its times takes ~200 bytes of the file: size the indexes once. */
-	table_reserve(&s->by_name, len / 200);
-	table_reserve(&s->by_env, len / 200);
+	reserve_for(s, len);
+	if (ks_parse_quick(text, len, load_entry, s) == KS_FORM_V1)
+		return KS_FORM_V1;
+	/* Another form, or something wrong: empty the store and let ks_parse decide. */
+	store_free(s);
+	store_init(s, s->arena);
+	reserve_for(s, len);
 	return ks_parse(text, len, load_entry, s, err, errsize);
 }
 
