@@ -180,18 +180,19 @@ member_origins(const struct jsonr *m, const char *name, char *list, char *err, s
 /* The members of a key's object that the format knows. */
 enum { M_VALUE, M_ENV, M_CREATED, M_UPDATED, M_ORIGINS, M_COUNT };
 
+/* Their names. */
+static const struct {
+	const char *name;
+	uint32_t len;
+} known[M_COUNT] = {
+    [M_VALUE] = {"value", 5},     [M_ENV] = {"env", 3},         [M_CREATED] = {"created", 7},
+    [M_UPDATED] = {"updated", 7}, [M_ORIGINS] = {"origins", 7},
+};
+
 /* Which known member one named key (len bytes) is, or -1. */
 static int
 known_member(const char *key, uint32_t len)
 {
-	static const struct {
-		const char *name;
-		uint32_t len;
-	} known[M_COUNT] = {
-	    [M_VALUE] = {"value", 5},       [M_ENV] = {"env", 3},
-	    [M_CREATED] = {"created", 7},   [M_UPDATED] = {"updated", 7},
-	    [M_ORIGINS] = {"origins", 7},
-	};
 	int i;
 
 	for (i = 0; i < M_COUNT; i++) {
@@ -363,6 +364,31 @@ quick_string(struct quick *q, struct jsonr *v)
 	return true;
 }
 
+/*
+ * Step over whitespace and read a member's name: which known member it is, or
+ * -1 for any other name or none. A name written plainly is matched where it
+ * stands, one with escapes once decoded.
+ */
+static int
+quick_member(struct quick *q)
+{
+	struct jsonr m;
+	uint32_t n;
+	int i;
+
+	if (q->at < q->len && q->s[q->at] != '"')
+		q->at = jsonr_skip_space(q->s, q->len, q->at);
+	for (i = 0; i < M_COUNT; i++) {
+		n = known[i].len;
+		if (q->len - q->at >= n + 2 && q->s[q->at] == '"' && q->s[q->at + n + 1] == '"' &&
+		    memcmp(q->s + q->at + 1, known[i].name, n) == 0) {
+			q->at += n + 2;
+			return i;
+		}
+	}
+	return quick_string(q, &m) ? known_member(m.u.str, m.len) : -1;
+}
+
 /* Read a key's "origins", an array of strings (at most ORIGINS_MAX + 1 of them) into v and o. */
 static bool
 quick_origins(struct quick *q, struct jsonr *v, struct jsonr o[ORIGINS_MAX + 1])
@@ -391,7 +417,7 @@ quick_origins(struct quick *q, struct jsonr *v, struct jsonr o[ORIGINS_MAX + 1])
 static bool
 quick_key(struct quick *q, ks_entry_fn fn, void *arg)
 {
-	struct jsonr name, m, members[M_COUNT], origins[ORIGINS_MAX + 1];
+	struct jsonr name, members[M_COUNT], origins[ORIGINS_MAX + 1];
 	const struct jsonr *member[M_COUNT] = {NULL};
 	char env[ENV_MAX_LEN + 1], list[ORIGIN_LIST_MAX], err[8];
 	int i;
@@ -401,11 +427,9 @@ quick_key(struct quick *q, ks_entry_fn fn, void *arg)
 		return false;
 	if (!quick_take(q, '}')) {
 		do {
-			if (!quick_string(q, &m) || !quick_take(q, ':'))
-				return false;
 			/* A member this reader does not know, or one named twice: ks_parse decides. */
-			i = known_member(m.u.str, m.len);
-			if (i < 0 || member[i] != NULL)
+			i = quick_member(q);
+			if (i < 0 || member[i] != NULL || !quick_take(q, ':'))
 				return false;
 			if (!(i == M_ORIGINS ? quick_origins(q, &members[i], origins)
 			                     : quick_string(q, &members[i])))
