@@ -33,7 +33,8 @@ buf_grow(struct buf *b, size_t extra)
 	if (b->cap - b->len > extra)
 		return;
 	need = b->len + extra + 1;
-	cap = b->cap ? b->cap : 256;
+	/* A first block larger than 256 bytes is as large as asked (a whole file, say). */
+	cap = b->cap ? b->cap : need > 256 ? need : 256;
 	while (cap < need)
 		cap *= 2;
 	/* Never realloc: the old block could hold a secret and realloc frees it unwiped. */

@@ -16,6 +16,9 @@
 
 #include "paths.h"
 
+/* The least room fileio_read gives each read. */
+#define READ_ROOM 4096
+
 int
 fileio_read(const char *path, int private_only, struct buf *out, struct stat *st_out, char *err,
 	    size_t errsize)
@@ -59,9 +62,10 @@ fileio_read(const char *path, int private_only, struct buf *out, struct stat *st
 		snprintf(err, errsize, "%s is larger than %u MiB", path, FILEIO_MAX >> 20);
 		goto fail;
 	}
-	buf_reserve(out, (size_t)st.st_size + 1);
+	/* The whole file and one read's room to see its end, in one block. */
+	buf_reserve(out, (size_t)st.st_size + READ_ROOM + 1);
 	for (;;) {
-		buf_reserve(out, 4096);
+		buf_reserve(out, READ_ROOM);
 		n = read(fd, out->data + out->len, out->cap - out->len - 1);
 		if (n == -1 && errno == EINTR)
 			continue;
