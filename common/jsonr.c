@@ -38,7 +38,7 @@ struct parser {
 	size_t n, cap;
 	char *arena; /* decoded strings, each NUL-terminated */
 	size_t used;
-	size_t scratch; /* where the copy of a number to read ended in the arena, the farthest */
+	size_t scratch;  /* where the copy of a number to read ended in the arena, the farthest */
 	const char *why; /* what was wrong, at byte at */
 };
 

@@ -231,8 +231,8 @@ key_members(const struct jsonr *k, const struct jsonr *found[M_COUNT])
  * -1 with err set.
  */
 static int
-take_key(const char *name, bool is_object, const struct jsonr *const member[M_COUNT],
-         char *env, char *origins, ks_entry_fn fn, void *arg, char *err, size_t errsize)
+take_key(const char *name, bool is_object, const struct jsonr *const member[M_COUNT], char *env,
+         char *origins, ks_entry_fn fn, void *arg, char *err, size_t errsize)
 {
 	const struct jsonr *value = member[M_VALUE], *envm = member[M_ENV];
 	struct ks_entry e = {.name = name};
@@ -427,7 +427,7 @@ quick_key(struct quick *q, ks_entry_fn fn, void *arg)
 		return false;
 	if (!quick_take(q, '}')) {
 		do {
-			/* A member this reader does not know, or one named twice: ks_parse decides. */
+			/* A member it does not know, or one named twice: ks_parse decides. */
 			i = quick_member(q);
 			if (i < 0 || member[i] != NULL || !quick_take(q, ':'))
 				return false;
@@ -505,8 +505,8 @@ ks_parse(const char *text, size_t len, ks_entry_fn fn, void *arg, char *err, siz
 	/* A byte-order mark, as some editors write one: read what follows it. */
 	skip = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
 	doc = len == 0 || nul_escape ? NULL : jsonr_parse(text + skip, len - skip, NULL, 0);
-	if (doc == NULL && (len == 0 || memchr(text, '\0', len) != NULL ||
-	                    !utf8_valid(text, len))) {
+	if (doc == NULL &&
+	    (len == 0 || memchr(text, '\0', len) != NULL || !utf8_valid(text, len))) {
 		snprintf(err, errsize, "not a UTF-8 JSON document");
 		return -1;
 	}

@@ -193,8 +193,8 @@ load_entry(void *arg, const struct ks_entry *ke, char *err, size_t errsize)
 	if (other != NULL) {
 		table_del(&s->by_name, e->name);
 		free(e);
-		snprintf(err, errsize, "keys %s and %s share the env name %s", other->name, ke->name,
-			 ke->env);
+		snprintf(err, errsize, "keys %s and %s share the env name %s", other->name,
+		         ke->name, ke->env);
 		return -1;
 	}
 	value = arena_alloc(s->arena, ke->value_len + 1);
