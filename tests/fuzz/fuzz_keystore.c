@@ -1,6 +1,8 @@
 /*
  * libFuzzer target: the keystore loader, fed any file contents. A document it
- * accepts must survive encode → parse unchanged, key for key.
+ * accepts must survive encode → parse unchanged, key for key; and whatever the
+ * daemon's one-pass reader (ks_parse_quick) takes, ks_parse takes too, with the
+ * same keys in the same order.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +40,25 @@ take(void *arg, const struct ks_entry *e, char *err, size_t errsize)
 	return 0;
 }
 
+/*
+ * The quick reader either declines (-1) or gives exactly what ks_parse gave:
+ * full is ks_parse's keys re-encoded, form its answer.
+ */
+static void
+check_quick(const uint8_t *data, size_t size, int form, const struct buf *full)
+{
+	struct copy q = {{0}, 0, 0, 0};
+
+	ks_encode_begin(&q.doc);
+	if (ks_parse_quick((const char *)data, size, take, &q) == KS_FORM_V1) {
+		ks_encode_end(&q.doc);
+		if (form != KS_FORM_V1 || q.doc.len != full->len ||
+		    memcmp(q.doc.data, full->data, full->len) != 0)
+			abort();
+	}
+	buf_free(&q.doc);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,6 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    c.again != c.n)
 			abort();
 	}
+	check_quick(data, size, form, &c.doc);
 	buf_free(&c.doc);
 	return 0;
 }
