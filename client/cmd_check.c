@@ -495,8 +495,8 @@ cmd_check(struct cli *cli, const struct args *args)
 const struct command cmd_check_entry = {
     .name = "check",
     .usage = "[CONFIG]",
-    .args = {.min = 0, .max = 1},
     .summary = "say where the router gets each key its config names; warn where it leaks them",
+    .args = {.min = 0, .max = 1},
     .json = "print "
             "{\"ok\":true,\"config\",\"keystore\",\"names\":[{…,\"origins\"}],\"missing\","
             "\"router\",\"warnings\":[…]}",

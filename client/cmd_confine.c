@@ -33,7 +33,7 @@ const struct command cmd_confine_entry = {
     .usage = "[--] CMD [ARGS...]",
     .summary = "run CMD where it can reach no keystore, socket or process of ccr-keyd's "
                "(bubblewrap)",
-    .example = "ccr-config confine -- sh",
     .args = {.min = 1, .max = CMD_ARGS_ANY, .in_order = true, .literal = true},
+    .example = "ccr-config confine -- sh",
     .run = cmd_confine,
 };

@@ -291,7 +291,7 @@ const struct command cmd_exec_entry = {
     .summary = "run CMD with keys in its environment, by your choice: those the router's config "
                "references (every key with --all); the router itself gets them per request",
     .options = options,
-    .example = "ccr-config exec -- node my-agent.js",
     .args = {.min = 1, .max = CMD_ARGS_ANY, .in_order = true},
+    .example = "ccr-config exec -- node my-agent.js",
     .run = cmd_exec,
 };

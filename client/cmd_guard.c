@@ -59,7 +59,7 @@ const struct command cmd_guard_entry = {
     .usage = "[--no-confine] [--] CMD [ARGS...]",
     .summary = "run CMD (a coding agent) so that it and all it starts get no key, confined",
     .options = options,
-    .example = "ccr-config guard -- codex",
     .args = {.min = 1, .max = CMD_ARGS_ANY, .in_order = true},
+    .example = "ccr-config guard -- codex",
     .run = cmd_guard,
 };

@@ -38,8 +38,8 @@ cmd_help(struct cli *cli, const struct args *args)
 const struct command cmd_help_entry = {
     .name = "help",
     .usage = "[COMMAND]",
-    .args = {.max = 1, .literal = true},
     .summary = "list the commands, or show one command's options and an example",
+    .args = {.max = 1, .literal = true},
     .example = "ccr-config help set",
     .run = cmd_help,
 };

@@ -33,8 +33,8 @@ cmd_lock(struct cli *cli, const struct args *args)
 const struct command cmd_lock_entry = {
     .name = "lock",
     .usage = "",
-    .args = {.literal = true},
     .summary = "lock the sealed keystore: wipe its key and values from the daemon",
+    .args = {.literal = true},
     .json = "print {\"ok\":true,\"locked\":true}",
     .example = "ccr-config lock",
     .run = cmd_lock,

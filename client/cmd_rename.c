@@ -73,8 +73,8 @@ cmd_rename(struct cli *cli, const struct args *args)
 const struct command cmd_rename_entry = {
     .name = "rename",
     .usage = "OLD NEW",
-    .args = {.min = 2, .max = 2},
     .summary = "give a key another name, keeping its value, env name, times and origins",
+    .args = {.min = 2, .max = 2},
     .json = "print {\"ok\":true,\"name\",\"old_name\",\"env\"}",
     .example = "ccr-config rename gemini-flash gemini",
     .run = cmd_rename,

@@ -555,7 +555,7 @@ const struct command cmd_router_entry = {
     .summary = "run the router's ccr: keys only to its server (start, restart; code, ui "
                "without keys)",
     .options = options,
-    .example = "ccr-config router --background -- start",
     .args = {.max = CMD_ARGS_ANY, .in_order = true},
+    .example = "ccr-config router --background -- start",
     .run = cmd_router,
 };

@@ -211,8 +211,8 @@ cmd_status(struct cli *cli, const struct args *args)
 const struct command cmd_status_entry = {
     .name = "status",
     .usage = "",
-    .args = {.literal = true},
     .summary = "show whether ccr-keyd runs, how it was started, its socket and keystore",
+    .args = {.literal = true},
     .json = "print the daemon's status reply, with keystore_mode, keystore_exists, "
             "client_socket, and expires_at and idle_lock_at (UTC) while they apply",
     .example = "ccr-config status",

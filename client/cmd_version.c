@@ -25,8 +25,8 @@ cmd_version(struct cli *cli, const struct args *args)
 const struct command cmd_version_entry = {
     .name = "version",
     .usage = "",
-    .args = {.literal = true},
     .summary = "print the version (as -v and --version do)",
+    .args = {.literal = true},
     .json = "print {\"ok\":true,\"version\":…}",
     .example = "ccr-config version",
     .run = cmd_version,
