@@ -12,8 +12,8 @@
 #                   its "# suite" line prints (integration/sealed_unlock) or its last
 #                   part (sealed_unlock, test_names)
 #                   Each ends with the same "N passed, M failed" line (tests/run.sh).
-#   make e2e-deps   npm ci of the routers the e2e suites run (tests/e2e/deps.sh); the
-#                   test targets run it first, going on without a registry
+#   make e2e-deps   npm ci of the routers the e2e suites run (tests/e2e/deps.sh); every
+#                   test target but test-unit runs it first, going on without a registry
 #   make clean
 
 PREFIX  ?= /usr/local
