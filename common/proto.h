@@ -97,6 +97,9 @@ struct proto_request {
 /* The wire name of an op ("get"), or NULL. */
 const char *proto_op_name(enum proto_op op);
 
+/* True when op has its row in the decoder's table of request shapes (proto_decode.c). */
+bool proto_op_has_shape(enum proto_op op);
+
 /* The wire name of an error code ("not_found"). */
 const char *proto_err_name(enum proto_err err);
 

@@ -5,6 +5,7 @@
  */
 #include "proto.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -305,34 +306,169 @@ check_use(struct proto_request *req, const char **msg)
 	return origin_canon(origin->valuestring, req->origin, msg) == 0 ? PE_OK : PE_BAD_REQUEST;
 }
 
-/* Fill the op-specific members of req and check them. */
+/* Check the "name" of get, set and delete: there, and a valid key name. */
+static enum proto_err
+check_name(struct proto_request *req, const char **msg)
+{
+	if (req->name == NULL) {
+		*msg = "this op needs a \"name\"";
+		return PE_BAD_REQUEST;
+	}
+	if (!name_is_valid(req->name)) {
+		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
+		return PE_INVALID_NAME;
+	}
+	return PE_OK;
+}
+
+/* Validate a get request: the optional "masked", a boolean, and the name. */
+static enum proto_err
+check_get(struct proto_request *req, const char **msg)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(req->doc, "masked");
+
+	if (m != NULL) {
+		if (!cJSON_IsBool(m)) {
+			*msg = "\"masked\" must be true or false";
+			return PE_BAD_REQUEST;
+		}
+		req->masked = cJSON_IsTrue(m);
+	}
+	return check_name(req, msg);
+}
+
+/* Validate a set request: the name, the optional env name, the value, and the rest. */
+static enum proto_err
+check_set(struct proto_request *req, const char **msg)
+{
+	enum proto_err err = check_name(req, msg);
+
+	if (err != PE_OK)
+		return err;
+	if (req->env != NULL && !env_is_valid(req->env)) {
+		*msg = "an env name is [A-Z_][A-Z0-9_]*";
+		return PE_INVALID_NAME;
+	}
+	if ((err = check_value(req, msg)) != PE_OK)
+		return err;
+	if ((err = take_confirmed(req, msg)) != PE_OK)
+		return err;
+	return take_origins(req, false, msg);
+}
+
+/* Validate a rename request: both names there, and both valid. */
+static enum proto_err
+check_rename(struct proto_request *req, const char **msg)
+{
+	if (req->name == NULL || req->new_name == NULL) {
+		*msg = "rename needs a \"name\" and a \"new_name\"";
+		return PE_BAD_REQUEST;
+	}
+	if (!name_is_valid(req->name) || !name_is_valid(req->new_name)) {
+		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
+		return PE_INVALID_NAME;
+	}
+	return PE_OK;
+}
+
+/* Validate an unlock request: the optional "for", in seconds. */
+static enum proto_err
+check_unlock(struct proto_request *req, const char **msg)
+{
+	const cJSON *secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
+
+	/* Bounded, so that seconds * 1000 is a time the daemon can count to. */
+	if (secs != NULL && (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0) ||
+	                     secs->valuedouble > PROTO_FOR_MAX)) {
+		*msg = "\"for\" must be a number of seconds, at most a week (604800)";
+		return PE_BAD_REQUEST;
+	}
+	req->seconds = secs != NULL ? secs->valuedouble : 0;
+	return PE_OK;
+}
+
+/* The string members of a request, each a bit of a shape's members. */
+enum member {
+	M_NAME = 1 << 0,
+	M_ENV = 1 << 1,
+	M_VALUE = 1 << 2,
+	M_ACTION = 1 << 3,
+	M_NEW_VALUE = 1 << 4,
+	M_NEW_NAME = 1 << 5,
+	M_PROOF = 1 << 6,
+};
+
+/* Taken in every op, whether it reads them or not: a stray one must be a string too. */
+#define M_EVERY (M_NAME | M_ENV | M_VALUE | M_ACTION | M_NEW_VALUE)
+
+/* Where each string member goes in struct proto_request. */
+static const struct {
+	const char *key;
+	enum member bit;
+	size_t offset;
+} members[] = {
+	{"name", M_NAME, offsetof(struct proto_request, name)},
+	{"env", M_ENV, offsetof(struct proto_request, env)},
+	{"value", M_VALUE, offsetof(struct proto_request, value)},
+	{"action", M_ACTION, offsetof(struct proto_request, action)},
+	{"new_value", M_NEW_VALUE, offsetof(struct proto_request, new_value)},
+	{"new_name", M_NEW_NAME, offsetof(struct proto_request, new_name)},
+	{"proof", M_PROOF, offsetof(struct proto_request, proof)},
+};
+
+/*
+ * The shape of each op's request, one row per op (the daemon's side of the
+ * table, what each op may do and who runs it, is daemon/ops.c): the string
+ * members it takes, and the check of everything else it carries.
+ */
+static const struct shape {
+	unsigned strings; /* enum member bits */
+	enum proto_err (*check)(struct proto_request *req, const char **msg); /* NULL: none */
+} shapes[OP_COUNT] = {
+	[OP_HELLO] = {M_EVERY | M_PROOF, NULL},
+	[OP_GET] = {M_EVERY, check_get},
+	[OP_RESOLVE] = {M_EVERY & ~M_ENV, check_resolve}, /* its "env" may be an array */
+	[OP_SET] = {M_EVERY, check_set},
+	[OP_DELETE] = {M_EVERY, check_name},
+	[OP_LIST] = {M_EVERY, NULL},
+	[OP_STATUS] = {M_EVERY, NULL},
+	[OP_LOCK] = {M_EVERY, NULL},
+	[OP_UNLOCK] = {M_EVERY, check_unlock},
+	[OP_PASSPHRASE] = {M_EVERY, NULL}, /* the daemon checks "action" and its values */
+	[OP_ALLOW] = {M_EVERY, check_allow},
+	[OP_GUARD] = {M_EVERY, NULL},
+	[OP_USE] = {M_EVERY, check_use},
+	[OP_BIND] = {M_EVERY, check_bind},
+	[OP_RENAME] = {M_EVERY | M_NEW_NAME, check_rename},
+};
+
+/* The slot of req that the string member called key fills in op, or NULL. */
+static const char **
+member_slot(struct proto_request *req, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof members / sizeof members[0]; i++) {
+		if (strcmp(key, members[i].key) == 0)
+			return (shapes[req->op].strings & members[i].bit) != 0
+			           ? (const char **)((char *)req + members[i].offset)
+			           : NULL;
+	}
+	return NULL;
+}
+
+/* Fill the op's members of req and check them, as its row in shapes says. */
 static enum proto_err
 decode_members(struct proto_request *req, const char **msg)
 {
+	const struct shape *shape = &shapes[req->op];
 	bool bad = false;
-	const cJSON *secs, *m;
-	enum proto_err err;
+	const cJSON *m;
 	const char **slot;
 
 	/* One pass over the members; the first of a repeated key counts, as with cJSON's lookup. */
 	for (m = req->doc->child; m != NULL; m = m->next) {
-		const char *k = m->string;
-
-		slot = NULL;
-		if (strcmp(k, "name") == 0)
-			slot = &req->name;
-		else if (strcmp(k, "env") == 0 && req->op != OP_RESOLVE)
-			slot = &req->env;
-		else if (strcmp(k, "value") == 0)
-			slot = &req->value;
-		else if (strcmp(k, "action") == 0)
-			slot = &req->action;
-		else if (strcmp(k, "new_value") == 0)
-			slot = &req->new_value;
-		else if (strcmp(k, "new_name") == 0 && req->op == OP_RENAME)
-			slot = &req->new_name;
-		else if (strcmp(k, "proof") == 0 && req->op == OP_HELLO)
-			slot = &req->proof;
+		slot = member_slot(req, m->string);
 		if (slot == NULL || *slot != NULL || cJSON_IsNull(m))
 			continue;
 		if (!cJSON_IsString(m))
@@ -355,67 +491,13 @@ decode_members(struct proto_request *req, const char **msg)
 		*msg = "a value or passphrase may be at most 16 KiB";
 		return PE_TOO_LARGE;
 	}
-	if (req->op == OP_GET && (m = cJSON_GetObjectItemCaseSensitive(req->doc, "masked")) != NULL) {
-		if (!cJSON_IsBool(m)) {
-			*msg = "\"masked\" must be true or false";
-			return PE_BAD_REQUEST;
-		}
-		req->masked = cJSON_IsTrue(m);
-	}
-	switch (req->op) {
-	case OP_GET:
-	case OP_SET:
-	case OP_DELETE:
-		if (req->name == NULL) {
-			*msg = "this op needs a \"name\"";
-			return PE_BAD_REQUEST;
-		}
-		if (!name_is_valid(req->name)) {
-			*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
-			return PE_INVALID_NAME;
-		}
-		if (req->op != OP_SET)
-			return PE_OK;
-		if (req->env != NULL && !env_is_valid(req->env)) {
-			*msg = "an env name is [A-Z_][A-Z0-9_]*";
-			return PE_INVALID_NAME;
-		}
-		if ((err = check_value(req, msg)) != PE_OK)
-			return err;
-		if ((err = take_confirmed(req, msg)) != PE_OK)
-			return err;
-		return take_origins(req, false, msg);
-	case OP_RENAME:
-		if (req->name == NULL || req->new_name == NULL) {
-			*msg = "rename needs a \"name\" and a \"new_name\"";
-			return PE_BAD_REQUEST;
-		}
-		if (!name_is_valid(req->name) || !name_is_valid(req->new_name)) {
-			*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
-			return PE_INVALID_NAME;
-		}
-		return PE_OK;
-	case OP_USE:
-		return check_use(req, msg);
-	case OP_BIND:
-		return check_bind(req, msg);
-	case OP_RESOLVE:
-		return check_resolve(req, msg);
-	case OP_ALLOW:
-		return check_allow(req, msg);
-	case OP_UNLOCK:
-		secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
-		/* Bounded, so that seconds * 1000 is a time the daemon can count to. */
-		if (secs != NULL && (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0) ||
-		                     secs->valuedouble > PROTO_FOR_MAX)) {
-			*msg = "\"for\" must be a number of seconds, at most a week (604800)";
-			return PE_BAD_REQUEST;
-		}
-		req->seconds = secs != NULL ? secs->valuedouble : 0;
-		return PE_OK;
-	default:
-		return PE_OK;
-	}
+	return shape->check != NULL ? shape->check(req, msg) : PE_OK;
+}
+
+bool
+proto_op_has_shape(enum proto_op op)
+{
+	return (unsigned)op < OP_COUNT && shapes[op].strings != 0;
 }
 
 /* True when nothing but JSON whitespace lies between p and end. */

@@ -20,6 +20,7 @@
 
 #include "keyd.h"
 #include "log.h"
+#include "ops.h"
 #include "proc.h"
 
 /* Deeper ancestries than this are refused: nobody's shell nests that far. */
@@ -223,21 +224,22 @@ granted(struct keyd *k, const char *name)
 }
 
 /*
- * The first key req would reveal that no override covers, or NULL: the key of get,
- * use (by name or env name), or of each env name a resolve asks for that the keystore holds.
+ * The first key req would reveal that no override covers, or NULL: the key
+ * its row names (ops.c: get's "name"; use's "name" or "env"), or of each env
+ * name a resolve asks for that the keystore holds.
  */
 static const char *
-ungranted(struct keyd *k, const struct proto_request *req)
+ungranted(struct keyd *k, const struct proto_request *req, enum op_names names)
 {
 	const struct entry *e;
 	const cJSON *v;
 
-	if (req->op == OP_USE) {
+	if (names == NAMES_KEY) {
 		e = req->name != NULL ? store_get(&k->store, req->name)
 		                      : store_by_env(&k->store, req->env);
 		return e != NULL && !granted(k, e->name) ? e->name : NULL;
 	}
-	if (req->op == OP_GET)
+	if (names == NAMES_NAME)
 		return store_get(&k->store, req->name) != NULL && !granted(k, req->name) ? req->name
 		                                                                         : NULL;
 	if (req->envs == NULL) {
@@ -254,41 +256,20 @@ ungranted(struct keyd *k, const struct proto_request *req)
 }
 
 enum proto_err
-agent_allows(struct keyd *k, struct session *s, const struct proto_request *req, const char **msg)
+agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
+             const struct op_entry *op, const char **msg)
 {
 	struct agents *a = &k->agents;
 	const char *key = NULL, *who = s->peer.agent;
 	char where[128];
 
-	if (a->off)
+	if (a->off || op->agent == AGENT_ANY || (op->harmless != NULL && op->harmless(req)))
 		return PE_OK;
-	switch (req->op) {
-	case OP_GET:
-		if (req->masked)
-			return PE_OK;
-		break;
-	case OP_UNLOCK:
-		if (req->value == NULL || req->value_len == 0)
-			return PE_OK; /* without a passphrase it can only bring the lock forward */
-		break;
-	case OP_USE:
-	case OP_RESOLVE:
-	case OP_SET:
-	case OP_BIND:
-	case OP_DELETE:
-	case OP_RENAME:
-	case OP_PASSPHRASE:
-	case OP_ALLOW:
-		break;
-	default:
-		return PE_OK;
-	}
 	check(k, s);
 	if (s->peer.agent_state == PEER_OUTSIDE)
 		return PE_OK;
-	if (s->peer.agent_state == PEER_INSIDE &&
-	    (req->op == OP_GET || req->op == OP_USE || req->op == OP_RESOLVE) &&
-	    (key = ungranted(k, req)) == NULL)
+	if (s->peer.agent_state == PEER_INSIDE && op->agent == AGENT_GRANTED &&
+	    (key = ungranted(k, req, op->names)) == NULL)
 		return PE_OK;
 	a->refused++;
 	if (s->peer.agent_state == PEER_UNKNOWN && s->peer.pid <= 0) {
@@ -313,29 +294,18 @@ agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
 		         "terminal outside the agent, or allow it from there for a while: "
 		         "ccr-config allow %s --for 10m",
 		         where, key);
-	else if (req->op == OP_ALLOW)
-		snprintf(a->message, sizeof a->message,
-		         "%s, and an agent cannot allow itself keys; run ccr-config allow in a "
-		         "terminal outside the agent",
-		         where);
-	else if (req->op == OP_BIND)
-		snprintf(a->message, sizeof a->message,
-		         "%s, and an agent cannot change where a key may be sent; run ccr-config "
-		         "bind in a terminal outside the agent",
-		         where);
 	else
-		snprintf(a->message, sizeof a->message,
-		         "%s, and ccr-keyd takes no set, delete, rename, unlock or passphrase from "
-		         "inside "
-		         "one; run the command yourself in a terminal outside the agent",
-		         where);
+		snprintf(a->message, sizeof a->message, "%s, %s", where, op->refusal);
 	*msg = a->message;
 	return PE_DENIED;
 }
 
 enum proto_err
-agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *req)
+agent_op_allow(struct op_call *c)
 {
+	struct keyd *k = c->k;
+	struct session *s = c->s;
+	const struct proto_request *req = c->req;
 	const char *name = req->all ? "" : req->name;
 	struct agent_grant *x = grant_of(k, name), **p;
 
@@ -421,8 +391,11 @@ guard_room(struct keyd *k, struct session *s, const struct proto_request *req, p
 }
 
 enum proto_err
-agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *req)
+agent_op_guard(struct op_call *c)
 {
+	struct keyd *k = c->k;
+	struct session *s = c->s;
+	const struct proto_request *req = c->req;
 	const char *label = req->name != NULL ? req->name : "guard";
 	struct agent_guard *g;
 	struct proc_info p;

@@ -23,6 +23,15 @@
 struct keyd;
 struct session;
 struct peer;
+struct op_entry;
+struct op_call;
+
+/* What a coding agent may send of an op (each op's row in daemon/ops.c names its rule). */
+enum agent_may {
+	AGENT_ANY,     /* it reveals and changes nothing */
+	AGENT_GRANTED, /* it reveals keys: only those an override covers */
+	AGENT_NEVER,   /* it changes keys, the passphrase or the overrides */
+};
 
 /*
  * Guards are never closed for idleness and do not count against the
@@ -70,19 +79,20 @@ int agent_init(struct keyd *k, bool off, char *err, size_t errsize);
 void agent_free(struct agents *a);
 
 /*
- * May req run for the peer of s? PE_OK, or PE_DENIED with *msg set to a line
- * that says why and what a person does instead (the peer's agent is then
- * named in s->peer for the audit log). Walks the peer's ancestry once per
- * session, and only for the ops an agent may not run.
+ * May req, whose row in daemon/ops.c is op, run for the peer of s? PE_OK, or
+ * PE_DENIED with *msg set to a line that says why and what a person does
+ * instead (the peer's agent is then named in s->peer for the audit log).
+ * Walks the peer's ancestry once per session, and only for the ops an agent
+ * may not run.
  */
 enum proto_err agent_allows(struct keyd *k, struct session *s, const struct proto_request *req,
-                            const char **msg);
+                            const struct op_entry *op, const char **msg);
 
-/* op allow: grant or (with "for":0) revoke an override; answered into s->out. */
-enum proto_err agent_op_allow(struct keyd *k, struct session *s, const struct proto_request *req);
+/* op allow: grant or (with "for":0) revoke an override; answered into the session's out. */
+enum proto_err agent_op_allow(struct op_call *c);
 
-/* op guard: register the peer of s as a guard for as long as s is open. */
-enum proto_err agent_op_guard(struct keyd *k, struct session *s, const struct proto_request *req);
+/* op guard: register the peer of the session as a guard for as long as it is open. */
+enum proto_err agent_op_guard(struct op_call *c);
 
 /* True while the process that registered s as a guard still runs (the sweep closes it else). */
 bool agent_guard_alive(const struct session *s);

@@ -78,22 +78,20 @@ static const char *const event_names[EV_COUNT] = {
 	[EV_STOP] = "stop",
 };
 
-/* What a request of each kind gets in each state, before the op looks at it. */
+/* What a request of each gate gets in each state, before the op looks at it. */
 enum verdict { OK, NOT_SEALED, LOCKED_OUT, BUSY_JOB, BUSY_STOP };
-/* K_UNLOCK carries a passphrase; K_SHORTEN is an unlock without one (it only shortens --for). */
-enum op_kind { K_READ, K_WRITE, K_LOCK, K_UNLOCK, K_SHORTEN, K_PASSPHRASE, K_COUNT };
 
 // clang-format off
-static const enum verdict verdicts[STATE_COUNT][K_COUNT] = {
-	/*            READ        WRITE       LOCK        UNLOCK      SHORTEN     PASSPHRASE */
-	[PLAIN]    = {OK,         OK,         NOT_SEALED, NOT_SEALED, NOT_SEALED, OK},
-	[SEALING]  = {OK,         OK,         NOT_SEALED, NOT_SEALED, NOT_SEALED, BUSY_JOB},
-	[LOCKED]   = {LOCKED_OUT, LOCKED_OUT, OK,         OK,         OK,         LOCKED_OUT},
-	[UNLCKING] = {LOCKED_OUT, LOCKED_OUT, OK,         BUSY_JOB,   BUSY_JOB,   LOCKED_OUT},
-	[UNLOCKED] = {OK,         OK,         OK,         OK,         OK,         OK},
-	[REKEYING] = {OK,         OK,         OK,         BUSY_JOB,   OK,         BUSY_JOB},
-	[LOCKING]  = {LOCKED_OUT, LOCKED_OUT, OK,         OK,         OK,         LOCKED_OUT},
-	[STOPPING] = {BUSY_STOP,  BUSY_STOP,  OK,         BUSY_STOP,  BUSY_STOP,  BUSY_STOP},
+static const enum verdict verdicts[STATE_COUNT][GATE_COUNT] = {
+	/*            ANY  READ        WRITE       LOCK        UNLOCK      SHORTEN     PASSPHRASE */
+	[PLAIN]    = {OK,  OK,         OK,         NOT_SEALED, NOT_SEALED, NOT_SEALED, OK},
+	[SEALING]  = {OK,  OK,         OK,         NOT_SEALED, NOT_SEALED, NOT_SEALED, BUSY_JOB},
+	[LOCKED]   = {OK,  LOCKED_OUT, LOCKED_OUT, OK,         OK,         OK,         LOCKED_OUT},
+	[UNLCKING] = {OK,  LOCKED_OUT, LOCKED_OUT, OK,         BUSY_JOB,   BUSY_JOB,   LOCKED_OUT},
+	[UNLOCKED] = {OK,  OK,         OK,         OK,         OK,         OK,         OK},
+	[REKEYING] = {OK,  OK,         OK,         OK,         BUSY_JOB,   OK,         BUSY_JOB},
+	[LOCKING]  = {OK,  LOCKED_OUT, LOCKED_OUT, OK,         OK,         OK,         LOCKED_OUT},
+	[STOPPING] = {OK,  BUSY_STOP,  BUSY_STOP,  OK,         BUSY_STOP,  BUSY_STOP,  BUSY_STOP},
 };
 // clang-format on
 
@@ -161,48 +159,26 @@ state_locked(const struct keyd *k)
 }
 
 enum proto_err
-state_allows(const struct keyd *k, enum proto_op op, bool with_value, const char **msg)
+state_allows(const struct keyd *k, enum state_gate gate, bool with_value, const char **msg)
 {
-	enum op_kind kind;
 	enum verdict v;
 
-	switch (op) {
-	case OP_GET:
-	case OP_USE:
-	case OP_RESOLVE:
-	case OP_LIST:
-		kind = K_READ;
-		break;
-	case OP_SET:
-	case OP_BIND:
-	case OP_DELETE:
-	case OP_RENAME:
-		kind = K_WRITE;
-		break;
-	case OP_LOCK:
-		kind = K_LOCK;
-		break;
-	case OP_UNLOCK:
-		kind = with_value ? K_UNLOCK : K_SHORTEN;
-		break;
-	case OP_PASSPHRASE:
-		kind = K_PASSPHRASE;
-		break;
-	default:
-		return PE_OK; /* hello, status, unknown ops */
-	}
-	v = verdicts[k->state.now][kind];
-	if (v == OK && (kind == K_UNLOCK || kind == K_PASSPHRASE) && vault_busy(&k->vault))
+	if ((unsigned)gate >= GATE_COUNT)
+		gate = GATE_ANY;
+	if (gate == GATE_UNLOCK && !with_value)
+		gate = GATE_SHORTEN;
+	v = verdicts[k->state.now][gate];
+	if (v == OK && (gate == GATE_UNLOCK || gate == GATE_PASSPHRASE) && vault_busy(&k->vault))
 		v = BUSY_JOB; /* the answer to a wrong passphrase is still being delayed */
-	if (v == OK && kind == K_UNLOCK && k->state.pending_unlock != NULL)
+	if (v == OK && gate == GATE_UNLOCK && k->state.pending_unlock != NULL)
 		v = BUSY_JOB; /* one unlock already waits for the wipe */
-	if (v == OK && kind == K_LOCK && k->state.now == STATE_STOPPING && !state_sealed(k))
+	if (v == OK && gate == GATE_LOCK && k->state.now == STATE_STOPPING && !state_sealed(k))
 		v = NOT_SEALED;
 	switch (v) {
 	case OK:
 		return PE_OK;
 	case NOT_SEALED:
-		*msg = op == OP_LOCK
+		*msg = gate == GATE_LOCK
 			   ? "the keystore has no passphrase, so it cannot be locked; set "
 			     "one with: ccr-config passphrase set"
 			   : "the keystore has no passphrase, so nothing to unlock";

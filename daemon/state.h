@@ -76,10 +76,26 @@ enum state state_next(enum state s, enum state_event ev);
 const char *state_event_name(enum state_event ev);
 
 /*
- * May op run now? PE_OK, or the error to answer with *msg set. with_value:
- * an unlock that carries a passphrase (one without only shortens --for).
+ * What an op is to the state machine: the column of state.c's verdicts it is
+ * judged by (each op's row in daemon/ops.c names its gate).
  */
-enum proto_err state_allows(const struct keyd *k, enum proto_op op, bool with_value,
+enum state_gate {
+	GATE_ANY,        /* hello, status, allow, guard: in every state */
+	GATE_READ,       /* get, use, resolve, list */
+	GATE_WRITE,      /* set, bind, delete, rename */
+	GATE_LOCK,
+	GATE_UNLOCK,     /* with a passphrase; without one it is GATE_SHORTEN */
+	GATE_SHORTEN,    /* an unlock without a passphrase: it only brings --for forward */
+	GATE_PASSPHRASE,
+	GATE_COUNT
+};
+
+/*
+ * May a request judged by gate run now? PE_OK, or the error to answer with
+ * *msg set. with_value: it carries a passphrase (a GATE_UNLOCK without one
+ * is judged as GATE_SHORTEN).
+ */
+enum proto_err state_allows(const struct keyd *k, enum state_gate gate, bool with_value,
 			    const char **msg);
 
 /* Take ev: move to the next state and do what entering it requires. */
