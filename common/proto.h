@@ -1,7 +1,7 @@
 /*
  * The wire protocol, version 1 (docs/DESIGN.md, "Protocol"): newline-delimited JSON
  * requests and replies over a Unix stream socket. Requests are decoded with
- * cJSON (proto_decode.c); requests and replies are encoded directly into a
+ * cJSON (proto_decode.c), the plainest ones by a scanner (proto_scan.c); requests and replies are encoded directly into a
  * struct buf (proto.c), which is all the client needs.
  */
 #ifndef CCR_PROTO_H
@@ -70,7 +70,13 @@ enum proto_bind_mode {
 	BIND_INITIAL, /* the request's when the key has none, else unchanged */
 };
 
-/* A decoded request. Its strings point into doc and live until proto_request_free. */
+/* A line the decoder's fast path may read (proto_scan.h); longer ones go to cJSON. */
+#define PROTO_SCAN_MAX 512
+
+/*
+ * A decoded request. Its strings point into doc, or into text when the fast
+ * path read it, and live until proto_request_free.
+ */
 struct proto_request {
 	enum proto_op op; /* OP_COUNT when the line names no known op */
 	struct cJSON *doc;
@@ -90,8 +96,11 @@ struct proto_request {
 	bool has_origins;      /* set, bind: the request carried "origins" */
 	bool env_confirmed;    /* set: a person confirmed an env name unlike a credential's */
 	enum proto_bind_mode mode;     /* bind */
+	size_t text_len;               /* bytes of text in use */
+	/* The large members last: proto_decode clears only their first byte. */
 	char origins[ORIGIN_LIST_MAX]; /* set, bind: canonical, sorted, distinct (origin.h) */
 	char origin[ORIGIN_MAX + 1];   /* use: canonical */
+	char text[PROTO_SCAN_MAX];     /* the scanner's copies of the strings (proto_scan.h) */
 };
 
 /* The wire name of an op ("get"), or NULL. */

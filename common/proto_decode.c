@@ -1,19 +1,18 @@
 /*
- * Decoding request lines for protocol version 1 (the daemon's side), with cJSON.
- * Kept apart from proto.c so that the client, which only encodes requests,
- * links no JSON library for it.
+ * Decoding request lines for protocol version 1 (the daemon's side): the
+ * table of request shapes, one row per op, and the two paths through it —
+ * the scanner's for the plainest lines, cJSON's for everything. Kept apart
+ * from proto.c so that the client, which only encodes requests, links no
+ * JSON library for it.
  */
-#include "proto.h"
+#include "proto_decode.h"
 
 #include <stddef.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
-#include "names.h"
-
-/* At most this many names in one resolve request. */
-#define RESOLVE_MAX 4096
+#include "origin.h"
 
 /* Record the request's id as JSON text; false when it is not a short string or a number. */
 static bool
@@ -70,323 +69,6 @@ take_id(const cJSON *doc, struct proto_request *req)
 	return true;
 }
 
-/* Validate the value of a set request (its length is checked already). */
-static enum proto_err
-check_value(struct proto_request *req, const char **msg)
-{
-	if (req->value == NULL) {
-		*msg = "set needs a string \"value\"";
-		return PE_BAD_REQUEST;
-	}
-	if (req->value_len == 0) {
-		*msg = "a value may not be empty";
-		return PE_INVALID_VALUE;
-	}
-	if (memchr(req->value, '\n', req->value_len) != NULL ||
-	    memchr(req->value, '\r', req->value_len) != NULL) {
-		*msg = "a value may not contain a newline";
-		return PE_INVALID_VALUE;
-	}
-	return PE_OK;
-}
-
-/*
- * Take the names that are never resolved (env_is_refused) out of a resolve's
- * array, so that the daemon answers them as absent whatever its keystore holds.
- */
-static void
-drop_refused(cJSON *envs)
-{
-	cJSON *e = envs->child, *next;
-
-	for (; e != NULL; e = next) {
-		next = e->next;
-		if (env_is_refused(e->valuestring))
-			cJSON_Delete(cJSON_DetachItemViaPointer(envs, e));
-	}
-}
-
-/* Validate the env member of a resolve request: a name or an array of names. */
-static enum proto_err
-check_resolve(struct proto_request *req, const char **msg)
-{
-	const cJSON *env = cJSON_GetObjectItemCaseSensitive(req->doc, "env");
-	const cJSON *e;
-	int n = 0;
-
-	if (cJSON_IsString(env)) {
-		req->env = env->valuestring;
-		if (!env_is_valid(req->env)) {
-			*msg = "an env name is [A-Z_][A-Z0-9_]*";
-			return PE_INVALID_NAME;
-		}
-		if (env_is_refused(req->env)) {
-			/* Never resolved: asked as an empty list, answered as absent. */
-			cJSON *none = cJSON_CreateArray();
-
-			req->env = NULL;
-			if (none == NULL || !cJSON_ReplaceItemViaPointer(req->doc, (cJSON *)env, none)) {
-				cJSON_Delete(none);
-				*msg = "out of memory";
-				return PE_IO_ERROR;
-			}
-			req->envs = none;
-		}
-		return PE_OK;
-	}
-	if (!cJSON_IsArray(env)) {
-		*msg = "resolve needs \"env\": a name or an array of names";
-		return PE_BAD_REQUEST;
-	}
-	cJSON_ArrayForEach(e, env)
-	{
-		if (!cJSON_IsString(e)) {
-			*msg = "resolve needs \"env\": a name or an array of names";
-			return PE_BAD_REQUEST;
-		}
-		if (!env_is_valid(e->valuestring)) {
-			*msg = "an env name is [A-Z_][A-Z0-9_]*";
-			return PE_INVALID_NAME;
-		}
-		if (++n > RESOLVE_MAX) {
-			*msg = "resolve takes at most 4096 names";
-			return PE_TOO_LARGE;
-		}
-	}
-	drop_refused((cJSON *)env);
-	req->envs = env;
-	return PE_OK;
-}
-
-/* Validate an allow request: a "name" or "all":true, and "for" in seconds (0 revokes). */
-static enum proto_err
-check_allow(struct proto_request *req, const char **msg)
-{
-	const cJSON *all = cJSON_GetObjectItemCaseSensitive(req->doc, "all");
-	const cJSON *secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
-
-	if (all != NULL && !cJSON_IsBool(all)) {
-		*msg = "\"all\" must be true or false";
-		return PE_BAD_REQUEST;
-	}
-	req->all = cJSON_IsTrue(all);
-	if (req->all == (req->name != NULL)) {
-		*msg = "allow needs a \"name\" or \"all\":true";
-		return PE_BAD_REQUEST;
-	}
-	if (req->name != NULL && !name_is_valid(req->name)) {
-		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
-		return PE_INVALID_NAME;
-	}
-	if (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0)) {
-		*msg = "allow needs \"for\": a number of seconds (0 revokes)";
-		return PE_BAD_REQUEST;
-	}
-	if (secs->valuedouble > PROTO_FOR_MAX) {
-		*msg = "\"for\" may be at most a week (604800 seconds)";
-		return PE_BAD_REQUEST;
-	}
-	req->seconds = secs->valuedouble;
-	return PE_OK;
-}
-
-/* Take set's optional "env_confirmed", a boolean, into req->env_confirmed. */
-static enum proto_err
-take_confirmed(struct proto_request *req, const char **msg)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req->doc, "env_confirmed");
-
-	if (c == NULL)
-		return PE_OK;
-	if (!cJSON_IsBool(c)) {
-		*msg = "\"env_confirmed\" is true or false";
-		return PE_BAD_REQUEST;
-	}
-	req->env_confirmed = cJSON_IsTrue(c);
-	return PE_OK;
-}
-
-/* Validate the key of a use or bind request: a "name" or an "env", one of them. */
-static enum proto_err
-check_key(struct proto_request *req, const char **msg)
-{
-	if ((req->name == NULL) == (req->env == NULL)) {
-		*msg = "this op needs a \"name\" or an \"env\", one of them";
-		return PE_BAD_REQUEST;
-	}
-	if (req->name != NULL && !name_is_valid(req->name)) {
-		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
-		return PE_INVALID_NAME;
-	}
-	if (req->env != NULL && !env_is_valid(req->env)) {
-		*msg = "an env name is [A-Z_][A-Z0-9_]*";
-		return PE_INVALID_NAME;
-	}
-	return PE_OK;
-}
-
-/*
- * Take "origins" (set: optional; bind: required) into req->origins, each
- * canonicalised, sorted and once: a bad origin or more than a key may hold is
- * bad_request before anything is changed.
- */
-static enum proto_err
-take_origins(struct proto_request *req, bool required, const char **msg)
-{
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->doc, "origins"), *e;
-	char o[ORIGIN_MAX + 1];
-
-	if (list == NULL || cJSON_IsNull(list)) {
-		if (required) {
-			*msg = "bind needs \"origins\": an array of origins (scheme://host[:port])";
-			return PE_BAD_REQUEST;
-		}
-		return PE_OK;
-	}
-	if (!cJSON_IsArray(list)) {
-		*msg = "\"origins\" is an array of origins (scheme://host[:port])";
-		return PE_BAD_REQUEST;
-	}
-	req->has_origins = true;
-	cJSON_ArrayForEach(e, list)
-	{
-		if (!cJSON_IsString(e)) {
-			*msg = "\"origins\" is an array of origins (scheme://host[:port])";
-			return PE_BAD_REQUEST;
-		}
-		if (origin_canon(e->valuestring, o, msg) == -1)
-			return PE_BAD_REQUEST;
-		if (origin_list_add(req->origins, o) == -1) {
-			*msg = "a key may be bound to at most 16 origins";
-			return PE_BAD_REQUEST;
-		}
-	}
-	return PE_OK;
-}
-
-/* Validate a bind request: the key, "origins" and "mode". */
-static enum proto_err
-check_bind(struct proto_request *req, const char **msg)
-{
-	static const char *const modes[] = {[BIND_SET] = "set",
-	                                    [BIND_ADD] = "add",
-	                                    [BIND_REMOVE] = "remove",
-	                                    [BIND_INITIAL] = "initial"};
-	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(req->doc, "mode");
-	enum proto_err err = check_key(req, msg);
-	size_t i;
-
-	if (err != PE_OK)
-		return err;
-	for (i = 0; cJSON_IsString(mode) && i < sizeof modes / sizeof modes[0]; i++) {
-		if (strcmp(mode->valuestring, modes[i]) == 0)
-			break;
-	}
-	if (!cJSON_IsString(mode) || i == sizeof modes / sizeof modes[0]) {
-		*msg = "bind needs \"mode\": set, add, remove or initial";
-		return PE_BAD_REQUEST;
-	}
-	req->mode = (enum proto_bind_mode)i;
-	return take_origins(req, true, msg);
-}
-
-/* Validate a use request: the key, and the "origin" the value is for. */
-static enum proto_err
-check_use(struct proto_request *req, const char **msg)
-{
-	const cJSON *origin = cJSON_GetObjectItemCaseSensitive(req->doc, "origin");
-	enum proto_err err = check_key(req, msg);
-
-	if (err != PE_OK)
-		return err;
-	if (!cJSON_IsString(origin)) {
-		*msg = "use needs \"origin\": the scheme://host[:port] the key is for";
-		return PE_BAD_REQUEST;
-	}
-	return origin_canon(origin->valuestring, req->origin, msg) == 0 ? PE_OK : PE_BAD_REQUEST;
-}
-
-/* Check the "name" of get, set and delete: there, and a valid key name. */
-static enum proto_err
-check_name(struct proto_request *req, const char **msg)
-{
-	if (req->name == NULL) {
-		*msg = "this op needs a \"name\"";
-		return PE_BAD_REQUEST;
-	}
-	if (!name_is_valid(req->name)) {
-		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
-		return PE_INVALID_NAME;
-	}
-	return PE_OK;
-}
-
-/* Validate a get request: the optional "masked", a boolean, and the name. */
-static enum proto_err
-check_get(struct proto_request *req, const char **msg)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(req->doc, "masked");
-
-	if (m != NULL) {
-		if (!cJSON_IsBool(m)) {
-			*msg = "\"masked\" must be true or false";
-			return PE_BAD_REQUEST;
-		}
-		req->masked = cJSON_IsTrue(m);
-	}
-	return check_name(req, msg);
-}
-
-/* Validate a set request: the name, the optional env name, the value, and the rest. */
-static enum proto_err
-check_set(struct proto_request *req, const char **msg)
-{
-	enum proto_err err = check_name(req, msg);
-
-	if (err != PE_OK)
-		return err;
-	if (req->env != NULL && !env_is_valid(req->env)) {
-		*msg = "an env name is [A-Z_][A-Z0-9_]*";
-		return PE_INVALID_NAME;
-	}
-	if ((err = check_value(req, msg)) != PE_OK)
-		return err;
-	if ((err = take_confirmed(req, msg)) != PE_OK)
-		return err;
-	return take_origins(req, false, msg);
-}
-
-/* Validate a rename request: both names there, and both valid. */
-static enum proto_err
-check_rename(struct proto_request *req, const char **msg)
-{
-	if (req->name == NULL || req->new_name == NULL) {
-		*msg = "rename needs a \"name\" and a \"new_name\"";
-		return PE_BAD_REQUEST;
-	}
-	if (!name_is_valid(req->name) || !name_is_valid(req->new_name)) {
-		*msg = "a name is 1-128 of [A-Za-z0-9._-], starting with a letter or digit";
-		return PE_INVALID_NAME;
-	}
-	return PE_OK;
-}
-
-/* Validate an unlock request: the optional "for", in seconds. */
-static enum proto_err
-check_unlock(struct proto_request *req, const char **msg)
-{
-	const cJSON *secs = cJSON_GetObjectItemCaseSensitive(req->doc, "for");
-
-	/* Bounded, so that seconds * 1000 is a time the daemon can count to. */
-	if (secs != NULL && (!cJSON_IsNumber(secs) || !(secs->valuedouble >= 0) ||
-	                     secs->valuedouble > PROTO_FOR_MAX)) {
-		*msg = "\"for\" must be a number of seconds, at most a week (604800)";
-		return PE_BAD_REQUEST;
-	}
-	req->seconds = secs != NULL ? secs->valuedouble : 0;
-	return PE_OK;
-}
-
 /* The string members of a request, each a bit of a shape's members. */
 enum member {
 	M_NAME = 1 << 0,
@@ -416,40 +98,53 @@ static const struct {
 	{"proof", M_PROOF, offsetof(struct proto_request, proof)},
 };
 
+/* Which members besides the strings the scanner may take for a row; 0: it leaves the op to cJSON. */
+enum scanned { S_PLAIN = 1 << 0, S_MASKED = 1 << 1, S_ORIGIN = 1 << 2 };
+
 /*
  * The shape of each op's request, one row per op (the daemon's side of the
  * table, what each op may do and who runs it, is daemon/ops.c): the string
- * members it takes, and the check of everything else it carries.
+ * members it takes, the check of everything else it carries, and for the
+ * scanner's fast path, what else it may take and the check after it.
  */
 static const struct shape {
 	unsigned strings; /* enum member bits */
 	enum proto_err (*check)(struct proto_request *req, const char **msg); /* NULL: none */
+	unsigned scan;    /* enum scanned bits */
+	enum proto_err (*check_scanned)(struct proto_request *req, const char **msg);
 } shapes[OP_COUNT] = {
-	[OP_HELLO] = {M_EVERY | M_PROOF, NULL},
-	[OP_GET] = {M_EVERY, check_get},
-	[OP_RESOLVE] = {M_EVERY & ~M_ENV, check_resolve}, /* its "env" may be an array */
-	[OP_SET] = {M_EVERY, check_set},
-	[OP_DELETE] = {M_EVERY, check_name},
-	[OP_LIST] = {M_EVERY, NULL},
-	[OP_STATUS] = {M_EVERY, NULL},
+	[OP_HELLO] = {M_EVERY | M_PROOF, NULL, S_PLAIN, NULL},
+	[OP_GET] = {M_EVERY, proto_check_get, S_MASKED, proto_check_name},
+	[OP_RESOLVE] = {M_EVERY & ~M_ENV, proto_check_resolve}, /* its "env" may be an array */
+	[OP_SET] = {M_EVERY, proto_check_set},
+	[OP_DELETE] = {M_EVERY, proto_check_name},
+	[OP_LIST] = {M_EVERY, NULL, S_PLAIN, NULL},
+	[OP_STATUS] = {M_EVERY, NULL, S_PLAIN, NULL},
 	[OP_LOCK] = {M_EVERY, NULL},
-	[OP_UNLOCK] = {M_EVERY, check_unlock},
+	[OP_UNLOCK] = {M_EVERY, proto_check_unlock},
 	[OP_PASSPHRASE] = {M_EVERY, NULL}, /* the daemon checks "action" and its values */
-	[OP_ALLOW] = {M_EVERY, check_allow},
+	[OP_ALLOW] = {M_EVERY, proto_check_allow},
 	[OP_GUARD] = {M_EVERY, NULL},
-	[OP_USE] = {M_EVERY, check_use},
-	[OP_BIND] = {M_EVERY, check_bind},
-	[OP_RENAME] = {M_EVERY | M_NEW_NAME, check_rename},
+	[OP_USE] = {M_EVERY, proto_check_use, S_ORIGIN, proto_check_use_scanned},
+	[OP_BIND] = {M_EVERY, proto_check_bind},
+	[OP_RENAME] = {M_EVERY | M_NEW_NAME, proto_check_rename},
 };
 
-/* The slot of req that the string member called key fills in op, or NULL. */
+/* True when the len bytes at key are the member name word. */
+static bool
+key_is(const char *key, size_t len, const char *word)
+{
+	return strncmp(key, word, len) == 0 && word[len] == '\0';
+}
+
+/* The slot of req that the string member called key (len bytes) fills in its op, or NULL. */
 static const char **
-member_slot(struct proto_request *req, const char *key)
+member_slot(struct proto_request *req, const char *key, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof members / sizeof members[0]; i++) {
-		if (strcmp(key, members[i].key) == 0)
+		if (key_is(key, len, members[i].key))
 			return (shapes[req->op].strings & members[i].bit) != 0
 			           ? (const char **)((char *)req + members[i].offset)
 			           : NULL;
@@ -468,7 +163,7 @@ decode_members(struct proto_request *req, const char **msg)
 
 	/* One pass over the members; the first of a repeated key counts, as with cJSON's lookup. */
 	for (m = req->doc->child; m != NULL; m = m->next) {
-		slot = member_slot(req, m->string);
+		slot = member_slot(req, m->string, strlen(m->string));
 		if (slot == NULL || *slot != NULL || cJSON_IsNull(m))
 			continue;
 		if (!cJSON_IsString(m))
@@ -511,15 +206,161 @@ proto_space_only(const char *p, const char *end)
 	return true;
 }
 
+/* Make req the request of no op, holding nothing (the large members by their first byte). */
+static void
+request_clear(struct proto_request *req)
+{
+	memset(req, 0, offsetof(struct proto_request, origins));
+	req->op = OP_COUNT; /* until the line names a known op */
+	req->origins[0] = '\0';
+	req->origin[0] = '\0';
+}
+
+/* Copy len bytes of s into req->text as a C string (the scanner's line fits). */
+static const char *
+take_text(struct proto_request *req, const char *s, size_t len)
+{
+	char *t = req->text + req->text_len;
+
+	memcpy(t, s, len);
+	t[len] = '\0';
+	req->text_len += len + 1;
+	return t;
+}
+
+/* The op whose wire name is the len bytes at s, or OP_COUNT. */
+static enum proto_op
+op_named(const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; i < OP_COUNT; i++) {
+		if (key_is(s, len, proto_op_name((enum proto_op)i)))
+			return (enum proto_op)i;
+	}
+	return OP_COUNT;
+}
+
+/* Take a scanned "id" as take_id does: a short string or an integer, as JSON text. */
+static bool
+take_scanned_id(struct proto_request *req, const struct scan_member *m)
+{
+	if (m->kind == SCAN_INT) {
+		memcpy(req->id, m->value, m->value_len);
+		req->id[m->value_len] = '\0';
+		return true;
+	}
+	/* No escapes: its JSON text is itself in quotes. */
+	if (m->kind != SCAN_STRING || m->value_len > PROTO_ID_MAX / 2 - 8)
+		return false;
+	req->id[0] = '"';
+	memcpy(req->id + 1, m->value, m->value_len);
+	memcpy(req->id + 1 + m->value_len, "\"", 2);
+	return true;
+}
+
+/* The members besides the strings that take_scanned has taken: each once, or to cJSON. */
+enum { SEEN_ID = 1 << 0, SEEN_MASKED = 1 << 1, SEEN_ORIGIN = 1 << 2 };
+
+/*
+ * Take one scanned member of req's op into req, as the cJSON path would;
+ * *seen holds the SEEN_ bits of the members taken. False when only the cJSON
+ * path may say what the line means (a repeated member, a wrong type).
+ */
+static bool
+take_scanned(struct proto_request *req, const struct scan_member *m, unsigned *seen)
+{
+	const struct shape *shape = &shapes[req->op];
+	const char **slot;
+
+	if (key_is(m->key, m->key_len, "op"))
+		return true;
+	if (key_is(m->key, m->key_len, "id")) {
+		if ((*seen & SEEN_ID) != 0)
+			return false;
+		*seen |= SEEN_ID;
+		return take_scanned_id(req, m);
+	}
+	if ((shape->scan & S_MASKED) != 0 && key_is(m->key, m->key_len, "masked")) {
+		if ((*seen & SEEN_MASKED) != 0 || m->kind == SCAN_STRING || m->kind == SCAN_INT)
+			return false;
+		*seen |= SEEN_MASKED;
+		req->masked = m->kind == SCAN_TRUE;
+		return true;
+	}
+	if ((shape->scan & S_ORIGIN) != 0 && key_is(m->key, m->key_len, "origin")) {
+		if ((*seen & SEEN_ORIGIN) != 0 || m->kind != SCAN_STRING ||
+		    m->value_len > ORIGIN_MAX)
+			return false;
+		*seen |= SEEN_ORIGIN;
+		memcpy(req->origin, m->value, m->value_len);
+		req->origin[m->value_len] = '\0';
+		return true;
+	}
+	slot = member_slot(req, m->key, m->key_len);
+	if (slot == NULL)
+		return true; /* a member this op does not read, as cJSON's path ignores it */
+	if (*slot != NULL || m->kind != SCAN_STRING)
+		return false;
+	*slot = take_text(req, m->value, m->value_len);
+	return true;
+}
+
+/*
+ * The fast path: decode line by the scanner when it is one of the plainest
+ * requests of an op whose row allows it, and the request is good. False
+ * otherwise, with req in any state: the cJSON path then decides.
+ */
+static bool
+decode_scanned(const char *line, size_t len, struct proto_request *req)
+{
+	const struct scan_member *op = NULL;
+	const char *msg = NULL;
+	unsigned seen = 0;
+	struct scan sc;
+	size_t i;
+
+	if (len > PROTO_SCAN_MAX || !proto_scan(line, len, &sc))
+		return false;
+	for (i = 0; i < sc.n; i++) {
+		if (!key_is(sc.m[i].key, sc.m[i].key_len, "op"))
+			continue;
+		if (op != NULL)
+			return false;
+		op = &sc.m[i];
+	}
+	if (op == NULL || op->kind != SCAN_STRING)
+		return false;
+	req->op = op_named(op->value, op->value_len);
+	if (req->op == OP_COUNT || shapes[req->op].scan == 0)
+		return false;
+	for (i = 0; i < sc.n; i++) {
+		if (!take_scanned(req, &sc.m[i], &seen))
+			return false;
+	}
+	req->value_len = req->value != NULL ? strlen(req->value) : 0;
+	return shapes[req->op].check_scanned == NULL ||
+	       shapes[req->op].check_scanned(req, &msg) == PE_OK;
+}
+
 enum proto_err
 proto_decode(const char *line, size_t len, struct proto_request *req, const char **msg)
+{
+	request_clear(req);
+	if (decode_scanned(line, len, req))
+		return PE_OK;
+	proto_request_free(req);
+	return proto_decode_tree(line, len, req, msg);
+}
+
+enum proto_err
+proto_decode_tree(const char *line, size_t len, struct proto_request *req, const char **msg)
 {
 	const char *end = NULL;
 	const cJSON *op;
 	int i;
 
-	memset(req, 0, sizeof *req);
-	req->op = OP_COUNT; /* until the line names a known op */
+	request_clear(req);
 	if (len > PROTO_LINE_MAX) {
 		*msg = "a request line may be at most 64 KiB";
 		return PE_TOO_LARGE;
@@ -592,4 +433,7 @@ proto_request_free(struct proto_request *req)
 		cJSON_Delete(req->doc);
 	}
 	req->doc = NULL;
+	if (req->text_len > 0)
+		wipe(req->text, req->text_len); /* the scanner's copies, a value among them */
+	req->text_len = 0;
 }

@@ -1,0 +1,123 @@
+/*
+ * The scanner of the decoder's fast path: a strict reader of one flat JSON
+ * object. What it accepts, cJSON reads to the same members; what it does not
+ * accept exactly, it refuses, and the line goes to cJSON.
+ */
+#include "proto_decode.h"
+
+#include <string.h>
+
+/* Skip JSON whitespace (space, tab, CR, LF) from p, up to end. */
+static const char *
+skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * Read a string of printable ASCII without escapes at p (its opening quote):
+ * its bytes into *s and *len, and the byte after its closing quote returned;
+ * NULL for anything else.
+ */
+static const char *
+scan_string(const char *p, const char *end, const char **s, size_t *len)
+{
+	const char *q;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	for (q = p + 1; q < end && *q != '"'; q++) {
+		unsigned char c = (unsigned char)*q;
+
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			return NULL;
+	}
+	if (q >= end)
+		return NULL;
+	*s = p + 1;
+	*len = (size_t)(q - (p + 1));
+	return q + 1;
+}
+
+/*
+ * Read an integer as JSON writes it (no leading zero, no fraction, no
+ * exponent, no "-0") of at most 15 digits, so a double holds it exactly.
+ */
+static const char *
+scan_int(const char *p, const char *end, const char **s, size_t *len)
+{
+	const char *q = p + (p < end && *p == '-');
+
+	if (q >= end || *q < '0' || *q > '9' || (*q == '0' && q != p))
+		return NULL;
+	if (*q == '0')
+		q++;
+	else
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+	if (q - p - (*p == '-') > 15 || (q < end && (*q == '.' || *q == 'e' || *q == 'E')))
+		return NULL;
+	*s = p;
+	*len = (size_t)(q - p);
+	return q;
+}
+
+/* Read one member's value at p into m; the byte after it, or NULL. */
+static const char *
+scan_value(const char *p, const char *end, struct scan_member *m)
+{
+	if (p < end && *p == '"') {
+		m->kind = SCAN_STRING;
+		return scan_string(p, end, &m->value, &m->value_len);
+	}
+	if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+		m->kind = SCAN_TRUE;
+		return p + 4;
+	}
+	if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+		m->kind = SCAN_FALSE;
+		return p + 5;
+	}
+	m->kind = SCAN_INT;
+	return scan_int(p, end, &m->value, &m->value_len);
+}
+
+bool
+proto_scan(const char *line, size_t len, struct scan *sc)
+{
+	const char *p = line, *end = line + len;
+
+	sc->n = 0;
+	p = skip_space(p, end);
+	if (p >= end || *p++ != '{')
+		return false;
+	p = skip_space(p, end);
+	if (p < end && *p == '}')
+		return skip_space(p + 1, end) == end;
+	for (;;) {
+		struct scan_member *m = &sc->m[sc->n];
+
+		if (sc->n == SCAN_MEMBERS)
+			return false;
+		p = scan_string(p, end, &m->key, &m->key_len);
+		if (p == NULL)
+			return false;
+		p = skip_space(p, end);
+		if (p >= end || *p++ != ':')
+			return false;
+		p = scan_value(skip_space(p, end), end, m);
+		if (p == NULL)
+			return false;
+		sc->n++;
+		p = skip_space(p, end);
+		if (p < end && *p == ',') {
+			p = skip_space(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			return skip_space(p + 1, end) == end;
+		return false;
+	}
+}
