@@ -4,6 +4,7 @@
  */
 #include "buf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,22 +86,33 @@ buf_addi(struct buf *b, long long v)
 	buf_add(b, tmp, (size_t)n);
 }
 
+/* True when a byte of w is below 0x20, '"' or '\\' (exact as a yes/no test). */
+static inline bool
+word_needs_escape(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs) != 0;
+}
+
 /* Length of the prefix of s (len bytes) that JSON needs no escapes for, 8 bytes at a time. */
 static size_t
 plain_prefix(const char *s, size_t len)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0;
+	uint64_t w;
 
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w, q, bs;
-
 		memcpy(&w, s + i, 8);
-		q = w ^ (ones * '"');
-		bs = w ^ (ones * '\\');
-		/* Any byte below 0x20, equal to '"' or to '\\' (exact as a yes/no test). */
-		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs)
+		if (word_needs_escape(w))
 			break;
+	}
+	/* The last bytes as the word that ends s, overlapping what was checked. */
+	if (i < len && i + 8 > len && len >= 8) {
+		memcpy(&w, s + len - 8, 8);
+		if (!word_needs_escape(w))
+			return len;
 	}
 	for (; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];

@@ -131,10 +131,10 @@ static const struct shape {
 };
 
 /* True when the len bytes at key are the member name word. */
-static bool
+static inline bool
 key_is(const char *key, size_t len, const char *word)
 {
-	return strncmp(key, word, len) == 0 && word[len] == '\0';
+	return len == strlen(word) && memcmp(key, word, len) == 0;
 }
 
 /* The slot of req that the string member called key (len bytes) fills in its op, or NULL. */

@@ -5,15 +5,28 @@
  */
 #include "proto_decode.h"
 
+#include <stdint.h>
 #include <string.h>
 
-/* Skip JSON whitespace (space, tab, CR, LF) from p, up to end. */
+/* Skip JSON whitespace (space, tab, CR, LF) from p, up to end; runs of spaces 8 at a time. */
 static const char *
 skip_space(const char *p, const char *end)
 {
+	while (end - p >= 8 && memcmp(p, "        ", 8) == 0)
+		p += 8;
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
+}
+
+/* True when c may stand in a scanned string as itself: printable ASCII but '"' and '\\'. */
+static inline bool
+plain(unsigned char c)
+{
+	/* One bit per byte 0x00-0x7f: 0x20-0x7e, without 0x22 and 0x5c. */
+	static const uint64_t bits[2] = {0xfffffffb00000000ull, 0x7fffffffefffffffull};
+
+	return c < 0x80 && (bits[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 /*
@@ -28,13 +41,9 @@ scan_string(const char *p, const char *end, const char **s, size_t *len)
 
 	if (p >= end || *p != '"')
 		return NULL;
-	for (q = p + 1; q < end && *q != '"'; q++) {
-		unsigned char c = (unsigned char)*q;
-
-		if (c < 0x20 || c > 0x7e || c == '\\')
-			return NULL;
-	}
-	if (q >= end)
+	for (q = p + 1; q < end && plain((unsigned char)*q); q++)
+		;
+	if (q >= end || *q != '"')
 		return NULL;
 	*s = p + 1;
 	*len = (size_t)(q - (p + 1));
