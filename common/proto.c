@@ -82,9 +82,11 @@ proto_request_begin(struct buf *b, enum proto_op op)
 void
 proto_reply_begin(struct buf *b, const char *id)
 {
-	buf_adds(b, "{\"ok\":true");
+	static const char ok[] = "{\"ok\":true", with_id[] = ",\"id\":";
+
+	buf_add(b, ok, sizeof ok - 1);
 	if (id != NULL && id[0] != '\0') {
-		buf_adds(b, ",\"id\":");
+		buf_add(b, with_id, sizeof with_id - 1);
 		buf_adds(b, id);
 	}
 }
@@ -103,33 +105,11 @@ proto_reply_error(struct buf *b, const char *id, enum proto_err err, const char 
 }
 
 void
-proto_field_key(struct buf *b, const char *key)
-{
-	size_t n = strlen(key);
-
-	/* Keys are the protocol's own constants: quoted, never escaped. */
-	buf_reserve(b, n + 4);
-	b->data[b->len++] = ',';
-	b->data[b->len++] = '"';
-	memcpy(b->data + b->len, key, n);
-	b->len += n;
-	b->data[b->len++] = '"';
-	b->data[b->len++] = ':';
-	b->data[b->len] = '\0';
-}
-
-void
 proto_field_str_as(struct buf *b, const char *key, const char *value, size_t len,
                    enum buf_json_set set)
 {
 	proto_field_key(b, key);
 	buf_add_json_as(b, value, len, set);
-}
-
-void
-proto_field_str(struct buf *b, const char *key, const char *value, size_t len)
-{
-	proto_field_str_as(b, key, value, len, BUF_JSON_WIRE);
 }
 
 void

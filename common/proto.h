@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "origin.h"
@@ -171,8 +172,30 @@ void proto_reply_begin(struct buf *b, const char *id);
 /* Append a whole failure reply line for err with a message that holds no secret. */
 void proto_reply_error(struct buf *b, const char *id, enum proto_err err, const char *msg);
 
+/* Append ,"key": — the caller writes the value. Inline, so a constant key costs no strlen. */
+static inline void
+proto_field_key(struct buf *b, const char *key)
+{
+	size_t n = strlen(key);
+
+	/* Keys are the protocol's own constants: quoted, never escaped. */
+	buf_reserve(b, n + 4);
+	b->data[b->len++] = ',';
+	b->data[b->len++] = '"';
+	memcpy(b->data + b->len, key, n);
+	b->len += n;
+	b->data[b->len++] = '"';
+	b->data[b->len++] = ':';
+	b->data[b->len] = '\0';
+}
+
 /* Append ,"key":"value" (len bytes of value). */
-void proto_field_str(struct buf *b, const char *key, const char *value, size_t len);
+static inline void
+proto_field_str(struct buf *b, const char *key, const char *value, size_t len)
+{
+	proto_field_key(b, key);
+	buf_add_json(b, value, len);
+}
 
 /*
  * Append ,"key":"value" (len bytes) with the escapes of set (buf.h). The
@@ -191,8 +214,6 @@ void proto_field_bool(struct buf *b, const char *key, bool v);
 /* Append ,"key":["a","b"] from the space-separated words of list ("" gives []). */
 void proto_field_list(struct buf *b, const char *key, const char *list);
 
-/* Append ,"key": — the caller writes the value. */
-void proto_field_key(struct buf *b, const char *key);
 
 /* End a request or reply: }\n */
 void proto_end(struct buf *b);

@@ -9,9 +9,11 @@
 #include <string.h>
 
 /* Skip JSON whitespace (space, tab, CR, LF) from p, up to end; runs of spaces 8 at a time. */
-static const char *
+static inline const char *
 skip_space(const char *p, const char *end)
 {
+	if (p < end && (unsigned char)*p > ' ')
+		return p; /* the usual case: none */
 	while (end - p >= 8 && memcmp(p, "        ", 8) == 0)
 		p += 8;
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -19,15 +21,20 @@ skip_space(const char *p, const char *end)
 	return p;
 }
 
-/* True when c may stand in a scanned string as itself: printable ASCII but '"' and '\\'. */
-static inline bool
-plain(unsigned char c)
-{
-	/* One bit per byte 0x00-0x7f: 0x20-0x7e, without 0x22 and 0x5c. */
-	static const uint64_t bits[2] = {0xfffffffb00000000ull, 0x7fffffffefffffffull};
-
-	return c < 0x80 && (bits[c >> 6] >> (c & 63) & 1) != 0;
-}
+/*
+ * '1' for each byte that may stand in a scanned string as itself: printable
+ * ASCII but '"' (0x22) and '\\' (0x5c); '0' for the rest (and the NUL that
+ * ends the literal, which no byte indexes).
+ */
+static const char plain[] = "00000000000000000000000000000000"  /* 0x00 */
+                            "11011111111111111111111111111111"  /* 0x20 */
+                            "11111111111111111111111111110111"  /* 0x40 */
+                            "11111111111111111111111111111110"  /* 0x60 */
+                            "00000000000000000000000000000000"  /* 0x80 */
+                            "00000000000000000000000000000000"  /* 0xa0 */
+                            "00000000000000000000000000000000"  /* 0xc0 */
+                            "00000000000000000000000000000000"; /* 0xe0 */
+_Static_assert(sizeof plain == 257, "one entry per byte value");
 
 /*
  * Read a string of printable ASCII without escapes at p (its opening quote):
@@ -41,7 +48,7 @@ scan_string(const char *p, const char *end, const char **s, size_t *len)
 
 	if (p >= end || *p != '"')
 		return NULL;
-	for (q = p + 1; q < end && plain((unsigned char)*q); q++)
+	for (q = p + 1; q < end && plain[(unsigned char)*q] == '1'; q++)
 		;
 	if (q >= end || *q != '"')
 		return NULL;
