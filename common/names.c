@@ -76,6 +76,18 @@ static const bool name_chars[256] = {
 	['y'] = true, ['z'] = true,
 };
 
+/* Which bytes may appear in an env name: [A-Z0-9_] (a table: every key loaded is checked). */
+static const bool env_chars[256] = {
+	['_'] = true,
+	['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+	['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+	['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+	['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+	['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+	['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+	['Y'] = true, ['Z'] = true,
+};
+
 static bool
 is_name_char(char c)
 {
@@ -104,11 +116,7 @@ env_is_valid(const char *s)
 	if (s == NULL || s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
 		return false;
 	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (i >= ENV_MAX_LEN)
-			return false;
-		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+		if (i >= ENV_MAX_LEN || !env_chars[(unsigned char)s[i]])
 			return false;
 	}
 	return true;
