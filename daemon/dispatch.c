@@ -57,12 +57,6 @@ changes_keys(struct keyd *k, const struct proto_request *req, enum op_touch touc
 	       (touch == TOUCH_IF_NAMED && store_get(&k->store, req->name) != NULL);
 }
 
-void
-dispatch_orphan(struct change *c)
-{
-	c->arg = NULL;
-}
-
 /* Record a request answered at once (not one answered later, when its change is). */
 static void
 audit_answered(struct keyd *k, struct session *s, const struct proto_request *req,

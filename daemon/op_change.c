@@ -12,9 +12,28 @@
 #include <time.h>
 
 #include "audit.h"
+#include "dispatch.h"
 #include "keyd.h"
 #include "log.h"
 #include "proto.h"
+
+/*
+ * Who asked for a change, and for what, as the request came: the reply and
+ * the audit record need them to the end. A change's reply.arg.
+ */
+struct asker {
+	struct keyd *k;
+	struct session *s; /* NULL once the peer hung up */
+	enum proto_op op;
+	struct peer peer;
+};
+
+/* The name a change's log line and audit record give first: its key's, "" for none. */
+static const char *
+key_name(const struct change *c)
+{
+	return change_has_key(c) ? c->key.name : "";
+}
 
 /*
  * A change was answered: audit it, and reply to its session and let the
@@ -24,27 +43,30 @@
 static void
 change_done(struct change *c)
 {
-	struct session *s = c->arg;
-	struct keyd *k = c->k;
-	const char *op = proto_op_name(c->op);
+	struct asker *a = c->reply.arg;
+	struct session *s = a->s;
+	struct keyd *k = a->k;
+	const struct key_change *key = &c->key;
+	const char *op = proto_op_name(a->op), *name = key_name(c);
 	char both[2 * NAME_MAX_LEN + 2];
 
-	if (s != NULL && c->result != PE_OK) {
-		proto_reply_error(&s->out, c->id, c->result, c->message);
+	if (s != NULL && c->reply.result != PE_OK) {
+		proto_reply_error(&s->out, c->reply.id, c->reply.result, c->reply.message);
 	} else if (s != NULL) {
-		proto_reply_begin(&s->out, c->id);
+		proto_reply_begin(&s->out, c->reply.id);
 		if (c->kind == CHANGE_SET) {
-			proto_field_bool(&s->out, "created", c->created);
-			proto_field_str(&s->out, "env", c->env, strlen(c->env));
-			proto_field_list(&s->out, "origins", c->origins);
+			proto_field_bool(&s->out, "created", key->set.created);
+			proto_field_str(&s->out, "env", key->env, strlen(key->env));
+			proto_field_list(&s->out, "origins", key->origins);
 		} else if (c->kind == CHANGE_RENAME) {
-			proto_field_str(&s->out, "name", c->new_name, strlen(c->new_name));
-			proto_field_str(&s->out, "env", c->env, strlen(c->env));
+			proto_field_str(&s->out, "name", key->rename.new_name,
+			                strlen(key->rename.new_name));
+			proto_field_str(&s->out, "env", key->env, strlen(key->env));
 		} else if (c->kind == CHANGE_BIND) {
-			proto_field_str(&s->out, "name", c->name, strlen(c->name));
-			proto_field_str(&s->out, "env", c->env, strlen(c->env));
-			proto_field_list(&s->out, "origins", c->origins);
-			proto_field_bool(&s->out, "changed", c->changed);
+			proto_field_str(&s->out, "name", key->name, strlen(key->name));
+			proto_field_str(&s->out, "env", key->env, strlen(key->env));
+			proto_field_list(&s->out, "origins", key->origins);
+			proto_field_bool(&s->out, "changed", key->bind.changed);
 		} else if (c->kind == CHANGE_REKEY) {
 			proto_field_bool(&s->out, "sealed", state_sealed(k));
 		} else if (c->kind == CHANGE_UNLOCK) {
@@ -54,21 +76,42 @@ change_done(struct change *c)
 		}
 		proto_end(&s->out);
 	}
-	log_debug("%s%s%s by pid %ld: %s%s", op, c->name[0] != '\0' ? " " : "", c->name,
-	          (long)c->peer.pid, proto_err_name(c->result), s == NULL ? " (peer gone)" : "");
+	log_debug("%s%s%s by pid %ld: %s%s", op, name[0] != '\0' ? " " : "", name,
+	          (long)a->peer.pid, proto_err_name(c->reply.result),
+	          s == NULL ? " (peer gone)" : "");
 	if (c->kind == CHANGE_RENAME) /* the record names both: "old,new" */
-		snprintf(both, sizeof both, "%s,%s", c->name, c->new_name);
-	audit_record(k->audit_fd, &c->peer, op,
-	             c->kind == CHANGE_RENAME                      ? both
-	             : c->name[0] != '\0'                          ? c->name
-	             : c->kind == CHANGE_BIND && c->env[0] != '\0' ? c->env
-	                                                           : NULL,
-	             NULL, proto_err_name(c->result));
+		snprintf(both, sizeof both, "%s,%s", key->name, key->rename.new_name);
+	audit_record(k->audit_fd, &a->peer, op,
+	             c->kind == CHANGE_RENAME                        ? both
+	             : name[0] != '\0'                               ? name
+	             : c->kind == CHANGE_BIND && key->env[0] != '\0' ? key->env
+	                                                             : NULL,
+	             NULL, proto_err_name(c->reply.result));
 	change_free(c, k->arena);
+	free(a);
 	if (s != NULL) {
 		s->waiting = NULL;
 		session_resume(s);
 	}
+}
+
+void
+dispatch_orphan(struct change *c)
+{
+	struct asker *a = c->reply.arg;
+
+	a->s = NULL;
+}
+
+/* A copy of text (len bytes and its NUL) in secret memory, its length in *out_len. */
+static char *
+secret_copy(struct keyd *k, const char *text, size_t len, size_t *out_len)
+{
+	char *copy = arena_alloc(k->arena, len + 1);
+
+	memcpy(copy, text, len + 1);
+	*out_len = len;
+	return copy;
 }
 
 /*
@@ -80,28 +123,28 @@ change_new(struct keyd *k, struct session *s, const struct proto_request *req,
 	   enum change_kind kind)
 {
 	struct change *c = calloc(1, sizeof *c);
+	struct asker *a = calloc(1, sizeof *a);
 
-	if (c == NULL)
+	if (c == NULL || a == NULL)
 		abort();
 	c->kind = kind;
-	c->op = req->op;
-	c->peer = s->peer;
-	c->k = k;
-	snprintf(c->id, sizeof c->id, "%s", req->id);
+	a->k = k;
+	a->s = s;
+	a->op = req->op;
+	a->peer = s->peer;
+	snprintf(c->reply.id, sizeof c->reply.id, "%s", req->id);
 	/* Only the ops that use a passphrase carry one into secret memory; lock takes none. */
-	if (req->value != NULL && (kind == CHANGE_UNLOCK || kind == CHANGE_REKEY)) {
-		c->value_len = req->value_len;
-		c->value = arena_alloc(k->arena, c->value_len + 1);
-		memcpy(c->value, req->value, c->value_len + 1);
+	if (kind == CHANGE_UNLOCK || kind == CHANGE_REKEY) {
+		if (req->value != NULL)
+			c->seal.passphrase =
+			    secret_copy(k, req->value, req->value_len, &c->seal.passphrase_len);
+		if (req->new_value != NULL && kind == CHANGE_REKEY)
+			c->seal.new_passphrase = secret_copy(
+			    k, req->new_value, strlen(req->new_value), &c->seal.new_passphrase_len);
+		c->seal.seconds = req->seconds;
 	}
-	if (req->new_value != NULL && kind == CHANGE_REKEY) {
-		c->value2_len = strlen(req->new_value);
-		c->value2 = arena_alloc(k->arena, c->value2_len + 1);
-		memcpy(c->value2, req->new_value, c->value2_len + 1);
-	}
-	c->seconds = req->seconds;
-	c->done = change_done;
-	c->arg = s;
+	c->reply.done = change_done;
+	c->reply.arg = a;
 	s->waiting = c;
 	return c;
 }
@@ -145,7 +188,7 @@ op_unlock(struct op_call *call)
 	} else if (k->state.now == STATE_LOCKING) {
 		state_defer_unlock(k, c); /* starts once the wipe is done */
 	} else {
-		c->action = VAULT_RENEW;
+		c->seal.action = VAULT_RENEW;
 		vault_passphrase(&k->vault, c);
 	}
 	return PE_COUNT; /* answered later */
@@ -199,14 +242,7 @@ op_passphrase(struct op_call *call)
 		return PE_BAD_REQUEST;
 	}
 	c = change_new(k, s, req, CHANGE_REKEY);
-	c->action = action;
-	if (action == VAULT_SET) {
-		/* The new passphrase travels as value2 in every action. */
-		c->value = c->value2;
-		c->value_len = c->value2_len;
-		c->value2 = NULL;
-		c->value2_len = 0;
-	}
+	c->seal.action = action;
 	vault_passphrase(&k->vault, c);
 	return PE_COUNT;
 }
@@ -217,19 +253,21 @@ op_write(struct op_call *call, enum change_kind kind)
 	struct keyd *k = call->k;
 	const struct proto_request *req = call->req;
 	struct change *c = change_new(k, call->s, req, kind);
+	struct key_change *key = &c->key;
 
-	snprintf(c->name, sizeof c->name, "%s", req->name != NULL ? req->name : "");
-	snprintf(c->env, sizeof c->env, "%s", req->env != NULL ? req->env : "");
-	snprintf(c->new_name, sizeof c->new_name, "%s", req->new_name != NULL ? req->new_name : "");
-	snprintf(c->origins, sizeof c->origins, "%s", req->origins);
-	c->has_origins = req->has_origins;
-	c->env_confirmed = req->env_confirmed;
-	c->action = (int)req->mode;
-	c->time = (int64_t)time(NULL);
-	if (c->kind == CHANGE_SET) {
-		c->value = arena_alloc(k->arena, req->value_len + 1);
-		memcpy(c->value, req->value, req->value_len + 1);
-		c->value_len = req->value_len;
+	snprintf(key->name, sizeof key->name, "%s", req->name != NULL ? req->name : "");
+	snprintf(key->env, sizeof key->env, "%s", req->env != NULL ? req->env : "");
+	snprintf(key->origins, sizeof key->origins, "%s", req->origins);
+	if (kind == CHANGE_SET) {
+		key->set.value = secret_copy(k, req->value, req->value_len, &key->set.value_len);
+		key->set.time = (int64_t)time(NULL);
+		key->set.has_origins = req->has_origins;
+		key->set.env_confirmed = req->env_confirmed;
+	} else if (kind == CHANGE_BIND) {
+		key->bind.mode = req->mode;
+	} else if (kind == CHANGE_RENAME) {
+		snprintf(key->rename.new_name, sizeof key->rename.new_name, "%s",
+		         req->new_name != NULL ? req->new_name : "");
 	}
 	writer_submit(&k->writer, c);
 	return PE_COUNT; /* answered and audited when durable */

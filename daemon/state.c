@@ -199,8 +199,8 @@ state_allows(const struct keyd *k, enum state_gate gate, bool with_value, const 
 static void
 answer(struct keyd *k, struct change *c, enum proto_err result, const char *msg)
 {
-	c->result = result;
-	snprintf(c->message, sizeof c->message, "%s", msg);
+	c->reply.result = result;
+	snprintf(c->reply.message, sizeof c->reply.message, "%s", msg);
 	change_finish(c, k->arena);
 }
 
@@ -233,9 +233,9 @@ answer_waiters(struct keyd *k, enum proto_err result, const char *msg)
 	k->state.lock_waiters = NULL;
 	for (; c != NULL; c = next_c) {
 		next_c = c->next;
-		c->result = result;
+		c->reply.result = result;
 		if (msg != NULL)
-			snprintf(c->message, sizeof c->message, "%s", msg);
+			snprintf(c->reply.message, sizeof c->reply.message, "%s", msg);
 		change_finish(c, k->arena);
 	}
 }

@@ -68,8 +68,8 @@ deny_later(struct vault *v, struct change *c)
 		ms = DELAY_MAX_MS;
 	ms *= v->delay_scale;
 	log_warn("wrong passphrase (failure %u in a row); answering in %.0f ms", v->failures, ms);
-	snprintf(c->message, sizeof c->message, "%s", PROTO_WRONG_PASSPHRASE);
-	c->result = PE_DENIED;
+	snprintf(c->reply.message, sizeof c->reply.message, "%s", PROTO_WRONG_PASSPHRASE);
+	c->reply.result = PE_DENIED;
 	uv_timer_start(&v->delay, on_delay, (uint64_t)ms, 0);
 }
 
@@ -80,18 +80,18 @@ refuse_stale(struct vault *v, struct change *c)
 	struct keyd *k = v->k;
 
 	if (k->state.now == STATE_STOPPING) {
-		c->result = PE_BUSY;
-		snprintf(c->message, sizeof c->message, "ccr-keyd is shutting down");
+		c->reply.result = PE_BUSY;
+		snprintf(c->reply.message, sizeof c->reply.message, "ccr-keyd is shutting down");
 	} else if (state_locked(k)) {
-		c->result = PE_LOCKED;
-		snprintf(c->message, sizeof c->message,
-			 "the keystore was locked meanwhile; run: "
-			 "ccr-config unlock");
+		c->reply.result = PE_LOCKED;
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "the keystore was locked meanwhile; run: "
+		         "ccr-config unlock");
 	} else {
-		c->result = PE_BUSY;
-		snprintf(c->message, sizeof c->message,
-			 "the keystore was reloaded from disk "
-			 "meanwhile; try again");
+		c->reply.result = PE_BUSY;
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "the keystore was reloaded from disk "
+		         "meanwhile; try again");
 	}
 	finish(v, c);
 }
@@ -106,7 +106,7 @@ record_opened(struct vault *v, const struct sealed_file *f)
 				    v->record_err, sizeof v->record_err);
 }
 
-/* Thread: read and open the sealed file with the passphrase in c->value. */
+/* Thread: read and open the sealed file with the passphrase in c->seal.passphrase. */
 static void
 unlock_work(uv_work_t *req)
 {
@@ -117,14 +117,15 @@ unlock_work(uv_work_t *req)
 	char err[512];
 	int rc;
 
-	c->result = PE_IO_ERROR;
+	c->reply.result = PE_IO_ERROR;
 	rc = fileio_read(keyfile_path(&v->k->keyfile), 1, &text, &v->file_st, err, sizeof err);
 	if (rc != 0) {
-		snprintf(c->message, sizeof c->message, "%s",
-			 rc == 1 ? "the keystore file is gone" : err);
+		snprintf(c->reply.message, sizeof c->reply.message, "%s",
+		         rc == 1 ? "the keystore file is gone" : err);
 		buf_free(&text);
 	} else if (sealed_parse(text.data, text.len, &f, err, sizeof err) == -1) {
-		snprintf(c->message, sizeof c->message, "%s; ccr-keyd will not overwrite it", err);
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "%s; ccr-keyd will not overwrite it", err);
 		buf_free(&text);
 	} else {
 		struct keyfile_doc doc = {.form = KS_FORM_SEALED, .params = &f.params};
@@ -132,22 +133,24 @@ unlock_work(uv_work_t *req)
 		buf_free(&text);
 		/* The file is one to open when admitted against the record as the job started. */
 		rc = keyfile_admit(&v->k->keyfile, &v->record, true, &doc, KEYFILE_UNLOCK,
-				   c->message, sizeof c->message) == -1
-			 ? -3
-			 : sealed_derive(c->value, c->value_len, &f.params, c->key, false);
+		                   c->reply.message, sizeof c->reply.message) == -1
+		         ? -3
+		         : sealed_derive(c->seal.passphrase, c->seal.passphrase_len, &f.params,
+		                         c->seal.key, false);
 		if (rc == -3) {
-			/* refused before deriving: c->message says why */
+			/* refused before deriving: c->reply.message says why */
 		} else if (rc == -2) {
-			c->result = PE_DENIED;
+			c->reply.result = PE_DENIED;
 		} else if (rc == -1) {
-			snprintf(c->message, sizeof c->message, "out of memory deriving the key");
-		} else if (sealed_open(c->key, &f, &v->plain, err, sizeof err) == -1) {
-			snprintf(c->message, sizeof c->message,
-				 "%s; ccr-keyd will not overwrite it", err);
+			snprintf(c->reply.message, sizeof c->reply.message,
+			         "out of memory deriving the key");
+		} else if (sealed_open(c->seal.key, &f, &v->plain, err, sizeof err) == -1) {
+			snprintf(c->reply.message, sizeof c->reply.message,
+			         "%s; ccr-keyd will not overwrite it", err);
 		} else {
 			record_opened(v, &f);
-			c->params = f.params;
-			c->result = PE_OK;
+			c->seal.params = f.params;
+			c->reply.result = PE_OK;
 		}
 		sealed_file_free(&f);
 	}
@@ -173,14 +176,14 @@ job_done(struct vault *v, int status, enum state want)
 {
 	struct change *c = v->job;
 
-	if (status != 0 && c->result == PE_OK)
-		c->result = PE_IO_ERROR;
+	if (status != 0 && c->reply.result == PE_OK)
+		c->reply.result = PE_IO_ERROR;
 	if (v->k->state.now != want) {
 		buf_free(&v->plain);
 		refuse_stale(v, c);
 		return NULL;
 	}
-	if (c->result == PE_DENIED) {
+	if (c->reply.result == PE_DENIED) {
 		state_event(v->k, EV_FAILED);
 		deny_later(v, c);
 		return NULL;
@@ -199,8 +202,8 @@ install(struct vault *v, struct change *c)
 	store_init(&fresh, k->arena);
 	if (store_load(&fresh, v->plain.data, v->plain.len, err, sizeof err) != KS_FORM_V1) {
 		store_free(&fresh);
-		snprintf(c->message, sizeof c->message,
-			 "the sealed keystore opened but holds no valid document (%s)", err);
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "the sealed keystore opened but holds no valid document (%s)", err);
 		return -1;
 	}
 	/* Unlocking: nothing was written since the wipe, and nothing else holds the store. */
@@ -210,10 +213,10 @@ install(struct vault *v, struct change *c)
 	}
 	store_free(&k->store);
 	k->store = fresh;
-	v->key = c->key;
-	c->key = NULL;
-	v->params = c->params;
-	restart_clock(v, c->seconds);
+	v->key = c->seal.key;
+	c->seal.key = NULL;
+	v->params = c->seal.params;
+	restart_clock(v, c->seal.seconds);
 	keyfile_set_key(&k->keyfile, v->key, &v->params);
 	keyfile_set_disk(&k->keyfile, &v->file_st);
 	return 0;
@@ -235,15 +238,15 @@ unlock_done(uv_work_t *req, int status)
 	c = job_done(v, status, STATE_UNLOCKING);
 	if (c == NULL)
 		return;
-	if (c->result == PE_OK && install(v, c) == -1)
-		c->result = PE_IO_ERROR;
+	if (c->reply.result == PE_OK && install(v, c) == -1)
+		c->reply.result = PE_IO_ERROR;
 	buf_free(&v->plain);
-	if (c->result == PE_OK) {
+	if (c->reply.result == PE_OK) {
 		state_event(k, EV_OPENED);
 		log_info("unlocked: %zu keys", store_count(&k->store));
 	} else {
 		state_event(k, EV_FAILED);
-		log_warn("unlock failed: %s", c->message);
+		log_warn("unlock failed: %s", c->reply.message);
 	}
 	finish(v, c);
 }
@@ -253,14 +256,15 @@ static void
 start_job(struct vault *v, struct change *c, uv_work_cb work, uv_after_work_cb done)
 {
 	v->job = c;
-	c->key = sodium_malloc(SEALED_KEY_BYTES);
-	if (c->key == NULL)
+	c->seal.key = sodium_malloc(SEALED_KEY_BYTES);
+	if (c->seal.key == NULL)
 		abort();
-	c->params = v->params; /* the thread checks the current passphrase against a copy */
+	c->seal.params = v->params; /* the thread checks the current passphrase against a copy */
 	v->work.data = v;
 	if (uv_queue_work(v->k->loop, &v->work, work, done) != 0) {
-		c->result = PE_IO_ERROR;
-		snprintf(c->message, sizeof c->message, "cannot start a key derivation thread");
+		c->reply.result = PE_IO_ERROR;
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "cannot start a key derivation thread");
 		state_event(v->k, EV_FAILED);
 		finish(v, c);
 	}
@@ -284,26 +288,27 @@ rekey_work(uv_work_t *req)
 {
 	struct vault *v = req->data;
 	struct change *c = v->job;
-	struct sealed_params old = c->params;
+	struct sealed_params old = c->seal.params;
 	unsigned char scratch[SEALED_KEY_BYTES];
 	int rc = 0;
 
-	c->result = PE_OK;
-	if (c->action != VAULT_SET) {
-		rc = sealed_derive(c->value, c->value_len, &old, scratch, false);
+	c->reply.result = PE_OK;
+	if (c->seal.action != VAULT_SET) {
+		rc =
+		    sealed_derive(c->seal.passphrase, c->seal.passphrase_len, &old, scratch, false);
 		sodium_memzero(scratch, sizeof scratch);
 	}
-	if (rc == 0 && (c->action == VAULT_SET || c->action == VAULT_CHANGE)) {
-		sealed_params_new(&c->params, v->limits);
-		rc = sealed_derive(c->action == VAULT_SET ? c->value : c->value2,
-				   c->action == VAULT_SET ? c->value_len : c->value2_len,
-				   &c->params, c->key, true);
+	if (rc == 0 && (c->seal.action == VAULT_SET || c->seal.action == VAULT_CHANGE)) {
+		sealed_params_new(&c->seal.params, v->limits);
+		rc = sealed_derive(c->seal.new_passphrase, c->seal.new_passphrase_len,
+		                   &c->seal.params, c->seal.key, true);
 	}
 	if (rc == -2) {
-		c->result = PE_DENIED;
+		c->reply.result = PE_DENIED;
 	} else if (rc != 0) {
-		c->result = PE_IO_ERROR;
-		snprintf(c->message, sizeof c->message, "out of memory deriving the key");
+		c->reply.result = PE_IO_ERROR;
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "out of memory deriving the key");
 	}
 	stack_wipe();
 }
@@ -315,25 +320,25 @@ rekey_done(uv_work_t *req, int status)
 	struct vault *v = req->data;
 	struct keyd *k = v->k;
 	struct change *c =
-	    job_done(v, status, v->job->action == VAULT_SET ? STATE_SEALING : STATE_REKEYING);
+	    job_done(v, status, v->job->seal.action == VAULT_SET ? STATE_SEALING : STATE_REKEYING);
 
 	if (c == NULL)
 		return;
-	if (c->result != PE_OK) {
+	if (c->reply.result != PE_OK) {
 		state_event(k, EV_FAILED);
 		finish(v, c);
 		return;
 	}
-	if (c->action == VAULT_RENEW) {
+	if (c->seal.action == VAULT_RENEW) {
 		/* The passphrase is right: the unlock's time starts again. */
-		restart_clock(v, c->seconds);
+		restart_clock(v, c->seal.seconds);
 		state_event(k, EV_SEALED);
 		finish(v, c);
 		return;
 	}
-	if (c->action == VAULT_REMOVE) {
-		sodium_free(c->key);
-		c->key = NULL;
+	if (c->seal.action == VAULT_REMOVE) {
+		sodium_free(c->seal.key);
+		c->seal.key = NULL;
 	}
 	c->kind = CHANGE_REKEY; /* the job stays ours until vault_rekeyed */
 	writer_submit(&k->writer, c);
@@ -342,7 +347,7 @@ rekey_done(uv_work_t *req, int status)
 void
 vault_passphrase(struct vault *v, struct change *c)
 {
-	state_event(v->k, c->action == VAULT_SET ? EV_SEAL : EV_REKEY);
+	state_event(v->k, c->seal.action == VAULT_SET ? EV_SEAL : EV_REKEY);
 	start_job(v, c, rekey_work, rekey_done);
 }
 
@@ -354,7 +359,7 @@ vault_rekeyed(struct writer *w, struct change *c)
 
 	v->job = NULL;
 	state_wipe_stack_soon(k);
-	if (c->result != PE_OK) {
+	if (c->reply.result != PE_OK) {
 		/* Plain or locked already: a reload cancelled it and moved the state on. */
 		if (k->state.now != STATE_PLAIN && k->state.now != STATE_LOCKED)
 			state_event(k, EV_FAILED);
@@ -362,17 +367,18 @@ vault_rekeyed(struct writer *w, struct change *c)
 	}
 	if (v->key != NULL)
 		sodium_free(v->key);
-	v->key = c->key;
-	c->key = NULL;
+	v->key = c->seal.key;
+	c->seal.key = NULL;
 	if (v->key != NULL)
-		v->params = c->params;
+		v->params = c->seal.params;
 	else
 		v->deadline = 0; /* plain: nothing left to lock */
 	v->last_use = vault_now(); /* sealing is a use: --lock-after counts from here */
 	keyfile_set_key(&k->keyfile, v->key, v->key != NULL ? &v->params : NULL);
-	log_info("passphrase %s", c->action == VAULT_SET      ? "set: the keystore is sealed"
-				  : c->action == VAULT_CHANGE ? "changed"
-							      : "removed: the keystore is plain");
+	log_info("passphrase %s", c->seal.action == VAULT_SET ? "set: the keystore is sealed"
+	                          : c->seal.action == VAULT_CHANGE
+	                              ? "changed"
+	                              : "removed: the keystore is plain");
 	state_event(k, v->key != NULL ? EV_SEALED : EV_UNSEALED);
 }
 

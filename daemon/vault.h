@@ -18,8 +18,6 @@
 #include "seal_record.h"
 #include "sealed.h"
 
-enum vault_action { VAULT_SET, VAULT_CHANGE, VAULT_REMOVE, VAULT_RENEW };
-
 struct keyd;
 struct change;
 struct writer;
@@ -59,10 +57,10 @@ bool vault_busy(const struct vault *v);
 /* A request used the keys: restart the idle clock. */
 void vault_touch(struct vault *v);
 
-/* Start an unlock (c->value is the passphrase); c is answered through its done callback. */
+/* Start an unlock (c->seal.passphrase); c is answered through its done callback. */
 void vault_unlock(struct vault *v, struct change *c);
 
-/* Start a passphrase job (c->action); c is answered through its done callback. */
+/* Start a passphrase job (c->seal.action); c is answered through its done callback. */
 void vault_passphrase(struct vault *v, struct change *c);
 
 /* Bring the hard limit forward to seconds from now, never later. */

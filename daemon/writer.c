@@ -42,8 +42,8 @@ void
 change_finish(struct change *c, struct arena *arena)
 {
 	c->next = NULL;
-	if (c->done != NULL)
-		c->done(c);
+	if (c->reply.done != NULL)
+		c->reply.done(c);
 	else
 		change_free(c, arena);
 }
@@ -51,13 +51,24 @@ change_finish(struct change *c, struct arena *arena)
 void
 change_free(struct change *c, struct arena *arena)
 {
-	if (c->value != NULL)
-		arena_free(arena, c->value, c->value_len + 1);
-	if (c->value2 != NULL)
-		arena_free(arena, c->value2, c->value2_len + 1);
-	if (c->key != NULL)
-		sodium_free(c->key);
+	if (c->kind == CHANGE_SET && c->key.set.value != NULL)
+		arena_free(arena, c->key.set.value, c->key.set.value_len + 1);
+	if (c->kind == CHANGE_UNLOCK || c->kind == CHANGE_REKEY) {
+		if (c->seal.passphrase != NULL)
+			arena_free(arena, c->seal.passphrase, c->seal.passphrase_len + 1);
+		if (c->seal.new_passphrase != NULL)
+			arena_free(arena, c->seal.new_passphrase, c->seal.new_passphrase_len + 1);
+		if (c->seal.key != NULL)
+			sodium_free(c->seal.key);
+	}
 	free(c);
+}
+
+bool
+change_has_key(const struct change *c)
+{
+	return c->kind == CHANGE_SET || c->kind == CHANGE_DELETE || c->kind == CHANGE_BIND ||
+	       c->kind == CHANGE_RENAME;
 }
 
 /* The latest validated change to name in the batch, or NULL. */
@@ -67,7 +78,7 @@ batch_latest(const struct change *batch, const char *name)
 	const struct change *c, *found = NULL;
 
 	for (c = batch; c != NULL; c = c->next) {
-		if (strcmp(c->name, name) == 0)
+		if (change_has_key(c) && strcmp(c->key.name, name) == 0)
 			found = c;
 	}
 	return found;
@@ -80,7 +91,7 @@ batch_last_set(const struct change *batch, const char *name)
 	const struct change *c, *found = NULL;
 
 	for (c = batch; c != NULL; c = c->next) {
-		if (c->kind == CHANGE_SET && strcmp(c->name, name) == 0)
+		if (c->kind == CHANGE_SET && strcmp(c->key.name, name) == 0)
 			found = c;
 	}
 	return found;
@@ -88,19 +99,14 @@ batch_last_set(const struct change *batch, const char *name)
 
 /* The env name name has in the store as the batch leaves it, or NULL when absent. */
 static const char *
-view_env(const struct writer *w, const char *name, int64_t *created)
+view_env(const struct writer *w, const char *name)
 {
 	const struct change *c = batch_latest(w->batch, name);
 	const struct entry *e;
 
-	if (c != NULL) {
-		if (created != NULL)
-			*created = c->time; /* refined when applied */
-		return c->kind != CHANGE_DELETE ? c->env : NULL;
-	}
+	if (c != NULL)
+		return c->kind != CHANGE_DELETE ? c->key.env : NULL;
 	e = store_get(w->store, name);
-	if (e != NULL && created != NULL)
-		*created = e->created;
 	return e != NULL ? e->env : NULL;
 }
 
@@ -113,16 +119,16 @@ view_env_owner(const struct writer *w, const char *env)
 	const char *owner = NULL, *have;
 
 	for (c = w->batch; c != NULL; c = c->next) {
-		if ((c->kind == CHANGE_SET || c->kind == CHANGE_BIND) && strcmp(c->env, env) == 0 &&
-		    batch_latest(w->batch, c->name) == c)
-			owner = c->name;
+		if ((c->kind == CHANGE_SET || c->kind == CHANGE_BIND) &&
+		    strcmp(c->key.env, env) == 0 && batch_latest(w->batch, c->key.name) == c)
+			owner = c->key.name;
 	}
 	if (owner != NULL)
 		return owner;
 	e = store_by_env(w->store, env);
 	if (e == NULL)
 		return NULL;
-	have = view_env(w, e->name, NULL);
+	have = view_env(w, e->name);
 	return have != NULL && strcmp(have, env) == 0 ? e->name : NULL;
 }
 
@@ -134,14 +140,14 @@ view_origins(const struct writer *w, const char *name)
 	const struct entry *e;
 
 	if (c != NULL)
-		return c->origins; /* a set or a bind: a deleted key has none to ask for */
+		return c->key.origins; /* a set or a bind: a deleted key has none to ask for */
 	e = store_get(w->store, name);
 	return e != NULL ? e->origins : "";
 }
 
 /*
  * Check a bind against the store plus the batch so far: find its key (by
- * env name when it has no name), and make c->origins what its mode leaves.
+ * env name when it has no name), and make c->key.origins what its mode leaves.
  */
 static enum proto_err
 validate_bind(struct writer *w, struct change *c)
@@ -150,45 +156,45 @@ validate_bind(struct writer *w, struct change *c)
 	const char *have, *p, *o;
 	size_t len;
 
-	if (c->name[0] == '\0') {
-		const char *owner = view_env_owner(w, c->env);
+	if (c->key.name[0] == '\0') {
+		const char *owner = view_env_owner(w, c->key.env);
 
 		if (owner == NULL) {
-			snprintf(c->message, sizeof c->message, "no key has the env name %s",
-			         c->env);
+			snprintf(c->reply.message, sizeof c->reply.message,
+			         "no key has the env name %s", c->key.env);
 			return PE_NOT_FOUND;
 		}
-		snprintf(c->name, sizeof c->name, "%s", owner);
+		snprintf(c->key.name, sizeof c->key.name, "%s", owner);
 	}
-	have = view_env(w, c->name, NULL);
+	have = view_env(w, c->key.name);
 	if (have == NULL) {
-		snprintf(c->message, sizeof c->message, "no key named %s", c->name);
+		snprintf(c->reply.message, sizeof c->reply.message, "no key named %s", c->key.name);
 		return PE_NOT_FOUND;
 	}
-	snprintf(c->env, sizeof c->env, "%s", have);
-	snprintf(now, sizeof now, "%s", view_origins(w, c->name));
-	if (c->action == BIND_SET || (c->action == BIND_INITIAL && now[0] == '\0')) {
-		c->changed = strcmp(now, c->origins) != 0;
+	snprintf(c->key.env, sizeof c->key.env, "%s", have);
+	snprintf(now, sizeof now, "%s", view_origins(w, c->key.name));
+	if (c->key.bind.mode == BIND_SET || (c->key.bind.mode == BIND_INITIAL && now[0] == '\0')) {
+		c->key.bind.changed = strcmp(now, c->key.origins) != 0;
 		return PE_OK;
 	}
-	for (p = c->origins;
-	     c->action != BIND_INITIAL && (o = origin_list_next(&p, &len)) != NULL;) {
+	for (p = c->key.origins;
+	     c->key.bind.mode != BIND_INITIAL && (o = origin_list_next(&p, &len)) != NULL;) {
 		char one[ORIGIN_MAX + 1];
 
 		memcpy(one, o, len);
 		one[len] = '\0';
-		if (c->action == BIND_REMOVE)
+		if (c->key.bind.mode == BIND_REMOVE)
 			origin_list_remove(now, one);
 		else if (origin_list_add(now, one) == -1) {
-			snprintf(c->message, sizeof c->message,
-			         "key %s would be bound to more than %d origins", c->name,
+			snprintf(c->reply.message, sizeof c->reply.message,
+			         "key %s would be bound to more than %d origins", c->key.name,
 			         ORIGINS_MAX);
 			return PE_BAD_REQUEST;
 		}
 	}
 	/* add, remove, or initial of a bound key: now began as the key's origins. */
-	c->changed = strcmp(now, view_origins(w, c->name)) != 0;
-	memcpy(c->origins, now, strlen(now) + 1);
+	c->key.bind.changed = strcmp(now, view_origins(w, c->key.name)) != 0;
+	memcpy(c->key.origins, now, strlen(now) + 1);
 	return PE_OK;
 }
 
@@ -196,22 +202,22 @@ validate_bind(struct writer *w, struct change *c)
 static enum proto_err
 validate_rename(struct writer *w, struct change *c)
 {
-	const char *have = view_env(w, c->name, NULL);
+	const char *have = view_env(w, c->key.name);
 
 	if (have == NULL) {
-		snprintf(c->message, sizeof c->message, "no key named %s", c->name);
+		snprintf(c->reply.message, sizeof c->reply.message, "no key named %s", c->key.name);
 		return PE_NOT_FOUND;
 	}
-	if (view_env(w, c->new_name, NULL) != NULL) {
-		snprintf(c->message, sizeof c->message,
-		         strcmp(c->name, c->new_name) == 0
+	if (view_env(w, c->key.rename.new_name) != NULL) {
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         strcmp(c->key.name, c->key.rename.new_name) == 0
 		             ? "the key is named %s already"
 		             : "a key named %s exists already; choose another name, or delete it "
 		               "first",
-		         c->new_name);
+		         c->key.rename.new_name);
 		return PE_CONFLICT;
 	}
-	snprintf(c->env, sizeof c->env, "%s", have);
+	snprintf(c->key.env, sizeof c->key.env, "%s", have);
 	return PE_OK;
 }
 
@@ -227,23 +233,24 @@ validate(struct writer *w, struct change *c)
 		return validate_bind(w, c);
 	if (c->kind == CHANGE_RENAME)
 		return validate_rename(w, c);
-	have = view_env(w, c->name, NULL);
+	have = view_env(w, c->key.name);
 	if (c->kind == CHANGE_DELETE) {
 		if (have == NULL) {
-			snprintf(c->message, sizeof c->message, "no key named %s", c->name);
+			snprintf(c->reply.message, sizeof c->reply.message, "no key named %s",
+			         c->key.name);
 			return PE_NOT_FOUND;
 		}
 		return PE_OK;
 	}
-	c->created = have == NULL;
-	if (c->env[0] == '\0') {
+	c->key.set.created = have == NULL;
+	if (c->key.env[0] == '\0') {
 		if (have != NULL)
-			snprintf(c->env, sizeof c->env, "%s", have);
+			snprintf(c->key.env, sizeof c->key.env, "%s", have);
 		else
-			name_default_env(c->name, c->env);
+			name_default_env(c->key.name, c->key.env);
 	}
-	if (env_is_refused(c->env)) {
-		env_refused_message(c->env, c->message, sizeof c->message);
+	if (env_is_refused(c->key.env)) {
+		env_refused_message(c->key.env, c->reply.message, sizeof c->reply.message);
 		return PE_INVALID_NAME;
 	}
 	/*
@@ -251,22 +258,22 @@ validate(struct writer *w, struct change *c)
 	 * credential's needs a person's yes; the agent guard has already refused
 	 * every set from inside a coding agent, confirmed or not.
 	 */
-	if (!env_is_credential(c->env) && !c->env_confirmed) {
-		env_unconfirmed_message(c->env, c->message, sizeof c->message);
+	if (!env_is_credential(c->key.env) && !c->key.set.env_confirmed) {
+		env_unconfirmed_message(c->key.env, c->reply.message, sizeof c->reply.message);
 		return PE_INVALID_NAME;
 	}
-	owner = view_env_owner(w, c->env);
-	if (owner != NULL && strcmp(owner, c->name) != 0) {
-		snprintf(c->message, sizeof c->message,
-			 "key %s already uses the env name %s; choose another with --env", owner,
-			 c->env);
+	owner = view_env_owner(w, c->key.env);
+	if (owner != NULL && strcmp(owner, c->key.name) != 0) {
+		snprintf(c->reply.message, sizeof c->reply.message,
+		         "key %s already uses the env name %s; choose another with --env", owner,
+		         c->key.env);
 		return PE_CONFLICT;
 	}
 	/* Origins given bind a new or unbound key; rotating a key never rebinds it. */
-	if (have != NULL && (!c->has_origins || view_origins(w, c->name)[0] != '\0'))
-		snprintf(c->origins, sizeof c->origins, "%s", view_origins(w, c->name));
-	else if (!c->has_origins)
-		c->origins[0] = '\0';
+	if (have != NULL && (!c->key.set.has_origins || view_origins(w, c->key.name)[0] != '\0'))
+		snprintf(c->key.origins, sizeof c->key.origins, "%s", view_origins(w, c->key.name));
+	else if (!c->key.set.has_origins)
+		c->key.origins[0] = '\0';
 	return PE_OK;
 }
 
@@ -305,7 +312,7 @@ batch_entries(const struct writer *w, struct ks_entry **out)
 	for (c = w->batch; c != NULL; c = c->next) {
 		if (c->kind == CHANGE_REKEY)
 			continue;
-		table_put(&touched, c->name, (void *)c);
+		table_put(&touched, c->key.name, (void *)c);
 		cap++;
 	}
 	v = calloc(cap, sizeof *v);
@@ -328,27 +335,32 @@ batch_entries(const struct writer *w, struct ks_entry **out)
 			continue;
 		if (c->kind == CHANGE_RENAME) {
 			/* Alone in its batch: the key as stored, under its new name. */
-			e = store_get(w->store, c->name);
+			e = store_get(w->store, c->key.name);
 			if (e != NULL)
-				v[n++] = (struct ks_entry){c->new_name, e->env,     e->value,
-				                           e->value_len, e->created, e->updated,
+				v[n++] = (struct ks_entry){c->key.rename.new_name,
+				                           e->env,
+				                           e->value,
+				                           e->value_len,
+				                           e->created,
+				                           e->updated,
 				                           e->origins};
 			continue;
 		}
 		/* A bind keeps the value of the batch's last set of the key, else the store's. */
-		set = c->kind == CHANGE_SET ? c : batch_last_set(w->batch, c->name);
-		e = store_get(w->store, c->name);
+		set = c->kind == CHANGE_SET ? c : batch_last_set(w->batch, c->key.name);
+		e = store_get(w->store, c->key.name);
 		if (set != NULL)
-			v[n++] = (struct ks_entry){c->name,
-			                           set->env,
-			                           set->value,
-			                           set->value_len,
-			                           e != NULL ? e->created : set->time,
-			                           set->time,
-			                           c->origins};
+			v[n++] = (struct ks_entry){c->key.name,
+			                           set->key.env,
+			                           set->key.set.value,
+			                           set->key.set.value_len,
+			                           e != NULL ? e->created : set->key.set.time,
+			                           set->key.set.time,
+			                           c->key.origins};
 		else if (e != NULL)
-			v[n++] = (struct ks_entry){e->name,    e->env,     e->value,  e->value_len,
-			                           e->created, e->updated, c->origins};
+			v[n++] =
+			    (struct ks_entry){e->name,    e->env,     e->value,      e->value_len,
+			                      e->created, e->updated, c->key.origins};
 	}
 	table_free(&touched);
 	qsort(v, n, sizeof *v, entry_cmp);
@@ -465,26 +477,27 @@ write_done(uv_work_t *req, int status)
 	for (c = w->batch; c != NULL; c = next) {
 		next = c->next;
 		if (!ok) {
-			c->result = PE_IO_ERROR;
-			snprintf(c->message, sizeof c->message, "%s; nothing was changed",
-				 w->write_err);
+			c->reply.result = PE_IO_ERROR;
+			snprintf(c->reply.message, sizeof c->reply.message,
+			         "%s; nothing was changed", w->write_err);
 		} else if (c->kind == CHANGE_REKEY) {
 			/* The owner installs the new key when it is answered. */
 		} else if (c->kind == CHANGE_SET) {
-			const struct entry *e = store_get(w->store, c->name);
+			const struct entry *e = store_get(w->store, c->key.name);
 
-			store_put(w->store, c->name, c->env, c->value, c->value_len,
-			          e != NULL ? e->created : c->time, c->time, c->origins);
-			c->value = NULL; /* the store owns it now */
+			store_put(w->store, c->key.name, c->key.env, c->key.set.value,
+			          c->key.set.value_len, e != NULL ? e->created : c->key.set.time,
+			          c->key.set.time, c->key.origins);
+			c->key.set.value = NULL; /* the store owns it now */
 			w->changes_written++;
 		} else if (c->kind == CHANGE_BIND) {
-			store_bind(w->store, c->name, c->origins);
+			store_bind(w->store, c->key.name, c->key.origins);
 			w->changes_written++;
 		} else if (c->kind == CHANGE_RENAME) {
-			store_rename(w->store, c->name, c->new_name);
+			store_rename(w->store, c->key.name, c->key.rename.new_name);
 			w->changes_written++;
 		} else {
-			store_del(w->store, c->name);
+			store_del(w->store, c->key.name);
 			w->changes_written++;
 		}
 		finish(w, c);
@@ -569,8 +582,8 @@ start_batch(struct writer *w)
 				requeue(w, c);
 				break;
 			}
-			c->result = validate(w, c);
-			if (c->result != PE_OK) {
+			c->reply.result = validate(w, c);
+			if (c->reply.result != PE_OK) {
 				finish(w, c);
 				continue;
 			}
@@ -591,8 +604,8 @@ start_batch(struct writer *w)
 		w->batch_key = keyfile_key(w->file, &w->batch_params);
 		for (c = w->batch; c != NULL; c = c->next) {
 			if (c->kind == CHANGE_REKEY) {
-				w->batch_key = c->key;
-				w->batch_params = c->params;
+				w->batch_key = c->seal.key;
+				w->batch_params = c->seal.params;
 			}
 		}
 		sealing = w->batch_key != NULL;
@@ -686,8 +699,8 @@ writer_cancel(struct writer *w, bool rekeys_only, enum proto_err result, const c
 			enqueue(w, c);
 			continue;
 		}
-		c->result = result;
-		snprintf(c->message, sizeof c->message, "%s", msg);
+		c->reply.result = result;
+		snprintf(c->reply.message, sizeof c->reply.message, "%s", msg);
 		*tail = c;
 		tail = &c->next;
 	}
