@@ -356,7 +356,7 @@ op_status(struct op_call *c)
 	proto_field_int(out, "pid", (long long)getpid());
 	proto_field_str(out, "version", CCR_KEYD_VERSION, strlen(CCR_KEYD_VERSION));
 	proto_field_str(out, "started", modes[k->started_by], strlen(modes[k->started_by]));
-	proto_field_int(out, "writes", (long long)k->writer.writes);
+	proto_field_int(out, "writes", (long long)writer_writes(&k->writer));
 	proto_field_int(out, "reloads", (long long)k->reloads);
 	state_report(k, out);
 	agent_report(k, s, out);

@@ -491,7 +491,7 @@ vault_init(struct vault *v, struct keyd *k, double lock_after_s)
 	v->autolock.data = v;
 	uv_timer_start(&v->autolock, on_autolock, 250, 250);
 	uv_unref((uv_handle_t *)&v->autolock);
-	k->writer.rekeyed = vault_rekeyed;
+	writer_on_rekeyed(&k->writer, vault_rekeyed);
 }
 
 void

@@ -32,6 +32,18 @@ writer_init(struct writer *w, uv_loop_t *loop, struct store *store, struct keyfi
 	w->queue_tail = &w->queue;
 }
 
+void
+writer_on_rekeyed(struct writer *w, void (*cb)(struct writer *w, struct change *c))
+{
+	w->rekeyed = cb;
+}
+
+unsigned long
+writer_writes(const struct writer *w)
+{
+	return w->writes;
+}
+
 bool
 writer_pending(const struct writer *w)
 {

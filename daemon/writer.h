@@ -138,6 +138,12 @@ void writer_init(struct writer *w, uv_loop_t *loop, struct store *store, struct 
 /* Queue a change; its done callback runs on the loop later, never from within this call. */
 void writer_submit(struct writer *w, struct change *c);
 
+/* Call cb for every rekey change the writer is done with, before its owner is answered. */
+void writer_on_rekeyed(struct writer *w, void (*cb)(struct writer *w, struct change *c));
+
+/* How many batches were written (or failed), for status. */
+unsigned long writer_writes(const struct writer *w);
+
 /* True while a write is in flight or changes are queued. */
 bool writer_pending(const struct writer *w);
 
