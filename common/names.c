@@ -59,39 +59,34 @@ const char *const env_credential_suffixes[] = {
 	"_API_KEY", "_APIKEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PAT", NULL,
 };
 
-/* Which bytes may appear in a key name: [A-Za-z0-9._-]. */
-static const bool name_chars[256] = {
-	['.'] = true, ['_'] = true, ['-'] = true,
-	['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
-	['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
-	['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
-	['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
-	['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
-	['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
-	['Y'] = true, ['Z'] = true,
-	['a'] = true, ['b'] = true, ['c'] = true, ['d'] = true, ['e'] = true, ['f'] = true,
-	['g'] = true, ['h'] = true, ['i'] = true, ['j'] = true, ['k'] = true, ['l'] = true,
-	['m'] = true, ['n'] = true, ['o'] = true, ['p'] = true, ['q'] = true, ['r'] = true,
-	['s'] = true, ['t'] = true, ['u'] = true, ['v'] = true, ['w'] = true, ['x'] = true,
-	['y'] = true, ['z'] = true,
-};
+/* What a byte may be part of: a key name ([A-Za-z0-9._-]), an env name ([A-Z0-9_]). */
+enum { IN_NAME = 1, IN_ENV = 2, IN_BOTH = IN_NAME | IN_ENV };
 
-/* Which bytes may appear in an env name: [A-Z0-9_] (a table: every key loaded is checked). */
-static const bool env_chars[256] = {
-	['_'] = true,
-	['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
-	['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
-	['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
-	['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
-	['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
-	['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
-	['Y'] = true, ['Z'] = true,
+/* Each byte's IN_ bits: a table, since every key loaded is checked byte by byte. */
+/* clang-format off */
+static const unsigned char name_bytes[256] = {
+	['.'] = IN_NAME, ['-'] = IN_NAME, ['_'] = IN_BOTH,
+	['0'] = IN_BOTH, ['1'] = IN_BOTH, ['2'] = IN_BOTH, ['3'] = IN_BOTH, ['4'] = IN_BOTH,
+	['5'] = IN_BOTH, ['6'] = IN_BOTH, ['7'] = IN_BOTH, ['8'] = IN_BOTH, ['9'] = IN_BOTH,
+	['A'] = IN_BOTH, ['B'] = IN_BOTH, ['C'] = IN_BOTH, ['D'] = IN_BOTH, ['E'] = IN_BOTH,
+	['F'] = IN_BOTH, ['G'] = IN_BOTH, ['H'] = IN_BOTH, ['I'] = IN_BOTH, ['J'] = IN_BOTH,
+	['K'] = IN_BOTH, ['L'] = IN_BOTH, ['M'] = IN_BOTH, ['N'] = IN_BOTH, ['O'] = IN_BOTH,
+	['P'] = IN_BOTH, ['Q'] = IN_BOTH, ['R'] = IN_BOTH, ['S'] = IN_BOTH, ['T'] = IN_BOTH,
+	['U'] = IN_BOTH, ['V'] = IN_BOTH, ['W'] = IN_BOTH, ['X'] = IN_BOTH, ['Y'] = IN_BOTH,
+	['Z'] = IN_BOTH,
+	['a'] = IN_NAME, ['b'] = IN_NAME, ['c'] = IN_NAME, ['d'] = IN_NAME, ['e'] = IN_NAME,
+	['f'] = IN_NAME, ['g'] = IN_NAME, ['h'] = IN_NAME, ['i'] = IN_NAME, ['j'] = IN_NAME,
+	['k'] = IN_NAME, ['l'] = IN_NAME, ['m'] = IN_NAME, ['n'] = IN_NAME, ['o'] = IN_NAME,
+	['p'] = IN_NAME, ['q'] = IN_NAME, ['r'] = IN_NAME, ['s'] = IN_NAME, ['t'] = IN_NAME,
+	['u'] = IN_NAME, ['v'] = IN_NAME, ['w'] = IN_NAME, ['x'] = IN_NAME, ['y'] = IN_NAME,
+	['z'] = IN_NAME,
 };
+/* clang-format on */
 
 static bool
 is_name_char(char c)
 {
-	return name_chars[(unsigned char)c];
+	return (name_bytes[(unsigned char)c] & IN_NAME) != 0;
 }
 
 bool
@@ -116,7 +111,7 @@ env_is_valid(const char *s)
 	if (s == NULL || s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
 		return false;
 	for (i = 0; s[i] != '\0'; i++) {
-		if (i >= ENV_MAX_LEN || !env_chars[(unsigned char)s[i]])
+		if (i >= ENV_MAX_LEN || (name_bytes[(unsigned char)s[i]] & IN_ENV) == 0)
 			return false;
 	}
 	return true;
