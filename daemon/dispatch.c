@@ -86,6 +86,7 @@ dispatch_line(struct keyd *k, struct session *s, const char *line, size_t len)
 	enum proto_err err;
 
 	scratch_begin();
+	vault_enforce(&k->vault); /* a limit that passed locks before this request is judged */
 	err = proto_decode(line, len, &req, &msg);
 	op = ops_entry(req.op); /* NULL when the line names no known op */
 	/* The two gates: what the daemon's state allows now, and what a coding agent may do. */

@@ -410,12 +410,13 @@ vault_touch(struct vault *v)
 void
 vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms)
 {
-	int64_t now = (int64_t)vault_now();
 	enum state s = v->k->state.now;
+	int64_t now;
 
 	*hard_ms = *idle_ms = -1;
 	if (s != STATE_UNLOCKED && s != STATE_REKEYING)
 		return;
+	now = (int64_t)vault_now();
 	if (v->deadline != 0)
 		*hard_ms = (int64_t)v->deadline > now ? (int64_t)v->deadline - now : 0;
 	if (v->lock_after_s > 0) {
@@ -425,11 +426,9 @@ vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms)
 	}
 }
 
-/* Lock when idle too long (--lock-after) or past the unlock's hard limit (--for). */
-static void
-on_autolock(uv_timer_t *t)
+void
+vault_enforce(struct vault *v)
 {
-	struct vault *v = t->data;
 	int64_t hard, idle;
 
 	vault_lock_times(v, &hard, &idle);
@@ -437,6 +436,12 @@ on_autolock(uv_timer_t *t)
 		return;
 	log_info("auto-lock: %s", hard == 0 ? "the unlock's time is up" : "idle for --lock-after");
 	state_lock(v->k, NULL);
+}
+
+static void
+on_autolock(uv_timer_t *t)
+{
+	vault_enforce(t->data);
 }
 
 #ifdef CCR_KEYD_TEST_BUILD

@@ -69,6 +69,14 @@ void vault_shorten(struct vault *v, double seconds);
 /* The writer is done with a rekey change (written, failed or cancelled): install its outcome. */
 void vault_rekeyed(struct writer *w, struct change *c);
 
+/*
+ * Lock now if the unlock's hard limit (--for) or --lock-after has passed. A
+ * timer calls it four times a second, and every request before it is judged,
+ * so that no request is served past a limit while the timer runs late (a
+ * loaded machine, a daemon stopped and continued).
+ */
+void vault_enforce(struct vault *v);
+
 /* Milliseconds until the hard limit (-1: none) and until --lock-after (-1: none). */
 void vault_lock_times(const struct vault *v, int64_t *hard_ms, int64_t *idle_ms);
 

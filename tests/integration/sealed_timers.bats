@@ -162,3 +162,20 @@ expires_ms() {
 	assert_error "$(req '{"op":"unlock","value":"'"$PW"'","for":-1}')" bad_request
 	assert_error "$(req '{"op":"unlock","value":"'"$PW"'","for":"1h"}')" bad_request
 }
+
+# The lock timer looks only four times a second: a get sent after the limit
+# must be refused even when the timer has not run yet. The limit is at most 1 s
+# after the unlock's reply came back, so a get sent later than that was judged
+# past it; without the check on each request one of them is served.
+@test "no get sent after the unlock's hard limit is served, though the lock timer has not run yet" {
+	sealed_store
+	assert_ok "$(req '{"op":"unlock","value":"'"$PW"'","for":1}')"
+	t1=$(now_ms)
+	for ((i = 0; i < 1000; i++)); do
+		sent=$(now_ms)
+		r=$(req '{"op":"get","name":"cerebras"}')
+		[ "$(jget ok "$r")" = true ] || break
+		[ "$sent" -le $((t1 + 1000)) ] || fail "a get sent $((sent - t1)) ms after the unlock for 1 s was served"
+	done
+	assert_locked_reply "$r"
+}
