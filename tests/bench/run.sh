@@ -551,7 +551,7 @@ NOTES=()
 KEYD_NA_WHY=${KEYD_WHY}
 [ "$HAVE_KEYD" = 1 ] && KEYD_NA_WHY="ccr-keyd did not run (see the TAP lines)"
 
-for spec in "32 1 0.75 >=" "32 16 0.35 >="; do
+for spec in "32 1 0.92 >=" "32 16 0.65 >="; do
 	set -- $spec
 	er=$(m "echo.pinned.c$1.d$2" rps) kr=$(m "keyd.pinned.c$1.d$2" rps)
 	if [ -n "$kr" ] && [ -n "$er" ]; then
@@ -564,9 +564,9 @@ done
 ep=$(m echo.pinned.c1.d1 p99_us) kp=$(m keyd.pinned.c1.d1 p99_us)
 if [ -n "$kp" ] && [ -n "$ep" ]; then
 	r=$(pratio keyd.pinned.c1.d1 echo.pinned.c1.d1 p99_us)
-	row "get p99 us, 1 client, depth 1, pinned" "$(fmt "$kp" 1)" "echo $(fmt "$ep" 1)" "$r" "<= 2 x echo" "$(verdict "$r" "<=" 2)"
+	row "get p99 us, 1 client, depth 1, pinned" "$(fmt "$kp" 1)" "echo $(fmt "$ep" 1)" "$r" "<= 1.5 x echo" "$(verdict "$r" "<=" 1.5)"
 else
-	row_na "get p99 us, 1 client, depth 1, pinned" "<= 2 x echo" "$KEYD_NA_WHY"
+	row_na "get p99 us, 1 client, depth 1, pinned" "<= 1.5 x echo" "$KEYD_NA_WHY"
 fi
 
 pg=$(m proc.get median_us) pk=$(m proc.keyctl median_us) pt=$(m proc.true median_us) px=$(m proc.exec median_us)
@@ -580,9 +580,9 @@ else
 fi
 if [ -n "$pg" ] && [ -n "$pt" ]; then
 	r=$(ratio "$pg" "$pt")
-	row "ccr-config get, whole process, median us" "$(fmt "$pg" 0)" "/bin/true $(fmt "$pt" 0)" "$r" "<= 1.25 x true" "$(verdict "$r" "<=" 1.25)"
+	row "ccr-config get, whole process, median us" "$(fmt "$pg" 0)" "/bin/true $(fmt "$pt" 0)" "$r" "<= 1.10 x true" "$(verdict "$r" "<=" 1.10)"
 else
-	row_na "ccr-config get vs /bin/true" "<= 1.25 x true" "${GET_WHY:-${PROC_WHY:-/bin/true timing failed}}"
+	row_na "ccr-config get vs /bin/true" "<= 1.10 x true" "${GET_WHY:-${PROC_WHY:-/bin/true timing failed}}"
 fi
 
 sl=$(m set.c1 p50_us) dw=$(m durable median_us)
@@ -615,9 +615,9 @@ else
 fi
 if [ -n "$t1" ] && [ -n "$t10" ]; then
 	v=$(calc "($t10-$t1)/1000")
-	row "load 10,000 keys at start, ms" "$(fmt "$v" 2)" "start, 1 key $(fmt "$(calc "$t1/1000")" 2)" "" "<= 20 ms" "$(verdict "$v" "<=" 20)"
+	row "load 10,000 keys at start, ms" "$(fmt "$v" 2)" "start, 1 key $(fmt "$(calc "$t1/1000")" 2)" "" "<= 12 ms" "$(verdict "$v" "<=" 12)"
 else
-	row_na "load 10,000 keys at start, ms" "<= 20 ms" "${START_WHY}"
+	row_na "load 10,000 keys at start, ms" "<= 12 ms" "${START_WHY}"
 fi
 if [ -n "$px" ] && [ -n "$pt" ]; then
 	v=$(calc "($px-$pt)/1000")
