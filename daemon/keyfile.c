@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keystore.h"
@@ -124,6 +125,36 @@ keyfile_admit(const struct keyfile *f, const struct seal_record *known, bool sea
 	         f->path, doc->form == KS_FORM_EMPTY ? "missing" : "plain", f->record_path,
 	         f->record_path);
 	return -1;
+}
+
+/* a is older than b. */
+static bool
+earlier(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+bool
+keyfile_seal_interrupted(const struct keyfile *f)
+{
+	struct stat keys, record;
+
+	return f->record.sealed && lstat(f->path, &keys) == 0 && S_ISREG(keys.st_mode) &&
+	       lstat(f->record_path, &record) == 0 && earlier(&keys.st_ctim, &record.st_ctim);
+}
+
+void
+keyfile_unseal_interrupted(struct keyfile *f)
+{
+	struct seal_record plain = {.sealed = false, .generation = f->record.generation};
+	char err[512];
+
+	log_warn("the first passphrase set on %s was stopped before the sealed file was in "
+	         "place: serving the plain file, which is unchanged; set the passphrase again",
+	         f->path);
+	if (seal_record_write(f->record_path, &plain, err, sizeof err) == -1)
+		log_warn("cannot record that the keystore is plain: %s", err);
+	f->record = plain;
 }
 
 /* A sealed file the record does not know as sealed: record it, so that a restart knows. */

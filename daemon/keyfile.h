@@ -69,6 +69,18 @@ const struct seal_record *keyfile_record(const struct keyfile *f);
 int keyfile_read_record(struct keyfile *f, char *err, size_t errsize);
 
 /*
+ * Start, when the record says sealed and the keystore is plain: true when the
+ * record was written after the keystore file last changed (its ctime, which
+ * no copy or restore can set back). Only the first passphrase set writes a
+ * sealed record before its file: it was stopped before the sealed file was in
+ * place, and the plain file is the keystore. A plain file put in later is
+ * newer than the record, and stays refused. Then the record is made plain
+ * again (keyfile_unseal_interrupted), and the plain file is served.
+ */
+bool keyfile_seal_interrupted(const struct keyfile *f);
+void keyfile_unseal_interrupted(struct keyfile *f);
+
+/*
  * The one admission rule: may doc, read from disk, replace or enter the
  * store? Refused: a sealed file whose Argon2id limits are too weak for this
  * build; a plain or missing file while sealed is true (the keystore is

@@ -115,9 +115,19 @@ reload_start(struct keyd *k, char *err, size_t errsize)
 {
 	struct reading r;
 
-	if (keyfile_read_record(&k->keyfile, err, errsize) == -1 ||
-	    read_file(k, &r, keyfile_record(&k->keyfile)->sealed, NULL, err, errsize) == -1)
+	if (keyfile_read_record(&k->keyfile, err, errsize) == -1)
 		return -1;
+	if (read_file(k, &r, keyfile_record(&k->keyfile)->sealed, NULL, err, errsize) == -1) {
+		/* Refused as plain while sealed, unless a first sealing was stopped halfway. */
+		if (!keyfile_seal_interrupted(&k->keyfile) ||
+		    read_file(k, &r, false, NULL, err, errsize) == -1)
+			return -1;
+		if (r.form != KS_FORM_V1 && r.form != KS_FORM_FLAT) {
+			store_free(&r.store);
+			return -1; /* not plain after all: the first refusal stands */
+		}
+		keyfile_unseal_interrupted(&k->keyfile);
+	}
 	k->store = r.store;
 	keyfile_loaded(&k->keyfile, r.st.st_nlink > 0 ? &r.st : NULL, r.form, r.generation,
 		       false);

@@ -272,6 +272,42 @@ assert_record() {
 	assert_json "$(req '{"op":"get","name":"groq-cloud"}')" value "$KEY2"
 }
 
+@test "kill -9 between recording the first passphrase set and writing the sealed file: the plain file is served at restart" {
+	start_daemon
+	set_key cerebras "$KEY1"
+	stop_daemon "$KEYD_PID"
+	# The first set's saves: the record first (rename 1), then the keystore (rename 2),
+	# held here for 30 s so that the daemon dies between the two.
+	load ../faults/lib
+	use_faultfs "rename:0:nth=2:delay=30000"
+	KEYD_ENV+=(CCR_KEYD_TEST_FAST_KDF=1)
+	keyd_start
+	printf '%s\n' "$PW" | "$CLI" passphrase set --stdin >/dev/null 2>&1 3>&- &
+	setter=$!
+	wait_log 'faultfs: injected rename delay (call 2)'
+	# The window: the record already says sealed, the file is still the plain one.
+	assert_record true 1
+	grep -q "\"value\":\"$KEY1\"" "$CCR_KEYS" || fail "the keystore is not the plain one: $(head -c 200 "$CCR_KEYS")"
+	kill9_daemon "$KEYD_PID"
+	wait "$setter" || true
+	KEYD_ENV=()
+	start_daemon
+	assert_json "$(req '{"op":"status"}')" state plain
+	assert_json "$(req '{"op":"get","name":"cerebras"}')" value "$KEY1"
+	grep -q 'the first passphrase set on .* was stopped before the sealed file was in place' "$KEYD_LOG"
+	assert_record false 1
+	# Done again, the set goes through and takes the next generation.
+	seal "$PW"
+	assert_record true 2
+	assert_is_sealed "$CCR_KEYS"
+	# And a plain file put in its place afterwards is still refused at start.
+	stop_daemon "$KEYD_PID"
+	plant_plain "$CCR_KEYS"
+	run --separate-stderr timeout 10 "$KEYD"
+	[ "$status" -eq 1 ] || fail "exit $status: $stderr"
+	[[ "$stderr" == *"$CCR_KEYS is plain, but it is sealed with a passphrase"* ]] || fail "$stderr"
+}
+
 @test "after passphrase remove every plain write takes the next generation: a sealed copy from before is refused at SIGHUP and at start" {
 	start_daemon
 	set_key cerebras "$KEY1"
