@@ -132,13 +132,15 @@ min_sealed_file() {
 # are every suite make test runs, in its order, and a run of a part, of one suite or of
 # a name no suite has ends with the same "N passed, M failed" line.
 @test "make test-unit … test-e2e are make test in parts, and each run ends with the summary line" {
-	local g parts="" last
+	local g parts="" last list
 	[ -x "$CCR_BUILD/tests/test_buf" ] || fail "$CCR_BUILD/tests/test_buf is missing; run: make test-build"
 	for g in unit integration model node smoke e2e; do
 		last=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -n \
 			"test-$g" 2>&1 | tail -n 1)
 		[[ "$last" == *"bash tests/run.sh $g" ]] || fail "make -n test-$g: $last"
-		parts+=$(bash "$ROOT/tests/run.sh" --list "$g")$'\n'
+		# The sanitizer run has no smoke suites: an empty group adds no line.
+		list=$(bash "$ROOT/tests/run.sh" --list "$g")
+		[ -z "$list" ] || parts+=$list$'\n'
 	done
 	[ "$parts" = "$(bash "$ROOT/tests/run.sh" --list)"$'\n' ] || fail "$parts"
 	[ "$(bash "$ROOT/tests/run.sh" --list test_buf)" = unit/test_buf ]
