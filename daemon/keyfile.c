@@ -127,11 +127,11 @@ keyfile_admit(const struct keyfile *f, const struct seal_record *known, bool sea
 	return -1;
 }
 
-/* a is older than b. */
+/* a is not newer than b. */
 static bool
-earlier(const struct timespec *a, const struct timespec *b)
+not_after(const struct timespec *a, const struct timespec *b)
 {
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
 }
 
 bool
@@ -140,7 +140,7 @@ keyfile_seal_interrupted(const struct keyfile *f)
 	struct stat keys, record;
 
 	return f->record.sealed && lstat(f->path, &keys) == 0 && S_ISREG(keys.st_mode) &&
-	       lstat(f->record_path, &record) == 0 && earlier(&keys.st_ctim, &record.st_ctim);
+	       lstat(f->record_path, &record) == 0 && not_after(&keys.st_ctim, &record.st_ctim);
 }
 
 void

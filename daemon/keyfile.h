@@ -71,7 +71,8 @@ int keyfile_read_record(struct keyfile *f, char *err, size_t errsize);
 /*
  * Start, when the record says sealed and the keystore is plain: true when the
  * record was written after the keystore file last changed (its ctime, which
- * no copy or restore can set back). Only the first passphrase set writes a
+ * no copy or restore can set back; equal counts too, since file times move in
+ * clock ticks of a few ms and the two writes can fall in one). Only the first passphrase set writes a
  * sealed record before its file: it was stopped before the sealed file was in
  * place, and the plain file is the keystore. A plain file put in later is
  * newer than the record, and stays refused. Then the record is made plain

@@ -156,6 +156,58 @@ test_a_file_changed_by_another_program_is_noticed(void **unused)
 	assert_true(keyfile_unchanged(&f));
 }
 
+/* Write a small file at path, replacing it by rename as the daemon does. */
+static void
+put(const char *path)
+{
+	char tmp[1100];
+	FILE *fp;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	fputs("{}\n", fp);
+	fclose(fp);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/*
+ * A first passphrase set stopped between its record and its file leaves the
+ * record no older than the plain keystore (the same file time too: times move
+ * in ticks); a plain file put in later is newer than the record.
+ */
+static void
+test_a_stopped_first_seal_is_told_from_a_plain_file_put_in_later(void **unused)
+{
+	char dir[] = "/tmp/test_keyfile.XXXXXX", keys[1024], record[1100];
+	struct keyfile f;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	snprintf(keys, sizeof keys, "%s/keys", dir);
+	snprintf(record, sizeof record, "%s/keys.seal", dir);
+	keyfile_init(&f, keys);
+	keyfile_opened(&f, 1); /* the record says sealed */
+	/* One inode under both names: the very same ctime. */
+	put(keys);
+	assert_int_equal(link(keys, record), 0);
+	assert_true(keyfile_seal_interrupted(&f));
+	/* The record written later. */
+	assert_int_equal(unlink(record), 0);
+	usleep(20000);
+	put(record);
+	assert_true(keyfile_seal_interrupted(&f));
+	/* A plain file put in after the record. */
+	usleep(20000);
+	put(keys);
+	assert_false(keyfile_seal_interrupted(&f));
+	/* Not sealed, or no keystore file: nothing to tell. */
+	unlink(keys);
+	assert_false(keyfile_seal_interrupted(&f));
+	unlink(record);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -165,6 +217,7 @@ main(void)
 		cmocka_unit_test(test_a_sealed_file_with_weak_limits_is_refused),
 		cmocka_unit_test(test_every_write_once_sealed_takes_the_next_generation),
 		cmocka_unit_test(test_a_file_changed_by_another_program_is_noticed),
+		cmocka_unit_test(test_a_stopped_first_seal_is_told_from_a_plain_file_put_in_later),
 	};
 
 	if (sodium_init() < 0)
