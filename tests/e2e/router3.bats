@@ -139,6 +139,19 @@ message3() {
 	echo "$output"
 }
 
+# refused_until_unlocked: with the keystore locked, a request fails saying to run
+# ccr config unlock and nothing reaches upstream; once unlocked, the stored key does.
+refused_until_unlocked() {
+	message3
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ccr config unlock"* ]]
+	[ ! -s "$UPSTREAM_RECORD" ]
+	printf 'a passphrase for the test\n' | "$CCR_CONFIG" unlock --stdin >/dev/null
+	message3
+	[ "$status" -eq 0 ]
+	assert_upstream_key "$KEY_STORE"
+}
+
 # assert_no_key_on_disk_or_in_environ KEY...: no file under the router's home but the
 # keystore, and no process's environment block, holds any of the keys.
 assert_no_key_on_disk_or_in_environ() {
@@ -216,14 +229,7 @@ assert_no_key_on_disk_or_in_environ() {
 	assert_upstream_key "$KEY_STORE"
 	: >"$UPSTREAM_RECORD"
 	"$CCR_CONFIG" lock >/dev/null
-	message3
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"ccr config unlock"* ]]
-	[ ! -s "$UPSTREAM_RECORD" ]
-	printf 'a passphrase for the test\n' | "$CCR_CONFIG" unlock --stdin >/dev/null
-	message3
-	[ "$status" -eq 0 ]
-	assert_upstream_key "$KEY_STORE"
+	refused_until_unlocked
 	: >"$UPSTREAM_RECORD"
 	stop_pid "$KEYD_PID"
 	KEYD_PID=
@@ -562,14 +568,7 @@ assert_json3() {
 	write_config3
 	start_through3 fish
 	grep -qF "the keystore is locked: the router's requests carry no key until: ccr config unlock" "$T/fish.err"
-	message3
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"ccr config unlock"* ]]
-	[ ! -s "$UPSTREAM_RECORD" ]
-	printf 'a passphrase for the test\n' | "$CCR_CONFIG" unlock --stdin >/dev/null
-	message3
-	[ "$status" -eq 0 ]
-	assert_upstream_key "$KEY_STORE"
+	refused_until_unlocked
 }
 
 # plain_user SHELL: a 3.x user whose config.sqlite holds the key in clear (imported from a
